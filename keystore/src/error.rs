@@ -1,0 +1,266 @@
+//! The one error type of the crate, and its stable codes.
+//!
+//! [`Error`] carries context (key ID, role, path) and never a secret. [`ErrorCode`] is a fieldless
+//! number that never changes once released: the CLI maps it to an exit code, and the C and Go
+//! faces will map it to their status values.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Stable, numbered error kinds. Numbers are never renumbered or reused.
+///
+/// Deliberately exhaustive: a new code must be mapped by every face before it builds.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// An argument was malformed (bad key ID, GUN, role, option value).
+    InvalidArgument = 1,
+    /// The key, file or repository does not exist.
+    NotFound = 10,
+    /// The target exists and would be overwritten.
+    AlreadyExists = 11,
+    /// A file is reachable through a symbolic link or has unsafe permissions.
+    InsecurePermissions = 12,
+    /// The operating system refused an I/O operation.
+    Io = 13,
+    /// A key file is malformed or hostile.
+    InvalidKeyFile = 20,
+    /// The key file uses an algorithm keytool does not support.
+    UnsupportedAlgorithm = 21,
+    /// The key file asks for more key-derivation work than allowed.
+    ExcessiveKdfCost = 22,
+    /// The passphrase does not decrypt the key.
+    WrongPassphrase = 30,
+    /// No source could supply a needed passphrase.
+    PassphraseRequired = 31,
+    /// The user cancelled a passphrase request.
+    PassphraseCancelled = 32,
+    /// A new passphrase does not meet the rules.
+    WeakPassphrase = 33,
+    /// An unexpected failure: a bug.
+    Internal = 90,
+}
+
+/// Every error the keystore reports. Messages name the action and the object, never a secret.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An argument was malformed.
+    #[error("invalid {what}: {reason}")]
+    InvalidArgument {
+        /// What was invalid (for example "key ID").
+        what: &'static str,
+        /// Why, including the value received when it is not secret.
+        reason: String,
+    },
+    /// No key with this ID is in the trust directory.
+    #[error("key {key_id} was not found in {dir}")]
+    KeyNotFound {
+        /// The key ID or prefix asked for.
+        key_id: String,
+        /// The directory searched.
+        dir: PathBuf,
+    },
+    /// A file or key that must not exist already does.
+    #[error("{path} already exists")]
+    AlreadyExists {
+        /// The path that exists.
+        path: PathBuf,
+    },
+    /// A path is a symbolic link where a regular file or directory is required.
+    #[error("{path} is a symbolic link; keytool never reads or writes key files through links")]
+    Symlink {
+        /// The offending path.
+        path: PathBuf,
+    },
+    /// An I/O operation failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// The action, as a verb phrase ("read", "create directory").
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A key file is malformed.
+    #[error("invalid key file{file}: {reason}")]
+    InvalidKeyFile {
+        /// The file, when known.
+        file: FileLabel,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A key file uses an unsupported algorithm.
+    #[error("unsupported key file{file}: {what}")]
+    UnsupportedAlgorithm {
+        /// The file, when known.
+        file: FileLabel,
+        /// What is unsupported.
+        what: String,
+    },
+    /// A key file asks for too many PBKDF2 iterations.
+    #[error("key file{file} asks for {iterations} PBKDF2 iterations; the limit is {limit}")]
+    ExcessiveKdfCost {
+        /// The file, when known.
+        file: FileLabel,
+        /// The iteration count in the file (saturated at `u64::MAX`).
+        iterations: u64,
+        /// The configured limit.
+        limit: u32,
+    },
+    /// The passphrase does not open the key.
+    #[error("cannot decrypt key{key} ({role}): wrong passphrase from {source_name}")]
+    WrongPassphrase {
+        /// The key, when known, formatted as " <id>".
+        key: FileLabel,
+        /// The role (notary alias) of the key.
+        role: String,
+        /// Which source supplied the passphrase (never the passphrase itself).
+        source_name: String,
+    },
+    /// No source supplied a passphrase.
+    #[error("a passphrase is needed for the {role} key{key} and no source supplied one")]
+    PassphraseRequired {
+        /// The key, when known.
+        key: FileLabel,
+        /// The role (notary alias) of the key.
+        role: String,
+    },
+    /// The user cancelled.
+    #[error("passphrase entry was cancelled")]
+    PassphraseCancelled,
+    /// The new passphrase breaks a rule.
+    #[error("the new passphrase is not acceptable: {reason}")]
+    WeakPassphrase {
+        /// The rule that was broken.
+        reason: String,
+    },
+    /// A bug.
+    #[error("internal error: {what}")]
+    Internal {
+        /// What went wrong.
+        what: String,
+    },
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            Error::KeyNotFound { .. } => ErrorCode::NotFound,
+            Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
+            Error::Symlink { .. } => ErrorCode::InsecurePermissions,
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorCode::NotFound
+            }
+            Error::Io { .. } => ErrorCode::Io,
+            Error::InvalidKeyFile { .. } => ErrorCode::InvalidKeyFile,
+            Error::UnsupportedAlgorithm { .. } => ErrorCode::UnsupportedAlgorithm,
+            Error::ExcessiveKdfCost { .. } => ErrorCode::ExcessiveKdfCost,
+            Error::WrongPassphrase { .. } => ErrorCode::WrongPassphrase,
+            Error::PassphraseRequired { .. } => ErrorCode::PassphraseRequired,
+            Error::PassphraseCancelled => ErrorCode::PassphraseCancelled,
+            Error::WeakPassphrase { .. } => ErrorCode::WeakPassphrase,
+            Error::Internal { .. } => ErrorCode::Internal,
+        }
+    }
+
+    /// Attaches a file name to file-format errors that do not have one yet.
+    #[must_use]
+    pub fn in_file(mut self, path: &Path) -> Self {
+        match &mut self {
+            Error::InvalidKeyFile { file, .. }
+            | Error::UnsupportedAlgorithm { file, .. }
+            | Error::ExcessiveKdfCost { file, .. }
+                if file.0.is_none() =>
+            {
+                *file = FileLabel::path(path);
+            }
+            _ => {}
+        }
+        self
+    }
+
+    /// Shorthand for an I/O error.
+    pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Shorthand for a malformed key file with no file name yet.
+    pub(crate) fn invalid(reason: impl Into<String>) -> Self {
+        Error::InvalidKeyFile {
+            file: FileLabel::none(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for an unsupported algorithm with no file name yet.
+    pub(crate) fn unsupported(what: impl Into<String>) -> Self {
+        Error::UnsupportedAlgorithm {
+            file: FileLabel::none(),
+            what: what.into(),
+        }
+    }
+}
+
+/// An optional name (file path or key ID) shown after a noun in messages, with a leading space.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileLabel(pub Option<String>);
+
+impl FileLabel {
+    /// No label.
+    pub fn none() -> Self {
+        FileLabel(None)
+    }
+
+    /// A label from a path.
+    pub fn path(path: &Path) -> Self {
+        FileLabel(Some(path.display().to_string()))
+    }
+
+    /// A label from any text.
+    pub fn text(text: impl Into<String>) -> Self {
+        FileLabel(Some(text.into()))
+    }
+}
+
+impl fmt::Display for FileLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(s) => write!(f, " {s}"),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        assert_eq!(ErrorCode::InvalidArgument as i32, 1);
+        assert_eq!(ErrorCode::NotFound as i32, 10);
+        assert_eq!(ErrorCode::InvalidKeyFile as i32, 20);
+        assert_eq!(ErrorCode::ExcessiveKdfCost as i32, 22);
+        assert_eq!(ErrorCode::WrongPassphrase as i32, 30);
+        assert_eq!(ErrorCode::Internal as i32, 90);
+    }
+
+    #[test]
+    fn in_file_names_the_file_once() {
+        let e = Error::invalid("bad base64").in_file(Path::new("/a/b.key"));
+        assert_eq!(e.to_string(), "invalid key file /a/b.key: bad base64");
+        let e = e.in_file(Path::new("/other"));
+        assert_eq!(e.to_string(), "invalid key file /a/b.key: bad base64");
+    }
+}

@@ -1,0 +1,1 @@
+//! Interop suites live in tests/.
