@@ -36,8 +36,8 @@ pub enum ErrorCode {
     WrongPassphrase = 30,
     /// No source could supply a needed passphrase.
     PassphraseRequired = 31,
-    /// The user cancelled a passphrase request.
-    PassphraseCancelled = 32,
+    /// The user cancelled (a prompt or a confirmation).
+    Cancelled = 32,
     /// A new passphrase does not meet the rules.
     WeakPassphrase = 33,
     /// An unexpected failure: a bug.
@@ -74,6 +74,12 @@ pub enum Error {
     #[error("{path} is a symbolic link; keytool never reads or writes key files through links")]
     Symlink {
         /// The offending path.
+        path: PathBuf,
+    },
+    /// A secret file can be read or written by other users.
+    #[error("{path} is accessible to other users; secret files must be private (mode 0600)")]
+    InsecureFile {
+        /// The file.
         path: PathBuf,
     },
     /// An I/O operation failed.
@@ -130,9 +136,9 @@ pub enum Error {
         /// The role (notary alias) of the key.
         role: String,
     },
-    /// The user cancelled.
-    #[error("passphrase entry was cancelled")]
-    PassphraseCancelled,
+    /// The user cancelled a prompt or a confirmation.
+    #[error("cancelled by the user")]
+    Cancelled,
     /// The new passphrase breaks a rule.
     #[error("the new passphrase is not acceptable: {reason}")]
     WeakPassphrase {
@@ -154,7 +160,7 @@ impl Error {
             Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             Error::KeyNotFound { .. } => ErrorCode::NotFound,
             Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
-            Error::Symlink { .. } => ErrorCode::InsecurePermissions,
+            Error::Symlink { .. } | Error::InsecureFile { .. } => ErrorCode::InsecurePermissions,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ErrorCode::NotFound
             }
@@ -164,7 +170,7 @@ impl Error {
             Error::ExcessiveKdfCost { .. } => ErrorCode::ExcessiveKdfCost,
             Error::WrongPassphrase { .. } => ErrorCode::WrongPassphrase,
             Error::PassphraseRequired { .. } => ErrorCode::PassphraseRequired,
-            Error::PassphraseCancelled => ErrorCode::PassphraseCancelled,
+            Error::Cancelled => ErrorCode::Cancelled,
             Error::WeakPassphrase { .. } => ErrorCode::WeakPassphrase,
             Error::Internal { .. } => ErrorCode::Internal,
         }

@@ -180,6 +180,18 @@ impl fmt::Debug for Gun {
     }
 }
 
+/// IDs, roles and GUNs serialize as their text.
+macro_rules! serialize_as_str {
+    ($($t:ty),*) => {$(
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    )*};
+}
+serialize_as_str!(KeyId, Role, Gun);
+
 /// Cuts untrusted text shown in messages to a readable length.
 pub(crate) fn clip(s: &str) -> String {
     s.chars().take(80).collect()

@@ -10,8 +10,12 @@
 pub mod error;
 pub mod ids;
 pub mod key;
+pub mod ops;
+pub mod passphrase;
 pub mod secret;
+pub mod trust_dir;
 
 pub use error::{Error, ErrorCode, Result};
 pub use ids::{Gun, KeyId, Role};
 pub use secret::Passphrase;
+pub use trust_dir::TrustDir;

@@ -1,1 +1,51 @@
-fn main() {}
+//! keytool: the command-line face of the keystore. It parses, prompts and prints; every
+//! decision is made in `keystore::ops`.
+
+mod cli;
+mod commands;
+mod messages;
+mod output;
+mod prompt;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let json = cli.global.json;
+    let verbose = cli.global.verbose;
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error, json, verbose);
+            ExitCode::from(messages::exit_code(error.code()))
+        }
+    }
+}
+
+fn report(error: &keystore::Error, json: bool, verbose: bool) {
+    if json {
+        let value = serde_json::json!({
+            "error": {
+                "code": error.code() as i32,
+                "kind": format!("{:?}", error.code()),
+                "message": messages::sentence(error),
+                "hint": messages::hint(error),
+            }
+        });
+        eprintln!("{value}");
+        return;
+    }
+    eprintln!("Error: {}", messages::sentence(error));
+    if let Some(hint) = messages::hint(error) {
+        eprintln!("Hint: {hint}");
+    }
+    if verbose {
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            eprintln!("  caused by: {cause}");
+            source = cause.source();
+        }
+    }
+}

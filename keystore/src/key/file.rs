@@ -226,16 +226,26 @@ impl KeyFile {
         pem::encode(&self.block.label, &headers, &self.block.der)
     }
 
-    /// Re-emits the stored block without its `path:` header (how notary stores imports).
-    pub fn stored_pem(&self) -> String {
-        let headers: Vec<(&str, &str)> = self
+    /// Re-emits the stored block, unchanged, with notary's headers for `role` and `gun` (and
+    /// any RFC 1423 headers) and without `path:`: how notary stores an imported or migrated key.
+    pub fn rewrap(&self, role: &Role, gun: Option<&Gun>) -> String {
+        let mut hdrs: Vec<(&str, &str)> = self
             .block
             .headers
             .iter()
-            .filter(|(k, _)| k != "path")
+            .filter(|(k, _)| k == "Proc-Type" || k == "DEK-Info")
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        pem::encode(&self.block.label, &headers, &self.block.der)
+        hdrs.extend(headers(role, gun));
+        pem::encode(&self.block.label, &hdrs, &self.block.der)
+    }
+
+    /// Whether notary 0.7 and docker can decrypt this file as it is.
+    pub fn notary_readable(&self) -> bool {
+        match &self.format {
+            Format::EncryptedPkcs8 => self.pbes2_params().is_some_and(|p| p.notary_readable()),
+            Format::Pkcs8 | Format::Legacy { .. } => true,
+        }
     }
 }
 

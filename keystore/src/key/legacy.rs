@@ -93,7 +93,7 @@ pub fn decrypt(
     passphrase: &[u8],
 ) -> Result<Option<Zeroizing<Vec<u8>>>> {
     let block = info.cipher.block_len();
-    if body.is_empty() || body.len() % block != 0 {
+    if body.is_empty() || !body.len().is_multiple_of(block) {
         return Err(Error::invalid(format!(
             "the encrypted body length {} is not a multiple of {block}",
             body.len()

@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::ids::KeyId;
 
 /// The public key algorithms notary knows (spec §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Algorithm {
     /// ECDSA on P-256 (everything docker and notary generate).
     Ecdsa,

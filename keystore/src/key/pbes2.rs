@@ -200,7 +200,7 @@ pub fn parse(der: &[u8], max_iterations: u32) -> Result<Envelope<'_>> {
             )));
         }
     };
-    if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
         return Err(Error::invalid(format!(
             "the ciphertext length {} is not a non-zero multiple of 16",
             ciphertext.len()

@@ -1,0 +1,70 @@
+//! `key generate`: a new ECDSA P-256 key in the trust directory.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{KdfSettings, gun_for, new_passphrase};
+use crate::error::{Error, Result};
+use crate::ids::{Gun, KeyId, Role};
+use crate::key::PrivateKey;
+use crate::key::file;
+use crate::passphrase::PassphraseSource;
+use crate::trust_dir::TrustDir;
+
+/// A key that was created.
+#[derive(Clone, Debug, Serialize)]
+pub struct Generated {
+    /// Its ID (the file name).
+    pub id: KeyId,
+    /// Its role.
+    pub role: Role,
+    /// Its repository, for repository keys.
+    pub gun: Option<Gun>,
+    /// Its file.
+    pub path: PathBuf,
+}
+
+/// Generates a key for `role` (and `gun`, required for targets and snapshot keys), encrypts it
+/// with a passphrase from `source`, and writes it atomically. The passphrase is asked for
+/// before the trust directory is locked.
+pub fn generate(
+    dir: &TrustDir,
+    source: &dyn PassphraseSource,
+    role: Role,
+    gun: Option<Gun>,
+    kdf: &KdfSettings,
+) -> Result<Generated> {
+    if role == Role::Timestamp {
+        return Err(Error::InvalidArgument {
+            what: "role",
+            reason: "timestamp keys are held by the Notary server, never locally".into(),
+        });
+    }
+    if role.as_str().is_empty() {
+        return Err(Error::InvalidArgument {
+            what: "role",
+            reason: "a key needs a role (root, targets, snapshot, targets/<name> or a signer name)"
+                .into(),
+        });
+    }
+    let gun = gun_for(&role, gun)?;
+    let key = PrivateKey::generate_ecdsa()?;
+    let id = key.id();
+    let supplied = new_passphrase(source, &id, &role, gun.as_ref())?;
+    let pem = file::encode(
+        &key,
+        &role,
+        gun.as_ref(),
+        &supplied.passphrase,
+        kdf.iterations,
+    )?;
+    let lock = dir.lock()?;
+    let path = dir.write_key(&lock, &id, &pem, false)?;
+    Ok(Generated {
+        id,
+        role,
+        gun,
+        path,
+    })
+}

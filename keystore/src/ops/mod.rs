@@ -1,0 +1,223 @@
+//! One function per user intent. The CLI, and later the C and Go faces, call these and nothing
+//! below them, so an operation means the same thing everywhere.
+
+mod export;
+mod generate;
+mod import;
+mod migrate;
+mod passwd;
+mod preseed;
+mod remove;
+
+pub use export::{Selection, export, export_to_file};
+pub use generate::{Generated, generate};
+pub use import::{ImportOptions, Imported, Outcome, import};
+pub use migrate::{MigrationReport, migrate};
+pub use passwd::passwd;
+pub use preseed::{Preseeded, Provenance, preseed};
+pub use remove::remove;
+
+use std::path::PathBuf;
+
+use crate::error::{Error, FileLabel, Result};
+use crate::ids::{Gun, KeyId, Role};
+use crate::key::PrivateKey;
+use crate::key::file::{KeyFile, Unlock};
+use crate::key::pbes2;
+use crate::passphrase::{PassphraseSource, Purpose, Request, Supplied};
+use crate::trust_dir::{ListedKey, Location, TrustDir};
+
+/// Key-derivation settings for writing and the safety cap for reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KdfSettings {
+    /// PBKDF2 iterations for files keytool writes.
+    pub iterations: u32,
+    /// Highest iteration count accepted in a file read (checked before deriving).
+    pub max_iterations: u32,
+}
+
+impl Default for KdfSettings {
+    fn default() -> Self {
+        KdfSettings {
+            iterations: pbes2::DEFAULT_ITERATIONS,
+            max_iterations: pbes2::DEFAULT_MAX_ITERATIONS,
+        }
+    }
+}
+
+/// Most prompts for one key before giving up (notary's prompt gives up after 4).
+const MAX_ATTEMPTS: u32 = 3;
+
+/// Lists keys, optionally only those of one role and/or repository.
+pub fn list(dir: &TrustDir, role: Option<&Role>, gun: Option<&Gun>) -> Result<Vec<ListedKey>> {
+    Ok(dir
+        .list()?
+        .into_iter()
+        .filter(|k| role.is_none_or(|r| k.role == r.as_str()))
+        .filter(|k| gun.is_none_or(|g| k.gun.as_deref() == Some(g.as_str())))
+        .collect())
+}
+
+/// Resolves a full key ID or a unique prefix (at least 4 characters) of a key in `private/`.
+pub fn resolve_key_id(dir: &TrustDir, text: &str) -> Result<KeyId> {
+    if KeyId::is_valid(text) {
+        return text.parse();
+    }
+    if text.len() < 4
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(Error::InvalidArgument {
+            what: "key ID",
+            reason: format!(
+                "expected a key ID or a prefix of at least 4 lower-case hex characters, got {:?}",
+                crate::ids::clip(text)
+            ),
+        });
+    }
+    let matches: Vec<String> = dir
+        .list()?
+        .into_iter()
+        .filter(|k| k.location == Location::Flat && k.id.starts_with(text))
+        .map(|k| k.id)
+        .collect();
+    match matches.as_slice() {
+        [one] => one.parse(),
+        [] => Err(Error::KeyNotFound {
+            key_id: text.to_owned(),
+            dir: dir.private_dir(),
+        }),
+        many => Err(Error::InvalidArgument {
+            what: "key ID",
+            reason: format!(
+                "prefix {text} matches {} keys; give more characters",
+                many.len()
+            ),
+        }),
+    }
+}
+
+/// Reads and decrypts a key of the trust directory.
+pub fn load_key(
+    dir: &TrustDir,
+    id: &KeyId,
+    source: &dyn PassphraseSource,
+    kdf: &KdfSettings,
+) -> Result<(PathBuf, KeyFile, PrivateKey)> {
+    let (path, file) = dir.read_key(id)?;
+    let key = unlock(&file, Some(id), source, kdf).map_err(|e| e.in_file(&path))?;
+    if &key.id() != id {
+        return Err(Error::invalid(format!(
+            "the file is named {id} but holds key {}; notary would fail to sign with it",
+            key.id()
+        ))
+        .in_file(&path));
+    }
+    Ok((path, file, key))
+}
+
+/// Decrypts a key file with passphrases from `source`, retrying only sources that allow it.
+pub(crate) fn unlock(
+    file: &KeyFile,
+    id: Option<&KeyId>,
+    source: &dyn PassphraseSource,
+    kdf: &KdfSettings,
+) -> Result<PrivateKey> {
+    unlock_with(file, id, source, kdf).map(|(key, _)| key)
+}
+
+/// Like [`unlock`], also returning the passphrase that worked (`None` for unencrypted files).
+pub(crate) fn unlock_with(
+    file: &KeyFile,
+    id: Option<&KeyId>,
+    source: &dyn PassphraseSource,
+    kdf: &KdfSettings,
+) -> Result<(PrivateKey, Option<Supplied>)> {
+    if !file.is_encrypted() {
+        return match file.unlock(None, kdf.max_iterations)? {
+            Unlock::Key(k) => Ok((k, None)),
+            Unlock::WrongPassphrase => Err(Error::Internal {
+                what: "an unencrypted key asked for a passphrase".into(),
+            }),
+        };
+    }
+    file.check(kdf.max_iterations)?;
+    let label = || {
+        id.map(|i| FileLabel::text(i.to_string()))
+            .unwrap_or_default()
+    };
+    let mut attempt = 0;
+    loop {
+        let request = Request {
+            key_id: id,
+            role: file.role(),
+            gun: file.gun(),
+            purpose: Purpose::Unlock,
+            attempt,
+        };
+        let Some(supplied) = source.supply(&request)? else {
+            return Err(Error::PassphraseRequired {
+                key: label(),
+                role: file.role().to_string(),
+            });
+        };
+        match file.unlock(Some(&supplied.passphrase), kdf.max_iterations)? {
+            Unlock::Key(k) => return Ok((k, Some(supplied))),
+            Unlock::WrongPassphrase if supplied.retry_allowed && attempt + 1 < MAX_ATTEMPTS => {
+                attempt += 1;
+            }
+            Unlock::WrongPassphrase => {
+                return Err(Error::WrongPassphrase {
+                    key: label(),
+                    role: file.role().to_string(),
+                    source_name: supplied.origin,
+                });
+            }
+        }
+    }
+}
+
+/// Asks `source` for the passphrase of a new key. Empty passphrases are refused: they would
+/// leave the key unencrypted on disk.
+pub(crate) fn new_passphrase(
+    source: &dyn PassphraseSource,
+    id: &KeyId,
+    role: &Role,
+    gun: Option<&Gun>,
+) -> Result<Supplied> {
+    let request = Request {
+        key_id: Some(id),
+        role,
+        gun,
+        purpose: Purpose::NewKey,
+        attempt: 0,
+    };
+    let supplied = source
+        .supply(&request)?
+        .ok_or_else(|| Error::PassphraseRequired {
+            key: FileLabel::text(id.to_string()),
+            role: role.to_string(),
+        })?;
+    if supplied.passphrase.is_empty() {
+        return Err(Error::WeakPassphrase {
+            reason: format!("the passphrase from {} is empty", supplied.origin),
+        });
+    }
+    Ok(supplied)
+}
+
+/// The GUN a key of `role` is stored with: required for targets/snapshot/timestamp keys and
+/// dropped for every other role, as notary does (spec §2.1).
+pub(crate) fn gun_for(role: &Role, gun: Option<Gun>) -> Result<Option<Gun>> {
+    if role.carries_gun() {
+        gun.map(Some).ok_or_else(|| Error::InvalidArgument {
+            what: "repository",
+            reason: format!(
+                "a {role} key belongs to one repository; name it (notary and docker ignore {role} keys without one)"
+            ),
+        })
+    } else {
+        Ok(None)
+    }
+}

@@ -1,0 +1,335 @@
+//! The on-disk trust directory shared with docker and notary (spec §1): `private/<id>.key`,
+//! legacy layouts, an exclusive lock for every change, atomic private writes.
+
+mod fsutil;
+pub mod legacy;
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::ids::KeyId;
+use crate::key::Algorithm;
+use crate::key::file::KeyFile;
+
+pub(crate) use fsutil::{MAX_KEY_FILE, read_no_follow, sync_dir, write_atomic};
+
+/// Name of the private key directory.
+pub const PRIVATE_DIR: &str = "private";
+/// Name of keytool's lock file in the trust directory (notary ignores it).
+pub const LOCK_FILE: &str = ".keytool.lock";
+
+/// Where a key file sits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Location {
+    /// `private/<id>.key`, where notary and docker look.
+    Flat,
+    /// A notary 0.1–0.3 layout (`private/root_keys/`, `private/tuf_keys/`): needs `migrate`.
+    Legacy,
+    /// Any other subdirectory of `private/`: notary lists it but cannot load it by ID.
+    Nested,
+}
+
+/// One key file as listed (from its name and headers; nothing is decrypted).
+#[derive(Clone, Debug, Serialize)]
+pub struct ListedKey {
+    /// The key ID the file name claims.
+    pub id: String,
+    /// The role (`""` when the file has none, as notary lists it).
+    pub role: String,
+    /// The GUN, for repository keys.
+    pub gun: Option<String>,
+    /// The algorithm, when it can be told without decrypting.
+    pub algorithm: Option<Algorithm>,
+    /// Whether the key is encrypted at rest.
+    pub encrypted: bool,
+    /// The file.
+    pub path: PathBuf,
+    /// Where the file sits.
+    pub location: Location,
+    /// Why the file cannot be used, if it cannot.
+    pub problem: Option<String>,
+}
+
+/// The trust directory (`~/.docker/trust` or another).
+#[derive(Clone, Debug)]
+pub struct TrustDir {
+    root: PathBuf,
+}
+
+/// Proof that the caller holds the trust directory's exclusive lock. Dropping it unlocks.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+}
+
+impl TrustDir {
+    /// Uses `root` as the trust directory (it need not exist yet).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        TrustDir { root: root.into() }
+    }
+
+    /// Resolves the trust directory as the CLI contract says: `explicit` (`--trust-dir`) >
+    /// `KEYTOOL_TRUST_DIR` > `$DOCKER_CONFIG/trust` > `$HOME/.docker/trust`.
+    pub fn resolve(
+        explicit: Option<&Path>,
+        env: impl Fn(&str) -> Option<OsString>,
+    ) -> Result<Self> {
+        let nonempty = |k: &str| env(k).filter(|v| !v.is_empty());
+        let root = if let Some(p) = explicit {
+            p.to_path_buf()
+        } else if let Some(p) = nonempty("KEYTOOL_TRUST_DIR") {
+            PathBuf::from(p)
+        } else if let Some(p) = nonempty("DOCKER_CONFIG") {
+            PathBuf::from(p).join("trust")
+        } else if let Some(home) = nonempty("HOME") {
+            PathBuf::from(home).join(".docker").join("trust")
+        } else {
+            return Err(Error::InvalidArgument {
+                what: "trust directory",
+                reason: "HOME is not set; pass --trust-dir or set KEYTOOL_TRUST_DIR".into(),
+            });
+        };
+        Ok(TrustDir::new(root))
+    }
+
+    /// The trust directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `private/`.
+    pub fn private_dir(&self) -> PathBuf {
+        self.root.join(PRIVATE_DIR)
+    }
+
+    /// The path of a key file in the flat layout.
+    pub fn key_path(&self, id: &KeyId) -> PathBuf {
+        self.private_dir().join(format!("{id}.key"))
+    }
+
+    /// Takes the exclusive lock, creating the directory (0700) when needed. Blocks while
+    /// another keytool process holds it.
+    pub fn lock(&self) -> Result<DirLock> {
+        fsutil::private_dir(&self.root)?;
+        let path = self.root.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| Error::io("open lock file", &path, e))?;
+        file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        Ok(DirLock { _file: file })
+    }
+
+    /// Reads and parses the key file of `id` in the flat layout.
+    pub fn read_key(&self, id: &KeyId) -> Result<(PathBuf, KeyFile)> {
+        let path = self.key_path(id);
+        let bytes = match read_no_follow(&path, MAX_KEY_FILE) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::KeyNotFound {
+                    key_id: id.to_string(),
+                    dir: self.private_dir(),
+                });
+            }
+            other => other?,
+        };
+        let file = KeyFile::parse(&bytes).map_err(|e| e.in_file(&path))?;
+        Ok((path, file))
+    }
+
+    /// Writes a key file atomically as `private/<id>.key` (0600 in a 0700 directory).
+    pub fn write_key(
+        &self,
+        _lock: &DirLock,
+        id: &KeyId,
+        pem: &str,
+        overwrite: bool,
+    ) -> Result<PathBuf> {
+        write_atomic(
+            &self.private_dir(),
+            &format!("{id}.key"),
+            pem.as_bytes(),
+            overwrite,
+        )
+    }
+
+    /// Deletes `private/<id>.key` durably.
+    pub fn remove_key(&self, _lock: &DirLock, id: &KeyId) -> Result<PathBuf> {
+        let path = self.key_path(id);
+        let meta = fs::symlink_metadata(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::KeyNotFound {
+                    key_id: id.to_string(),
+                    dir: self.private_dir(),
+                }
+            } else {
+                Error::io("inspect", &path, e)
+            }
+        })?;
+        if meta.file_type().is_symlink() {
+            return Err(Error::Symlink { path });
+        }
+        fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+        sync_dir(&self.private_dir())?;
+        Ok(path)
+    }
+
+    /// Lists every `*.key` file under `private/` (recursively, as notary does), flat, legacy
+    /// and nested, sorted as notary sorts: root first, then by GUN, role and ID.
+    pub fn list(&self) -> Result<Vec<ListedKey>> {
+        let private = self.private_dir();
+        let mut files = Vec::new();
+        walk(&private, &mut files)?;
+        let mut keys: Vec<ListedKey> = files
+            .into_iter()
+            .map(|(path, is_link)| self.describe(&private, path, is_link))
+            .collect();
+        keys.sort_by(|a, b| {
+            (a.role != "root", &a.gun, &a.role, &a.id).cmp(&(
+                b.role != "root",
+                &b.gun,
+                &b.role,
+                &b.id,
+            ))
+        });
+        Ok(keys)
+    }
+
+    fn describe(&self, private: &Path, path: PathBuf, is_link: bool) -> ListedKey {
+        let rel = path.strip_prefix(private).unwrap_or(&path).to_path_buf();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let legacy_name = legacy::interpret(&rel);
+        let location = if legacy_name.is_some() {
+            Location::Legacy
+        } else if rel.components().count() > 1 {
+            Location::Nested
+        } else {
+            Location::Flat
+        };
+        let mut key = ListedKey {
+            id: stem,
+            role: String::new(),
+            gun: None,
+            algorithm: None,
+            encrypted: false,
+            path: path.clone(),
+            location,
+            problem: None,
+        };
+        if is_link {
+            key.problem =
+                Some("symbolic link: not used (key files are never read through links)".into());
+            return key;
+        }
+        match read_no_follow(&path, MAX_KEY_FILE).and_then(|b| KeyFile::parse(&b)) {
+            Ok(file) => {
+                key.role = file.role().as_str().to_owned();
+                key.gun = file.gun().map(|g| g.to_string());
+                key.algorithm = file.algorithm_hint();
+                key.encrypted = file.is_encrypted();
+            }
+            Err(e) => key.problem = Some(e.to_string()),
+        }
+        if let Some(name) = legacy_name {
+            key.id = name.id;
+            if let Some(role) = name.role {
+                key.role = role;
+            }
+            if name.gun.is_some() {
+                key.gun = name.gun;
+            }
+        }
+        key
+    }
+}
+
+/// Collects `*.key` regular files and symlinks below `dir`; a missing `dir` is empty.
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("list", dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", dir, e))?;
+        let ft = entry.file_type().map_err(|e| Error::io("list", dir, e))?;
+        let path = entry.path();
+        if ft.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "key") && (ft.is_file() || ft.is_symlink())
+        {
+            out.push((path, ft.is_symlink()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolution_order() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| OsString::from(*v))
+            }
+        };
+        let all = env(&[
+            ("KEYTOOL_TRUST_DIR", "/k"),
+            ("DOCKER_CONFIG", "/d"),
+            ("HOME", "/h"),
+        ]);
+        assert_eq!(
+            TrustDir::resolve(Some(Path::new("/x")), all)
+                .expect("ok")
+                .root(),
+            Path::new("/x")
+        );
+        assert_eq!(
+            TrustDir::resolve(None, all).expect("ok").root(),
+            Path::new("/k")
+        );
+        let no_kt = env(&[("DOCKER_CONFIG", "/d"), ("HOME", "/h")]);
+        assert_eq!(
+            TrustDir::resolve(None, no_kt).expect("ok").root(),
+            Path::new("/d/trust")
+        );
+        let home = env(&[("HOME", "/h")]);
+        assert_eq!(
+            TrustDir::resolve(None, home).expect("ok").root(),
+            Path::new("/h/.docker/trust")
+        );
+        assert!(TrustDir::resolve(None, env(&[])).is_err());
+    }
+
+    #[test]
+    fn lock_is_exclusive_across_handles() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let td = TrustDir::new(tmp.path().join("trust"));
+        let first = td.lock().expect("locks");
+        let path = td.root().join(LOCK_FILE);
+        let other = File::open(&path).expect("open");
+        assert!(
+            other.try_lock().is_err(),
+            "a second lock must fail while the first is held"
+        );
+        drop(first);
+        assert!(other.try_lock().is_ok());
+    }
+}

@@ -1,0 +1,157 @@
+//! Command-line definitions (clap derive). No logic here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit codes, shown in `--help` and documented in the README.
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes: 0 success, 1 failure, 2 usage or invalid argument, 3 passphrase problem,
+4 not found, 70 internal error (a bug).
+
+Passphrases come from, in order: --passphrase-file, then KEYTOOL_<ROLE>_PASSPHRASE,
+DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE / DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE and
+NOTARY_<ROLE>_PASSPHRASE (docker's and notary's role mapping), then a terminal prompt
+(never with --non-interactive, CI=true, or without a terminal).";
+
+/// Manage Docker Content Trust keys and passphrases, compatible with docker and notary.
+#[derive(Debug, Parser)]
+#[command(name = "keytool", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Trust directory [default: $KEYTOOL_TRUST_DIR, $DOCKER_CONFIG/trust, ~/.docker/trust]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) trust_dir: Option<PathBuf>,
+    /// Print results as JSON
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Never prompt; fail with a clear error when a passphrase is missing
+    #[arg(long, global = true)]
+    pub(crate) non_interactive: bool,
+    /// Show the chain of causes of an error
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+    /// Read the passphrase of the key being opened or created from the first line of FILE
+    /// (mode 0600)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) passphrase_file: Option<PathBuf>,
+    /// PBKDF2 iterations for key files written [default: 600000]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        conflicts_with = "notary_compat"
+    )]
+    pub(crate) kdf_iterations: Option<u32>,
+    /// Write key files exactly as notary does (2048 PBKDF2 iterations)
+    #[arg(long, global = true)]
+    pub(crate) notary_compat: bool,
+    /// Refuse key files asking for more PBKDF2 iterations than N [default: 10000000]
+    #[arg(long, global = true, value_name = "N")]
+    pub(crate) max_kdf_iterations: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create, list, import, export and re-encrypt keys
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Make sure a repository has a root key and a targets key (reusing existing ones); offline
+    Init(InitArgs),
+    /// Convert notary 0.1-0.3 key layouts (root_keys/, tuf_keys/) to the flat private/ layout
+    Migrate,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Repository (GUN), e.g. sandboxregistry:5000/test/trusttest
+    #[arg(long, value_name = "GUN")]
+    pub(crate) repo: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Generate an ECDSA P-256 key and print its ID
+    Generate {
+        /// root, targets, snapshot, targets/<name>, or a docker signer name
+        #[arg(long)]
+        role: String,
+        /// Repository (GUN); required for targets and snapshot keys
+        #[arg(long, value_name = "GUN")]
+        repo: Option<String>,
+    },
+    /// List keys with role, repository, ID, algorithm and file
+    List {
+        /// Only keys of this repository
+        #[arg(long, value_name = "GUN")]
+        repo: Option<String>,
+        /// Only keys of this role
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Import key files: notary export bundles, unencrypted keys, encrypted keys
+    Import {
+        /// Files to import
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Role for keys whose file has no role header
+        #[arg(long)]
+        role: Option<String>,
+        /// Repository for targets/snapshot keys whose file has no gun header
+        #[arg(long, value_name = "GUN")]
+        repo: Option<String>,
+        /// Replace a different file stored under the same key ID
+        #[arg(long)]
+        force: bool,
+    },
+    /// Export keys in notary's format (encrypted, with path headers)
+    Export {
+        /// Only the keys of this repository
+        #[arg(long, value_name = "GUN", conflicts_with = "key")]
+        repo: Option<String>,
+        /// Only these keys (ID or unique prefix); repeatable
+        #[arg(long, value_name = "ID")]
+        key: Vec<String>,
+        /// Write to FILE (mode 0600) instead of standard output
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Overwrite FILE if it exists
+        #[arg(long)]
+        force: bool,
+    },
+    /// Re-encrypt a key under a new passphrase (and the current KDF setting)
+    Passwd {
+        /// Key ID or unique prefix
+        key_id: String,
+        /// Read the new passphrase from the first line of FILE (mode 0600)
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
+    /// Delete a key file
+    Remove {
+        /// Key ID or unique prefix
+        key_id: String,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

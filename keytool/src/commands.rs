@@ -1,0 +1,381 @@
+//! Runs a parsed command: builds the trust directory, KDF settings and passphrase chain, calls
+//! `keystore::ops`, and prints the result.
+
+use std::io::{BufRead, IsTerminal, Read};
+use std::path::Path;
+
+use keystore::key::pbes2;
+use keystore::ops::{self, KdfSettings, Selection};
+use keystore::passphrase::{Chain, EnvSource, FileSource};
+use keystore::trust_dir::Location;
+use keystore::{Error, Gun, Result, Role, TrustDir};
+use zeroize::Zeroizing;
+
+use crate::cli::{Cli, Command, Global, InitArgs, KeyCommand};
+use crate::output;
+use crate::prompt::{self, TtyPrompt};
+
+/// Largest file `key import` reads (a bundle of ~30,000 notary keys).
+const MAX_IMPORT_FILE: u64 = 16 << 20;
+
+struct Context {
+    dir: TrustDir,
+    kdf: KdfSettings,
+    json: bool,
+    interactive: bool,
+}
+
+pub(crate) fn run(cli: Cli) -> Result<()> {
+    let g = &cli.global;
+    let ctx = Context {
+        dir: TrustDir::resolve(g.trust_dir.as_deref(), |k| std::env::var_os(k))?,
+        kdf: kdf_settings(g),
+        json: g.json,
+        interactive: prompt::allowed(g.non_interactive),
+    };
+    match cli.command {
+        Command::Key(cmd) => key(&ctx, g, cmd),
+        Command::Init(args) => init(&ctx, g, &args),
+        Command::Migrate => migrate(&ctx),
+    }
+}
+
+fn kdf_settings(g: &Global) -> KdfSettings {
+    let mut kdf = KdfSettings::default();
+    if g.notary_compat {
+        kdf.iterations = pbes2::NOTARY_ITERATIONS;
+    }
+    if let Some(n) = g.kdf_iterations {
+        kdf.iterations = n;
+    }
+    if let Some(n) = g.max_kdf_iterations {
+        kdf.max_iterations = n;
+    }
+    kdf
+}
+
+/// The passphrase chain: an explicit file, then the environment, then (if allowed) a prompt.
+fn chain(ctx: &Context, file: Option<&Path>) -> Chain {
+    let mut chain = Chain::new();
+    if let Some(f) = file {
+        chain.push(Box::new(FileSource::new(f)));
+    }
+    chain.push(Box::new(EnvSource::process()));
+    if ctx.interactive {
+        chain.push(Box::new(TtyPrompt));
+    }
+    chain
+}
+
+fn parse_gun(text: Option<&str>) -> Result<Option<Gun>> {
+    text.map(str::parse).transpose()
+}
+
+fn parse_role(text: Option<&str>) -> Result<Option<Role>> {
+    text.map(str::parse).transpose()
+}
+
+fn check_iterations(kdf: &KdfSettings) -> Result<()> {
+    if kdf.iterations == 0 || kdf.iterations > kdf.max_iterations {
+        return Err(Error::InvalidArgument {
+            what: "--kdf-iterations",
+            reason: format!(
+                "must be between 1 and the read limit {} (raise it with --max-kdf-iterations)",
+                kdf.max_iterations
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
+    match cmd {
+        KeyCommand::Generate { role, repo } => {
+            check_iterations(&ctx.kdf)?;
+            let role: Role = role.parse()?;
+            let gun = parse_gun(repo.as_deref())?;
+            let made = ops::generate(
+                &ctx.dir,
+                &chain(ctx, g.passphrase_file.as_deref()),
+                role,
+                gun,
+                &ctx.kdf,
+            )?;
+            if ctx.json {
+                output::json(&made);
+            } else {
+                println!("{}", made.id);
+                eprintln!(
+                    "Generated new ecdsa {} key{} in {}",
+                    made.role,
+                    made.gun
+                        .as_ref()
+                        .map(|g| format!(" for {g}"))
+                        .unwrap_or_default(),
+                    made.path.display()
+                );
+            }
+        }
+        KeyCommand::List { repo, role } => {
+            let gun = parse_gun(repo.as_deref())?;
+            let role = parse_role(role.as_deref())?;
+            let keys = ops::list(&ctx.dir, role.as_ref(), gun.as_ref())?;
+            if ctx.json {
+                output::json(&keys);
+            } else if keys.is_empty() {
+                eprintln!("No keys in {}.", ctx.dir.private_dir().display());
+            } else {
+                let rows: Vec<Vec<String>> = keys
+                    .iter()
+                    .map(|k| {
+                        vec![
+                            k.role.clone(),
+                            k.gun.clone().unwrap_or_default(),
+                            k.id.clone(),
+                            k.algorithm
+                                .map(|a| a.to_string())
+                                .unwrap_or_else(|| "?".into()),
+                            if k.encrypted { "yes" } else { "NO" }.into(),
+                            match (&k.problem, k.location) {
+                                (Some(p), _) => format!("{} (unusable: {p})", k.path.display()),
+                                (None, Location::Legacy) => {
+                                    format!("{} (legacy: run keytool migrate)", k.path.display())
+                                }
+                                (None, Location::Nested) => {
+                                    format!("{} (nested: notary cannot load it)", k.path.display())
+                                }
+                                (None, Location::Flat) => k.path.display().to_string(),
+                            },
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &["ROLE", "GUN", "KEY ID", "ALGORITHM", "ENCRYPTED", "FILE"],
+                    &rows,
+                );
+            }
+        }
+        KeyCommand::Import {
+            files,
+            role,
+            repo,
+            force,
+        } => {
+            check_iterations(&ctx.kdf)?;
+            let options = ops::ImportOptions {
+                role: parse_role(role.as_deref())?,
+                gun: parse_gun(repo.as_deref())?,
+                force,
+            };
+            let mut inputs = Vec::with_capacity(files.len());
+            for f in &files {
+                inputs.push((f.display().to_string(), read_input(f)?));
+            }
+            let done = ops::import(
+                &ctx.dir,
+                &chain(ctx, g.passphrase_file.as_deref()),
+                &inputs,
+                &options,
+                &ctx.kdf,
+            )?;
+            if ctx.json {
+                output::json(&done);
+            } else {
+                for k in &done {
+                    eprintln!(
+                        "{} {} key {}{} from {}{}",
+                        match k.outcome {
+                            ops::Outcome::Written => "Imported",
+                            ops::Outcome::Unchanged => "Already present:",
+                            ops::Outcome::Replaced => "Replaced",
+                        },
+                        k.role,
+                        k.id,
+                        k.gun
+                            .as_ref()
+                            .map(|g| format!(" ({g})"))
+                            .unwrap_or_default(),
+                        k.source,
+                        if k.reencrypted {
+                            ", encrypted in notary's format"
+                        } else {
+                            ""
+                        },
+                    );
+                    println!("{}", k.id);
+                }
+            }
+        }
+        KeyCommand::Export {
+            repo,
+            key,
+            output: out,
+            force,
+        } => {
+            let selection = if let Some(g) = parse_gun(repo.as_deref())? {
+                Selection::Repo(g)
+            } else if key.is_empty() {
+                Selection::All
+            } else {
+                Selection::Keys(
+                    key.iter()
+                        .map(|k| ops::resolve_key_id(&ctx.dir, k))
+                        .collect::<Result<_>>()?,
+                )
+            };
+            match out {
+                Some(path) => {
+                    let ids = ops::export_to_file(&ctx.dir, &selection, &path, force)?;
+                    if ctx.json {
+                        output::json(&serde_json::json!({ "file": path, "keys": ids }));
+                    } else {
+                        eprintln!("Exported {} key(s) to {}", ids.len(), path.display());
+                    }
+                }
+                None => {
+                    let (bundle, _) = ops::export(&ctx.dir, &selection)?;
+                    print!("{bundle}");
+                }
+            }
+        }
+        KeyCommand::Passwd {
+            key_id,
+            new_passphrase_file,
+        } => {
+            check_iterations(&ctx.kdf)?;
+            let id = ops::resolve_key_id(&ctx.dir, &key_id)?;
+            let old = chain(ctx, g.passphrase_file.as_deref());
+            let new = chain(ctx, new_passphrase_file.as_deref());
+            let path = ops::passwd(&ctx.dir, &id, &old, &new, &ctx.kdf)?;
+            if ctx.json {
+                output::json(&serde_json::json!({ "id": id, "path": path }));
+            } else {
+                eprintln!("Successfully updated passphrase for key ID: {id}");
+            }
+        }
+        KeyCommand::Remove { key_id, yes } => {
+            let id = ops::resolve_key_id(&ctx.dir, &key_id)?;
+            if !yes {
+                let (_, file) = ctx.dir.read_key(&id)?;
+                confirm(
+                    ctx,
+                    &format!(
+                        "Delete {} key {}{}? There is no undo. (yes/no) ",
+                        file.role(),
+                        id,
+                        file.gun().map(|g| format!(" of {g}")).unwrap_or_default()
+                    ),
+                )?;
+            }
+            let path = ops::remove(&ctx.dir, &id)?;
+            if ctx.json {
+                output::json(&serde_json::json!({ "removed": id, "path": path }));
+            } else {
+                eprintln!("Deleted {}", path.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn init(ctx: &Context, g: &Global, args: &InitArgs) -> Result<()> {
+    check_iterations(&ctx.kdf)?;
+    let gun: Gun = args.repo.parse()?;
+    let done = ops::preseed(
+        &ctx.dir,
+        &chain(ctx, g.passphrase_file.as_deref()),
+        &gun,
+        &ctx.kdf,
+    )?;
+    if ctx.json {
+        output::json(&done);
+        return Ok(());
+    }
+    let word = |p: ops::Provenance| match p {
+        ops::Provenance::Reused => "reused ",
+        ops::Provenance::Created => "created",
+    };
+    println!("root key     {} {}", word(done.root_provenance), done.root);
+    println!(
+        "targets key  {} {}",
+        word(done.targets_provenance),
+        done.targets
+    );
+    eprintln!(
+        "Keys for {gun} are ready in {}.\nNote: not published. docker push creates its own repository key for a repository the Notary server does not know yet; publishing these keys first needs a server (keytool init --server, coming next).",
+        ctx.dir.root().display()
+    );
+    Ok(())
+}
+
+fn migrate(ctx: &Context) -> Result<()> {
+    let report = ops::migrate(&ctx.dir)?;
+    if ctx.json {
+        output::json(&report);
+    } else {
+        for m in &report.migrated {
+            eprintln!("Migrated {} -> {}", m.from.display(), m.to.display());
+        }
+        for k in &report.kept {
+            eprintln!("Kept {}: {}", k.path.display(), k.reason);
+        }
+        eprintln!(
+            "{} migrated, {} kept.",
+            report.migrated.len(),
+            report.kept.len()
+        );
+    }
+    if report.kept.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidKeyFile {
+            file: keystore::error::FileLabel::none(),
+            reason: format!(
+                "{} legacy key file(s) could not be migrated and were left in place",
+                report.kept.len()
+            ),
+        })
+    }
+}
+
+fn read_input(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let mut buf = Zeroizing::new(Vec::new());
+    file.take(MAX_IMPORT_FILE + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    if buf.len() as u64 > MAX_IMPORT_FILE {
+        return Err(Error::InvalidKeyFile {
+            file: keystore::error::FileLabel::path(path),
+            reason: format!("larger than {MAX_IMPORT_FILE} bytes"),
+        });
+    }
+    Ok(buf)
+}
+
+fn confirm(ctx: &Context, question: &str) -> Result<()> {
+    if !ctx.interactive || !std::io::stdin().is_terminal() {
+        return Err(Error::InvalidArgument {
+            what: "confirmation",
+            reason: "no terminal to ask on; pass --yes to confirm".into(),
+        });
+    }
+    eprint!("{question}");
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|_| Error::Cancelled)?;
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(Error::Cancelled),
+    }
+}

@@ -1,0 +1,113 @@
+//! How errors reach a person: an `Error:` sentence, a `Hint:` with a next step, an exit code.
+//! Hints live here, not in the library, because they name flags and commands.
+
+use keystore::passphrase::env_names_for;
+use keystore::{Error, ErrorCode, Role};
+
+/// Exit code for each stable error code (documented in `--help` and the README).
+pub(crate) fn exit_code(code: ErrorCode) -> u8 {
+    match code {
+        ErrorCode::InvalidArgument => 2,
+        ErrorCode::WrongPassphrase | ErrorCode::PassphraseRequired | ErrorCode::WeakPassphrase => 3,
+        ErrorCode::NotFound => 4,
+        ErrorCode::Internal => 70,
+        ErrorCode::AlreadyExists
+        | ErrorCode::InsecurePermissions
+        | ErrorCode::Io
+        | ErrorCode::InvalidKeyFile
+        | ErrorCode::UnsupportedAlgorithm
+        | ErrorCode::ExcessiveKdfCost
+        | ErrorCode::Cancelled => 1,
+    }
+}
+
+/// The `Error:` sentence: the library's clause with a capital letter and a full stop.
+pub(crate) fn sentence(error: &Error) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+/// One concrete next step, when there is one.
+pub(crate) fn hint(error: &Error) -> Option<String> {
+    Some(match error {
+        Error::KeyNotFound { .. } => {
+            "Run \"keytool key list\" to see key IDs, or pass --trust-dir DIR.".into()
+        }
+        Error::AlreadyExists { .. } => {
+            "Pass --force to replace it, or choose another name.".into()
+        }
+        Error::Symlink { .. } => "Replace the link with the file itself.".into(),
+        Error::InsecureFile { path } => format!("Run: chmod 600 {}", path.display()),
+        Error::Io { .. } => "Check that the path exists and that you may read and write it.".into(),
+        Error::InvalidKeyFile { .. } => {
+            "Is this a notary or docker key file? \"keytool key list\" shows which files keytool can read.".into()
+        }
+        Error::UnsupportedAlgorithm { .. } => "keytool reads PBES2 (PBKDF2 with AES-CBC), unencrypted PKCS#8 and legacy PEM keys; docker and notary write PBKDF2-SHA1 with AES-256-CBC.".into(),
+        Error::ExcessiveKdfCost { iterations, .. } => {
+            format!("If you trust this file, retry with --max-kdf-iterations {iterations}.")
+        }
+        Error::WrongPassphrase { source_name, .. } => {
+            format!("Check the passphrase supplied by {source_name}.")
+        }
+        Error::PassphraseRequired { role, .. } => {
+            let role: Role = role.parse().unwrap_or(Role::Other(String::new()));
+            format!(
+                "Set {} (or another of: {}), pass --passphrase-file FILE, or run on a terminal without --non-interactive.",
+                env_names_for(&role)[0],
+                env_names_for(&role)[1..].join(", ")
+            )
+        }
+        Error::WeakPassphrase { .. } => {
+            "Use at least 8 characters; a password manager can generate a strong passphrase.".into()
+        }
+        Error::InvalidArgument { what, .. } => match *what {
+            "repository" | "repository name (GUN)" => {
+                "Pass --repo GUN, e.g. --repo sandboxregistry:5000/test/trusttest.".into()
+            }
+            "role" => "Roles are root, targets, snapshot, targets/<name> or a docker signer name.".into(),
+            "key ID" => "Run \"keytool key list\" to see key IDs.".into(),
+            "confirmation" => "Pass --yes.".into(),
+            _ => "See keytool --help.".into(),
+        },
+        Error::Internal { .. } => format!(
+            "This is a bug in keytool {}; rerun with --verbose and report it.",
+            env!("CARGO_PKG_VERSION")
+        ),
+        Error::Cancelled => return None,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_and_codes() {
+        let e = Error::KeyNotFound {
+            key_id: "3f1a".into(),
+            dir: "/t/private".into(),
+        };
+        assert_eq!(sentence(&e), "Key 3f1a was not found in /t/private.");
+        assert_eq!(exit_code(e.code()), 4);
+        let e = Error::PassphraseRequired {
+            key: keystore::error::FileLabel::none(),
+            role: "targets".into(),
+        };
+        assert_eq!(exit_code(e.code()), 3);
+        assert!(
+            hint(&e)
+                .expect("hint")
+                .contains("KEYTOOL_TARGETS_PASSPHRASE")
+        );
+    }
+}

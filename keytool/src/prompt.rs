@@ -1,0 +1,115 @@
+//! The terminal passphrase source: notary's prompt texts, confirmation and the 8-character
+//! rule for new passphrases. Reads from /dev/tty with echo off (rpassword).
+
+use std::io::{IsTerminal, Write};
+
+use keystore::passphrase::{PassphraseSource, Purpose, Request, Supplied};
+use keystore::{Error, Passphrase, Result, Role};
+use zeroize::Zeroizing;
+
+/// Minimum length of a typed new passphrase, as notary.
+const MIN_LEN: usize = 8;
+/// Tries for a new passphrase (too short or not repeated identically).
+const NEW_TRIES: u32 = 3;
+
+/// Whether prompting is allowed: a terminal on stdin and stderr, no `--non-interactive`, not CI.
+pub(crate) fn allowed(non_interactive: bool) -> bool {
+    !non_interactive
+        && std::env::var("CI").map_or(true, |v| v != "true")
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+}
+
+/// Prompts on the controlling terminal.
+pub(crate) struct TtyPrompt;
+
+impl TtyPrompt {
+    fn read(prompt: &str) -> Result<Zeroizing<String>> {
+        let text = rpassword::prompt_password(prompt).map_err(|_| Error::Cancelled)?;
+        // notary trims typed passphrases.
+        let trimmed = Zeroizing::new(text.trim().to_owned());
+        drop(Zeroizing::new(text));
+        Ok(trimmed)
+    }
+
+    fn label(request: &Request<'_>) -> (String, String) {
+        let alias = match request.role {
+            Role::Root => "root".to_owned(),
+            Role::Targets | Role::Snapshot | Role::Timestamp => request.role.to_string(),
+            other => other.to_string(),
+        };
+        let with = request
+            .key_id
+            .map(|id| format!(" with ID {}", id.short()))
+            .unwrap_or_default();
+        (alias, with)
+    }
+}
+
+impl PassphraseSource for TtyPrompt {
+    fn describe(&self) -> String {
+        "a prompt on this terminal".into()
+    }
+
+    fn supply(&self, request: &Request<'_>) -> Result<Option<Supplied>> {
+        let (alias, with) = Self::label(request);
+        let origin = "the terminal prompt".to_owned();
+        match request.purpose {
+            Purpose::Unlock => {
+                if request.attempt > 0 {
+                    eprintln!("Passphrase incorrect. Please retry.");
+                }
+                let text = Self::read(&format!("Enter passphrase for {alias} key{with}: "))?;
+                Ok(Some(Supplied {
+                    passphrase: Passphrase::new(text.to_string()),
+                    origin,
+                    retry_allowed: true,
+                }))
+            }
+            Purpose::NewKey => {
+                if *request.role == Role::Root {
+                    let mut err = std::io::stderr();
+                    let _ = writeln!(
+                        err,
+                        "You are about to create a new root signing key passphrase. This passphrase\n\
+                         will be used to protect the most sensitive key in your signing system. Please\n\
+                         choose a long, complex passphrase and be careful to keep the password and the\n\
+                         key file itself secure and backed up. It is highly recommended that you use a\n\
+                         password manager to generate the passphrase and keep it safe. There will be no\n\
+                         way to recover this key. You can find the key in your config directory."
+                    );
+                }
+                for _ in 0..NEW_TRIES {
+                    let first =
+                        Self::read(&format!("Enter passphrase for new {alias} key{with}: "))?;
+                    if first.chars().count() < MIN_LEN {
+                        eprintln!(
+                            "Passphrase is too short. Please use a password manager to generate and store a good random passphrase."
+                        );
+                        continue;
+                    }
+                    let second =
+                        Self::read(&format!("Repeat passphrase for new {alias} key{with}: "))?;
+                    if !constant_time_eq(first.as_bytes(), second.as_bytes()) {
+                        eprintln!("Passphrases do not match. Please retry.");
+                        continue;
+                    }
+                    return Ok(Some(Supplied {
+                        passphrase: Passphrase::new(first.to_string()),
+                        origin,
+                        retry_allowed: false,
+                    }));
+                }
+                Err(Error::WeakPassphrase {
+                    reason: format!(
+                        "no acceptable passphrase after {NEW_TRIES} tries (at least {MIN_LEN} characters, typed twice the same)"
+                    ),
+                })
+            }
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

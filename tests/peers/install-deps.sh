@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages that the keytool interop tests need to run
+# the real Docker Content Trust peers (notary CLI, notary-server,
+# docker-registry) on loopback, plus the helpers the tests drive them with.
+#
+# Usage: tests/peers/install-deps.sh
+#
+# Idempotent:
+#   * If every needed binary is already on PATH, apt is not touched at all.
+#   * Otherwise `apt-get update` runs once, then only the packages that dpkg
+#     does not report as installed are installed (no recommends).
+#
+# Must run as root, or as a user who can use sudo without a password.
+set -euo pipefail
+
+# Debian package -> binaries it provides that the tests use.
+# (keyutils provides keyctl; notary provides notary and notary-server.)
+declare -A package_binaries=(
+    [notary]="notary notary-server"
+    [docker-registry]="docker-registry"
+    [openssl]="openssl"
+    [curl]="curl"
+    [expect]="expect"
+    [keyutils]="keyctl"
+    [hyperfine]="hyperfine"
+    [python3]="python3"
+)
+# Fixed order, so the output is stable.
+packages=(notary docker-registry openssl curl expect keyutils hyperfine python3)
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+
+# Print the binaries (from the table above) that are not on PATH.
+missing_binaries() {
+    local pkg bin
+    for pkg in "${packages[@]}"; do
+        for bin in ${package_binaries[$pkg]}; do
+            command -v "$bin" >/dev/null 2>&1 || printf '%s\n' "$bin"
+        done
+    done
+}
+
+mapfile -t missing < <(missing_binaries)
+if ((${#missing[@]} == 0)); then
+    log "all needed binaries are present; nothing to install"
+    exit 0
+fi
+log "missing binaries: ${missing[*]}"
+
+# Packages dpkg does not consider installed.
+to_install=()
+for pkg in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ $status != "install ok installed" ]]; then
+        to_install+=("$pkg")
+    fi
+done
+
+if ((${#to_install[@]} == 0)); then
+    # Every package is installed, yet a binary is missing: reinstalling
+    # would not help, most likely PATH lacks /usr/sbin or /usr/bin.
+    log "all packages are installed but binaries are missing from PATH: ${missing[*]}"
+    log "PATH=$PATH"
+    exit 1
+fi
+
+# Run apt-get as root (directly, or through sudo when not root).
+sudo_cmd=()
+if ((EUID != 0)); then
+    if command -v sudo >/dev/null 2>&1; then
+        sudo_cmd=(sudo -n)
+    else
+        log "not root and sudo is unavailable; cannot install: ${to_install[*]}"
+        exit 1
+    fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-q -y -o Dpkg::Use-Pty=0)
+
+log "apt-get update"
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update
+
+log "apt-get install ${to_install[*]}"
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get "${apt_opts[@]}" install --no-install-recommends "${to_install[@]}"
+
+# Check the result, so a broken install fails here rather than in a test.
+mapfile -t still_missing < <(missing_binaries)
+if ((${#still_missing[@]} != 0)); then
+    log "still missing after install: ${still_missing[*]}"
+    exit 1
+fi
+log "done"
