@@ -1,1 +1,203 @@
-//! Interop suites live in tests/.
+//! Helpers for the interop suites: locating `keytool`, running the real `notary` and `docker`
+//! CLIs, and a notary-server on loopback started by `peers/notary-stack.sh`.
+//!
+//! A missing peer skips a test, unless `KEYTOOL_REQUIRE_PEERS=1` (set by the test command and
+//! CI), where it fails: the proof that keytool works is the real peers, never a mock.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The directory of this crate (`tests/`).
+pub fn here() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether missing peers must fail the run instead of skipping.
+pub fn peers_required() -> bool {
+    std::env::var("KEYTOOL_REQUIRE_PEERS").is_ok_and(|v| v == "1")
+}
+
+/// `true` when `program` is on PATH; otherwise skips (returns `false`) or panics when peers are
+/// required.
+pub fn have(program: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !peers_required(),
+            "{program} is required (KEYTOOL_REQUIRE_PEERS=1) but not installed; run tests/peers/install-deps.sh"
+        );
+        eprintln!("SKIPPED: {program} is not installed");
+    }
+    found
+}
+
+/// The `keytool` binary of this workspace, built on demand.
+pub fn keytool_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> -> target/<profile>/keytool
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory")
+        .to_path_buf();
+    let bin = profile_dir.join("keytool");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "keytool"]);
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        assert!(cmd.status().expect("cargo runs").success(), "building keytool failed");
+    }
+    bin
+}
+
+/// A `keytool` command on `trust_dir` with no inherited passphrase variables.
+pub fn keytool(trust_dir: &Path) -> Command {
+    let mut cmd = Command::new(keytool_bin());
+    clean_env(&mut cmd);
+    cmd.arg("--trust-dir").arg(trust_dir).arg("--non-interactive");
+    cmd
+}
+
+/// A `notary` command on `trust_dir` with no inherited passphrase variables.
+pub fn notary(trust_dir: &Path) -> Command {
+    let mut cmd = Command::new("notary");
+    clean_env(&mut cmd);
+    cmd.arg("-d").arg(trust_dir);
+    cmd
+}
+
+fn clean_env(cmd: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.ends_with("_PASSPHRASE") || k.starts_with("KEYTOOL_") || k.starts_with("NOTARY_") || k.starts_with("DOCKER_") {
+            cmd.env_remove(k);
+        }
+    }
+}
+
+/// Runs a command, panicking with its output when it fails.
+pub fn ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("command starts");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Standard output as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One row of `notary key list`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotaryKey {
+    /// ROLE column.
+    pub role: String,
+    /// GUN column (notary cuts long GUNs to `...` + their last 22 characters).
+    pub gun: String,
+    /// KEY ID column.
+    pub id: String,
+}
+
+/// Parses `notary key list` output.
+pub fn notary_key_list(trust_dir: &Path) -> Vec<NotaryKey> {
+    let out = ok(notary(trust_dir).args(["key", "list"]));
+    stdout(&out)
+        .lines()
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let id_at = cols.iter().position(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))?;
+            Some(NotaryKey {
+                role: cols[0].to_owned(),
+                gun: if id_at == 2 { cols[1].to_owned() } else { String::new() },
+                id: cols[id_at].to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Whether notary's (possibly cut) GUN column shows `gun`.
+pub fn gun_matches(column: &str, gun: &str) -> bool {
+    match column.strip_prefix("...") {
+        Some(tail) => gun.ends_with(tail),
+        None => column == gun,
+    }
+}
+
+/// A notary-server (TLS, memory storage) on loopback, stopped on drop.
+pub struct Stack {
+    /// The work directory of the stack.
+    pub dir: tempfile::TempDir,
+    /// `https://127.0.0.1:<port>`.
+    pub url: String,
+    /// The CA certificate clients must trust.
+    pub ca: PathBuf,
+}
+
+impl Stack {
+    /// Starts the stack, or returns `None` (skip) when notary-server is missing.
+    pub fn start() -> Option<Stack> {
+        if !have("notary-server") {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tmp");
+        let script = here().join("peers/notary-stack.sh");
+        ok(Command::new("bash").arg(&script).arg("start").arg(dir.path()));
+        let env = std::fs::read_to_string(dir.path().join("env")).expect("stack env file");
+        let get = |k: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .map(|v| v.trim_matches(|c| c == '"' || c == '\'').to_owned())
+                .unwrap_or_else(|| panic!("{k} missing in stack env"))
+        };
+        Some(Stack {
+            url: get("NOTARY_URL"),
+            ca: PathBuf::from(get("NOTARY_CA")),
+            dir,
+        })
+    }
+
+    /// A `notary` command against this server.
+    pub fn notary(&self, trust_dir: &Path) -> Command {
+        let mut cmd = notary(trust_dir);
+        cmd.arg("-s").arg(&self.url).arg("--tlscacert").arg(&self.ca);
+        cmd
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let script = here().join("peers/notary-stack.sh");
+        let _ = Command::new("bash").arg(&script).arg("stop").arg(self.dir.path()).status();
+    }
+}
+
+/// Every file below `dir` with its bytes, for byte-for-byte comparisons.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "key") {
+                out.push((p.strip_prefix(dir).expect("below dir").to_path_buf(), std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
