@@ -51,7 +51,10 @@ pub fn keytool_bin() -> PathBuf {
         if profile_dir.ends_with("release") {
             cmd.arg("--release");
         }
-        assert!(cmd.status().expect("cargo runs").success(), "building keytool failed");
+        assert!(
+            cmd.status().expect("cargo runs").success(),
+            "building keytool failed"
+        );
     }
     bin
 }
@@ -60,7 +63,9 @@ pub fn keytool_bin() -> PathBuf {
 pub fn keytool(trust_dir: &Path) -> Command {
     let mut cmd = Command::new(keytool_bin());
     clean_env(&mut cmd);
-    cmd.arg("--trust-dir").arg(trust_dir).arg("--non-interactive");
+    cmd.arg("--trust-dir")
+        .arg(trust_dir)
+        .arg("--non-interactive");
     cmd
 }
 
@@ -75,7 +80,11 @@ pub fn notary(trust_dir: &Path) -> Command {
 fn clean_env(cmd: &mut Command) {
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().into_owned();
-        if k.ends_with("_PASSPHRASE") || k.starts_with("KEYTOOL_") || k.starts_with("NOTARY_") || k.starts_with("DOCKER_") {
+        if k.ends_with("_PASSPHRASE")
+            || k.starts_with("KEYTOOL_")
+            || k.starts_with("NOTARY_")
+            || k.starts_with("DOCKER_")
+        {
             cmd.env_remove(k);
         }
     }
@@ -117,10 +126,16 @@ pub fn notary_key_list(trust_dir: &Path) -> Vec<NotaryKey> {
         .lines()
         .filter_map(|line| {
             let cols: Vec<&str> = line.split_whitespace().collect();
-            let id_at = cols.iter().position(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))?;
+            let id_at = cols
+                .iter()
+                .position(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))?;
             Some(NotaryKey {
                 role: cols[0].to_owned(),
-                gun: if id_at == 2 { cols[1].to_owned() } else { String::new() },
+                gun: if id_at == 2 {
+                    cols[1].to_owned()
+                } else {
+                    String::new()
+                },
                 id: cols[id_at].to_owned(),
             })
         })
@@ -153,7 +168,10 @@ impl Stack {
         }
         let dir = tempfile::tempdir().expect("tmp");
         let script = here().join("peers/notary-stack.sh");
-        ok(Command::new("bash").arg(&script).arg("start").arg(dir.path()));
+        ok(Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(dir.path()));
         let env = std::fs::read_to_string(dir.path().join("env")).expect("stack env file");
         let get = |k: &str| {
             env.lines()
@@ -171,7 +189,10 @@ impl Stack {
     /// A `notary` command against this server.
     pub fn notary(&self, trust_dir: &Path) -> Command {
         let mut cmd = notary(trust_dir);
-        cmd.arg("-s").arg(&self.url).arg("--tlscacert").arg(&self.ca);
+        cmd.arg("-s")
+            .arg(&self.url)
+            .arg("--tlscacert")
+            .arg(&self.ca);
         cmd
     }
 }
@@ -179,7 +200,11 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         let script = here().join("peers/notary-stack.sh");
-        let _ = Command::new("bash").arg(&script).arg("stop").arg(self.dir.path()).status();
+        let _ = Command::new("bash")
+            .arg(&script)
+            .arg("stop")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -188,13 +213,18 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "key") {
-                out.push((p.strip_prefix(dir).expect("below dir").to_path_buf(), std::fs::read(&p).expect("read")));
+                out.push((
+                    p.strip_prefix(dir).expect("below dir").to_path_buf(),
+                    std::fs::read(&p).expect("read"),
+                ));
             }
         }
     }

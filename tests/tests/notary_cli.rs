@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use interop_tests::{Stack, gun_matches, have, keytool, notary, notary_key_list, ok, snapshot, stdout};
+use interop_tests::{
+    Stack, gun_matches, have, keytool, notary, notary_key_list, ok, snapshot, stdout,
+};
 
 const GUN: &str = "sandboxregistry:5000/test/trusttest";
 const ROOT_PW: &str = "root-pass-1234";
@@ -47,7 +49,12 @@ fn notary_lists_and_opens_keytool_keys() {
     let signer = generate(dir, &["--notary-compat"], "alice", None);
 
     let listed = notary_key_list(dir);
-    let find = |id: &str| listed.iter().find(|k| k.id == id).unwrap_or_else(|| panic!("notary does not list {id}: {listed:?}"));
+    let find = |id: &str| {
+        listed
+            .iter()
+            .find(|k| k.id == id)
+            .unwrap_or_else(|| panic!("notary does not list {id}: {listed:?}"))
+    };
     assert_eq!(find(&root).role, "root");
     assert_eq!(find(&root).gun, "");
     assert_eq!(find(&targets).role, "targets");
@@ -88,7 +95,10 @@ fn notary_init_reuses_the_keytool_root_key() {
 
     let out = ok(nt(&mut stack.notary(dir)).args(["init", GUN]));
     let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
-    assert!(all.contains(&format!("Root key found, using: {root}")), "notary init said: {all}");
+    assert!(
+        all.contains(&format!("Root key found, using: {root}")),
+        "notary init said: {all}"
+    );
     ok(nt(&mut stack.notary(dir)).args(["publish", GUN]));
     ok(nt(&mut stack.notary(dir)).args(["list", GUN]));
 }
@@ -99,10 +109,18 @@ fn keytool_reads_keys_made_by_notary() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
     let out = ok(nt(&mut notary(dir)).args(["key", "generate", "ecdsa", "--role", "root"]));
-    let generated = stdout(&out).split_whitespace().last().expect("id").to_owned();
+    let generated = stdout(&out)
+        .split_whitespace()
+        .last()
+        .expect("id")
+        .to_owned();
     ok(nt(&mut stack.notary(dir)).args(["init", GUN]));
     let notary_keys = notary_key_list(dir);
-    assert_eq!(notary_keys.len(), 3, "root, targets and snapshot: {notary_keys:?}");
+    assert_eq!(
+        notary_keys.len(),
+        3,
+        "root, targets and snapshot: {notary_keys:?}"
+    );
 
     // keytool lists them with the same roles, GUNs and IDs.
     let out = ok(kt(dir).args(["--json", "key", "list"]));
@@ -110,7 +128,10 @@ fn keytool_reads_keys_made_by_notary() {
     let listed = listed.as_array().expect("array");
     assert_eq!(listed.len(), 3);
     for k in &notary_keys {
-        let ours = listed.iter().find(|l| l["id"] == k.id.as_str()).expect("same id");
+        let ours = listed
+            .iter()
+            .find(|l| l["id"] == k.id.as_str())
+            .expect("same id");
         assert_eq!(ours["role"], k.role.as_str());
         assert_eq!(ours["encrypted"], true);
         assert_eq!(ours["algorithm"], "ecdsa");
@@ -140,12 +161,24 @@ fn notary_export_imports_byte_identical() {
     let work = tempfile::tempdir().expect("tmp");
     generate(src.path(), &["--notary-compat"], "root", None);
     generate(src.path(), &[], "targets", Some(GUN));
-    ok(nt(&mut notary(src.path())).args(["key", "generate", "ecdsa", "--role", "targets/releases"]));
+    ok(nt(&mut notary(src.path())).args([
+        "key",
+        "generate",
+        "ecdsa",
+        "--role",
+        "targets/releases",
+    ]));
     let bundle = work.path().join("bundle.pem");
-    ok(notary(src.path()).args(["key", "export", "-o"]).arg(&bundle));
+    ok(notary(src.path())
+        .args(["key", "export", "-o"])
+        .arg(&bundle));
 
     ok(kt(dst.path()).arg("key").arg("import").arg(&bundle));
-    assert_eq!(snapshot(dst.path()), snapshot(src.path()), "keytool import of a notary bundle must recreate the same files");
+    assert_eq!(
+        snapshot(dst.path()),
+        snapshot(src.path()),
+        "keytool import of a notary bundle must recreate the same files"
+    );
     // Importing again changes nothing.
     let before = snapshot(dst.path());
     ok(kt(dst.path()).arg("key").arg("import").arg(&bundle));
@@ -164,9 +197,13 @@ fn keytool_export_imports_into_notary_byte_identical() {
     generate(src.path(), &["--notary-compat"], "targets", Some(GUN));
     let bundle = work.path().join("bundle.pem");
     ok(kt(src.path()).args(["key", "export", "-o"]).arg(&bundle));
-    let mode = std::fs::metadata(&bundle).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
+    let mode = std::fs::metadata(&bundle)
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
     assert_eq!(mode.ok(), Some(0o600));
-    ok(nt(&mut notary(dst.path())).arg("key").arg("import").arg(&bundle));
+    ok(nt(&mut notary(dst.path()))
+        .arg("key")
+        .arg("import")
+        .arg(&bundle));
     assert_eq!(snapshot(dst.path()), snapshot(src.path()));
 }
 
