@@ -80,7 +80,11 @@ fn keytool_migrate_matches_notary_migration() {
     ok(keytool(by_keytool.path()).arg("migrate"));
     let ours = snapshot(by_keytool.path());
     assert_eq!(ours, snapshot(by_notary.path()), "same files, same bytes");
-    let root_file = String::from_utf8(ours[0].1.clone()).expect("utf8");
+    let root_file = ours
+        .iter()
+        .find(|(p, _)| p.ends_with(format!("{root_id}.key")))
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .expect("migrated root key");
     assert!(
         root_file.contains("Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,"),
         "{root_file}"
