@@ -233,3 +233,32 @@ fn keytool_reads_docker_trust_keys() {
     let out = ok(kt(&trust).args(["key", "export", "--key", &id[..8]]));
     assert!(stdout(&out).contains(&format!("path: {id}")));
 }
+
+#[test]
+fn rsa_keys_get_the_same_id_as_in_notary() {
+    if !have("notary") || !have("openssl") {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tmp");
+    let pem = work.path().join("rsa.pem");
+    ok(std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+        .arg(&pem));
+    let by_notary = tempfile::tempdir().expect("tmp");
+    let by_keytool = tempfile::tempdir().expect("tmp");
+    ok(nt(&mut notary(by_notary.path()))
+        .args(["key", "import", "--role", "targets/releases"])
+        .arg(&pem));
+    ok(kt(by_keytool.path())
+        .args(["--notary-compat", "key", "import", "--role", "targets/releases"])
+        .arg(&pem));
+    let theirs = notary_key_list(by_notary.path());
+    let ours = notary_key_list(by_keytool.path());
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(ours, theirs, "same role and key ID (file name) for an RSA key");
+    let out = ok(kt(by_keytool.path()).args(["--json", "key", "list"]));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(listed[0]["algorithm"], "rsa");
+    // notary opens the file keytool wrote.
+    ok(nt(&mut notary(by_keytool.path())).args(["key", "passwd", &ours[0].id]));
+}
