@@ -1,0 +1,180 @@
+//! The terminal prompt, driven through a real pseudo-terminal by `expect`: notary's texts,
+//! confirmation of new passphrases, the 8-character rule, retries, and no prompt at all under
+//! `--non-interactive`.
+
+use std::path::Path;
+use std::process::Command;
+
+fn have_expect() -> bool {
+    let found = Command::new("sh")
+        .args(["-c", "command -v expect"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("KEYTOOL_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "expect is required; run tests/peers/install-deps.sh"
+        );
+        eprintln!("SKIPPED: expect is not installed");
+    }
+    found
+}
+
+/// Runs an expect script with `$kt` set to the keytool command line; returns (exit code, output).
+fn expect(trust: &Path, args: &str, script: &str) -> (i32, String) {
+    let full = format!(
+        "set timeout 20\nlog_user 1\nspawn {} --trust-dir {} {args}\n{script}\nexpect eof\ncatch wait result\nexit [lindex $result 3]\n",
+        env!("CARGO_BIN_EXE_keytool"),
+        trust.display()
+    );
+    let mut cmd = Command::new("expect");
+    cmd.arg("-c").arg(full).env_remove("CI");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().ends_with("_PASSPHRASE") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd.output().expect("expect runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn new_key_confirmation_short_and_mismatch() {
+    if !have_expect() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (code, out) = expect(
+        tmp.path(),
+        "--notary-compat key generate --role root",
+        r#"
+expect "You are about to create a new root signing key passphrase"
+expect -re "Enter passphrase for new root key with ID \[0-9a-f\]{7}: "
+send "short\r"
+expect "Passphrase is too short"
+expect "Enter passphrase for new root key"
+send "long-enough-1\r"
+expect "Repeat passphrase for new root key"
+send "long-enough-2\r"
+expect "Passphrases do not match. Please retry."
+expect "Enter passphrase for new root key"
+send "  long-enough-1  \r"
+expect "Repeat passphrase for new root key"
+send "long-enough-1\r"
+"#,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !out.contains("long-enough"),
+        "typed passphrases must not echo: {out}"
+    );
+
+    // The typed passphrase was trimmed, as notary does: the key opens with the trimmed value.
+    let id = std::fs::read_dir(tmp.path().join("private"))
+        .expect("ls")
+        .flatten()
+        .find_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".key")
+                .map(str::to_owned)
+        })
+        .expect("a key file");
+    let status = Command::new(env!("CARGO_BIN_EXE_keytool"))
+        .arg("--trust-dir")
+        .arg(tmp.path())
+        .args(["--non-interactive", "--notary-compat", "key", "passwd", &id])
+        .env("KEYTOOL_ROOT_PASSPHRASE", "long-enough-1")
+        .output()
+        .expect("runs");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+#[test]
+fn wrong_passphrase_is_retried_three_times() {
+    if !have_expect() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let made = Command::new(env!("CARGO_BIN_EXE_keytool"))
+        .arg("--trust-dir")
+        .arg(tmp.path())
+        .args([
+            "--non-interactive",
+            "--notary-compat",
+            "key",
+            "generate",
+            "--role",
+            "targets",
+            "--repo",
+            "example.com/a/b",
+        ])
+        .env("KEYTOOL_TARGETS_PASSPHRASE", "right-pass-1")
+        .output()
+        .expect("runs");
+    assert!(made.status.success());
+    let id = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+
+    // Two wrong tries, then the right one: unlocked; then the new passphrase is asked for.
+    let (code, out) = expect(
+        tmp.path(),
+        &format!("--notary-compat key passwd {id}"),
+        &format!(
+            r#"
+expect "Enter passphrase for targets key with ID {short}: "
+send "wrong-1\r"
+expect "Passphrase incorrect. Please retry."
+send "wrong-2\r"
+expect "Passphrase incorrect. Please retry."
+send "right-pass-1\r"
+expect "Enter passphrase for new targets key with ID {short}: "
+send "new-pass-123\r"
+expect "Repeat passphrase for new targets key with ID {short}: "
+send "new-pass-123\r"
+expect "Successfully updated passphrase for key ID: {id}"
+"#,
+            short = &id[..7]
+        ),
+    );
+    assert_eq!(code, 0, "{out}");
+
+    let (code, out) = expect(
+        tmp.path(),
+        &format!("--notary-compat key passwd {id}"),
+        &format!(
+            r#"
+expect "Enter passphrase for targets key with ID {short}: "
+send "wrong-1\r"
+expect "Passphrase incorrect. Please retry."
+send "wrong-2\r"
+expect "Passphrase incorrect. Please retry."
+send "wrong-3\r"
+"#,
+            short = &id[..7]
+        ),
+    );
+    assert_eq!(code, 3, "three wrong passphrases give exit code 3: {out}");
+    assert!(
+        out.contains("wrong passphrase from the terminal prompt"),
+        "{out}"
+    );
+}
+
+#[test]
+fn non_interactive_never_prompts() {
+    if !have_expect() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (code, out) = expect(tmp.path(), "--non-interactive key generate --role root", "");
+    assert_eq!(code, 3, "{out}");
+    assert!(!out.contains("Enter passphrase"), "{out}");
+    assert!(out.contains("Hint: Set KEYTOOL_ROOT_PASSPHRASE"), "{out}");
+}
