@@ -40,6 +40,8 @@ pub enum ErrorCode {
     Cancelled = 32,
     /// A new passphrase does not meet the rules.
     WeakPassphrase = 33,
+    /// TUF metadata is malformed, badly signed, expired or rolled back.
+    InvalidMetadata = 42,
     /// An unexpected failure: a bug.
     Internal = 90,
 }
@@ -145,6 +147,12 @@ pub enum Error {
         /// The rule that was broken.
         reason: String,
     },
+    /// TUF metadata cannot be trusted or parsed.
+    #[error("invalid trust metadata: {reason}")]
+    InvalidMetadata {
+        /// What is wrong.
+        reason: String,
+    },
     /// A bug.
     #[error("internal error: {what}")]
     Internal {
@@ -172,6 +180,7 @@ impl Error {
             Error::PassphraseRequired { .. } => ErrorCode::PassphraseRequired,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::WeakPassphrase { .. } => ErrorCode::WeakPassphrase,
+            Error::InvalidMetadata { .. } => ErrorCode::InvalidMetadata,
             Error::Internal { .. } => ErrorCode::Internal,
         }
     }

@@ -14,6 +14,7 @@ pub mod ops;
 pub mod passphrase;
 pub mod secret;
 pub mod trust_dir;
+pub mod tuf;
 
 pub use error::{Error, ErrorCode, Result};
 pub use ids::{Gun, KeyId, Role};

@@ -17,6 +17,7 @@ pub(crate) fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::InvalidKeyFile
         | ErrorCode::UnsupportedAlgorithm
         | ErrorCode::ExcessiveKdfCost
+        | ErrorCode::InvalidMetadata
         | ErrorCode::Cancelled => 1,
     }
 }

@@ -1,0 +1,225 @@
+//! The `{"signed":…,"signatures":[…]}` envelope: written as notary writes it, parsed with a
+//! size bound, and verified the way notary verifies (re-canonicalise `signed`, then check).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use p256::ecdsa::signature::Verifier as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::cjson;
+use crate::error::{Error, Result};
+use crate::ids::KeyId;
+use crate::key::{PrivateKey, key_id_of};
+
+/// Largest metadata file accepted (notary-server's own limit for one role is of this order).
+pub const MAX_METADATA: usize = 16 << 20;
+
+/// One signature of an envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// The TUF ID of the signing key (for root keys: the `ecdsa-x509` ID).
+    pub keyid: String,
+    /// `ecdsa`, `eddsa`, `rsapss`, … (notary lower-cases it on parse).
+    pub method: String,
+    /// Standard base64 of the signature (raw `r‖s` for ECDSA).
+    pub sig: String,
+}
+
+/// A parsed envelope.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    /// The `signed` object.
+    pub signed: Value,
+    /// Its signatures.
+    pub signatures: Vec<Signature>,
+}
+
+impl Envelope {
+    /// Parses metadata bytes (at most [`MAX_METADATA`]).
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > MAX_METADATA {
+            return Err(Error::InvalidMetadata {
+                reason: format!(
+                    "metadata of {} bytes is over the {MAX_METADATA}-byte limit",
+                    bytes.len()
+                ),
+            });
+        }
+        #[derive(Deserialize)]
+        struct Raw {
+            signed: Value,
+            signatures: Vec<Signature>,
+        }
+        let raw: Raw = serde_json::from_slice(bytes).map_err(|e| Error::InvalidMetadata {
+            reason: format!("not a signed TUF document ({})", json_problem(&e)),
+        })?;
+        Ok(Envelope {
+            signed: raw.signed,
+            signatures: raw.signatures,
+        })
+    }
+}
+
+/// A short description of a JSON error, without echoing the input.
+fn json_problem(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "I/O",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "unexpected structure",
+        serde_json::error::Category::Eof => "truncated",
+    }
+}
+
+/// A public key as it appears in root.json's `keys`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TufKey {
+    /// `ecdsa`, `ecdsa-x509`, `ed25519`, `rsa`, `rsa-x509`.
+    pub keytype: String,
+    /// The decoded `keyval.public` bytes.
+    pub public: Vec<u8>,
+}
+
+impl TufKey {
+    /// Parses `{"keytype":…,"keyval":{"public":…,"private":null}}` in any key order.
+    pub fn from_json(value: &Value) -> Result<Self> {
+        let bad = |what: &str| Error::InvalidMetadata {
+            reason: format!("a key in the metadata has {what}"),
+        };
+        let keytype = value["keytype"]
+            .as_str()
+            .ok_or_else(|| bad("no keytype"))?
+            .to_owned();
+        let public = value["keyval"]["public"]
+            .as_str()
+            .and_then(|p| STANDARD.decode(p).ok())
+            .ok_or_else(|| bad("no base64 public value"))?;
+        Ok(TufKey { keytype, public })
+    }
+
+    /// The key ID, computed (never taken from the JSON as received, spec trap 4).
+    pub fn id(&self) -> KeyId {
+        key_id_of(&self.keytype, &self.public)
+    }
+
+    /// The key as canonical JSON-ready value.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "keytype": self.keytype,
+            "keyval": {"private": null, "public": STANDARD.encode(&self.public)},
+        })
+    }
+}
+
+/// Signs `signed` with each `(TUF key ID, key)` and returns the envelope bytes exactly as notary
+/// writes them: `signed` canonical and Go-escaped, no whitespace, no trailing newline.
+pub fn sign(signed: &Value, signers: &[(&KeyId, &PrivateKey)]) -> Result<Vec<u8>> {
+    let canonical = cjson::to_vec(signed)?;
+    let mut out = Vec::with_capacity(canonical.len() + 160 * signers.len() + 32);
+    out.extend_from_slice(b"{\"signed\":");
+    out.extend_from_slice(&cjson::go_html_escape(&canonical));
+    out.extend_from_slice(b",\"signatures\":[");
+    for (i, (id, key)) in signers.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let sig = key.sign(&canonical)?;
+        let entry = format!(
+            r#"{{"keyid":"{id}","method":"ecdsa","sig":"{}"}}"#,
+            STANDARD.encode(sig)
+        );
+        out.extend_from_slice(entry.as_bytes());
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
+}
+
+/// Checks one signature over the re-canonicalised `signed` value with `key`.
+/// Supports `ecdsa` and `ecdsa-x509` keys (raw 64-byte `r‖s`, as notary requires).
+pub fn verify_signature(signed: &Value, signature: &Signature, key: &TufKey) -> Result<bool> {
+    let canonical = cjson::to_vec(signed)?;
+    let Ok(sig) = STANDARD.decode(&signature.sig) else {
+        return Ok(false);
+    };
+    if !signature.method.eq_ignore_ascii_case("ecdsa") {
+        return Err(Error::unsupported(format!(
+            "signature method {:?}",
+            crate::ids::clip(&signature.method)
+        )));
+    }
+    let spki = match key.keytype.as_str() {
+        "ecdsa" => key.public.clone(),
+        "ecdsa-x509" => crate::key::cert::certificate_public_key(&key.public)?
+            .bytes()
+            .to_vec(),
+        other => {
+            return Err(Error::unsupported(format!(
+                "key type {:?} for an ECDSA signature",
+                crate::ids::clip(other)
+            )));
+        }
+    };
+    use p256::pkcs8::DecodePublicKey as _;
+    let Ok(vk) = p256::ecdsa::VerifyingKey::from_public_key_der(&spki) else {
+        return Ok(false);
+    };
+    // Exactly 64 bytes (`from_slice` insists): notary rejects DER signatures.
+    let Ok(sig) = p256::ecdsa::Signature::from_slice(&sig) else {
+        return Ok(false);
+    };
+    Ok(vk.verify(&canonical, &sig).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// notary-compat.md §10 TV4.
+    const TV4: &str = r#"{"signed":{"_type":"Targets","delegations":{"keys":{},"roles":[]},"expires":"2029-11-21T09:58:59.833506502Z","targets":{},"version":1},"signatures":[{"keyid":"45ef91c4cf25c5a524c1337ee370d82a4d65ec3d795b55c8687d6da63107bf4d","method":"ecdsa","sig":"4dXgc1Mezcapo+KdV2EG+Derww4Nsz6zQZAumERrH7TQqj5MHhgL8vblA0rnPd20dN0AiQ5yeFvbbPutwBTADA=="}]}"#;
+    const TV4_SPKI: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAETaokDBRC/+OgYuQUe+urx1gR7pmu08kwgyU3WrBOiW3aZZ/FXdBq6Ufork8Dja8/6fMA70zltp52y9b2S265Jg==";
+
+    #[test]
+    fn tv4_verifies_and_recanonicalises() {
+        assert_eq!(TV4.len(), 341);
+        let env = Envelope::parse(TV4.as_bytes()).expect("parses");
+        let key = TufKey {
+            keytype: "ecdsa".into(),
+            public: STANDARD.decode(TV4_SPKI).expect("b64"),
+        };
+        assert_eq!(key.id().as_str(), env.signatures[0].keyid);
+        assert!(verify_signature(&env.signed, &env.signatures[0], &key).expect("ok"));
+        let canonical = cjson::to_vec(&env.signed).expect("canonical");
+        assert!(TV4.contains(std::str::from_utf8(&canonical).expect("utf8")));
+        // A changed byte breaks the signature.
+        let mut tampered = env.signed.clone();
+        tampered["version"] = 2.into();
+        assert!(!verify_signature(&tampered, &env.signatures[0], &key).expect("ok"));
+        // The snapshot hash of TV4 as notary computed it.
+        use sha2::{Digest, Sha256};
+        assert_eq!(
+            STANDARD.encode(Sha256::digest(TV4.as_bytes())),
+            "4o4qwzZL+siUMQ+dsgLSMT2i9iWWA7Is8AdBMSYhuMk="
+        );
+    }
+
+    #[test]
+    fn sign_then_verify_and_envelope_shape() {
+        let key = PrivateKey::generate_ecdsa().expect("key");
+        let id = key.id();
+        let signed = serde_json::json!({"_type": "Targets", "targets": {"a&b<c>": {"length": 1}}, "version": 1});
+        let bytes = sign(&signed, &[(&id, &key)]).expect("signs");
+        let text = String::from_utf8(bytes.clone()).expect("utf8");
+        assert!(
+            text.starts_with(
+                "{\"signed\":{\"_type\":\"Targets\",\"targets\":{\"a\\u0026b\\u003cc\\u003e\""
+            ),
+            "{text}"
+        );
+        let env = Envelope::parse(&bytes).expect("parses");
+        let tuf = TufKey {
+            keytype: "ecdsa".into(),
+            public: key.public().bytes().to_vec(),
+        };
+        assert!(verify_signature(&env.signed, &env.signatures[0], &tuf).expect("ok"));
+    }
+}

@@ -1,0 +1,7 @@
+//! TUF metadata in notary's dialect: canonical JSON, the signed envelope, and signature
+//! verification over re-canonicalised bytes (spec §9).
+
+pub mod cjson;
+mod envelope;
+
+pub use envelope::{Envelope, MAX_METADATA, Signature, TufKey, sign, verify_signature};
