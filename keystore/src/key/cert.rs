@@ -1,12 +1,134 @@
 //! Root certificates in root.json (`ecdsa-x509` keys) and notary's `CanonicalKeyID` mapping
 //! from a certificate to the ID of the private key file (spec §4.2).
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use der::{Decode, Encode};
 use x509_cert::Certificate;
 
-use super::{Algorithm, PublicKey, asn1, key_id_of, pem};
+use super::{Algorithm, PrivateKey, PublicKey, asn1, key_id_of, pem};
 use crate::error::{Error, Result};
-use crate::ids::KeyId;
+use crate::ids::{Gun, KeyId};
+
+/// Validity of root certificates: 10 × 365 days, as notary (`notary.Year*10`).
+pub const ROOT_CERT_VALIDITY: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// Builds the self-signed root certificate notary makes for `gun` (spec §4.3): X.509 v3, random
+/// 128-bit serial, CN = GUN as subject and issuer, valid from `now` for 10 years, keyUsage
+/// (critical) digitalSignature|keyEncipherment, extKeyUsage codeSigning, basicConstraints
+/// (critical) CA:FALSE, ecdsa-with-SHA256. Returns the PEM text as Go encodes it (the exact bytes
+/// root.json carries).
+pub fn root_certificate(key: &PrivateKey, gun: &Gun, now: SystemTime) -> Result<String> {
+    let mut serial = [0u8; 16];
+    getrandom::fill(&mut serial).map_err(|e| Error::Internal {
+        what: format!("the OS random generator failed: {e}"),
+    })?;
+    let start = now
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| Error::Internal {
+            what: "the clock is before 1970".into(),
+        })?
+        .as_secs();
+    let tbs = tbs_certificate(
+        key.public(),
+        gun,
+        &serial,
+        start,
+        start + ROOT_CERT_VALIDITY.as_secs(),
+    );
+    let signature = key.sign_der(&tbs)?;
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(&signature);
+    let cert = asn1::seq(&[&tbs, &ecdsa_sha256(), &asn1::tlv(0x03, &bits)]);
+    Ok(pem::encode("CERTIFICATE", &[], &cert))
+}
+
+const ECDSA_WITH_SHA256: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+
+fn ecdsa_sha256() -> Vec<u8> {
+    asn1::seq(&[&asn1::oid(&ECDSA_WITH_SHA256)])
+}
+
+/// The to-be-signed part, separated so that tests can compare it with notary's bytes.
+fn tbs_certificate(
+    public: &PublicKey,
+    gun: &Gun,
+    serial: &[u8; 16],
+    not_before: u64,
+    not_after: u64,
+) -> Vec<u8> {
+    let oid = |s: &str| asn1::oid(&der::asn1::ObjectIdentifier::new_unwrap(s));
+    // Go marshals a positive big.Int minimally, with a leading zero if the top bit is set.
+    let skip = serial.iter().take_while(|&&b| b == 0).count().min(15);
+    let mut serial_bytes = Vec::with_capacity(17);
+    if serial[skip] & 0x80 != 0 {
+        serial_bytes.push(0);
+    }
+    serial_bytes.extend_from_slice(&serial[skip..]);
+    // Go uses PrintableString when every character allows it, else UTF8String.
+    let printable = gun
+        .as_str()
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?*&".contains(&b));
+    let cn = asn1::tlv(if printable { 0x13 } else { 0x0c }, gun.as_str().as_bytes());
+    let name = asn1::seq(&[&asn1::tlv(0x31, &asn1::seq(&[&oid("2.5.4.3"), &cn]))]);
+    let validity = asn1::seq(&[&der_time(not_before), &der_time(not_after)]);
+    let critical = [0x01, 0x01, 0xff];
+    let key_usage = asn1::seq(&[
+        &oid("2.5.29.15"),
+        &critical,
+        &asn1::octets(&[0x03, 0x02, 0x05, 0xa0]),
+    ]);
+    let ext_key_usage = asn1::seq(&[
+        &oid("2.5.29.37"),
+        &asn1::octets(&asn1::seq(&[&oid("1.3.6.1.5.5.7.3.3")])),
+    ]);
+    let basic = asn1::seq(&[&oid("2.5.29.19"), &critical, &asn1::octets(&asn1::seq(&[]))]);
+    let extensions = asn1::tlv(0xa3, &asn1::seq(&[&key_usage, &ext_key_usage, &basic]));
+    asn1::seq(&[
+        &[0xa0, 0x03, 0x02, 0x01, 0x02],
+        &asn1::tlv(0x02, &serial_bytes),
+        &ecdsa_sha256(),
+        &name,
+        &validity,
+        &name,
+        public.bytes(),
+        &extensions,
+    ])
+}
+
+/// UTCTime before 2050, GeneralizedTime from then on (RFC 5280, as Go).
+fn der_time(unix: u64) -> Vec<u8> {
+    let (y, mo, d, h, mi, s) = civil(unix);
+    if y < 2050 {
+        asn1::tlv(
+            0x17,
+            format!("{:02}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z", y % 100).as_bytes(),
+        )
+    } else {
+        asn1::tlv(
+            0x18,
+            format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z").as_bytes(),
+        )
+    }
+}
+
+/// UTC calendar fields of a Unix time (Howard Hinnant's days-to-civil algorithm).
+pub(crate) fn civil(unix: u64) -> (u64, u64, u64, u64, u64, u64) {
+    let days = unix / 86_400;
+    let secs = unix % 86_400;
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d, secs / 3600, secs % 3600 / 60, secs % 60)
+}
 
 /// The `ecdsa-x509` / `rsa-x509` key ID: a hash over the certificate's PEM text.
 pub fn x509_key_id(keytype: &str, cert_pem: &[u8]) -> KeyId {
@@ -56,6 +178,53 @@ CgYIKoZIzj0EAwIDSAAwRQIgAmS+vDM9bFHS7fI8/XLc755gxHzBbFcAduEd9nDO
 kaACIQDYW8KUd0cqvVMMyjd9mrjUv0zAmBW0lEEyUJakyczwKw==
 -----END CERTIFICATE-----
 ";
+
+    #[test]
+    fn tbs_matches_notary_byte_for_byte() {
+        // TV3 was made for TV2's key with this serial and validity.
+        let tv3 = pem::decode_first(TV3.as_bytes()).expect("pem");
+        let cert = Certificate::from_der(&tv3.der).expect("x509");
+        let notary_tbs = cert.tbs_certificate().to_der().expect("der");
+        let public = certificate_public_key(TV3.as_bytes()).expect("key");
+        let serial: [u8; 16] = hex::decode("08969598c832653eed08acccdc1810b0")
+            .expect("hex")
+            .try_into()
+            .expect("16");
+        // 2026-11-22T09:58:59Z and 3650 days later.
+        let start = 1_795_341_539;
+        assert_eq!(civil(start), (2026, 11, 22, 9, 58, 59));
+        let gun: Gun = "example.com/org/repo".parse().expect("gun");
+        let ours = tbs_certificate(
+            &public,
+            &gun,
+            &serial,
+            start,
+            start + ROOT_CERT_VALIDITY.as_secs(),
+        );
+        assert_eq!(hex::encode(ours), hex::encode(notary_tbs));
+    }
+
+    #[test]
+    fn generated_root_certificates_parse_and_map_to_the_key() {
+        let key = PrivateKey::generate_ecdsa().expect("key");
+        let gun: Gun = "sandboxregistry:5000/test/trusttest".parse().expect("gun");
+        let pem_text = root_certificate(&key, &gun, SystemTime::now()).expect("cert");
+        assert!(
+            pem_text.starts_with("-----BEGIN CERTIFICATE-----\n")
+                && pem_text.ends_with("-----END CERTIFICATE-----\n")
+        );
+        assert_eq!(canonical_key_id(pem_text.as_bytes()).expect("id"), key.id());
+        let block = pem::decode_first(pem_text.as_bytes()).expect("pem");
+        let cert = Certificate::from_der(&block.der).expect("x509");
+        // Self-signed: the signature verifies with the key.
+        use p256::ecdsa::signature::Verifier as _;
+        use p256::pkcs8::DecodePublicKey as _;
+        let vk = p256::ecdsa::VerifyingKey::from_public_key_der(key.public().bytes()).expect("vk");
+        let sig =
+            p256::ecdsa::DerSignature::from_bytes(cert.signature().raw_bytes()).expect("der sig");
+        let tbs = cert.tbs_certificate().to_der().expect("der");
+        assert!(vk.verify(&tbs, &sig).is_ok());
+    }
 
     #[test]
     fn tv3_ids() {

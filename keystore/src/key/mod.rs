@@ -175,6 +175,15 @@ impl PrivateKey {
         }
     }
 
+    /// Signs `message` with ECDSA/SHA-256 and returns a DER signature (for X.509).
+    pub fn sign_der(&self, message: &[u8]) -> Result<Vec<u8>> {
+        let raw = self.sign(message)?;
+        let sig = p256::ecdsa::Signature::from_slice(&raw).map_err(|_| Error::Internal {
+            what: "a P-256 signature is not 64 bytes".into(),
+        })?;
+        Ok(sig.to_der().as_bytes().to_vec())
+    }
+
     pub(crate) fn secret(&self) -> &Secret {
         &self.secret
     }

@@ -92,7 +92,9 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Reads a regular file of at most `limit` bytes, refusing symbolic links (also at open time,
-/// with `O_NOFOLLOW`, so a link swapped in after the check is refused too).
+/// with `O_NOFOLLOW`, so a link swapped in after the check is refused too). `O_NONBLOCK` keeps a
+/// named pipe planted under a key file's name from blocking the open forever; it is then refused
+/// as not a regular file (the flag does not affect reads of regular files).
 pub(crate) fn read_no_follow(path: &Path, limit: u64) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     let meta = fs::symlink_metadata(path).map_err(|e| Error::io("read", path, e))?;
     if meta.file_type().is_symlink() {
@@ -102,7 +104,7 @@ pub(crate) fn read_no_follow(path: &Path, limit: u64) -> Result<zeroize::Zeroizi
     }
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| {
             if e.raw_os_error() == Some(libc::ELOOP) {
