@@ -24,6 +24,6 @@ done
 
 cargo build --release --quiet -p keytool
 keytool=target/release/keytool
-"$keytool" "${args[@]}" init --repo "$repo"
+"$keytool" "${args[@]}" init --offline --repo "$repo"
 echo
 "$keytool" "${args[@]}" key list

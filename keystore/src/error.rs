@@ -40,6 +40,10 @@ pub enum ErrorCode {
     Cancelled = 32,
     /// A new passphrase does not meet the rules.
     WeakPassphrase = 33,
+    /// The Notary server answered with an error status.
+    ServerRejected = 40,
+    /// The Notary server could not be reached (connection, TLS, timeout).
+    Network = 41,
     /// TUF metadata is malformed, badly signed, expired or rolled back.
     InvalidMetadata = 42,
     /// An unexpected failure: a bug.
@@ -147,6 +151,24 @@ pub enum Error {
         /// The rule that was broken.
         reason: String,
     },
+    /// The Notary server refused a request.
+    #[error("the Notary server refused {url} (HTTP {status}){}", if body.is_empty() { String::new() } else { format!(": {body}") })]
+    ServerRejected {
+        /// The request URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the response body, control characters removed.
+        body: String,
+    },
+    /// The Notary server could not be reached.
+    #[error("cannot reach the Notary server at {url}: {reason}")]
+    Network {
+        /// The server URL.
+        url: String,
+        /// What failed (connection, TLS, timeout).
+        reason: String,
+    },
     /// TUF metadata cannot be trusted or parsed.
     #[error("invalid trust metadata: {reason}")]
     InvalidMetadata {
@@ -180,6 +202,8 @@ impl Error {
             Error::PassphraseRequired { .. } => ErrorCode::PassphraseRequired,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::WeakPassphrase { .. } => ErrorCode::WeakPassphrase,
+            Error::ServerRejected { .. } => ErrorCode::ServerRejected,
+            Error::Network { .. } => ErrorCode::Network,
             Error::InvalidMetadata { .. } => ErrorCode::InvalidMetadata,
             Error::Internal { .. } => ErrorCode::Internal,
         }

@@ -10,6 +10,7 @@
 pub mod error;
 pub mod ids;
 pub mod key;
+pub mod notary;
 pub mod ops;
 pub mod passphrase;
 pub mod secret;

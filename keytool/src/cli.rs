@@ -64,7 +64,8 @@ pub(crate) enum Command {
     /// Create, list, import, export and re-encrypt keys
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Make sure a repository has a root key and a targets key (reusing existing ones); offline
+    /// Make sure a repository has a root key and a targets key (reusing existing ones), and
+    /// publish its trust data to a Notary server when one is given
     Init(InitArgs),
     /// Convert notary 0.1-0.3 key layouts (root_keys/, tuf_keys/) to the flat private/ layout
     Migrate,
@@ -75,6 +76,15 @@ pub(crate) struct InitArgs {
     /// Repository (GUN), e.g. sandboxregistry:5000/test/trusttest
     #[arg(long, value_name = "GUN")]
     pub(crate) repo: String,
+    /// Notary server to publish to [default: $DOCKER_CONTENT_TRUST_SERVER]
+    #[arg(long, value_name = "URL", conflicts_with = "offline")]
+    pub(crate) server: Option<String>,
+    /// CA certificate of the server [default: $DOCKER_CONFIG/tls/<host:port>/ca.crt]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tlscacert: Option<PathBuf>,
+    /// Only prepare the keys locally, even when DOCKER_CONTENT_TRUST_SERVER is set
+    #[arg(long)]
+    pub(crate) offline: bool,
 }
 
 #[derive(Debug, Subcommand)]

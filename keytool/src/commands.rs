@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
 
 use keystore::key::pbes2;
+use keystore::notary::{self, NotaryClient};
 use keystore::ops::{self, KdfSettings, Selection};
 use keystore::passphrase::{Chain, EnvSource, FileSource};
 use keystore::trust_dir::Location;
@@ -281,16 +282,52 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
 fn init(ctx: &Context, g: &Global, args: &InitArgs) -> Result<()> {
     check_iterations(&ctx.kdf)?;
     let gun: Gun = args.repo.parse()?;
-    let done = ops::preseed(
-        &ctx.dir,
-        &chain(ctx, g.passphrase_file.as_deref()),
-        &gun,
-        &ctx.kdf,
-    )?;
+    let source = chain(ctx, g.passphrase_file.as_deref());
+    let server = match (&args.server, args.offline) {
+        (_, true) => None,
+        (Some(url), false) => Some(url.clone()),
+        (None, false) => std::env::var("DOCKER_CONTENT_TRUST_SERVER")
+            .ok()
+            .filter(|s| !s.is_empty()),
+    };
+    let Some(url) = server else {
+        let done = ops::preseed(&ctx.dir, &source, &gun, &ctx.kdf)?;
+        if ctx.json {
+            output::json(&done);
+            return Ok(());
+        }
+        print_keys(&done);
+        eprintln!(
+            "Keys for {gun} are ready in {}.\nNote: not published. docker push creates its own repository key for a repository the Notary server does not know yet; run keytool init --repo {gun} --server URL to publish these keys first.",
+            ctx.dir.root().display()
+        );
+        return Ok(());
+    };
+    let ca = args
+        .tlscacert
+        .clone()
+        .or_else(|| notary::docker_ca_path(&url, |k| std::env::var_os(k)));
+    let client = NotaryClient::new(&url, ca.as_deref())?;
+    let done = ops::publish(&ctx.dir, &source, &gun, &client, &ctx.kdf)?;
     if ctx.json {
         output::json(&done);
         return Ok(());
     }
+    print_keys(&done.keys);
+    if let Some(id) = &done.root_certificate_id {
+        println!("root cert    {id}   (the Root Key docker trust inspect shows)");
+    }
+    if done.already_published {
+        eprintln!(
+            "{gun} is already published on {url}; nothing was changed. This machine holds the keys it expects."
+        );
+    } else {
+        eprintln!("Published {gun} on {url}: the next docker push signs with these keys.");
+    }
+    Ok(())
+}
+
+fn print_keys(done: &ops::Preseeded) {
     let word = |p: ops::Provenance| match p {
         ops::Provenance::Reused => "reused ",
         ops::Provenance::Created => "created",
@@ -301,11 +338,6 @@ fn init(ctx: &Context, g: &Global, args: &InitArgs) -> Result<()> {
         word(done.targets_provenance),
         done.targets
     );
-    eprintln!(
-        "Keys for {gun} are ready in {}.\nNote: not published. docker push creates its own repository key for a repository the Notary server does not know yet; publishing these keys first needs a server (keytool init --server, coming next).",
-        ctx.dir.root().display()
-    );
-    Ok(())
 }
 
 fn migrate(ctx: &Context) -> Result<()> {

@@ -10,6 +10,7 @@ pub(crate) fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::InvalidArgument => 2,
         ErrorCode::WrongPassphrase | ErrorCode::PassphraseRequired | ErrorCode::WeakPassphrase => 3,
         ErrorCode::NotFound => 4,
+        ErrorCode::ServerRejected | ErrorCode::Network => 5,
         ErrorCode::Internal => 70,
         ErrorCode::AlreadyExists
         | ErrorCode::InsecurePermissions
@@ -69,6 +70,12 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         }
         Error::WeakPassphrase { .. } => {
             "Use at least 8 characters; a password manager can generate a strong passphrase.".into()
+        }
+        Error::ServerRejected { .. } => {
+            "This error comes from the Notary server; use --verbose to see its answer.".into()
+        }
+        Error::Network { .. } => {
+            "Check --server and the CA (--tlscacert, or $DOCKER_CONFIG/tls/<host:port>/ca.crt).".into()
         }
         Error::InvalidArgument { what, .. } => match *what {
             "repository" | "repository name (GUN)" => {

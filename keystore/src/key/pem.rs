@@ -172,8 +172,19 @@ fn decode_next(input: &[u8]) -> Result<Option<(PemBlock, &[u8])>> {
     )))
 }
 
+/// The first position of `needle` in `hay` (`None` for an empty needle). Scans for the first
+/// byte and compares only there: a whole-window comparison at every offset dominated parsing.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(i) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + i;
+        if hay[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn split_line(input: &[u8]) -> (&[u8], &[u8]) {

@@ -7,6 +7,7 @@ mod import;
 mod migrate;
 mod passwd;
 mod preseed;
+mod publish;
 mod remove;
 
 pub use export::{Selection, export, export_to_file};
@@ -15,6 +16,7 @@ pub use import::{ImportOptions, Imported, Outcome, import};
 pub use migrate::{MigrationReport, migrate};
 pub use passwd::passwd;
 pub use preseed::{Preseeded, Provenance, preseed};
+pub use publish::{Published, publish};
 pub use remove::remove;
 
 use std::path::PathBuf;

@@ -3,5 +3,6 @@
 
 pub mod cjson;
 mod envelope;
+pub mod roles;
 
 pub use envelope::{Envelope, MAX_METADATA, Signature, TufKey, sign, verify_signature};

@@ -1,0 +1,249 @@
+//! A blocking HTTPS client of the Notary server API (spec §6.3): TUF metadata, server-managed
+//! keys and the multipart publish. Bounded bodies, timeouts, and errors that say what to do.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ureq::tls::{PemItem, RootCerts, TlsConfig};
+
+use crate::error::{Error, Result};
+use crate::ids::Gun;
+use crate::tuf::{MAX_METADATA, TufKey};
+
+/// Time allowed for one request.
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest error body kept for messages.
+const MAX_ERROR_BODY: usize = 512;
+
+/// A Notary server.
+pub struct NotaryClient {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for NotaryClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotaryClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where docker looks for a Notary server's CA: `<config dir>/tls/<host:port>/ca.crt`.
+pub fn docker_ca_path(
+    url: &str,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    let host = host_port(url)?;
+    let config = env("DOCKER_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".docker")))?;
+    let path = config.join("tls").join(host).join("ca.crt");
+    path.exists().then_some(path)
+}
+
+fn host_port(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    Some(rest.split('/').next().unwrap_or(rest))
+}
+
+impl NotaryClient {
+    /// A client of the server at `url` (`https://host[:port]`), trusting `ca` when given (a PEM
+    /// file) and the bundled public roots otherwise. Proxies from the environment are honoured,
+    /// except for loopback servers.
+    pub fn new(url: &str, ca: Option<&Path>) -> Result<Self> {
+        let bad = |reason: &str| Error::InvalidArgument {
+            what: "server URL",
+            reason: format!("{url:?}: {reason}"),
+        };
+        let host = host_port(url).ok_or_else(|| bad("must start with https://"))?;
+        if !url.starts_with("https://") {
+            return Err(bad(
+                "must start with https:// (docker refuses plain HTTP for content trust)",
+            ));
+        }
+        let mut tls = TlsConfig::builder();
+        if let Some(path) = ca {
+            let pem = std::fs::read(path).map_err(|e| Error::io("read CA file", path, e))?;
+            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(Error::InvalidArgument {
+                    what: "CA file",
+                    reason: format!("{} holds no PEM certificate", path.display()),
+                });
+            }
+            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+        }
+        let hostname = host
+            .rsplit_once(':')
+            .map_or(host, |(h, _)| h)
+            .trim_matches(['[', ']']);
+        let loopback =
+            hostname == "localhost" || hostname.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let mut config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .https_only(true)
+            .timeout_global(Some(TIMEOUT))
+            .max_redirects(0)
+            .tls_config(tls.build());
+        if loopback {
+            config = config.proxy(None);
+        }
+        Ok(NotaryClient {
+            base: url.trim_end_matches('/').to_owned(),
+            agent: config.build().new_agent(),
+        })
+    }
+
+    /// The server URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn url_for(&self, gun: &Gun, file: &str) -> String {
+        format!("{}/v2/{}/_trust/tuf/{file}", self.base, gun)
+    }
+
+    fn network(&self, e: ureq::Error) -> Error {
+        Error::Network {
+            url: self.base.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    fn read(
+        &self,
+        url: &str,
+        response: ureq::http::Response<ureq::Body>,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>)> {
+        let status = response.status().as_u16();
+        let limit = if (200..300).contains(&status) {
+            limit
+        } else {
+            MAX_ERROR_BODY
+        };
+        let mut body = response.into_body();
+        let bytes = body
+            .with_config()
+            .limit(limit as u64 + 1)
+            .read_to_vec()
+            .map_err(|e| self.network(e))?;
+        if bytes.len() > limit && (200..300).contains(&status) {
+            return Err(Error::InvalidMetadata {
+                reason: format!("{url} sent more than {limit} bytes"),
+            });
+        }
+        Ok((status, bytes))
+    }
+
+    fn rejected(&self, url: &str, status: u16, body: &[u8]) -> Error {
+        let text: String = String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY)])
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        Error::ServerRejected {
+            url: url.to_owned(),
+            status,
+            body: text,
+        }
+    }
+
+    /// GETs a metadata file of `gun`; `None` when the server has none (404).
+    pub fn get(&self, gun: &Gun, file: &str) -> Result<Option<Vec<u8>>> {
+        let url = self.url_for(gun, file);
+        let response = self.agent.get(&url).call().map_err(|e| self.network(e))?;
+        let (status, body) = self.read(&url, response, MAX_METADATA)?;
+        match status {
+            200 => Ok(Some(body)),
+            404 => Ok(None),
+            _ => Err(self.rejected(&url, status, &body)),
+        }
+    }
+
+    /// The server-managed public key of `role` (`timestamp` or `snapshot`), created by the server
+    /// on first request.
+    pub fn server_key(&self, gun: &Gun, role: &str) -> Result<TufKey> {
+        let file = format!("{role}.key");
+        let body = self.get(gun, &file)?.ok_or_else(|| Error::ServerRejected {
+            url: self.url_for(gun, &file),
+            status: 404,
+            body: String::new(),
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| Error::InvalidMetadata {
+                reason: format!("the server's {role} key is not JSON"),
+            })?;
+        TufKey::from_json(&value)
+    }
+
+    /// Publishes metadata files (`(role, bytes)`) in one multipart POST, as notary does.
+    pub fn publish(&self, gun: &Gun, files: &[(&str, &[u8])]) -> Result<()> {
+        let mut boundary_bytes = [0u8; 30];
+        getrandom::fill(&mut boundary_bytes).map_err(|e| Error::Internal {
+            what: format!("the OS random generator failed: {e}"),
+        })?;
+        let boundary = hex::encode(boundary_bytes);
+        let mut body = Vec::new();
+        for (role, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{role}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let url = format!("{}/v2/{}/_trust/tuf/", self.base, gun);
+        let response = self
+            .agent
+            .post(&url)
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .send(&body[..])
+            .map_err(|e| self.network(e))?;
+        let (status, reply) = self.read(&url, response, MAX_ERROR_BODY)?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(self.rejected(&url, status, &reply))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_ca_paths() {
+        assert!(NotaryClient::new("http://127.0.0.1:4443", None).is_err());
+        assert!(NotaryClient::new("127.0.0.1:4443", None).is_err());
+        let c = NotaryClient::new("https://127.0.0.1:4443/", None).expect("ok");
+        let gun: Gun = "a.io/b/c".parse().expect("gun");
+        assert_eq!(
+            c.url_for(&gun, "root.json"),
+            "https://127.0.0.1:4443/v2/a.io/b/c/_trust/tuf/root.json"
+        );
+        let tmp = tempfile::tempdir().expect("tmp");
+        let ca = tmp.path().join("tls/127.0.0.1:4443/ca.crt");
+        std::fs::create_dir_all(ca.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&ca, b"x").expect("write");
+        let root = tmp.path().to_path_buf();
+        let env = move |k: &str| (k == "DOCKER_CONFIG").then(|| root.clone().into_os_string());
+        assert_eq!(docker_ca_path("https://127.0.0.1:4443", env), Some(ca));
+    }
+}

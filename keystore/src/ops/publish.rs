@@ -1,0 +1,136 @@
+//! `init --server`: publish a new repository's trust data signed by keytool's keys, so that the
+//! next `docker push` signs with them instead of inventing new ones (spec §6).
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::{KdfSettings, Preseeded, load_key, preseed};
+use crate::error::{Error, Result};
+use crate::ids::{Gun, KeyId};
+use crate::key::cert;
+use crate::notary::NotaryClient;
+use crate::passphrase::PassphraseSource;
+use crate::trust_dir::TrustDir;
+use crate::tuf::{self, Envelope, TufKey, roles};
+
+/// What `init --server` found or did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Published {
+    /// The local keys (reused or created).
+    pub keys: Preseeded,
+    /// The server.
+    pub server: String,
+    /// `true` when the repository was already on the server (nothing was changed).
+    pub already_published: bool,
+    /// The root key ID as root.json lists it (the certificate's `ecdsa-x509` ID).
+    pub root_certificate_id: Option<String>,
+    /// The targets key ID the server's root.json expects.
+    pub server_targets_key: Option<String>,
+    /// Whether the snapshot key is held by the server.
+    pub snapshot_server_managed: bool,
+}
+
+/// Ensures `gun` is published on `server` with keytool's root and targets keys. If the server
+/// already has the repository nothing is changed; the result says which keys it expects.
+pub fn publish(
+    dir: &TrustDir,
+    source: &dyn PassphraseSource,
+    gun: &Gun,
+    server: &NotaryClient,
+    kdf: &KdfSettings,
+) -> Result<Published> {
+    if let Some(existing) = server.get(gun, "root.json")? {
+        let env = Envelope::parse(&existing)?;
+        let root_ids = roles::role_key_ids(&env.signed, "root");
+        let targets_ids = roles::role_key_ids(&env.signed, "targets");
+        let keys = Preseeded::from_server(dir, gun, &env.signed)?;
+        return Ok(Published {
+            keys,
+            server: server.url().to_owned(),
+            already_published: true,
+            root_certificate_id: root_ids.first().cloned(),
+            server_targets_key: targets_ids.first().cloned(),
+            snapshot_server_managed: true,
+        });
+    }
+
+    let keys = preseed(dir, source, gun, kdf)?;
+    let (_, _, root_key) = load_key(dir, &keys.root, source, kdf)?;
+    let (_, _, targets_key) = load_key(dir, &keys.targets, source, kdf)?;
+    let now = SystemTime::now();
+    let cert_pem = cert::root_certificate(&root_key, gun, now)?;
+    let base = roles::BaseKeys {
+        root: TufKey {
+            keytype: "ecdsa-x509".into(),
+            public: cert_pem.into_bytes(),
+        },
+        targets: TufKey {
+            keytype: "ecdsa".into(),
+            public: targets_key.public().bytes().to_vec(),
+        },
+        timestamp: server.server_key(gun, "timestamp")?,
+        snapshot: server.server_key(gun, "snapshot")?,
+    };
+    let root_id = base.root.id();
+    let root_bytes = tuf::sign(&roles::root(&base, now), &[(&root_id, &root_key)])?;
+    let targets_id = targets_key.id();
+    let targets_bytes = tuf::sign(
+        &roles::empty_targets(1, now),
+        &[(&targets_id, &targets_key)],
+    )?;
+
+    server.publish(gun, &[("root", &root_bytes), ("targets", &targets_bytes)])?;
+    // The server accepted; confirm it now serves exactly what was sent.
+    if server.get(gun, "root.json")?.as_deref() != Some(&root_bytes[..]) {
+        return Err(Error::InvalidMetadata {
+            reason: format!(
+                "{} accepted the publish but serves a different root.json",
+                server.url()
+            ),
+        });
+    }
+    let lock = dir.lock()?;
+    dir.write_metadata(&lock, gun, "root", &root_bytes)?;
+    dir.write_metadata(&lock, gun, "targets", &targets_bytes)?;
+    Ok(Published {
+        keys,
+        server: server.url().to_owned(),
+        already_published: false,
+        root_certificate_id: Some(root_id.to_string()),
+        server_targets_key: Some(targets_id.to_string()),
+        snapshot_server_managed: true,
+    })
+}
+
+impl Preseeded {
+    /// The keys a published root.json names, checked against the local trust directory.
+    fn from_server(dir: &TrustDir, gun: &Gun, root: &serde_json::Value) -> Result<Self> {
+        let local = |role: &str| -> Result<KeyId> {
+            let ids = roles::role_key_ids(root, role);
+            let canonical: Vec<KeyId> = ids
+                .iter()
+                .filter_map(|id| roles::root_key(root, id))
+                .filter_map(|k| roles::canonical_id(&k))
+                .collect();
+            canonical
+                .iter()
+                .find(|id| dir.key_path(id).exists())
+                .cloned()
+                .ok_or_else(|| Error::KeyNotFound {
+                    key_id: format!(
+                        "{} (the {role} key the server expects for {gun})",
+                        canonical.first().map(KeyId::to_string).unwrap_or_default()
+                    ),
+                    dir: dir.private_dir(),
+                })
+        };
+        Ok(Preseeded {
+            gun: gun.clone(),
+            root: local("root")?,
+            root_provenance: super::Provenance::Reused,
+            targets: local("targets")?,
+            targets_provenance: super::Provenance::Reused,
+        })
+    }
+}
