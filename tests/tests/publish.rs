@@ -1,0 +1,137 @@
+//! `keytool init --server` against the real notary-server: docker and notary treat the
+//! repository as their own and sign with keytool's keys.
+
+use std::path::Path;
+use std::process::Command;
+
+use interop_tests::{Stack, have, keytool, ok, snapshot, stdout};
+
+const GUN: &str = "sandboxregistry:5000/test/trusttest";
+const ROOT_PW: &str = "root-pass-1234";
+const REPO_PW: &str = "repo-pass-5678";
+
+fn init(stack: &Stack, dir: &Path) -> serde_json::Value {
+    let out = ok(keytool(dir)
+        .env("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", ROOT_PW)
+        .env("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", REPO_PW)
+        .args([
+            "--json",
+            "init",
+            "--repo",
+            GUN,
+            "--server",
+            &stack.url,
+            "--tlscacert",
+        ])
+        .arg(&stack.ca));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+fn notary(stack: &Stack, dir: &Path) -> Command {
+    let mut cmd = stack.notary(dir);
+    cmd.env("NOTARY_TARGETS_PASSPHRASE", REPO_PW)
+        .env("NOTARY_ROOT_PASSPHRASE", ROOT_PW);
+    cmd
+}
+
+#[test]
+fn published_repository_is_used_by_notary_and_docker() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let first = init(&stack, &trust);
+    assert_eq!(first["already_published"], false);
+    let targets = first["keys"]["targets"]
+        .as_str()
+        .expect("targets id")
+        .to_owned();
+    let root_cert = first["root_certificate_id"]
+        .as_str()
+        .expect("cert id")
+        .to_owned();
+    let metadata = trust.join("tuf").join(GUN).join("metadata");
+    let root_json = std::fs::read(metadata.join("root.json")).expect("cached root.json");
+
+    // Running it again changes nothing and says so.
+    let again = init(&stack, &trust);
+    assert_eq!(again["already_published"], true);
+    assert_eq!(again["keys"]["targets"], targets.as_str());
+    assert_eq!(
+        std::fs::read(metadata.join("root.json")).expect("cache"),
+        root_json
+    );
+
+    // notary lists the repository, and signs a new target with keytool's targets key: no new
+    // key file appears.
+    let keys_before = snapshot(&trust);
+    ok(notary(&stack, &trust).args(["list", GUN]));
+    let file = tmp.path().join("target.txt");
+    std::fs::write(&file, b"hello").expect("write");
+    ok(notary(&stack, &trust)
+        .args(["add", GUN, "hello"])
+        .arg(&file));
+    ok(notary(&stack, &trust).args(["publish", GUN]));
+    assert_eq!(
+        snapshot(&trust),
+        keys_before,
+        "notary must not create or change any key file"
+    );
+    let listed = stdout(&ok(notary(&stack, &trust).args(["list", GUN])));
+    assert!(listed.contains("hello"), "{listed}");
+
+    // A fresh notary client trusts it on first use.
+    let fresh = tmp.path().join("fresh");
+    assert!(stdout(&ok(notary(&stack, &fresh).args(["list", GUN]))).contains("hello"));
+
+    // docker trust inspect shows keytool's root certificate and targets key.
+    if !have("docker") {
+        return;
+    }
+    let config = tmp.path().join("docker");
+    let port = stack.url.rsplit(':').next().expect("port");
+    let tls = config.join("tls").join(format!("127.0.0.1:{port}"));
+    std::fs::create_dir_all(&tls).expect("mkdir");
+    std::fs::copy(&stack.ca, tls.join("ca.crt")).expect("ca");
+    let out = ok(Command::new("docker")
+        .env("DOCKER_CONFIG", &config)
+        .env("DOCKER_CONTENT_TRUST_SERVER", &stack.url)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["trust", "inspect", GUN]));
+    let inspect: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let admin = &inspect[0]["AdministrativeKeys"];
+    let id_of = |name: &str| {
+        admin
+            .as_array()
+            .and_then(|a| a.iter().find(|k| k["Name"] == name))
+            .map(|k| k["Keys"][0]["ID"].clone())
+    };
+    assert_eq!(id_of("Root"), Some(root_cert.as_str().into()));
+    assert_eq!(id_of("Repository"), Some(targets.as_str().into()));
+    assert_eq!(inspect[0]["SignedTags"][0]["SignedTag"], "hello");
+}
+
+#[test]
+fn init_reports_server_errors_clearly() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Without the CA the TLS handshake fails: a network error, exit code 5, nothing published.
+    let out = keytool(tmp.path())
+        .env("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", ROOT_PW)
+        .env("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", REPO_PW)
+        .args(["init", "--repo", GUN, "--server", &stack.url])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Cannot reach the Notary server"), "{err}");
+    assert!(err.contains("Hint: Check --server and the CA"), "{err}");
+    assert!(
+        !tmp.path().join("tuf").exists(),
+        "no metadata cached after a failure"
+    );
+}
