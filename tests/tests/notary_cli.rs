@@ -242,7 +242,14 @@ fn rsa_keys_get_the_same_id_as_in_notary() {
     let work = tempfile::tempdir().expect("tmp");
     let pem = work.path().join("rsa.pem");
     ok(std::process::Command::new("openssl")
-        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
         .arg(&pem));
     let by_notary = tempfile::tempdir().expect("tmp");
     let by_keytool = tempfile::tempdir().expect("tmp");
@@ -250,12 +257,21 @@ fn rsa_keys_get_the_same_id_as_in_notary() {
         .args(["key", "import", "--role", "targets/releases"])
         .arg(&pem));
     ok(kt(by_keytool.path())
-        .args(["--notary-compat", "key", "import", "--role", "targets/releases"])
+        .args([
+            "--notary-compat",
+            "key",
+            "import",
+            "--role",
+            "targets/releases",
+        ])
         .arg(&pem));
     let theirs = notary_key_list(by_notary.path());
     let ours = notary_key_list(by_keytool.path());
     assert_eq!(theirs.len(), 1);
-    assert_eq!(ours, theirs, "same role and key ID (file name) for an RSA key");
+    assert_eq!(
+        ours, theirs,
+        "same role and key ID (file name) for an RSA key"
+    );
     let out = ok(kt(by_keytool.path()).args(["--json", "key", "list"]));
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(listed[0]["algorithm"], "rsa");
