@@ -6,8 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 /// Exit codes, shown in `--help` and documented in the README.
 pub(crate) const EXIT_CODES: &str = "\
-Exit codes: 0 success, 1 failure, 2 usage or invalid argument, 3 passphrase problem,
-4 not found, 70 internal error (a bug).
+Exit codes: 0 success, 1 failure (for status: not ready), 2 usage or invalid argument,
+3 passphrase problem, 4 not found, 5 Notary server refused or unreachable, 70 internal error.
 
 Passphrases come from, in order: --passphrase-file, then KEYTOOL_<ROLE>_PASSPHRASE,
 DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE / DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE and
@@ -67,6 +67,9 @@ pub(crate) enum Command {
     /// Make sure a repository has a root key and a targets key (reusing existing ones), and
     /// publish its trust data to a Notary server when one is given
     Init(InitArgs),
+    /// Pre-flight: local keys, the keys the server expects, whether this machine can sign now
+    /// (exit code 0 when ready, 1 when not)
+    Status(InitArgs),
     /// Convert notary 0.1-0.3 key layouts (root_keys/, tuf_keys/) to the flat private/ layout
     Migrate,
 }

@@ -26,7 +26,8 @@ struct Context {
     interactive: bool,
 }
 
-pub(crate) fn run(cli: Cli) -> Result<()> {
+/// Runs the command; the result is the exit code on success (`status` uses 1 for "not ready").
+pub(crate) fn run(cli: Cli) -> Result<u8> {
     let g = &cli.global;
     let ctx = Context {
         dir: TrustDir::resolve(g.trust_dir.as_deref(), |k| std::env::var_os(k))?,
@@ -35,9 +36,10 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         interactive: prompt::allowed(g.non_interactive),
     };
     match cli.command {
-        Command::Key(cmd) => key(&ctx, g, cmd),
-        Command::Init(args) => init(&ctx, g, &args),
-        Command::Migrate => migrate(&ctx),
+        Command::Key(cmd) => key(&ctx, g, cmd).map(|()| 0),
+        Command::Init(args) => init(&ctx, g, &args).map(|()| 0),
+        Command::Status(args) => status(&ctx, &args),
+        Command::Migrate => migrate(&ctx).map(|()| 0),
     }
 }
 
@@ -283,14 +285,7 @@ fn init(ctx: &Context, g: &Global, args: &InitArgs) -> Result<()> {
     check_iterations(&ctx.kdf)?;
     let gun: Gun = args.repo.parse()?;
     let source = chain(ctx, g.passphrase_file.as_deref());
-    let server = match (&args.server, args.offline) {
-        (_, true) => None,
-        (Some(url), false) => Some(url.clone()),
-        (None, false) => std::env::var("DOCKER_CONTENT_TRUST_SERVER")
-            .ok()
-            .filter(|s| !s.is_empty()),
-    };
-    let Some(url) = server else {
+    let Some(client) = server_client(args)? else {
         let done = ops::preseed(&ctx.dir, &source, &gun, &ctx.kdf)?;
         if ctx.json {
             output::json(&done);
@@ -303,11 +298,7 @@ fn init(ctx: &Context, g: &Global, args: &InitArgs) -> Result<()> {
         );
         return Ok(());
     };
-    let ca = args
-        .tlscacert
-        .clone()
-        .or_else(|| notary::docker_ca_path(&url, |k| std::env::var_os(k)));
-    let client = NotaryClient::new(&url, ca.as_deref())?;
+    let url = client.url().to_owned();
     let done = ops::publish(&ctx.dir, &source, &gun, &client, &ctx.kdf)?;
     if ctx.json {
         output::json(&done);
@@ -325,6 +316,104 @@ fn init(ctx: &Context, g: &Global, args: &InitArgs) -> Result<()> {
         eprintln!("Published {gun} on {url}: the next docker push signs with these keys.");
     }
     Ok(())
+}
+
+/// The Notary server from `--server` or `DOCKER_CONTENT_TRUST_SERVER` (none with `--offline`),
+/// trusting `--tlscacert` or docker's `$DOCKER_CONFIG/tls/<host:port>/ca.crt`.
+fn server_client(args: &InitArgs) -> Result<Option<NotaryClient>> {
+    let url = match (&args.server, args.offline) {
+        (_, true) => None,
+        (Some(url), false) => Some(url.clone()),
+        (None, false) => std::env::var("DOCKER_CONTENT_TRUST_SERVER")
+            .ok()
+            .filter(|s| !s.is_empty()),
+    };
+    let Some(url) = url else { return Ok(None) };
+    let ca = args
+        .tlscacert
+        .clone()
+        .or_else(|| notary::docker_ca_path(&url, |k| std::env::var_os(k)));
+    NotaryClient::new(&url, ca.as_deref()).map(Some)
+}
+
+fn status(ctx: &Context, args: &InitArgs) -> Result<u8> {
+    let gun: Gun = args.repo.parse()?;
+    let client = server_client(args)?;
+    let st = ops::status(&ctx.dir, &gun, client.as_ref())?;
+    if ctx.json {
+        output::json(&st);
+    } else {
+        println!("Repository    {}", st.gun);
+        match (&st.server, st.published) {
+            (Some(url), Some(true)) => println!("Server        {url} (published)"),
+            (Some(url), _) => println!("Server        {url} (NOT published)"),
+            (None, _) => {
+                println!("Server        none asked (use --server or DOCKER_CONTENT_TRUST_SERVER)")
+            }
+        }
+        let show =
+            |what: &str, keys: &[ops::ExpectedKey], local: &[String], expires: &Option<String>| {
+                if keys.is_empty() {
+                    println!(
+                        "{what:<13} local: {}",
+                        if local.is_empty() {
+                            "none".into()
+                        } else {
+                            local.join(", ")
+                        }
+                    );
+                }
+                for k in keys {
+                    println!(
+                        "{what:<13} {} {}{}",
+                        k.key_id.as_deref().unwrap_or(&k.listed_id),
+                        if k.local {
+                            "(here)"
+                        } else {
+                            "(NOT on this machine)"
+                        },
+                        expires
+                            .as_ref()
+                            .map(|e| format!(", metadata expires {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+            };
+        show(
+            "Root key",
+            &st.expected_root_keys,
+            &st.local_root_keys,
+            &st.root_expires,
+        );
+        show(
+            "Targets key",
+            &st.expected_targets_keys,
+            &st.local_targets_keys,
+            &st.targets_expires,
+        );
+        if let Some(managed) = st.snapshot_server_managed {
+            println!(
+                "Snapshot key  {}",
+                if managed {
+                    "held by the server"
+                } else {
+                    "here"
+                }
+            );
+        }
+        for p in &st.problems {
+            println!("Note: {p}");
+        }
+        println!(
+            "Ready: {}",
+            if st.ready {
+                "yes, docker push signs with the targets key on this machine"
+            } else {
+                "NO"
+            }
+        );
+    }
+    Ok(if st.ready { 0 } else { 1 })
 }
 
 fn print_keys(done: &ops::Preseeded) {

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let json = cli.global.json;
     let verbose = cli.global.verbose;
     match commands::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             report(&error, json, verbose);
             ExitCode::from(messages::exit_code(error.code()))

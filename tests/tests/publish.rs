@@ -135,3 +135,55 @@ fn init_reports_server_errors_clearly() {
         "no metadata cached after a failure"
     );
 }
+
+#[test]
+fn status_says_whether_this_machine_can_sign() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let status = |dir: &Path| {
+        let out = keytool(dir)
+            .args([
+                "--json",
+                "status",
+                "--repo",
+                GUN,
+                "--server",
+                &stack.url,
+                "--tlscacert",
+            ])
+            .arg(&stack.ca)
+            .output()
+            .expect("runs");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        (out.status.code(), v)
+    };
+    let (code, before) = status(&trust);
+    assert_eq!(code, Some(1));
+    assert_eq!(before["published"], false);
+
+    let made = init(&stack, &trust);
+    let (code, after) = status(&trust);
+    assert_eq!(code, Some(0), "{after}");
+    assert_eq!(after["ready"], true);
+    assert_eq!(after["snapshot_server_managed"], true);
+    assert_eq!(
+        after["expected_targets_keys"][0]["key_id"],
+        made["keys"]["targets"]
+    );
+    assert_eq!(
+        after["expected_root_keys"][0]["key_id"],
+        made["keys"]["root"]
+    );
+    assert_eq!(
+        after["expected_root_keys"][0]["listed_id"],
+        made["root_certificate_id"]
+    );
+
+    // Without the targets key this machine cannot sign: not ready.
+    let targets = made["keys"]["targets"].as_str().expect("id");
+    std::fs::remove_file(trust.join(format!("private/{targets}.key"))).expect("rm");
+    let (code, gone) = status(&trust);
+    assert_eq!(code, Some(1));
+    assert_eq!(gone["can_sign_targets"], false);
+}

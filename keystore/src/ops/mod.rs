@@ -9,6 +9,7 @@ mod passwd;
 mod preseed;
 mod publish;
 mod remove;
+mod status;
 
 pub use export::{Selection, export, export_to_file};
 pub use generate::{Generated, generate};
@@ -18,6 +19,7 @@ pub use passwd::passwd;
 pub use preseed::{Preseeded, Provenance, preseed};
 pub use publish::{Published, publish};
 pub use remove::remove;
+pub use status::{ExpectedKey, Status, status};
 
 use std::path::PathBuf;
 

@@ -4,5 +4,6 @@
 pub mod cjson;
 mod envelope;
 pub mod roles;
+pub mod verify;
 
 pub use envelope::{Envelope, MAX_METADATA, Signature, TufKey, sign, verify_signature};

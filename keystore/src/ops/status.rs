@@ -1,0 +1,147 @@
+//! `status`: a pre-flight. Which keys are local, which keys the server's (verified) metadata
+//! expects, whether this machine can sign the repository's targets now, and expiry dates.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::list;
+use crate::error::Result;
+use crate::ids::{Gun, Role};
+use crate::notary::NotaryClient;
+use crate::trust_dir::{Location, TrustDir};
+use crate::tuf::{Envelope, roles, verify};
+
+/// A key that the server's root.json names.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExpectedKey {
+    /// The ID as root.json lists it (for root keys: the certificate's ID).
+    pub listed_id: String,
+    /// The ID of the key itself (the private key file name).
+    pub key_id: Option<String>,
+    /// Whether the private key is in this trust directory.
+    pub local: bool,
+}
+
+/// The state of one repository.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    /// The repository.
+    pub gun: Gun,
+    /// The server asked, if any.
+    pub server: Option<String>,
+    /// Whether the server has trust data for the repository (`None` when no server was asked).
+    pub published: Option<bool>,
+    /// Root keys in the trust directory.
+    pub local_root_keys: Vec<String>,
+    /// Targets keys of this repository in the trust directory.
+    pub local_targets_keys: Vec<String>,
+    /// Root keys the server's root.json names.
+    pub expected_root_keys: Vec<ExpectedKey>,
+    /// Targets keys the server's root.json names.
+    pub expected_targets_keys: Vec<ExpectedKey>,
+    /// Whether the snapshot key is held by the server (no local copy).
+    pub snapshot_server_managed: Option<bool>,
+    /// Expiry of the server's root.json.
+    pub root_expires: Option<String>,
+    /// Expiry of the server's targets.json.
+    pub targets_expires: Option<String>,
+    /// Whether this machine holds the targets key the server expects.
+    pub can_sign_targets: bool,
+    /// Ready for `docker push` to sign with the local keys.
+    pub ready: bool,
+    /// What stands in the way, in plain words.
+    pub problems: Vec<String>,
+}
+
+/// Builds the status of `gun`, asking `server` when given. The server's root.json is verified
+/// (signatures, certificates, expiry) before anything in it is believed.
+pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Result<Status> {
+    let now = SystemTime::now();
+    let flat_ids = |role: Role, g: Option<&Gun>| -> Result<Vec<String>> {
+        Ok(list(dir, Some(&role), g)?
+            .into_iter()
+            .filter(|k| k.location == Location::Flat && k.problem.is_none())
+            .map(|k| k.id)
+            .collect())
+    };
+    let mut st = Status {
+        gun: gun.clone(),
+        server: server.map(|s| s.url().to_owned()),
+        published: None,
+        local_root_keys: flat_ids(Role::Root, None)?,
+        local_targets_keys: flat_ids(Role::Targets, Some(gun))?,
+        expected_root_keys: Vec::new(),
+        expected_targets_keys: Vec::new(),
+        snapshot_server_managed: None,
+        root_expires: None,
+        targets_expires: None,
+        can_sign_targets: false,
+        ready: false,
+        problems: Vec::new(),
+    };
+    let Some(server) = server else {
+        st.can_sign_targets = !st.local_targets_keys.is_empty();
+        if st.local_root_keys.is_empty() {
+            st.problems
+                .push("no root key in the trust directory".into());
+        }
+        if st.local_targets_keys.is_empty() {
+            st.problems
+                .push(format!("no targets key for {gun} in the trust directory"));
+        }
+        st.problems.push(
+            "no server asked: unless the repository is published, docker push creates its own repository key".into(),
+        );
+        return Ok(st);
+    };
+    let Some(root_bytes) = server.get(gun, "root.json")? else {
+        st.published = Some(false);
+        st.problems.push(format!(
+            "{gun} is not published on {}: docker push would create its own repository key",
+            server.url()
+        ));
+        return Ok(st);
+    };
+    st.published = Some(true);
+    let root = verify::verify_root(&root_bytes, gun, now)?;
+    st.root_expires = root["expires"].as_str().map(str::to_owned);
+    let expected = |role: &str| -> Vec<ExpectedKey> {
+        roles::role_key_ids(&root, role)
+            .into_iter()
+            .map(|listed_id| {
+                let key_id =
+                    roles::root_key(&root, &listed_id).and_then(|k| roles::canonical_id(&k));
+                ExpectedKey {
+                    local: key_id.as_ref().is_some_and(|id| dir.key_path(id).is_file()),
+                    key_id: key_id.map(|k| k.to_string()),
+                    listed_id,
+                }
+            })
+            .collect()
+    };
+    st.expected_root_keys = expected("root");
+    st.expected_targets_keys = expected("targets");
+    st.snapshot_server_managed = Some(!expected("snapshot").iter().any(|k| k.local));
+    st.can_sign_targets = st.expected_targets_keys.iter().any(|k| k.local);
+    if !st.can_sign_targets {
+        st.problems.push(format!(
+            "the targets key the server expects for {gun} is not in this trust directory"
+        ));
+    }
+    if !st.expected_root_keys.iter().any(|k| k.local) {
+        // Not needed to push; needed to rotate keys. Reported, not a blocker.
+        st.problems.push(
+            "the root key is not on this machine (fine for pushing; rotation needs it)".into(),
+        );
+    }
+    if let Some(targets_bytes) = server.get(gun, "targets.json")? {
+        let env = Envelope::parse(&targets_bytes)?;
+        match verify::check_expiry(&env.signed, "targets.json", now) {
+            Ok(_) => st.targets_expires = env.signed["expires"].as_str().map(str::to_owned),
+            Err(e) => st.problems.push(e.to_string()),
+        }
+    }
+    st.ready = st.can_sign_targets && st.targets_expires.is_some();
+    Ok(st)
+}
