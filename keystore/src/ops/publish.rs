@@ -12,7 +12,7 @@ use crate::key::cert;
 use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
 use crate::trust_dir::TrustDir;
-use crate::tuf::{self, Envelope, TufKey, roles};
+use crate::tuf::{self, TufKey, roles, verify};
 
 /// What `init --server` found or did.
 #[derive(Clone, Debug, Serialize)]
@@ -41,10 +41,11 @@ pub fn publish(
     kdf: &KdfSettings,
 ) -> Result<Published> {
     if let Some(existing) = server.get(gun, "root.json")? {
-        let env = Envelope::parse(&existing)?;
-        let root_ids = roles::role_key_ids(&env.signed, "root");
-        let targets_ids = roles::role_key_ids(&env.signed, "targets");
-        let keys = Preseeded::from_server(dir, gun, &env.signed)?;
+        let root = verify::verify_root(&existing, gun, SystemTime::now())?;
+        verify::check_not_rolled_back(dir, gun, &root)?;
+        let root_ids = roles::role_key_ids(&root, "root");
+        let targets_ids = roles::role_key_ids(&root, "targets");
+        let keys = Preseeded::from_server(dir, gun, &root)?;
         return Ok(Published {
             keys,
             server: server.url().to_owned(),

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::ids::{Gun, Role};
 use crate::notary::NotaryClient;
 use crate::trust_dir::{Location, TrustDir};
-use crate::tuf::{Envelope, roles, verify};
+use crate::tuf::{roles, verify};
 
 /// A key that the server's root.json names.
 #[derive(Clone, Debug, Serialize)]
@@ -46,6 +46,8 @@ pub struct Status {
     pub root_expires: Option<String>,
     /// Expiry of the server's targets.json.
     pub targets_expires: Option<String>,
+    /// Expiry of the server's timestamp.json (the server re-signs it before then).
+    pub timestamp_expires: Option<String>,
     /// Whether this machine holds the targets key the server expects.
     pub can_sign_targets: bool,
     /// Ready for `docker push` to sign with the local keys.
@@ -76,6 +78,7 @@ pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Resul
         snapshot_server_managed: None,
         root_expires: None,
         targets_expires: None,
+        timestamp_expires: None,
         can_sign_targets: false,
         ready: false,
         problems: Vec::new(),
@@ -105,6 +108,7 @@ pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Resul
     };
     st.published = Some(true);
     let root = verify::verify_root(&root_bytes, gun, now)?;
+    verify::check_not_rolled_back(dir, gun, &root)?;
     st.root_expires = root["expires"].as_str().map(str::to_owned);
     let expected = |role: &str| -> Vec<ExpectedKey> {
         roles::role_key_ids(&root, role)
@@ -135,13 +139,29 @@ pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Resul
             "the root key is not on this machine (fine for pushing; rotation needs it)".into(),
         );
     }
-    if let Some(targets_bytes) = server.get(gun, "targets.json")? {
-        let env = Envelope::parse(&targets_bytes)?;
-        match verify::check_expiry(&env.signed, "targets.json", now) {
-            Ok(_) => st.targets_expires = env.signed["expires"].as_str().map(str::to_owned),
-            Err(e) => st.problems.push(e.to_string()),
-        }
-    }
-    st.ready = st.can_sign_targets && st.targets_expires.is_some();
+    // The chain a client walks: timestamp -> snapshot -> targets, each signed by the keys root
+    // names, unexpired, and matching the length and hash the level above signed for.
+    let fetch = |file: &str| -> Result<Vec<u8>> {
+        server
+            .get(gun, file)?
+            .ok_or_else(|| crate::error::Error::InvalidMetadata {
+                reason: format!("{} has root.json for {gun} but no {file}", server.url()),
+            })
+    };
+    let timestamp_bytes = fetch("timestamp.json")?;
+    let timestamp = verify::verify_role(&timestamp_bytes, "timestamp", &root, now)?;
+    let snapshot_bytes = fetch("snapshot.json")?;
+    verify::check_meta(
+        &timestamp["meta"]["snapshot"],
+        "snapshot.json",
+        &snapshot_bytes,
+    )?;
+    let snapshot = verify::verify_role(&snapshot_bytes, "snapshot", &root, now)?;
+    let targets_bytes = fetch("targets.json")?;
+    verify::check_meta(&snapshot["meta"]["targets"], "targets.json", &targets_bytes)?;
+    let targets = verify::verify_role(&targets_bytes, "targets", &root, now)?;
+    st.targets_expires = targets["expires"].as_str().map(str::to_owned);
+    st.timestamp_expires = timestamp["expires"].as_str().map(str::to_owned);
+    st.ready = st.can_sign_targets;
     Ok(st)
 }

@@ -321,8 +321,9 @@ impl TrustDir {
     }
 }
 
-/// Fewest files for which [`TrustDir::list`] reads on several threads.
-const PARALLEL_LIST_MIN: usize = 64;
+/// Fewest files for which [`TrustDir::list`] reads on several threads (with 100 files the
+/// thread start-up costs about what it saves).
+const PARALLEL_LIST_MIN: usize = 128;
 /// Most threads [`TrustDir::list`] reads on.
 const MAX_LIST_THREADS: usize = 8;
 

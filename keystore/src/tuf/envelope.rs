@@ -135,12 +135,17 @@ pub fn sign(signed: &Value, signers: &[(&KeyId, &PrivateKey)]) -> Result<Vec<u8>
 }
 
 /// Checks one signature over the re-canonicalised `signed` value with `key`.
-/// Supports `ecdsa` and `ecdsa-x509` keys (raw 64-byte `r‖s`, as notary requires).
+/// Supports `ecdsa` and `ecdsa-x509` keys (raw 64-byte `r‖s`, as notary requires) and the
+/// `ed25519` keys (method `eddsa`) of notary-server's local signer.
 pub fn verify_signature(signed: &Value, signature: &Signature, key: &TufKey) -> Result<bool> {
     let canonical = cjson::to_vec(signed)?;
     let Ok(sig) = STANDARD.decode(&signature.sig) else {
         return Ok(false);
     };
+    if signature.method.eq_ignore_ascii_case("eddsa") && key.keytype == "ed25519" {
+        let pk = ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &key.public);
+        return Ok(pk.verify(&canonical, &sig).is_ok());
+    }
     if !signature.method.eq_ignore_ascii_case("ecdsa") {
         return Err(Error::unsupported(format!(
             "signature method {:?}",

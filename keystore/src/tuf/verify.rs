@@ -69,6 +69,96 @@ pub fn verify_root(bytes: &[u8], gun: &Gun, now: SystemTime) -> Result<Value> {
     Ok(env.signed)
 }
 
+/// Refuses a server root.json older than the one cached in `tuf/<gun>/metadata/root.json`
+/// (a rollback). A missing or unreadable cache is no evidence either way.
+pub fn check_not_rolled_back(
+    dir: &crate::trust_dir::TrustDir,
+    gun: &Gun,
+    root: &Value,
+) -> Result<()> {
+    let cached = dir.metadata_dir(gun).join("root.json");
+    let Ok(bytes) = std::fs::read(&cached) else {
+        return Ok(());
+    };
+    let Ok(env) = Envelope::parse(&bytes) else {
+        return Ok(());
+    };
+    let (Some(have), Some(got)) = (env.signed["version"].as_u64(), root["version"].as_u64()) else {
+        return Ok(());
+    };
+    if got < have {
+        return Err(bad(format!(
+            "the server's root.json is version {got}, older than version {have} cached in {}: a rollback",
+            cached.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Verifies a role's metadata against the keys and threshold root.json gives that role, and
+/// its expiry; returns its `signed` object.
+pub fn verify_role(bytes: &[u8], role: &str, root: &Value, now: SystemTime) -> Result<Value> {
+    let env = Envelope::parse(bytes)?;
+    let expected_type = match role {
+        "targets" => "Targets",
+        "snapshot" => "Snapshot",
+        "timestamp" => "Timestamp",
+        _ => return Err(bad(format!("cannot verify role {role}"))),
+    };
+    if env.signed["_type"] != expected_type {
+        return Err(bad(format!("{role}.json is not of type {expected_type}")));
+    }
+    let threshold = root["roles"][role]["threshold"]
+        .as_u64()
+        .unwrap_or(0)
+        .max(1);
+    let mut valid = 0u64;
+    for id in roles::role_key_ids(root, role) {
+        let Some(key) = roles::root_key(root, &id) else {
+            continue;
+        };
+        if env
+            .signatures
+            .iter()
+            .filter(|s| s.keyid == id)
+            .any(|s| verify_signature(&env.signed, s, &key).unwrap_or(false))
+        {
+            valid += 1;
+        }
+    }
+    if valid < threshold {
+        return Err(bad(format!(
+            "{role}.json carries {valid} valid signature(s) from the keys root.json names; {threshold} needed"
+        )));
+    }
+    check_expiry(&env.signed, &format!("{role}.json"), now)?;
+    Ok(env.signed)
+}
+
+/// Checks that `bytes` are the file `meta` (a snapshot/timestamp `meta` entry) describes: the
+/// exact length and SHA-256 (spec §9.3: hashes cover the exact file bytes).
+pub fn check_meta(meta: &Value, file: &str, bytes: &[u8]) -> Result<()> {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let length = meta["length"].as_u64();
+    let sha256 = meta["hashes"]["sha256"].as_str();
+    let (Some(length), Some(sha256)) = (length, sha256) else {
+        return Err(bad(format!("no length and sha256 are recorded for {file}")));
+    };
+    if length != bytes.len() as u64 {
+        return Err(bad(format!(
+            "{file} is {} bytes; {length} were signed for",
+            bytes.len()
+        )));
+    }
+    if base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes)) != sha256 {
+        return Err(bad(format!(
+            "{file} does not match the hash it was signed with"
+        )));
+    }
+    Ok(())
+}
+
 /// Fails when `signed.expires` is in the past (or unreadable).
 pub fn check_expiry(signed: &Value, what: &str, now: SystemTime) -> Result<SystemTime> {
     let expires = signed["expires"]
