@@ -137,7 +137,12 @@ impl NotaryClient {
             .with_config()
             .limit(limit as u64 + 1)
             .read_to_vec()
-            .map_err(|e| self.network(e))?;
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => Error::InvalidMetadata {
+                    reason: format!("{url} sent more than {limit} bytes"),
+                },
+                e => self.network(e),
+            })?;
         if bytes.len() > limit && (200..300).contains(&status) {
             return Err(Error::InvalidMetadata {
                 reason: format!("{url} sent more than {limit} bytes"),

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Serve a directory over HTTPS on 127.0.0.1 (a hostile Notary server for tests).
+
+Usage: static-tls-server.py DIR CERT KEY
+Prints the chosen port on the first line of stdout, then serves GET requests for files below
+DIR (404 otherwise) until it is killed. Loopback only; never follows paths outside DIR.
+"""
+import http.server
+import os
+import ssl
+import sys
+
+
+def main() -> None:
+    root, cert, key = sys.argv[1:4]
+    root = os.path.realpath(root)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+            path = os.path.realpath(os.path.join(root, self.path.split("?")[0].lstrip("/")))
+            if not path.startswith(root + os.sep) or not os.path.isfile(path):
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            with open(path, "rb") as f:
+                body = f.read()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
