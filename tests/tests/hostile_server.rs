@@ -16,6 +16,9 @@ use sha2::{Digest, Sha256};
 
 const GUN: &str = "example.com/hostile/repo";
 
+/// Metadata files by name, as the fake server serves them.
+type Files = Vec<(String, Vec<u8>)>;
+
 struct Keys {
     root: PrivateKey,
     targets: PrivateKey,
@@ -41,7 +44,7 @@ fn repository(
     now: SystemTime,
     cert_gun: &str,
     tweak: &dyn Fn(&str, &mut Value),
-) -> Vec<(String, Vec<u8>)> {
+) -> Files {
     let gun: Gun = cert_gun.parse().expect("gun");
     let base = roles::BaseKeys {
         root: TufKey {
@@ -94,7 +97,7 @@ struct Fake {
 }
 
 impl Fake {
-    fn serve(stack: &Stack, files: &[(String, Vec<u8>)]) -> Fake {
+    fn serve(stack: &Stack, files: &Files) -> Fake {
         let dir = tempfile::tempdir().expect("tmp");
         let tuf = dir.path().join("v2").join(GUN).join("_trust/tuf");
         std::fs::create_dir_all(&tuf).expect("mkdir");
@@ -212,7 +215,7 @@ fn hostile_servers_are_refused() {
         tuf::sign(&signed, &[(&keyid, key)]).expect("signs")
     };
     let expired = roles::go_time(now - Duration::from_secs(3600));
-    let cases: Vec<(&str, Vec<(String, Vec<u8>)>, &str)> = vec![
+    let cases: Vec<(&str, Files, &str)> = vec![
         (
             "root signed by an unknown key",
             replace("root.json", resign("root.json", &stranger, &|_| {})),
