@@ -126,6 +126,39 @@ mod tests {
         assert!(to_vec(&json!({"f": 1.5})).is_err());
     }
 
+    fn value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                proptest::collection::btree_map(any::<String>(), inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever the content, the encoding parses back to the same value, re-encodes to the
+        /// same bytes, and still means the same value after Go's envelope escaping.
+        #[test]
+        fn round_trips(v in value()) {
+            let bytes = to_vec(&v).expect("integers only");
+            let back: Value = serde_json::from_slice(&bytes).expect("valid JSON");
+            proptest::prop_assert_eq!(&back, &v);
+            proptest::prop_assert_eq!(to_vec(&back).expect("again"), bytes.clone());
+            let escaped = go_html_escape(&bytes);
+            let reparsed: Value = serde_json::from_slice(&escaped).expect("still JSON");
+            proptest::prop_assert_eq!(reparsed, v);
+        }
+    }
+
     #[test]
     fn go_escaping_of_the_envelope() {
         let out = go_html_escape("{\"a&b<c>é\u{2028}\":1}".as_bytes());
