@@ -69,13 +69,23 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Pre-flight: local keys, the keys the server expects, whether this machine can sign now
     /// (exit code 0 when ready, 1 when not)
-    Status(InitArgs),
+    Status(ServerArgs),
     /// Convert notary 0.1-0.3 key layouts (root_keys/, tuf_keys/) to the flat private/ layout
     Migrate,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// Keep the snapshot key local (as notary init does) instead of on the server (as docker)
+    #[arg(long, conflicts_with = "offline")]
+    pub(crate) local_snapshot: bool,
+}
+
+/// A repository and the Notary server that holds it.
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
     /// Repository (GUN), e.g. sandboxregistry:5000/test/trusttest
     #[arg(long, value_name = "GUN")]
     pub(crate) repo: String,

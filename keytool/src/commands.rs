@@ -12,7 +12,7 @@ use keystore::trust_dir::Location;
 use keystore::{Error, Gun, Result, Role, TrustDir};
 use zeroize::Zeroizing;
 
-use crate::cli::{Cli, Command, Global, InitArgs, KeyCommand};
+use crate::cli::{Cli, Command, Global, InitArgs, KeyCommand, ServerArgs};
 use crate::output;
 use crate::prompt::{self, TtyPrompt};
 
@@ -281,8 +281,9 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
     Ok(())
 }
 
-fn init(ctx: &Context, g: &Global, args: &InitArgs) -> Result<()> {
+fn init(ctx: &Context, g: &Global, init: &InitArgs) -> Result<()> {
     check_iterations(&ctx.kdf)?;
+    let args = &init.server;
     let gun: Gun = args.repo.parse()?;
     let source = chain(ctx, g.passphrase_file.as_deref());
     let Some(client) = server_client(args)? else {
@@ -299,7 +300,14 @@ fn init(ctx: &Context, g: &Global, args: &InitArgs) -> Result<()> {
         return Ok(());
     };
     let url = client.url().to_owned();
-    let done = ops::publish(&ctx.dir, &source, &gun, &client, &ctx.kdf)?;
+    let done = ops::publish(
+        &ctx.dir,
+        &source,
+        &gun,
+        &client,
+        init.local_snapshot,
+        &ctx.kdf,
+    )?;
     if ctx.json {
         output::json(&done);
         return Ok(());
@@ -320,7 +328,7 @@ fn init(ctx: &Context, g: &Global, args: &InitArgs) -> Result<()> {
 
 /// The Notary server from `--server` or `DOCKER_CONTENT_TRUST_SERVER` (none with `--offline`),
 /// trusting `--tlscacert` or docker's `$DOCKER_CONFIG/tls/<host:port>/ca.crt`.
-fn server_client(args: &InitArgs) -> Result<Option<NotaryClient>> {
+fn server_client(args: &ServerArgs) -> Result<Option<NotaryClient>> {
     let url = match (&args.server, args.offline) {
         (_, true) => None,
         (Some(url), false) => Some(url.clone()),
@@ -336,7 +344,7 @@ fn server_client(args: &InitArgs) -> Result<Option<NotaryClient>> {
     NotaryClient::new(&url, ca.as_deref()).map(Some)
 }
 
-fn status(ctx: &Context, args: &InitArgs) -> Result<u8> {
+fn status(ctx: &Context, args: &ServerArgs) -> Result<u8> {
     let gun: Gun = args.repo.parse()?;
     let client = server_client(args)?;
     let st = ops::status(&ctx.dir, &gun, client.as_ref())?;

@@ -67,3 +67,61 @@ fn keytool_reproduces_and_verifies_notary_metadata() {
     let targets = verify::verify_role(&files[1].1, "targets", &root, now).expect("targets");
     assert!(targets["targets"].get("a&b<c>é\u{7f}").is_some());
 }
+
+#[test]
+fn local_snapshot_repositories_are_signed_by_notary_with_keytool_keys() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "example.com/keytool/local-snapshot";
+    let out = ok(interop_tests::keytool(&trust)
+        .env("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", "root-pass-1")
+        .env("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "repo-pass-1")
+        .args([
+            "--json",
+            "--notary-compat",
+            "init",
+            "--local-snapshot",
+            "--repo",
+            gun,
+            "--server",
+            &stack.url,
+            "--tlscacert",
+        ])
+        .arg(&stack.ca));
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(made["snapshot_server_managed"], false);
+    let keys_before = interop_tests::snapshot(&trust);
+    assert_eq!(keys_before.len(), 3, "root, targets and snapshot keys");
+
+    let target = tmp.path().join("t.txt");
+    std::fs::write(&target, b"payload").expect("write");
+    let notary = || {
+        let mut cmd = stack.notary(&trust);
+        cmd.env("NOTARY_TARGETS_PASSPHRASE", "repo-pass-1")
+            .env("NOTARY_SNAPSHOT_PASSPHRASE", "repo-pass-1");
+        cmd
+    };
+    ok(notary().args(["add", gun, "v1"]).arg(&target));
+    ok(notary().args(["publish", gun]));
+    assert_eq!(
+        interop_tests::snapshot(&trust),
+        keys_before,
+        "notary signed with keytool's keys"
+    );
+
+    let out = ok(interop_tests::keytool(&trust)
+        .args([
+            "--json",
+            "status",
+            "--repo",
+            gun,
+            "--server",
+            &stack.url,
+            "--tlscacert",
+        ])
+        .arg(&stack.ca));
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(st["ready"], true);
+    assert_eq!(st["snapshot_server_managed"], false);
+}

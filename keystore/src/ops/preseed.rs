@@ -56,7 +56,8 @@ pub fn preseed(
     })
 }
 
-fn find_or_make(
+/// The smallest usable key of `role` (and `gun`) in `private/`, or a new one.
+pub(crate) fn find_or_make(
     dir: &TrustDir,
     source: &dyn PassphraseSource,
     role: Role,

@@ -5,9 +5,10 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::preseed::find_or_make;
 use super::{KdfSettings, Preseeded, load_key, preseed};
 use crate::error::{Error, Result};
-use crate::ids::{Gun, KeyId};
+use crate::ids::{Gun, KeyId, Role};
 use crate::key::cert;
 use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
@@ -31,13 +32,16 @@ pub struct Published {
     pub snapshot_server_managed: bool,
 }
 
-/// Ensures `gun` is published on `server` with keytool's root and targets keys. If the server
-/// already has the repository nothing is changed; the result says which keys it expects.
+/// Ensures `gun` is published on `server` with keytool's root and targets keys. The snapshot key
+/// is the server's, as in repositories docker creates, unless `local_snapshot` (as `notary init`
+/// does). If the server already has the repository nothing is changed; the result says which
+/// keys it expects.
 pub fn publish(
     dir: &TrustDir,
     source: &dyn PassphraseSource,
     gun: &Gun,
     server: &NotaryClient,
+    local_snapshot: bool,
     kdf: &KdfSettings,
 ) -> Result<Published> {
     if let Some(existing) = server.get(gun, "root.json")? {
@@ -46,19 +50,30 @@ pub fn publish(
         let root_ids = roles::role_key_ids(&root, "root");
         let targets_ids = roles::role_key_ids(&root, "targets");
         let keys = Preseeded::from_server(dir, gun, &root)?;
+        let snapshot_local = roles::role_key_ids(&root, "snapshot")
+            .iter()
+            .filter_map(|id| roles::root_key(&root, id))
+            .filter_map(|k| roles::canonical_id(&k))
+            .any(|id| dir.key_path(&id).is_file());
         return Ok(Published {
             keys,
             server: server.url().to_owned(),
             already_published: true,
             root_certificate_id: root_ids.first().cloned(),
             server_targets_key: targets_ids.first().cloned(),
-            snapshot_server_managed: true,
+            snapshot_server_managed: !snapshot_local,
         });
     }
 
     let keys = preseed(dir, source, gun, kdf)?;
     let (_, _, root_key) = load_key(dir, &keys.root, source, kdf)?;
     let (_, _, targets_key) = load_key(dir, &keys.targets, source, kdf)?;
+    let snapshot_key = if local_snapshot {
+        let (id, _) = find_or_make(dir, source, Role::Snapshot, Some(gun), kdf)?;
+        Some(load_key(dir, &id, source, kdf)?.2)
+    } else {
+        None
+    };
     let now = SystemTime::now();
     let cert_pem = cert::root_certificate(&root_key, gun, now)?;
     let base = roles::BaseKeys {
@@ -71,7 +86,13 @@ pub fn publish(
             public: targets_key.public().bytes().to_vec(),
         },
         timestamp: server.server_key(gun, "timestamp")?,
-        snapshot: server.server_key(gun, "snapshot")?,
+        snapshot: match &snapshot_key {
+            Some(k) => TufKey {
+                keytype: "ecdsa".into(),
+                public: k.public().bytes().to_vec(),
+            },
+            None => server.server_key(gun, "snapshot")?,
+        },
     };
     let root_id = base.root.id();
     let root_bytes = tuf::sign(&roles::root(&base, now), &[(&root_id, &root_key)])?;
@@ -81,7 +102,18 @@ pub fn publish(
         &[(&targets_id, &targets_key)],
     )?;
 
-    server.publish(gun, &[("root", &root_bytes), ("targets", &targets_bytes)])?;
+    let mut files: Vec<(&str, &[u8])> = vec![("root", &root_bytes), ("targets", &targets_bytes)];
+    let snapshot_bytes = match &snapshot_key {
+        Some(k) => {
+            let signed = roles::snapshot(1, &root_bytes, &targets_bytes, now);
+            Some(tuf::sign(&signed, &[(&k.id(), k)])?)
+        }
+        None => None,
+    };
+    if let Some(b) = &snapshot_bytes {
+        files.push(("snapshot", b));
+    }
+    server.publish(gun, &files)?;
     // The server accepted; confirm it now serves exactly what was sent.
     if server.get(gun, "root.json")?.as_deref() != Some(&root_bytes[..]) {
         return Err(Error::InvalidMetadata {
@@ -94,13 +126,16 @@ pub fn publish(
     let lock = dir.lock()?;
     dir.write_metadata(&lock, gun, "root", &root_bytes)?;
     dir.write_metadata(&lock, gun, "targets", &targets_bytes)?;
+    if let Some(b) = &snapshot_bytes {
+        dir.write_metadata(&lock, gun, "snapshot", b)?;
+    }
     Ok(Published {
         keys,
         server: server.url().to_owned(),
         already_published: false,
         root_certificate_id: Some(root_id.to_string()),
         server_targets_key: Some(targets_id.to_string()),
-        snapshot_server_managed: true,
+        snapshot_server_managed: snapshot_key.is_none(),
     })
 }
 

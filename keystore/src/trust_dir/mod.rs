@@ -125,7 +125,9 @@ impl TrustDir {
             .truncate(false)
             .write(true)
             .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
+            // O_NONBLOCK: a named pipe planted as the lock file fails the open (ENXIO) instead
+            // of blocking it forever; it does not affect regular files or `lock()` below.
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
             .map_err(|e| Error::io("open lock file", &path, e))?;
         file.lock().map_err(|e| Error::io("lock", &path, e))?;

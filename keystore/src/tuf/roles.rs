@@ -59,6 +59,28 @@ pub fn empty_targets(version: u64, now: SystemTime) -> Value {
     })
 }
 
+/// The `meta` entry of a file in snapshot/timestamp metadata: exact length and SHA-256/512 of the
+/// exact bytes (spec §9.3).
+pub fn file_meta(bytes: &[u8]) -> Value {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256, Sha512};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    json!({
+        "hashes": {"sha256": b64.encode(Sha256::digest(bytes)), "sha512": b64.encode(Sha512::digest(bytes))},
+        "length": bytes.len(),
+    })
+}
+
+/// The `signed` object of snapshot.json listing root.json and targets.json.
+pub fn snapshot(version: u64, root: &[u8], targets: &[u8], now: SystemTime) -> Value {
+    json!({
+        "_type": "Snapshot",
+        "expires": go_time(now + TARGETS_EXPIRY),
+        "meta": {"root": file_meta(root), "targets": file_meta(targets)},
+        "version": version,
+    })
+}
+
 /// Go's `time.Time` JSON form in UTC: RFC 3339 with nanoseconds, trailing zeros trimmed.
 pub fn go_time(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
