@@ -24,9 +24,10 @@ declare -A package_binaries=(
     [keyutils]="keyctl"
     [hyperfine]="hyperfine"
     [python3]="python3"
+    [docker.io]="docker"
 )
 # Fixed order, so the output is stable.
-packages=(notary docker-registry openssl curl expect keyutils hyperfine python3)
+packages=(notary docker-registry openssl curl expect keyutils hyperfine python3 docker.io)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 
@@ -47,9 +48,15 @@ if ((${#missing[@]} == 0)); then
 fi
 log "missing binaries: ${missing[*]}"
 
-# Packages dpkg does not consider installed.
+# Packages with a missing binary that dpkg does not consider installed (a binary may also come
+# from elsewhere, e.g. a docker CLI in /usr/local/bin: then its package is not needed).
 to_install=()
 for pkg in "${packages[@]}"; do
+    needed=0
+    for bin in ${package_binaries[$pkg]}; do
+        command -v "$bin" >/dev/null 2>&1 || needed=1
+    done
+    ((needed)) || continue
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     if [[ $status != "install ok installed" ]]; then
         to_install+=("$pkg")
