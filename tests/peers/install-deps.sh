@@ -16,7 +16,7 @@ set -euo pipefail
 # Debian package -> binaries it provides that the tests use.
 # (keyutils provides keyctl; notary provides notary and notary-server.)
 declare -A package_binaries=(
-    [notary]="notary notary-server"
+    [notary]="notary notary-server notary-signer"
     [docker-registry]="docker-registry"
     [openssl]="openssl"
     [curl]="curl"

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Start and stop a private Docker Content Trust server stack on loopback for
 # the keytool interop tests: notary-server (TLS, memory storage, local trust
-# service) and, optionally, a docker-registry (plain HTTP, filesystem storage).
-# Everything listens on 127.0.0.1 only and lives under one work directory.
+# service, or with --signer a "remote" trust service: notary-signer over gRPC
+# with mutual TLS, memory storage) and, optionally, a docker-registry (plain
+# HTTP, filesystem storage). Everything listens on 127.0.0.1 only and lives
+# under one work directory.
 #
 # Usage:
 #   notary-stack.sh start WORKDIR [--port N] [--registry-port N]
+#                                 [--signer] [--signer-port N]
 #                                 [--trust-dir DIR] [--timeout SECONDS]
 #   notary-stack.sh stop WORKDIR
 #
@@ -14,6 +17,13 @@
 #                       automatically. A given port that is busy is refused.
 #   --registry-port N   also start docker-registry on 127.0.0.1:N (0 = pick a
 #                       free port). Without this option no registry is started.
+#   --signer            also start notary-signer and use it as notary-server's
+#                       trust service ("remote": the server's timestamp and
+#                       snapshot keys are ECDSA keys held by the signer).
+#                       Without it the trust service is "local" (Ed25519 keys
+#                       inside notary-server) and no signer is started.
+#   --signer-port N     notary-signer's gRPC port (implies --signer). Default
+#                       (or 0): a free port picked automatically.
 #   --trust-dir DIR     trust_dir written to the notary client config
 #                       (default WORKDIR/notary-trust).
 #   --timeout SECONDS   readiness deadline (default 20).
@@ -23,20 +33,37 @@
 #     certs/notary-server.{crt,key}       server cert (SANs notaryserver,
 #                                         notary-server, localhost, 127.0.0.1;
 #                                         EKU serverAuth + clientAuth)
+#     certs/notary-signer.{crt,key}       signer cert (--signer; SANs
+#                                         notarysigner, notary-signer,
+#                                         localhost, 127.0.0.1; same EKUs)
 #     config/server.json                  notary-server config
+#     config/signer.json                  notary-signer config (--signer)
 #     config/registry.yml                 docker-registry config (if started)
 #     registry-data/                      registry storage (if started)
-#     logs/notary-server.log, logs/docker-registry.log
+#     logs/notary-server.log, logs/docker-registry.log,
+#     logs/notary-signer.log
 #     pids                                "NAME PID CONFIG" per started process
 #     env                                 shell-sourceable: NOTARY_URL, NOTARY_CA,
 #                                         NOTARY_PORT, NOTARY_CLIENT_CONFIG,
-#                                         STACK_WORKDIR and, with a registry,
-#                                         REGISTRY_URL, REGISTRY_HOST, REGISTRY_PORT
+#                                         STACK_WORKDIR, TRUST_SERVICE (local or
+#                                         remote); with a registry REGISTRY_URL,
+#                                         REGISTRY_HOST, REGISTRY_PORT; with a
+#                                         signer SIGNER_ADDR, SIGNER_PORT
 #     notary-client.json                  config for `notary -c`
 #   Certificates in WORKDIR/certs that are valid for another day are reused
 #   (delete WORKDIR/certs to get new ones). On any failure the log
 #   tails are printed, whatever was started is stopped, and the exit status is
 #   non-zero.
+#
+#   Readiness: notary-server's /_notary_server/health answers 200 (and the
+#   registry's /v2/ if started). With --signer, notary-signer is started first
+#   and must accept a mutual-TLS handshake (ALPN h2) made with the server's
+#   client certificate before notary-server is started, and at the end
+#   GET /v2/keytool-stack.invalid/readiness-probe/_trust/tuf/timestamp.key must
+#   return an ECDSA key: the health endpoint alone proves nothing about the
+#   signer during the server's first 10 s (its "Trust operational" check runs
+#   every 10 s and reports healthy until the first run). The probe leaves a
+#   timestamp key for that GUN in the (memory) stores.
 #
 # stop
 #   Sends TERM (then KILL after 5 s) to exactly the PIDs recorded in
@@ -45,13 +72,16 @@
 #   empties the record. Stopping twice, or a never-started WORKDIR, is fine.
 #
 # Requires: notary-server, openssl, curl, python3, flock (docker-registry with
-# --registry-port). tests/peers/install-deps.sh installs them.
+# --registry-port, notary-signer with --signer). tests/peers/install-deps.sh
+# installs them.
 set -euo pipefail
 
 readonly PROG=${0##*/}
 readonly LOOPBACK=127.0.0.1
 readonly STOP_GRACE_SECONDS=5
 readonly AUTO_PORT_ATTEMPTS=3
+# The GUN whose timestamp key the --signer readiness probe fetches.
+readonly PROBE_GUN=keytool-stack.invalid/readiness-probe
 
 # Python (stdlib only) picks ports and writes JSON. Prefer Debian's interpreter:
 # a version-manager shim on PATH (e.g. pyenv) costs ~0.1 s per call. -I
@@ -205,7 +235,8 @@ unrecorded_stack_pids() {
     local dir pid config
     for dir in /proc/[0-9]*; do
         pid=${dir#/proc/}
-        for config in "$WORKDIR/config/server.json" "$WORKDIR/config/registry.yml"; do
+        for config in "$WORKDIR/config/server.json" "$WORKDIR/config/registry.yml" \
+            "$WORKDIR/config/signer.json"; do
             if pid_is_ours "$pid" "$config" \
                 && ! grep -qs "^[^ ]* $pid " "$WORKDIR/pids"; then
                 printf '%s\n' "$pid"
@@ -285,6 +316,53 @@ EOF
         || die "the generated server certificate does not verify"
 }
 
+# The notary-signer certificate (--signer), signed by the CA of make_certs.
+# Reused while it is valid for another day and verifies against that CA.
+make_signer_cert() {
+    local certs=$WORKDIR/certs
+    if [[ -s $certs/notary-signer.crt && -s $certs/notary-signer.key ]] \
+        && openssl x509 -in "$certs/notary-signer.crt" -noout -checkend 86400 >/dev/null 2>&1 \
+        && openssl verify -CAfile "$certs/ca.crt" "$certs/notary-signer.crt" >/dev/null 2>&1; then
+        return 0
+    fi
+
+    # A file of its own, so that certificates from an older run of this
+    # script (whose openssl.cnf lacks this section) can still be reused.
+    cat >"$certs/notary-signer.cnf" <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+
+[dn]
+CN = notary-signer
+
+[v3_signer]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:notarysigner, DNS:notary-signer, DNS:localhost, IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+
+    (
+        umask 077
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+            -pkeyopt ec_param_enc:named_curve -out "$certs/notary-signer.key"
+    )
+    openssl req -new -config "$certs/notary-signer.cnf" -key "$certs/notary-signer.key" \
+        -subj "/CN=notary-signer" -out "$certs/notary-signer.csr"
+    openssl x509 -req -in "$certs/notary-signer.csr" \
+        -CA "$certs/ca.crt" -CAkey "$certs/ca.key" \
+        -set_serial "0x$(openssl rand -hex 16)" -days 30 -sha256 \
+        -extfile "$certs/notary-signer.cnf" -extensions v3_signer \
+        -out "$certs/notary-signer.crt" 2>/dev/null
+
+    rm -f "$certs/notary-signer.csr"
+    openssl verify -CAfile "$certs/ca.crt" "$certs/notary-signer.crt" >/dev/null \
+        || die "the generated signer certificate does not verify"
+}
+
 # Write a JSON file atomically. Args: PATH PYTHON-EXPRESSION ARGS...; the
 # expression sees the extra arguments as a[0], a[1], ... (python3 does the
 # JSON quoting, so any WORKDIR path is safe).
@@ -301,14 +379,35 @@ PY
     mv -f "$path.tmp" "$path"
 }
 
+# Args: PORT [SIGNER_PORT]. Without SIGNER_PORT the trust service is "local";
+# with it "remote" (notary-signer on 127.0.0.1:SIGNER_PORT, ECDSA keys), and
+# the server certificate doubles as the client certificate for mutual TLS.
 write_server_config() {
     mkdir -p "$WORKDIR/config"
     write_json "$WORKDIR/config/server.json" '{
         "server": {"http_addr": a[0], "tls_key_file": a[1], "tls_cert_file": a[2]},
-        "trust_service": {"type": "local"},
+        "trust_service": {"type": "local"} if not a[3] else {
+            "type": "remote", "hostname": a[4], "port": a[3], "key_algorithm": "ecdsa",
+            "tls_ca_file": a[5], "tls_client_cert": a[2], "tls_client_key": a[1],
+        },
         "storage": {"backend": "memory"},
         "logging": {"level": "info"},
-    }' "$LOOPBACK:$1" "$WORKDIR/certs/notary-server.key" "$WORKDIR/certs/notary-server.crt"
+    }' "$LOOPBACK:$1" "$WORKDIR/certs/notary-server.key" "$WORKDIR/certs/notary-server.crt" \
+        "${2:-}" "$LOOPBACK" "$WORKDIR/certs/ca.crt"
+}
+
+# notary-signer: gRPC with mutual TLS (clients must present a certificate of
+# the throwaway CA) and memory key storage, which needs no
+# NOTARY_SIGNER_<ALIAS> passphrase (notary uses a constant one for it).
+write_signer_config() {
+    mkdir -p "$WORKDIR/config"
+    write_json "$WORKDIR/config/signer.json" '{
+        "server": {"grpc_addr": a[0], "tls_cert_file": a[1], "tls_key_file": a[2],
+                   "client_ca_file": a[3]},
+        "storage": {"backend": "memory"},
+        "logging": {"level": "info"},
+    }' "$LOOPBACK:$1" "$WORKDIR/certs/notary-signer.crt" "$WORKDIR/certs/notary-signer.key" \
+        "$WORKDIR/certs/ca.crt"
 }
 
 # The registry config is YAML; JSON is valid YAML, so it is written as JSON.
@@ -329,7 +428,7 @@ write_registry_config() {
 # Start NAME (argv in the remaining args) in the background with all output to
 # WORKDIR/logs/NAME.log, and append "NAME PID CONFIG" to WORKDIR/pids at once.
 # Environment overrides that could move the servers off the config file
-# (NOTARY_SERVER_*, REGISTRY_*) are removed. stdin is /dev/null and the lock fd
+# (NOTARY_SERVER_*, NOTARY_SIGNER_*, REGISTRY_*) are removed. stdin is /dev/null and the lock fd
 # is closed, so the servers hold no pipe or lock of the caller.
 launch() {
     local name=$1 config=$2
@@ -338,7 +437,7 @@ launch() {
     local -a unset_env=()
     for var in $(compgen -e); do
         case $var in
-            NOTARY_SERVER_* | REGISTRY_*) unset_env+=(-u "$var") ;;
+            NOTARY_SERVER_* | NOTARY_SIGNER_* | REGISTRY_*) unset_env+=(-u "$var") ;;
             *) ;;
         esac
     done
@@ -365,12 +464,56 @@ registry_ready() {
     [[ $(http_status "http://$LOOPBACK:$REGISTRY_PORT/v2/") == 200 ]]
 }
 
-# Wait until every started service answers, at most TIMEOUT seconds.
-# Returns 0 when ready, 1 on timeout, 2 if a process exited.
-wait_ready() {
-    local deadline=$(($(now_ms) + TIMEOUT * 1000)) name pid config
+# Succeed if notary-signer (when started) completes a mutual-TLS handshake
+# made the way notary-server makes it (the server's client certificate, the
+# CA, host name 127.0.0.1, ALPN h2) and answers the HTTP/2 preface with a
+# SETTINGS frame, which also proves that it accepted the client certificate.
+signer_ready() {
+    [[ -z $SIGNER_PORT ]] && return 0
+    "${PYTHON[@]}" - "$SIGNER_PORT" "$WORKDIR/certs" <<'PY'
+import socket, ssl, sys
+port, certs = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=certs + "/ca.crt")
+ctx.load_cert_chain(certs + "/notary-server.crt", certs + "/notary-server.key")
+ctx.set_alpn_protocols(["h2"])
+try:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            if tls.selected_alpn_protocol() != "h2":
+                sys.exit(1)
+            # Client preface, then an empty SETTINGS frame.
+            tls.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes(3) + b"\x04" + bytes(5))
+            header = b""
+            while len(header) < 9:
+                chunk = tls.recv(9 - len(header))
+                if not chunk:
+                    sys.exit(1)
+                header += chunk
+            sys.exit(0 if header[3] == 4 else 1)
+except OSError:
+    sys.exit(1)
+PY
+}
+
+# With the signer: succeed once notary-server hands out an ECDSA timestamp key
+# for PROBE_GUN, i.e. it created (or found) that key through notary-signer.
+trust_ready() {
+    [[ -z $SIGNER_PORT ]] && return 0
+    local body
+    body=$(curl -q --silent --noproxy '*' --max-time 5 --fail \
+        --cacert "$WORKDIR/certs/ca.crt" \
+        "https://$LOOPBACK:$NOTARY_PORT/v2/$PROBE_GUN/_trust/tuf/timestamp.key") || return 1
+    [[ $body == *'"keytype":"ecdsa"'* ]]
+}
+
+stack_ready() { notary_ready && registry_ready && trust_ready; }
+
+# Poll COMMAND... every 0.05 s until it succeeds or DEADLINE (ms) passes.
+# Returns 0 when it succeeded, 1 on timeout, 2 if a recorded process exited.
+wait_until() {
+    local name pid config
     while :; do
-        if notary_ready && registry_ready; then
+        if "$@"; then
             return 0
         fi
         while read -r name pid config; do
@@ -379,26 +522,54 @@ wait_ready() {
                 return 2
             fi
         done <"$WORKDIR/pids"
-        if (($(now_ms) >= deadline)); then
-            log "not ready after ${TIMEOUT}s"
+        if (($(now_ms) >= DEADLINE)); then
+            log "not ready after ${TIMEOUT}s ($1 still failing)"
             return 1
         fi
         sleep 0.05
     done
 }
 
+# Set PICKED to the first port of FREE_PORTS that is not in TAKEN_PORTS, and
+# add it to TAKEN_PORTS.
+pick_unused_port() {
+    local p t
+    for p in "${FREE_PORTS[@]}"; do
+        for t in "${TAKEN_PORTS[@]}"; do
+            [[ $p != "$t" ]] || continue 2
+        done
+        TAKEN_PORTS+=("$p")
+        PICKED=$p
+        return 0
+    done
+    die "no free port left to pick"
+}
+
+# Print the log paths of the processes in WORKDIR/pids (this start attempt's;
+# logs left by an earlier start in another mode are not meant).
+recorded_logs() {
+    local name pid config
+    [[ -s $WORKDIR/pids ]] || return 0
+    while read -r name pid config; do
+        [[ -n ${name:-} ]] || continue
+        printf '%s\n' "$WORKDIR/logs/$name.log"
+    done <"$WORKDIR/pids"
+}
+
 print_log_tails() {
     local f
-    for f in "$WORKDIR"/logs/*.log; do
+    while IFS= read -r f; do
         [[ -e $f ]] || continue
         printf '%s: ----- last lines of %s -----\n' "$PROG" "$f" >&2
         tail -n 30 "$f" >&2
-    done
+    done < <(recorded_logs)
 }
 
 # Succeed if a start failure looks like a lost race for an auto-picked port.
 lost_port_race() {
-    grep -qs 'address already in use' "$WORKDIR"/logs/*.log
+    local -a logs=()
+    mapfile -t logs < <(recorded_logs)
+    ((${#logs[@]})) && grep -qs 'address already in use' "${logs[@]}"
 }
 
 write_client_files() {
@@ -413,6 +584,13 @@ write_client_files() {
         printf 'NOTARY_CA=%q\n' "$WORKDIR/certs/ca.crt"
         printf 'NOTARY_PORT=%q\n' "$NOTARY_PORT"
         printf 'NOTARY_CLIENT_CONFIG=%q\n' "$WORKDIR/notary-client.json"
+        if [[ -n $SIGNER_PORT ]]; then
+            printf 'TRUST_SERVICE=remote\n'
+            printf 'SIGNER_ADDR=%q\n' "$LOOPBACK:$SIGNER_PORT"
+            printf 'SIGNER_PORT=%q\n' "$SIGNER_PORT"
+        else
+            printf 'TRUST_SERVICE=local\n'
+        fi
         if [[ -n $REGISTRY_PORT ]]; then
             printf 'REGISTRY_URL=%q\n' "http://$LOOPBACK:$REGISTRY_PORT"
             printf 'REGISTRY_HOST=%q\n' "$LOOPBACK:$REGISTRY_PORT"
@@ -437,12 +615,17 @@ on_start_exit() {
 }
 
 cmd_start() {
-    local want_port=0 want_registry_port='' attempt status
+    local want_port=0 want_registry_port='' want_signer=0 want_signer_port=0 attempt status
     TRUST_DIR='' TIMEOUT=20
     while (($#)); do
         case $1 in
             --port) want_port=${2:?--port needs a value}; shift 2 ;;
             --registry-port) want_registry_port=${2:?--registry-port needs a value}; shift 2 ;;
+            --signer) want_signer=1; shift ;;
+            --signer-port)
+                want_signer=1 want_signer_port=${2:?--signer-port needs a value}
+                shift 2
+                ;;
             --trust-dir) TRUST_DIR=${2:?--trust-dir needs a value}; shift 2 ;;
             --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
             *) die "unknown option: $1" ;;
@@ -451,11 +634,15 @@ cmd_start() {
     valid_port "$want_port" || die "invalid --port: $want_port"
     [[ -z $want_registry_port ]] || valid_port "$want_registry_port" \
         || die "invalid --registry-port: $want_registry_port"
+    valid_port "$want_signer_port" || die "invalid --signer-port: $want_signer_port"
     [[ $TIMEOUT =~ ^[0-9]+$ && $TIMEOUT -gt 0 ]] || die "invalid --timeout: $TIMEOUT"
 
     command -v notary-server >/dev/null || die "notary-server not found (run tests/peers/install-deps.sh)"
     if [[ -n $want_registry_port ]]; then
         command -v docker-registry >/dev/null || die "docker-registry not found (run tests/peers/install-deps.sh)"
+    fi
+    if ((want_signer)); then
+        command -v notary-signer >/dev/null || die "notary-signer not found (run tests/peers/install-deps.sh)"
     fi
 
     local t0
@@ -483,6 +670,12 @@ cmd_start() {
         ((want_registry_port != want_port)) || die "--port and --registry-port are the same"
         port_is_free "$want_registry_port" || die "port $LOOPBACK:$want_registry_port is already in use"
     fi
+    if ((want_signer_port != 0)); then
+        ((want_signer_port != want_port)) || die "--port and --signer-port are the same"
+        [[ $want_signer_port != "$want_registry_port" ]] \
+            || die "--registry-port and --signer-port are the same"
+        port_is_free "$want_signer_port" || die "port $LOOPBACK:$want_signer_port is already in use"
+    fi
 
     if [[ -z $TRUST_DIR ]]; then
         TRUST_DIR=$WORKDIR/notary-trust
@@ -496,40 +689,67 @@ cmd_start() {
     trap 'exit 143' TERM
 
     make_certs
+    if ((want_signer)); then
+        make_signer_cert
+    fi
 
     for ((attempt = 1; ; attempt++)); do
-        local -a free=()
-        mapfile -t free < <(pick_free_ports 2)
+        # Requested ports are taken; auto ports come from three free ones.
+        FREE_PORTS=() TAKEN_PORTS=()
+        mapfile -t FREE_PORTS < <(pick_free_ports 3)
+        ((want_port == 0)) || TAKEN_PORTS+=("$want_port")
+        [[ -z $want_registry_port || $want_registry_port == 0 ]] \
+            || TAKEN_PORTS+=("$want_registry_port")
+        ((want_signer_port == 0)) || TAKEN_PORTS+=("$want_signer_port")
+
         NOTARY_PORT=$want_port
         if ((NOTARY_PORT == 0)); then
-            NOTARY_PORT=${free[0]}
-            # Do not clash with a requested registry port.
-            [[ $NOTARY_PORT != "$want_registry_port" ]] || NOTARY_PORT=${free[1]}
+            pick_unused_port
+            NOTARY_PORT=$PICKED
         fi
         REGISTRY_PORT=$want_registry_port
         if [[ $REGISTRY_PORT == 0 ]]; then
-            REGISTRY_PORT=${free[1]}
-            # Do not clash with a requested notary port.
-            ((REGISTRY_PORT != NOTARY_PORT)) || REGISTRY_PORT=${free[0]}
+            pick_unused_port
+            REGISTRY_PORT=$PICKED
+        fi
+        SIGNER_PORT=''
+        if ((want_signer)); then
+            SIGNER_PORT=$want_signer_port
+            if ((SIGNER_PORT == 0)); then
+                pick_unused_port
+                SIGNER_PORT=$PICKED
+            fi
         fi
 
-        write_server_config "$NOTARY_PORT"
-        launch notary-server "$WORKDIR/config/server.json" \
-            notary-server -config "$WORKDIR/config/server.json"
-        if [[ -n $REGISTRY_PORT ]]; then
-            write_registry_config "$REGISTRY_PORT"
-            launch docker-registry "$WORKDIR/config/registry.yml" \
-                docker-registry serve "$WORKDIR/config/registry.yml"
-        fi
-
+        DEADLINE=$(($(now_ms) + TIMEOUT * 1000))
         status=0
-        wait_ready || status=$?
+        # The signer must be up before notary-server dials it: a failed first
+        # dial puts the server's gRPC connection into back-off.
+        if [[ -n $SIGNER_PORT ]]; then
+            write_signer_config "$SIGNER_PORT"
+            launch notary-signer "$WORKDIR/config/signer.json" \
+                notary-signer -config "$WORKDIR/config/signer.json"
+            wait_until signer_ready || status=$?
+            ((status != 0)) || log "notary-signer ready after $(($(now_ms) - t0)) ms"
+        fi
+        if ((status == 0)); then
+            write_server_config "$NOTARY_PORT" "$SIGNER_PORT"
+            launch notary-server "$WORKDIR/config/server.json" \
+                notary-server -config "$WORKDIR/config/server.json"
+            if [[ -n $REGISTRY_PORT ]]; then
+                write_registry_config "$REGISTRY_PORT"
+                launch docker-registry "$WORKDIR/config/registry.yml" \
+                    docker-registry serve "$WORKDIR/config/registry.yml"
+            fi
+            wait_until stack_ready || status=$?
+        fi
         ((status != 0)) || break
 
         # Another process may have taken an auto-picked port between picking
         # and binding: retry with new ports a few times.
         if ((status == 2)) && lost_port_race \
-            && { ((want_port == 0)) || [[ $want_registry_port == 0 ]]; } \
+            && { ((want_port == 0)) || [[ $want_registry_port == 0 ]] \
+                || ((want_signer && want_signer_port == 0)); } \
             && ((attempt < AUTO_PORT_ATTEMPTS)); then
             log "lost a race for an automatically picked port; retrying"
             stop_recorded || true
@@ -543,7 +763,9 @@ cmd_start() {
     START_OK=1
     trap - EXIT INT TERM
 
-    log "ready in $(($(now_ms) - t0)) ms: notary-server https://$LOOPBACK:$NOTARY_PORT${REGISTRY_PORT:+, docker-registry http://$LOOPBACK:$REGISTRY_PORT}"
+    local trust="trust service local"
+    [[ -z $SIGNER_PORT ]] || trust="trust service remote: notary-signer $LOOPBACK:$SIGNER_PORT"
+    log "ready in $(($(now_ms) - t0)) ms: notary-server https://$LOOPBACK:$NOTARY_PORT ($trust)${REGISTRY_PORT:+, docker-registry http://$LOOPBACK:$REGISTRY_PORT}"
     log "source $WORKDIR/env; client config $WORKDIR/notary-client.json"
 }
 

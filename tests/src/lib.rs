@@ -1,5 +1,6 @@
 //! Helpers for the interop suites: locating `keytool`, running the real `notary` and `docker`
-//! CLIs, and a notary-server on loopback started by `peers/notary-stack.sh`.
+//! CLIs, and a notary-server on loopback (with its local trust service, or with a notary-signer
+//! as a remote one) started by `peers/notary-stack.sh`.
 //!
 //! A missing peer skips a test, unless `KEYTOOL_REQUIRE_PEERS=1` (set by the test command and
 //! CI), where it fails: the proof that keytool works is the real peers, never a mock.
@@ -150,6 +151,27 @@ pub fn gun_matches(column: &str, gun: &str) -> bool {
     }
 }
 
+/// Which trust service a [`Stack`]'s notary-server uses for the keys it manages itself (the
+/// timestamp key, and the snapshot key when that is server-managed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrustService {
+    /// `trust_service.type = "local"`: Ed25519 keys inside notary-server.
+    Local,
+    /// `trust_service.type = "remote"`: ECDSA keys held by a notary-signer (gRPC with mutual
+    /// TLS, memory storage on loopback) that the stack starts as well.
+    Remote,
+}
+
+impl TrustService {
+    /// The TUF `keytype` of the server-managed keys in this mode.
+    pub fn key_type(self) -> &'static str {
+        match self {
+            TrustService::Local => "ed25519",
+            TrustService::Remote => "ecdsa",
+        }
+    }
+}
+
 /// A notary-server (TLS, memory storage) on loopback, stopped on drop.
 pub struct Stack {
     /// The work directory of the stack.
@@ -158,32 +180,66 @@ pub struct Stack {
     pub url: String,
     /// The CA certificate clients must trust.
     pub ca: PathBuf,
+    /// The server's trust service (as recorded by the start script).
+    pub trust_service: TrustService,
 }
 
 impl Stack {
-    /// Starts the stack, or returns `None` (skip) when notary-server is missing.
+    /// Starts the stack with the local trust service (Ed25519 server keys), or returns `None`
+    /// (skip) when notary-server is missing.
     pub fn start() -> Option<Stack> {
+        Stack::start_in(TrustService::Local)
+    }
+
+    /// Starts the stack in "remote" mode: a notary-signer on loopback as the server's trust
+    /// service, so the timestamp (and server-managed snapshot) keys are ECDSA keys. Returns
+    /// `None` (skip) when notary-server or notary-signer is missing.
+    pub fn start_with_signer() -> Option<Stack> {
+        Stack::start_in(TrustService::Remote)
+    }
+
+    /// Starts the stack with the given trust service; see [`Stack::start`] and
+    /// [`Stack::start_with_signer`].
+    pub fn start_in(trust_service: TrustService) -> Option<Stack> {
         if !have("notary-server") {
             return None;
         }
-        let dir = tempfile::tempdir().expect("tmp");
+        if trust_service == TrustService::Remote && !have("notary-signer") {
+            return None;
+        }
+        // Built first, so that its Drop stops whatever was started if anything below panics.
+        let mut stack = Stack {
+            dir: tempfile::tempdir().expect("tmp"),
+            url: String::new(),
+            ca: PathBuf::new(),
+            trust_service,
+        };
         let script = here().join("peers/notary-stack.sh");
-        ok(Command::new("bash")
-            .arg(&script)
-            .arg("start")
-            .arg(dir.path()));
-        let env = std::fs::read_to_string(dir.path().join("env")).expect("stack env file");
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script).arg("start").arg(stack.dir.path());
+        if trust_service == TrustService::Remote {
+            cmd.arg("--signer");
+        }
+        ok(&mut cmd);
+        let env = std::fs::read_to_string(stack.dir.path().join("env")).expect("stack env file");
         let get = |k: &str| {
             env.lines()
                 .find_map(|l| l.strip_prefix(&format!("{k}=")))
                 .map(|v| v.trim_matches(|c| c == '"' || c == '\'').to_owned())
                 .unwrap_or_else(|| panic!("{k} missing in stack env"))
         };
-        Some(Stack {
-            url: get("NOTARY_URL"),
-            ca: PathBuf::from(get("NOTARY_CA")),
-            dir,
-        })
+        stack.url = get("NOTARY_URL");
+        stack.ca = PathBuf::from(get("NOTARY_CA"));
+        let expected = match trust_service {
+            TrustService::Local => "local",
+            TrustService::Remote => "remote",
+        };
+        assert_eq!(
+            get("TRUST_SERVICE"),
+            expected,
+            "the stack started with the wrong trust service"
+        );
+        Some(stack)
     }
 
     /// A `notary` command against this server.

@@ -1,10 +1,33 @@
 //! `keytool init --server` against the real notary-server: docker and notary treat the
 //! repository as their own and sign with keytool's keys.
+//!
+//! Every test runs twice: `…_local` against notary-server's local trust service (Ed25519
+//! timestamp and snapshot keys) and `…_signer` against notary-server backed by a notary-signer
+//! (ECDSA timestamp and snapshot keys).
 
 use std::path::Path;
 use std::process::Command;
 
 use interop_tests::{Stack, have, keytool, ok, snapshot, stdout};
+
+/// Runs the body `$name(&Stack)` as `${name}_local` and `${name}_signer` tests.
+macro_rules! in_both_modes {
+    ($name:ident, $local:ident, $signer:ident) => {
+        #[test]
+        fn $local() {
+            if let Some(stack) = Stack::start() {
+                $name(&stack);
+            }
+        }
+
+        #[test]
+        fn $signer() {
+            if let Some(stack) = Stack::start_with_signer() {
+                $name(&stack);
+            }
+        }
+    };
+}
 
 const GUN: &str = "sandboxregistry:5000/test/trusttest";
 const ROOT_PW: &str = "root-pass-1234";
@@ -34,12 +57,29 @@ fn notary(stack: &Stack, dir: &Path) -> Command {
     cmd
 }
 
-#[test]
-fn published_repository_is_used_by_notary_and_docker() {
-    let Some(stack) = Stack::start() else { return };
+/// The `keytype` of the (first) key of `role` in the root.json at `path`.
+fn role_key_type(path: &Path, role: &str) -> String {
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("root.json")).expect("json");
+    let signed = &root["signed"];
+    let id = signed["roles"][role]["keyids"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {role} key in {}", path.display()));
+    signed["keys"][id]["keytype"]
+        .as_str()
+        .expect("keytype")
+        .to_owned()
+}
+
+in_both_modes!(
+    published_repository_is_used_by_notary_and_docker,
+    published_repository_is_used_by_notary_and_docker_local,
+    published_repository_is_used_by_notary_and_docker_signer
+);
+fn published_repository_is_used_by_notary_and_docker(stack: &Stack) {
     let tmp = tempfile::tempdir().expect("tmp");
     let trust = tmp.path().join("trust");
-    let first = init(&stack, &trust);
+    let first = init(stack, &trust);
     assert_eq!(first["already_published"], false);
     let targets = first["keys"]["targets"]
         .as_str()
@@ -51,9 +91,17 @@ fn published_repository_is_used_by_notary_and_docker() {
         .to_owned();
     let metadata = trust.join("tuf").join(GUN).join("metadata");
     let root_json = std::fs::read(metadata.join("root.json")).expect("cached root.json");
+    // The server's keys are of this mode's type, and keytool accepted them.
+    for role in ["timestamp", "snapshot"] {
+        assert_eq!(
+            role_key_type(&metadata.join("root.json"), role),
+            stack.trust_service.key_type(),
+            "{role} key"
+        );
+    }
 
     // Running it again changes nothing and says so.
-    let again = init(&stack, &trust);
+    let again = init(stack, &trust);
     assert_eq!(again["already_published"], true);
     assert_eq!(again["keys"]["targets"], targets.as_str());
     assert_eq!(
@@ -64,24 +112,22 @@ fn published_repository_is_used_by_notary_and_docker() {
     // notary lists the repository, and signs a new target with keytool's targets key: no new
     // key file appears.
     let keys_before = snapshot(&trust);
-    ok(notary(&stack, &trust).args(["list", GUN]));
+    ok(notary(stack, &trust).args(["list", GUN]));
     let file = tmp.path().join("target.txt");
     std::fs::write(&file, b"hello").expect("write");
-    ok(notary(&stack, &trust)
-        .args(["add", GUN, "hello"])
-        .arg(&file));
-    ok(notary(&stack, &trust).args(["publish", GUN]));
+    ok(notary(stack, &trust).args(["add", GUN, "hello"]).arg(&file));
+    ok(notary(stack, &trust).args(["publish", GUN]));
     assert_eq!(
         snapshot(&trust),
         keys_before,
         "notary must not create or change any key file"
     );
-    let listed = stdout(&ok(notary(&stack, &trust).args(["list", GUN])));
+    let listed = stdout(&ok(notary(stack, &trust).args(["list", GUN])));
     assert!(listed.contains("hello"), "{listed}");
 
     // A fresh notary client trusts it on first use.
     let fresh = tmp.path().join("fresh");
-    assert!(stdout(&ok(notary(&stack, &fresh).args(["list", GUN]))).contains("hello"));
+    assert!(stdout(&ok(notary(stack, &fresh).args(["list", GUN]))).contains("hello"));
 
     // docker trust inspect shows keytool's root certificate and targets key.
     if !have("docker") {
@@ -110,9 +156,12 @@ fn published_repository_is_used_by_notary_and_docker() {
     assert_eq!(inspect[0]["SignedTags"][0]["SignedTag"], "hello");
 }
 
-#[test]
-fn init_reports_server_errors_clearly() {
-    let Some(stack) = Stack::start() else { return };
+in_both_modes!(
+    init_reports_server_errors_clearly,
+    init_reports_server_errors_clearly_local,
+    init_reports_server_errors_clearly_signer
+);
+fn init_reports_server_errors_clearly(stack: &Stack) {
     let tmp = tempfile::tempdir().expect("tmp");
     // Without the CA the TLS handshake fails: a network error, exit code 5, nothing published.
     let out = keytool(tmp.path())
@@ -136,9 +185,12 @@ fn init_reports_server_errors_clearly() {
     );
 }
 
-#[test]
-fn status_says_whether_this_machine_can_sign() {
-    let Some(stack) = Stack::start() else { return };
+in_both_modes!(
+    status_says_whether_this_machine_can_sign,
+    status_says_whether_this_machine_can_sign_local,
+    status_says_whether_this_machine_can_sign_signer
+);
+fn status_says_whether_this_machine_can_sign(stack: &Stack) {
     let tmp = tempfile::tempdir().expect("tmp");
     let trust = tmp.path().join("trust");
     let status = |dir: &Path| {
@@ -162,7 +214,7 @@ fn status_says_whether_this_machine_can_sign() {
     assert_eq!(code, Some(1));
     assert_eq!(before["published"], false);
 
-    let made = init(&stack, &trust);
+    let made = init(stack, &trust);
     let (code, after) = status(&trust);
     assert_eq!(code, Some(0), "{after}");
     assert_eq!(after["ready"], true);
