@@ -35,6 +35,17 @@ pub fn generate(
     gun: Option<Gun>,
     kdf: &KdfSettings,
 ) -> Result<Generated> {
+    generate_key(dir, source, role, gun, kdf).map(|(made, _)| made)
+}
+
+/// [`generate`], also handing back the key so that callers need not decrypt it again.
+pub(crate) fn generate_key(
+    dir: &TrustDir,
+    source: &dyn PassphraseSource,
+    role: Role,
+    gun: Option<Gun>,
+    kdf: &KdfSettings,
+) -> Result<(Generated, PrivateKey)> {
     if role == Role::Timestamp {
         return Err(Error::InvalidArgument {
             what: "role",
@@ -61,10 +72,13 @@ pub fn generate(
     )?;
     let lock = dir.lock()?;
     let path = dir.write_key(&lock, &id, &pem, false)?;
-    Ok(Generated {
-        id,
-        role,
-        gun,
-        path,
-    })
+    Ok((
+        Generated {
+            id,
+            role,
+            gun,
+            path,
+        },
+        key,
+    ))
 }

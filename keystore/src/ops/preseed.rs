@@ -3,9 +3,11 @@
 
 use serde::Serialize;
 
-use super::{Generated, KdfSettings, generate, list};
+use super::generate::generate_key;
+use super::{KdfSettings, list, load_key};
 use crate::error::Result;
 use crate::ids::{Gun, KeyId, Role};
+use crate::key::PrivateKey;
 use crate::passphrase::PassphraseSource;
 use crate::trust_dir::{Location, TrustDir};
 
@@ -45,8 +47,9 @@ pub fn preseed(
     gun: &Gun,
     kdf: &KdfSettings,
 ) -> Result<Preseeded> {
-    let (root, root_provenance) = find_or_make(dir, source, Role::Root, None, kdf)?;
-    let (targets, targets_provenance) = find_or_make(dir, source, Role::Targets, Some(gun), kdf)?;
+    let (root, root_provenance, _) = find_or_make(dir, source, Role::Root, None, kdf)?;
+    let (targets, targets_provenance, _) =
+        find_or_make(dir, source, Role::Targets, Some(gun), kdf)?;
     Ok(Preseeded {
         gun: gun.clone(),
         root,
@@ -56,24 +59,41 @@ pub fn preseed(
     })
 }
 
-/// The smallest usable key of `role` (and `gun`) in `private/`, or a new one.
+/// The smallest usable key of `role` (and `gun`) in `private/`, or a new one; a new key is
+/// handed back too, so that it need not be decrypted again.
 pub(crate) fn find_or_make(
     dir: &TrustDir,
     source: &dyn PassphraseSource,
     role: Role,
     gun: Option<&Gun>,
     kdf: &KdfSettings,
-) -> Result<(KeyId, Provenance)> {
+) -> Result<(KeyId, Provenance, Option<PrivateKey>)> {
     let existing = list(dir, Some(&role), gun)?
         .into_iter()
         .filter(|k| k.location == Location::Flat && k.problem.is_none())
         .filter_map(|k| k.id.parse::<KeyId>().ok())
         .min();
     match existing {
-        Some(id) => Ok((id, Provenance::Reused)),
+        Some(id) => Ok((id, Provenance::Reused, None)),
         None => {
-            let Generated { id, .. } = generate(dir, source, role, gun.cloned(), kdf)?;
-            Ok((id, Provenance::Created))
+            let (made, key) = generate_key(dir, source, role, gun.cloned(), kdf)?;
+            Ok((made.id, Provenance::Created, Some(key)))
         }
     }
+}
+
+/// Like [`find_or_make`], decrypting a reused key: the key to sign with.
+pub(crate) fn signing_key(
+    dir: &TrustDir,
+    source: &dyn PassphraseSource,
+    role: Role,
+    gun: Option<&Gun>,
+    kdf: &KdfSettings,
+) -> Result<(KeyId, Provenance, PrivateKey)> {
+    let (id, provenance, key) = find_or_make(dir, source, role, gun, kdf)?;
+    let key = match key {
+        Some(k) => k,
+        None => load_key(dir, &id, source, kdf)?.2,
+    };
+    Ok((id, provenance, key))
 }

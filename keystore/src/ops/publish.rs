@@ -5,8 +5,8 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use super::preseed::find_or_make;
-use super::{KdfSettings, Preseeded, load_key, preseed};
+use super::preseed::signing_key;
+use super::{KdfSettings, Preseeded};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId, Role};
 use crate::key::cert;
@@ -65,12 +65,18 @@ pub fn publish(
         });
     }
 
-    let keys = preseed(dir, source, gun, kdf)?;
-    let (_, _, root_key) = load_key(dir, &keys.root, source, kdf)?;
-    let (_, _, targets_key) = load_key(dir, &keys.targets, source, kdf)?;
+    let (root, root_provenance, root_key) = signing_key(dir, source, Role::Root, None, kdf)?;
+    let (targets, targets_provenance, targets_key) =
+        signing_key(dir, source, Role::Targets, Some(gun), kdf)?;
+    let keys = Preseeded {
+        gun: gun.clone(),
+        root,
+        root_provenance,
+        targets,
+        targets_provenance,
+    };
     let snapshot_key = if local_snapshot {
-        let (id, _) = find_or_make(dir, source, Role::Snapshot, Some(gun), kdf)?;
-        Some(load_key(dir, &id, source, kdf)?.2)
+        Some(signing_key(dir, source, Role::Snapshot, Some(gun), kdf)?.2)
     } else {
         None
     };
