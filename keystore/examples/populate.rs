@@ -28,8 +28,10 @@ fn usage() -> ExitCode {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(dir), Some(n)) = (args.first(), args.get(1).and_then(|n| n.parse::<usize>().ok()))
-    else {
+    let (Some(dir), Some(n)) = (
+        args.first(),
+        args.get(1).and_then(|n| n.parse::<usize>().ok()),
+    ) else {
         return usage();
     };
     let mut iterations = keystore::key::pbes2::NOTARY_ITERATIONS;
