@@ -237,7 +237,7 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
                 }
                 None => {
                     let (bundle, _) = ops::export(&ctx.dir, &selection)?;
-                    print!("{bundle}");
+                    output::emit(&bundle);
                 }
             }
         }

@@ -1,11 +1,29 @@
-//! Human tables and JSON on stdout; notes on stderr.
+//! Human tables and JSON on stdout (buffered, one write per call); notes on stderr.
+
+use std::io::Write;
 
 use serde::Serialize;
+
+/// Writes `text` to stdout. A closed pipe (`keytool key list | head`) ends the program quietly
+/// instead of panicking, as other Unix tools do.
+pub(crate) fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("Error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(mut text) => {
+            text.push('\n');
+            emit(&text);
+        }
         Err(e) => eprintln!("Error: cannot print JSON: {e}"),
     }
 }
@@ -18,19 +36,23 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
+    let mut text = String::with_capacity((rows.len() + 1) * 160);
+    let mut line = |cells: &[&str]| {
+        let start = text.len();
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             if i + 1 == cells.len() {
-                out.push_str(cell);
+                text.push_str(cell);
             } else {
-                out.push_str(&format!("{cell:<w$}   "));
+                text.push_str(&format!("{cell:<w$}   "));
             }
         }
-        println!("{}", out.trim_end());
+        let trimmed = text[start..].trim_end().len();
+        text.truncate(start + trimmed);
+        text.push('\n');
     };
-    line(header.to_vec());
+    line(header);
     for row in rows {
-        line(row.iter().map(String::as_str).collect());
+        line(&row.iter().map(String::as_str).collect::<Vec<_>>());
     }
+    emit(&text);
 }
