@@ -96,12 +96,8 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 /// named pipe planted under a key file's name from blocking the open forever; it is then refused
 /// as not a regular file (the flag does not affect reads of regular files).
 pub(crate) fn read_no_follow(path: &Path, limit: u64) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    let meta = fs::symlink_metadata(path).map_err(|e| Error::io("read", path, e))?;
-    if meta.file_type().is_symlink() {
-        return Err(Error::Symlink {
-            path: path.to_path_buf(),
-        });
-    }
+    // O_NOFOLLOW refuses a link as the last component (ELOOP), so no separate lstat is needed;
+    // O_NONBLOCK keeps a FIFO planted as a key file from blocking the open.
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -115,14 +111,13 @@ pub(crate) fn read_no_follow(path: &Path, limit: u64) -> Result<zeroize::Zeroizi
                 Error::io("read", path, e)
             }
         })?;
-    if !file
-        .metadata()
-        .map_err(|e| Error::io("read", path, e))?
-        .is_file()
-    {
+    let meta = file.metadata().map_err(|e| Error::io("read", path, e))?;
+    if !meta.is_file() {
         return Err(Error::invalid("not a regular file").in_file(path));
     }
-    let mut buf = zeroize::Zeroizing::new(Vec::new());
+    // Sized from fstat, so a key file is read in one or two system calls.
+    let size = usize::try_from(meta.len().min(limit)).unwrap_or(0);
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(size + 1));
     file.take(limit + 1)
         .read_to_end(&mut buf)
         .map_err(|e| Error::io("read", path, e))?;

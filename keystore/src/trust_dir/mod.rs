@@ -6,12 +6,10 @@ pub mod legacy;
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::Read as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::ids::KeyId;
@@ -301,7 +299,7 @@ impl TrustDir {
                 Some("symbolic link: not used (key files are never read through links)".into());
             return key;
         }
-        match read_listed(path).and_then(|b| KeyFile::parse(&b)) {
+        match read_no_follow(path, MAX_KEY_FILE).and_then(|b| KeyFile::parse(&b)) {
             Ok(file) => {
                 key.role = file.role().as_str().to_owned();
                 key.gun = file.gun().map(|g| g.to_string());
@@ -328,39 +326,6 @@ impl TrustDir {
 const PARALLEL_LIST_MIN: usize = 128;
 /// Most threads [`TrustDir::list`] reads on.
 const MAX_LIST_THREADS: usize = 8;
-
-/// Reads a key file found by [`walk`] with the checks and errors of [`read_no_follow`], in
-/// half the system calls: `O_NOFOLLOW` alone refuses a link swapped in since the directory was
-/// read (no `lstat` before the `open`), and the buffer is sized from `fstat`, so one `read`
-/// takes the whole file and a second one sees its end (instead of growing probe reads).
-fn read_listed(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                Error::Symlink {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                Error::io("read", path, e)
-            }
-        })?;
-    let meta = file.metadata().map_err(|e| Error::io("read", path, e))?;
-    if !meta.is_file() {
-        return Err(Error::invalid("not a regular file").in_file(path));
-    }
-    let size = usize::try_from(meta.len().min(MAX_KEY_FILE)).unwrap_or(0);
-    let mut buf = Zeroizing::new(Vec::with_capacity(size + 1));
-    file.take(MAX_KEY_FILE + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io("read", path, e))?;
-    if buf.len() as u64 > MAX_KEY_FILE {
-        return Err(Error::invalid(format!("larger than {MAX_KEY_FILE} bytes")).in_file(path));
-    }
-    Ok(buf)
-}
 
 /// Collects `*.key` regular files and symlinks below `dir`; a missing `dir` is empty.
 fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<()> {
