@@ -67,6 +67,9 @@ pub(crate) enum Command {
     /// Make sure a repository has a root key and a targets key (reusing existing ones), and
     /// publish its trust data to a Notary server when one is given
     Init(InitArgs),
+    /// Replace a repository's targets key; crash-safe (an interrupted rotation is completed by
+    /// the next run). Published repositories need the server; unpublished ones rotate locally
+    Rotate(RotateArgs),
     /// Pre-flight: local keys, the keys the server expects, whether this machine can sign now
     /// (exit code 0 when ready, 1 when not)
     Status(ServerArgs),
@@ -81,6 +84,21 @@ pub(crate) struct InitArgs {
     /// Keep the snapshot key local (as notary init does) instead of on the server (as docker)
     #[arg(long, conflicts_with = "offline")]
     pub(crate) local_snapshot: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// The role to rotate (targets; snapshot and root are not supported yet)
+    #[arg(long, default_value = "targets")]
+    pub(crate) role: String,
+    /// Only print the plan: old key, whether it is published, what would change
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Only complete an interrupted rotation; do nothing if none is pending
+    #[arg(long)]
+    pub(crate) resume: bool,
 }
 
 /// A repository and the Notary server that holds it.
@@ -119,6 +137,9 @@ pub(crate) enum KeyCommand {
         /// Only keys of this role
         #[arg(long)]
         role: Option<String>,
+        /// List the keys retired by rotations (kept in keytool-retired/, unseen by notary)
+        #[arg(long)]
+        retired: bool,
     },
     /// Import key files: notary export bundles, unencrypted keys, encrypted keys
     Import {

@@ -12,7 +12,7 @@ use keystore::trust_dir::Location;
 use keystore::{Error, Gun, Result, Role, TrustDir};
 use zeroize::Zeroizing;
 
-use crate::cli::{Cli, Command, Global, InitArgs, KeyCommand, ServerArgs};
+use crate::cli::{Cli, Command, Global, InitArgs, KeyCommand, RotateArgs, ServerArgs};
 use crate::output;
 use crate::prompt::{self, TtyPrompt};
 
@@ -39,6 +39,7 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
         Command::Key(cmd) => key(&ctx, g, cmd).map(|()| 0),
         Command::Init(args) => init(&ctx, g, &args).map(|()| 0),
         Command::Status(args) => status(&ctx, &args),
+        Command::Rotate(args) => rotate(&ctx, g, &args).map(|()| 0),
         Command::Migrate => migrate(&ctx).map(|()| 0),
     }
 }
@@ -119,10 +120,18 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
                 );
             }
         }
-        KeyCommand::List { repo, role } => {
+        KeyCommand::List {
+            repo,
+            role,
+            retired,
+        } => {
             let gun = parse_gun(repo.as_deref())?;
             let role = parse_role(role.as_deref())?;
-            let keys = ops::list(&ctx.dir, role.as_ref(), gun.as_ref())?;
+            let keys = if retired {
+                ops::list_retired(&ctx.dir, role.as_ref(), gun.as_ref())?
+            } else {
+                ops::list(&ctx.dir, role.as_ref(), gun.as_ref())?
+            };
             if ctx.json {
                 output::json(&keys);
             } else if keys.is_empty() {
@@ -148,6 +157,9 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
                                     format!("{} (nested: notary cannot load it)", k.path.display())
                                 }
                                 (None, Location::Flat) => k.path.display().to_string(),
+                                (None, Location::Retired) => {
+                                    format!("{} (retired)", k.path.display())
+                                }
                             },
                         ]
                     })
@@ -422,6 +434,88 @@ fn status(ctx: &Context, args: &ServerArgs) -> Result<u8> {
         );
     }
     Ok(if st.ready { 0 } else { 1 })
+}
+
+fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<()> {
+    check_iterations(&ctx.kdf)?;
+    let gun: Gun = args.server.repo.parse()?;
+    let role: Role = args.role.parse()?;
+    if role != Role::Targets {
+        return Err(Error::InvalidArgument {
+            what: "role",
+            reason: format!(
+                "rotating the {role} key is not supported yet; keytool rotates targets keys"
+            ),
+        });
+    }
+    if args.resume && !ops::pending_rotation(&ctx.dir, &gun)? {
+        eprintln!("No interrupted rotation of {gun} to resume.");
+        return Ok(());
+    }
+    let client = server_client(&args.server)?;
+    let source = chain(ctx, g.passphrase_file.as_deref());
+    // Test-only fault point: abort at a step boundary. Rotation must survive a crash or SIGKILL
+    // at any point anyway, so aborting on purpose there adds no risk.
+    let fault = std::env::var("KEYTOOL_FAULT_POINT").ok();
+    let on_step = |step: ops::Step| {
+        if fault.as_deref() == Some(step.name()) {
+            std::process::abort();
+        }
+    };
+    let options = ops::RotateOptions {
+        server: client.as_ref(),
+        dry_run: args.dry_run,
+        on_step: &on_step,
+    };
+    let done = ops::rotate_targets(&ctx.dir, &source, &gun, &options, &ctx.kdf)?;
+    if ctx.json {
+        output::json(&done);
+        return Ok(());
+    }
+    let old = done
+        .old_key
+        .as_ref()
+        .map_or("(none)".to_owned(), ToString::to_string);
+    if done.dry_run {
+        println!("Plan for {gun}: replace targets key {old} with a new key");
+        println!(
+            "{}",
+            if done.published {
+                "Published: root.json and targets.json get version +1 (root signed by the root key, targets by the new key), then the old key is retired."
+            } else {
+                "Not published: the key is replaced locally; no server is involved."
+            }
+        );
+        if done.resumed {
+            println!("An interrupted rotation is pending; running without --dry-run completes it.");
+        }
+        return Ok(());
+    }
+    let new = done
+        .new_key
+        .as_ref()
+        .map_or(String::new(), ToString::to_string);
+    println!("old targets key  {old}");
+    println!("new targets key  {new}");
+    if let (Some(r), Some(t)) = (done.root_version, done.targets_version) {
+        eprintln!(
+            "Published root.json v{r} and targets.json v{t} for {gun}: docker and notary now sign with the new key."
+        );
+    } else if done.published {
+        eprintln!("The server already trusted the new key; finished the local clean-up.");
+    } else {
+        eprintln!("Rotated locally ({gun} is not published).");
+    }
+    if let Some(path) = &done.retired {
+        eprintln!(
+            "The old key is retired to {} (not used by docker or notary; keytool key list --retired).",
+            path.display()
+        );
+    }
+    if done.resumed {
+        eprintln!("(This completed an interrupted rotation.)");
+    }
+    Ok(())
 }
 
 fn print_keys(done: &ops::Preseeded) {

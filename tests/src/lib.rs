@@ -287,3 +287,50 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// A hostile or broken Notary server: static files served over TLS on loopback with a stack's
+/// certificate (GET only; any POST gets 501). Killed on drop.
+pub struct Fake {
+    child: std::process::Child,
+    /// `https://127.0.0.1:<port>`.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Fake {
+    /// Serves `files` (`(name, bytes)`) as `/v2/<gun>/_trust/tuf/<name>`.
+    pub fn serve(stack: &Stack, gun: &str, files: &[(String, Vec<u8>)]) -> Fake {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("tmp");
+        let tuf = dir.path().join("v2").join(gun).join("_trust/tuf");
+        std::fs::create_dir_all(&tuf).expect("mkdir");
+        for (name, bytes) in files {
+            std::fs::write(tuf.join(name), bytes).expect("write");
+        }
+        let certs = stack.dir.path().join("certs");
+        let mut child = Command::new("python3")
+            .arg(here().join("peers/static-tls-server.py"))
+            .arg(dir.path())
+            .arg(certs.join("notary-server.crt"))
+            .arg(certs.join("notary-server.key"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("port");
+        Fake {
+            child,
+            url: format!("https://127.0.0.1:{}", line.trim()),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

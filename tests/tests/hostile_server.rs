@@ -1,13 +1,11 @@
 //! A hostile Notary server on loopback: a repository signed with keys the test controls, then
 //! broken one way at a time. keytool must refuse each with a clear error and write nothing.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
-use interop_tests::{Stack, keytool, snapshot};
+use interop_tests::{Fake, Stack, keytool, snapshot};
 use keystore::key::{PrivateKey, cert, file};
 use keystore::tuf::{self, TufKey, roles};
 use keystore::{Gun, Passphrase, Role};
@@ -89,49 +87,6 @@ fn repository(
     ]
 }
 
-/// Serves `files` for GUN over TLS with the stack's certificate; killed on drop.
-struct Fake {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Fake {
-    fn serve(stack: &Stack, files: &Files) -> Fake {
-        let dir = tempfile::tempdir().expect("tmp");
-        let tuf = dir.path().join("v2").join(GUN).join("_trust/tuf");
-        std::fs::create_dir_all(&tuf).expect("mkdir");
-        for (name, bytes) in files {
-            std::fs::write(tuf.join(name), bytes).expect("write");
-        }
-        let certs = stack.dir.path().join("certs");
-        let mut child = Command::new("python3")
-            .arg(interop_tests::here().join("peers/static-tls-server.py"))
-            .arg(dir.path())
-            .arg(certs.join("notary-server.crt"))
-            .arg(certs.join("notary-server.key"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("port");
-        Fake {
-            child,
-            url: format!("https://127.0.0.1:{}", line.trim()),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A trust dir holding the repository's targets key (so a good repository is "ready").
 fn trust_dir(keys: &Keys) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tmp");
@@ -194,7 +149,7 @@ fn hostile_servers_are_refused() {
 
     // The untampered repository verifies: ready.
     let good = repository(&keys, now, GUN, &|_, _| {});
-    let fake = Fake::serve(&stack, &good);
+    let fake = Fake::serve(&stack, GUN, &good);
     let (code, text) = status(&stack, &fake, trust.path());
     assert_eq!(code, Some(0), "a valid repository must verify: {text}");
     drop(fake);
@@ -283,7 +238,7 @@ fn hostile_servers_are_refused() {
     ];
     for (what, files, expected) in cases {
         let before = all_files(trust.path());
-        let fake = Fake::serve(&stack, &files);
+        let fake = Fake::serve(&stack, GUN, &files);
         let (code, text) = status(&stack, &fake, trust.path());
         assert_eq!(
             code,
@@ -327,7 +282,7 @@ fn hostile_servers_are_refused() {
     let meta = trust.path().join("tuf").join(GUN).join("metadata");
     std::fs::create_dir_all(&meta).expect("mkdir");
     std::fs::write(meta.join("root.json"), &newer[0].1).expect("write");
-    let fake = Fake::serve(&stack, &good);
+    let fake = Fake::serve(&stack, GUN, &good);
     let (code, text) = status(&stack, &fake, trust.path());
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("rollback"), "{text}");

@@ -8,7 +8,9 @@ mod migrate;
 mod passwd;
 mod preseed;
 mod publish;
+mod remote;
 mod remove;
+mod rotate;
 mod status;
 
 pub use export::{Selection, export, export_to_file};
@@ -19,6 +21,7 @@ pub use passwd::passwd;
 pub use preseed::{Preseeded, Provenance, preseed};
 pub use publish::{Published, publish};
 pub use remove::remove;
+pub use rotate::{RotateOptions, Rotated, Step, pending_rotation, rotate_targets};
 pub use status::{ExpectedKey, Status, status};
 
 use std::path::PathBuf;
@@ -56,6 +59,20 @@ const MAX_ATTEMPTS: u32 = 3;
 pub fn list(dir: &TrustDir, role: Option<&Role>, gun: Option<&Gun>) -> Result<Vec<ListedKey>> {
     Ok(dir
         .list()?
+        .into_iter()
+        .filter(|k| role.is_none_or(|r| k.role == r.as_str()))
+        .filter(|k| gun.is_none_or(|g| k.gun.as_deref() == Some(g.as_str())))
+        .collect())
+}
+
+/// Lists retired keys (moved out of `private/` by rotations), optionally filtered.
+pub fn list_retired(
+    dir: &TrustDir,
+    role: Option<&Role>,
+    gun: Option<&Gun>,
+) -> Result<Vec<ListedKey>> {
+    Ok(dir
+        .list_retired()?
         .into_iter()
         .filter(|k| role.is_none_or(|r| k.role == r.as_str()))
         .filter(|k| gun.is_none_or(|g| k.gun.as_deref() == Some(g.as_str())))

@@ -1,16 +1,14 @@
 //! `status`: a pre-flight. Which keys are local, which keys the server's (verified) metadata
 //! expects, whether this machine can sign the repository's targets now, and expiry dates.
 
-use std::time::SystemTime;
-
 use serde::Serialize;
 
-use super::list;
+use super::{list, remote};
 use crate::error::Result;
 use crate::ids::{Gun, Role};
 use crate::notary::NotaryClient;
 use crate::trust_dir::{Location, TrustDir};
-use crate::tuf::{roles, verify};
+use crate::tuf::roles;
 
 /// A key that the server's root.json names.
 #[derive(Clone, Debug, Serialize)]
@@ -50,6 +48,8 @@ pub struct Status {
     pub timestamp_expires: Option<String>,
     /// Whether this machine holds the targets key the server expects.
     pub can_sign_targets: bool,
+    /// Whether an interrupted rotation of the repository waits to be completed.
+    pub pending_rotation: bool,
     /// Ready for `docker push` to sign with the local keys.
     pub ready: bool,
     /// What stands in the way, in plain words.
@@ -59,7 +59,6 @@ pub struct Status {
 /// Builds the status of `gun`, asking `server` when given. The server's root.json is verified
 /// (signatures, certificates, expiry) before anything in it is believed.
 pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Result<Status> {
-    let now = SystemTime::now();
     let flat_ids = |role: Role, g: Option<&Gun>| -> Result<Vec<String>> {
         Ok(list(dir, Some(&role), g)?
             .into_iter()
@@ -80,9 +79,15 @@ pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Resul
         targets_expires: None,
         timestamp_expires: None,
         can_sign_targets: false,
+        pending_rotation: super::pending_rotation(dir, gun)?,
         ready: false,
         problems: Vec::new(),
     };
+    if st.pending_rotation {
+        st.problems.push(format!(
+            "a rotation of {gun} was interrupted; run keytool rotate --repo {gun} --resume"
+        ));
+    }
     let Some(server) = server else {
         st.can_sign_targets = !st.local_targets_keys.is_empty();
         if st.local_root_keys.is_empty() {
@@ -98,7 +103,7 @@ pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Resul
         );
         return Ok(st);
     };
-    let Some(root_bytes) = server.get(gun, "root.json")? else {
+    let Some(remote) = remote::fetch(dir, server, gun)? else {
         st.published = Some(false);
         st.problems.push(format!(
             "{gun} is not published on {}: docker push would create its own repository key",
@@ -107,15 +112,14 @@ pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Resul
         return Ok(st);
     };
     st.published = Some(true);
-    let root = verify::verify_root(&root_bytes, gun, now)?;
-    verify::check_not_rolled_back(dir, gun, &root)?;
+    let root = &remote.root;
     st.root_expires = root["expires"].as_str().map(str::to_owned);
     let expected = |role: &str| -> Vec<ExpectedKey> {
-        roles::role_key_ids(&root, role)
+        roles::role_key_ids(root, role)
             .into_iter()
             .map(|listed_id| {
                 let key_id =
-                    roles::root_key(&root, &listed_id).and_then(|k| roles::canonical_id(&k));
+                    roles::root_key(root, &listed_id).and_then(|k| roles::canonical_id(&k));
                 ExpectedKey {
                     local: key_id.as_ref().is_some_and(|id| dir.key_path(id).is_file()),
                     key_id: key_id.map(|k| k.to_string()),
@@ -139,27 +143,8 @@ pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Resul
             "the root key is not on this machine (fine for pushing; rotation needs it)".into(),
         );
     }
-    // The chain a client walks: timestamp -> snapshot -> targets, each signed by the keys root
-    // names, unexpired, and matching the length and hash the level above signed for.
-    let fetch = |file: &str| -> Result<Vec<u8>> {
-        server
-            .get(gun, file)?
-            .ok_or_else(|| crate::error::Error::InvalidMetadata {
-                reason: format!("{} has root.json for {gun} but no {file}", server.url()),
-            })
-    };
-    let timestamp_bytes = fetch("timestamp.json")?;
-    let timestamp = verify::verify_role(&timestamp_bytes, "timestamp", &root, now)?;
-    let snapshot_bytes = fetch("snapshot.json")?;
-    verify::check_meta(
-        &timestamp["meta"]["snapshot"],
-        "snapshot.json",
-        &snapshot_bytes,
-    )?;
-    let snapshot = verify::verify_role(&snapshot_bytes, "snapshot", &root, now)?;
-    let targets_bytes = fetch("targets.json")?;
-    verify::check_meta(&snapshot["meta"]["targets"], "targets.json", &targets_bytes)?;
-    let targets = verify::verify_role(&targets_bytes, "targets", &root, now)?;
+    let targets = &remote.targets;
+    let timestamp = &remote.timestamp;
     st.targets_expires = targets["expires"].as_str().map(str::to_owned);
     st.timestamp_expires = timestamp["expires"].as_str().map(str::to_owned);
     st.ready = st.can_sign_targets;

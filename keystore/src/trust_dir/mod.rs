@@ -22,6 +22,11 @@ pub(crate) use fsutil::{MAX_KEY_FILE, read_no_follow, sync_dir, write_atomic};
 pub const PRIVATE_DIR: &str = "private";
 /// Name of keytool's lock file in the trust directory (notary ignores it).
 pub const LOCK_FILE: &str = ".keytool.lock";
+/// Where retired keys go: outside `private/`, so notary and docker never list or use them, but
+/// recoverable (`keytool key list --retired`).
+pub const RETIRED_DIR: &str = "keytool-retired";
+/// Where interrupted operations leave their journal.
+pub const JOURNAL_DIR: &str = "keytool-journal";
 
 /// Where a key file sits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -33,6 +38,8 @@ pub enum Location {
     Legacy,
     /// Any other subdirectory of `private/`: notary lists it but cannot load it by ID.
     Nested,
+    /// `keytool-retired/`: replaced by a rotation, kept for recovery, unseen by notary.
+    Retired,
 }
 
 /// One key file as listed (from its name and headers; nothing is decrypted).
@@ -183,6 +190,101 @@ impl TrustDir {
             bytes,
             true,
         )
+    }
+
+    /// `keytool-retired/`.
+    pub fn retired_dir(&self) -> PathBuf {
+        self.root.join(RETIRED_DIR)
+    }
+
+    /// Moves `private/<id>.key` to `keytool-retired/<id>.key` with one atomic rename (both are
+    /// in the trust directory, so on one file system) and makes both directories durable.
+    /// Retiring a key that is already retired is a no-op.
+    pub fn retire_key(&self, _lock: &DirLock, id: &KeyId) -> Result<PathBuf> {
+        let from = self.key_path(id);
+        let dir = self.retired_dir();
+        let to = dir.join(format!("{id}.key"));
+        if !from.exists() && to.exists() {
+            return Ok(to);
+        }
+        fsutil::private_dir(&dir)?;
+        if let Ok(meta) = fs::symlink_metadata(&from)
+            && meta.file_type().is_symlink()
+        {
+            return Err(Error::Symlink { path: from });
+        }
+        fs::rename(&from, &to).map_err(|e| Error::io("retire", &from, e))?;
+        sync_dir(&dir)?;
+        sync_dir(&self.private_dir())?;
+        Ok(to)
+    }
+
+    /// Lists retired keys (same fields as [`TrustDir::list`]).
+    pub fn list_retired(&self) -> Result<Vec<ListedKey>> {
+        let dir = self.retired_dir();
+        let mut files = Vec::new();
+        walk(&dir, &mut files)?;
+        let mut keys = self.describe_all(&dir, &files);
+        for k in &mut keys {
+            k.location = Location::Retired;
+        }
+        keys.sort_by(|a, b| (&a.gun, &a.role, &a.id).cmp(&(&b.gun, &b.role, &b.id)));
+        Ok(keys)
+    }
+
+    /// Writes a journal entry atomically (`keytool-journal/<name>.json`).
+    pub fn write_journal(&self, _lock: &DirLock, name: &str, bytes: &[u8]) -> Result<()> {
+        write_atomic(
+            &self.root.join(JOURNAL_DIR),
+            &format!("{name}.json"),
+            bytes,
+            true,
+        )
+        .map(|_| ())
+    }
+
+    /// Reads a journal entry, if there is one.
+    pub fn read_journal(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.root.join(JOURNAL_DIR).join(format!("{name}.json"));
+        match read_no_follow(&path, 1 << 20) {
+            Ok(b) => Ok(Some(b.to_vec())),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Names of the pending journal entries.
+    pub fn journal_names(&self) -> Result<Vec<String>> {
+        let dir = self.root.join(JOURNAL_DIR);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("list", &dir, e)),
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".json")
+                    .map(str::to_owned)
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Deletes a journal entry durably (closing the operation it recorded).
+    pub fn remove_journal(&self, _lock: &DirLock, name: &str) -> Result<()> {
+        let dir = self.root.join(JOURNAL_DIR);
+        let path = dir.join(format!("{name}.json"));
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(&dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("remove", &path, e)),
+        }
     }
 
     /// Deletes `private/<id>.key` durably.

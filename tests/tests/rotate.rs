@@ -1,0 +1,378 @@
+//! `keytool rotate` against the real notary-server, notary and docker: the clients follow the
+//! new key, and a rotation interrupted anywhere (a crash at every step boundary, a server that
+//! refuses the publish, a concurrent rotation) never costs the ability to sign or a key file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use interop_tests::{Fake, Stack, have, keytool, ok, stdout};
+use keystore::Gun;
+use keystore::notary::NotaryClient;
+
+const ROOT_PW: &str = "root-pass-1234";
+const REPO_PW: &str = "repo-pass-5678";
+
+fn kt(trust: &Path) -> Command {
+    let mut cmd = keytool(trust);
+    cmd.env("KEYTOOL_ROOT_PASSPHRASE", ROOT_PW)
+        .env("KEYTOOL_TARGETS_PASSPHRASE", REPO_PW)
+        .arg("--notary-compat");
+    cmd
+}
+
+fn server_args<'a>(stack: &'a Stack, cmd: &'a mut Command, url: &str) -> &'a mut Command {
+    cmd.args(["--server", url, "--tlscacert"]).arg(&stack.ca)
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", stdout(out)))
+}
+
+fn init(stack: &Stack, trust: &Path, gun: &str) -> serde_json::Value {
+    let mut cmd = kt(trust);
+    cmd.args(["--json", "init", "--repo", gun]);
+    json(&ok(server_args(stack, &mut cmd, &stack.url)))
+}
+
+fn rotate(stack: &Stack, trust: &Path, gun: &str, url: &str) -> Output {
+    let mut cmd = kt(trust);
+    cmd.args(["--json", "rotate", "--repo", gun]);
+    server_args(stack, &mut cmd, url).output().expect("runs")
+}
+
+fn status(stack: &Stack, trust: &Path, gun: &str) -> (Option<i32>, serde_json::Value) {
+    let mut cmd = keytool(trust);
+    cmd.args(["--json", "status", "--repo", gun]);
+    let out = server_args(stack, &mut cmd, &stack.url)
+        .output()
+        .expect("runs");
+    (out.status.code(), json(&out))
+}
+
+/// Every key file under private/ and keytool-retired/ (names only).
+fn all_keys(trust: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for d in ["private", "keytool-retired"] {
+        if let Ok(entries) = std::fs::read_dir(trust.join(d)) {
+            names.extend(
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned()),
+            );
+        }
+    }
+    names.sort();
+    names
+}
+
+/// notary signs a new target with whatever the trust dir holds; true when the server took it.
+fn notary_can_publish(stack: &Stack, trust: &Path, gun: &str, name: &str) -> bool {
+    let file = trust.join("payload.txt");
+    std::fs::write(&file, name.as_bytes()).expect("write");
+    let notary = || {
+        let mut cmd = stack.notary(trust);
+        cmd.env("NOTARY_TARGETS_PASSPHRASE", REPO_PW);
+        cmd
+    };
+    ok(notary().args(["add", gun, name]).arg(&file));
+    let published = notary().args(["publish", gun]).output().expect("runs");
+    let _ = std::fs::remove_dir_all(trust.join("tuf").join(gun).join("changelist"));
+    published.status.success()
+}
+
+#[test]
+fn local_rotation_and_missing_keys() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let gun = "example.com/rotate/local";
+    ok(kt(tmp.path()).args(["init", "--offline", "--repo", gun]));
+    let before = all_keys(tmp.path());
+    let out = ok(kt(tmp.path()).args(["--json", "rotate", "--offline", "--repo", gun]));
+    let done = json(&out);
+    assert_eq!(done["published"], false);
+    let old = done["old_key"].as_str().expect("old");
+    let new = done["new_key"].as_str().expect("new");
+    assert!(
+        tmp.path()
+            .join(format!("keytool-retired/{old}.key"))
+            .is_file()
+    );
+    assert!(tmp.path().join(format!("private/{new}.key")).is_file());
+    assert!(!tmp.path().join(format!("private/{old}.key")).exists());
+    assert_eq!(
+        all_keys(tmp.path()).len(),
+        before.len() + 1,
+        "no key file lost"
+    );
+    if have("notary") {
+        let listed = interop_tests::notary_key_list(tmp.path());
+        assert!(
+            listed.iter().all(|k| k.id != old),
+            "notary must not see the retired key"
+        );
+        assert!(listed.iter().any(|k| k.id == new));
+    }
+    let retired = json(&ok(keytool(tmp.path()).args([
+        "--json",
+        "key",
+        "list",
+        "--retired",
+    ])));
+    assert_eq!(retired[0]["id"], old);
+    assert_eq!(retired[0]["location"], "retired");
+
+    let out = kt(tmp.path())
+        .args(["rotate", "--offline", "--repo", "example.com/no/keys"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn published_rotation_is_followed_by_notary_and_docker() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "sandboxregistry:5000/test/trusttest";
+    init(&stack, &trust, gun);
+    // A client that trusted root v1 before the rotation (TOFU).
+    let prior = tmp.path().join("prior");
+    ok(stack.notary(&prior).args(["list", gun]));
+
+    let dry = json(&ok(server_args(
+        &stack,
+        kt(&trust).args(["--json", "rotate", "--dry-run", "--repo", gun]),
+        &stack.url,
+    )));
+    assert_eq!(dry["dry_run"], true);
+    let out = rotate(&stack, &trust, gun, &stack.url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done = json(&out);
+    assert_eq!(
+        (
+            done["root_version"].as_u64(),
+            done["targets_version"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    let old = done["old_key"].as_str().expect("old").to_owned();
+    let new = done["new_key"].as_str().expect("new").to_owned();
+    assert_eq!(status(&stack, &trust, gun).0, Some(0));
+
+    // notary signs with the new key and makes no key file; old and fresh clients follow.
+    let keys = all_keys(&trust);
+    assert!(notary_can_publish(&stack, &trust, gun, "after-rotation"));
+    assert_eq!(all_keys(&trust), keys);
+    assert!(stdout(&ok(stack.notary(&prior).args(["list", gun]))).contains("after-rotation"));
+    assert!(
+        stdout(&ok(stack
+            .notary(&tmp.path().join("fresh"))
+            .args(["list", gun])))
+        .contains("after-rotation")
+    );
+
+    // The old key can no longer sign: with only it in place, the server refuses the publish.
+    std::fs::rename(
+        trust.join(format!("private/{new}.key")),
+        tmp.path().join("new.key"),
+    )
+    .expect("mv");
+    std::fs::rename(
+        trust.join(format!("keytool-retired/{old}.key")),
+        trust.join(format!("private/{old}.key")),
+    )
+    .expect("mv");
+    assert!(!notary_can_publish(&stack, &trust, gun, "with-the-old-key"));
+    std::fs::rename(
+        trust.join(format!("private/{old}.key")),
+        trust.join(format!("keytool-retired/{old}.key")),
+    )
+    .expect("mv");
+    std::fs::rename(
+        tmp.path().join("new.key"),
+        trust.join(format!("private/{new}.key")),
+    )
+    .expect("mv");
+
+    if have("docker") {
+        let config = tmp.path().join("docker");
+        let port = stack.url.rsplit(':').next().expect("port");
+        let tls = config.join("tls").join(format!("127.0.0.1:{port}"));
+        std::fs::create_dir_all(&tls).expect("mkdir");
+        std::fs::copy(&stack.ca, tls.join("ca.crt")).expect("ca");
+        let out = ok(Command::new("docker")
+            .env("DOCKER_CONFIG", &config)
+            .env("DOCKER_CONTENT_TRUST_SERVER", &stack.url)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .args(["trust", "inspect", gun]));
+        let inspect = json(&out);
+        let repo = inspect[0]["AdministrativeKeys"]
+            .as_array()
+            .and_then(|a| a.iter().find(|k| k["Name"] == "Repository"))
+            .map(|k| k["Keys"][0]["ID"].clone());
+        assert_eq!(repo, Some(new.as_str().into()));
+    }
+}
+
+#[test]
+fn a_crash_at_every_step_is_completed_by_the_next_run() {
+    let Some(stack) = Stack::start() else { return };
+    for step in [
+        "journaled",
+        "new-key-written",
+        "published",
+        "retired",
+        "cache-refreshed",
+    ] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let trust = tmp.path().join("trust");
+        let gun = format!("example.com/crash/{step}");
+        let made = init(&stack, &trust, &gun);
+        let old = made["keys"]["targets"].as_str().expect("old").to_owned();
+
+        let mut cmd = kt(&trust);
+        cmd.env("KEYTOOL_FAULT_POINT", step)
+            .args(["rotate", "--repo", &gun]);
+        let out = server_args(&stack, &mut cmd, &stack.url)
+            .output()
+            .expect("runs");
+        assert!(
+            !out.status.success(),
+            "{step}: the fault point must stop keytool"
+        );
+
+        // Whatever happened, the key the server trusts is in private/ and can sign.
+        let (_, st) = status(&stack, &trust, &gun);
+        assert_eq!(st["can_sign_targets"], true, "{step}: {st}");
+        assert_eq!(st["pending_rotation"], true, "{step}: {st}");
+        assert!(
+            all_keys(&trust).iter().any(|k| k.starts_with(&old)),
+            "{step}: old key lost"
+        );
+
+        // The next run completes it (no second new key).
+        let out = rotate(&stack, &trust, &gun, &stack.url);
+        assert!(
+            out.status.success(),
+            "{step}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let done = json(&out);
+        assert_eq!(done["resumed"], true, "{step}: {done}");
+        let (code, st) = status(&stack, &trust, &gun);
+        assert_eq!(code, Some(0), "{step}: {st}");
+        assert_eq!(st["pending_rotation"], false);
+        assert_eq!(
+            st["expected_targets_keys"][0]["key_id"], done["new_key"],
+            "{step}"
+        );
+        assert_eq!(
+            all_keys(&trust).len(),
+            3,
+            "{step}: root, old (retired) and new: {:?}",
+            all_keys(&trust)
+        );
+        assert!(notary_can_publish(&stack, &trust, &gun, step), "{step}");
+    }
+}
+
+#[test]
+fn a_refused_publish_keeps_the_old_key_and_resumes() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "example.com/refused/publish";
+    let made = init(&stack, &trust, gun);
+    let old = made["keys"]["targets"].as_str().expect("old").to_owned();
+
+    // A server that serves the real metadata but refuses every POST (501).
+    let client = NotaryClient::new(&stack.url, Some(&stack.ca)).expect("client");
+    let g: Gun = gun.parse().expect("gun");
+    let files: Vec<(String, Vec<u8>)> = [
+        "root.json",
+        "timestamp.json",
+        "snapshot.json",
+        "targets.json",
+    ]
+    .into_iter()
+    .map(|f| {
+        (
+            f.to_owned(),
+            client.get(&g, f).expect("get").expect("present"),
+        )
+    })
+    .collect();
+    let fake = Fake::serve(&stack, gun, &files);
+    let out = rotate(&stack, &trust, gun, &fake.url);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        trust.join(format!("private/{old}.key")).is_file(),
+        "the old key stays in place"
+    );
+    assert_eq!(
+        status(&stack, &trust, gun).0,
+        Some(0),
+        "still signable with the trusted key"
+    );
+    assert!(notary_can_publish(&stack, &trust, gun, "while-pending"));
+
+    let out = rotate(&stack, &trust, gun, &stack.url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["resumed"], true);
+    assert!(!trust.join(format!("private/{old}.key")).exists());
+    assert!(notary_can_publish(&stack, &trust, gun, "after-resume"));
+}
+
+#[test]
+fn concurrent_rotations_are_serialised() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "example.com/race/repo";
+    init(&stack, &trust, gun);
+    let spawn = || {
+        let mut cmd = kt(&trust);
+        cmd.args(["--json", "rotate", "--repo", gun]);
+        server_args(&stack, &mut cmd, &stack.url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawns")
+    };
+    let (a, b) = (spawn(), spawn());
+    for out in [
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    ] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (code, st) = status(&stack, &trust, gun);
+    assert_eq!(code, Some(0), "{st}");
+    assert_eq!(
+        all_keys(&trust).len(),
+        4,
+        "root, two retired targets keys, the current one"
+    );
+    assert!(notary_can_publish(&stack, &trust, gun, "after-race"));
+}
