@@ -22,3 +22,15 @@ KEYTOOL_REQUIRE_PEERS=1 cargo test --workspace
 
 step "Benchmarks compile (they are run by hand: scripts/bench-keys.sh, cargo bench)"
 cargo bench --workspace --no-run
+
+step "The README's main job (scripts/sandbox.sh) on a throwaway trust directory, twice"
+sandbox_dir=$(mktemp -d)
+trap 'rm -rf "$sandbox_dir"' EXIT
+for run in 1 2; do
+  KEYTOOL_ROOT_PASSPHRASE=ci-root-passphrase KEYTOOL_TARGETS_PASSPHRASE=ci-repo-passphrase \
+    bash scripts/sandbox.sh --trust-dir "$sandbox_dir" --non-interactive >/dev/null
+done
+# Two runs: one root key and one current repository key in private/, two retired keys.
+[ "$(ls "$sandbox_dir/private" | wc -l)" -eq 2 ] && [ "$(ls "$sandbox_dir/keytool-retired" | wc -l)" -eq 2 ] \
+  || { echo "sandbox.sh left an unexpected set of keys" >&2; ls -R "$sandbox_dir" >&2; exit 1; }
+echo "sandbox.sh: pre-seeded and rotated twice; 2 current keys, 2 retired"
