@@ -54,8 +54,9 @@ python3 - "$work/h.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 base = r[-1]["mean"]
-print("| command | mean ± σ (ms) | ratio to notary init -p |")
-print("|---|---|---|")
+base_median = r[-1]["median"]
+print("| command | mean ± σ (ms) | median (ms) | ratio to notary init -p (means / medians) |")
+print("|---|---|---|---|")
 for x in r:
-    print(f"| {x['command']} | {x['mean']*1000:.1f} ± {x['stddev']*1000:.1f} | {x['mean']/base:.2f} |")
+    print(f"| {x['command']} | {x['mean']*1000:.1f} ± {x['stddev']*1000:.1f} | {x['median']*1000:.1f} | {x['mean']/base:.2f} / {x['median']/base_median:.2f} |")
 PY

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Times `keytool rotate` against `notary key rotate GUN targets` on the same notary-server
+# (loopback, TLS, memory storage), side by side in one run, and prints the ratios.
+#
+#   scripts/bench-rotate.sh [--runs N]
+#
+# Every timed run rotates the targets key of an already published repository once more, with
+# notary's 2048 PBKDF2 iterations on both sides (keytool --notary-compat). Rows: keytool with
+# the server-managed snapshot key (docker's default), keytool with a local snapshot key (the
+# same work as notary, which re-signs snapshot.json itself), and notary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=20
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    *) echo "usage: $0 [--runs N]" >&2; exit 2 ;;
+  esac
+done
+
+bash tests/peers/install-deps.sh >/dev/null
+cargo build --release --quiet -p keytool
+keytool="$PWD/target/release/keytool"
+
+work=$(mktemp -d)
+cleanup() { bash tests/peers/notary-stack.sh stop "$work/stack" >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+bash tests/peers/notary-stack.sh start "$work/stack" >/dev/null
+# shellcheck disable=SC1091
+. "$work/stack/env"
+export KEYTOOL_ROOT_PASSPHRASE=bench-root-pass KEYTOOL_TARGETS_PASSPHRASE=bench-repo-pass
+export KEYTOOL_SNAPSHOT_PASSPHRASE=bench-repo-pass
+export NOTARY_ROOT_PASSPHRASE=bench-root-pass NOTARY_TARGETS_PASSPHRASE=bench-repo-pass
+export NOTARY_SNAPSHOT_PASSPHRASE=bench-repo-pass
+server=(--server "$NOTARY_URL" --tlscacert "$NOTARY_CA")
+notary=(notary -s "$NOTARY_URL" --tlscacert "$NOTARY_CA")
+
+"$keytool" --trust-dir "$work/kt" --notary-compat init --repo bench.example/rot/kt "${server[@]}" >/dev/null 2>&1
+"$keytool" --trust-dir "$work/ktl" --notary-compat init --local-snapshot --repo bench.example/rot/ktl "${server[@]}" >/dev/null 2>&1
+"${notary[@]}" -d "$work/nt" init bench.example/rot/nt >/dev/null
+"${notary[@]}" -d "$work/nt" publish bench.example/rot/nt >/dev/null
+
+hyperfine --warmup 3 --runs "$runs" --style basic --export-json "$work/h.json" \
+  -n "keytool rotate (server snapshot)" \
+  "$keytool --trust-dir $work/kt --notary-compat rotate --repo bench.example/rot/kt ${server[*]}" \
+  -n "keytool rotate (local snapshot)" \
+  "$keytool --trust-dir $work/ktl --notary-compat rotate --repo bench.example/rot/ktl ${server[*]}" \
+  -n "notary key rotate targets" \
+  "${notary[*]} -d $work/nt key rotate bench.example/rot/nt targets" >/dev/null
+
+python3 - "$work/h.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+base = r[-1]["mean"]
+base_median = r[-1]["median"]
+print("| command | mean ± σ (ms) | median (ms) | ratio to notary key rotate (means / medians) |")
+print("|---|---|---|---|")
+for x in r:
+    print(f"| {x['command']} | {x['mean']*1000:.1f} ± {x['stddev']*1000:.1f} | {x['median']*1000:.1f} | {x['mean']/base:.2f} / {x['median']/base_median:.2f} |")
+PY
+# Every rotation kept its old key: count them.
+echo "keys retired by keytool: $(ls "$work/kt/keytool-retired" | wc -l) (server snapshot), $(ls "$work/ktl/keytool-retired" | wc -l) (local snapshot)"
