@@ -191,6 +191,26 @@ impl NotaryClient {
         TufKey::from_json(&value)
     }
 
+    /// Asks the server for a new key of the server-managed `role` (`snapshot` or `timestamp`);
+    /// the server keeps using the old one until a root.json naming the new one is published.
+    pub fn rotate_server_key(&self, gun: &Gun, role: &str) -> Result<TufKey> {
+        let url = self.url_for(gun, &format!("{role}.key"));
+        let response = self
+            .agent
+            .post(&url)
+            .send_empty()
+            .map_err(|e| self.network(e))?;
+        let (status, body) = self.read(&url, response, 64 * 1024)?;
+        if !(200..300).contains(&status) {
+            return Err(self.rejected(&url, status, &body));
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| Error::InvalidMetadata {
+                reason: format!("the server's new {role} key is not JSON"),
+            })?;
+        TufKey::from_json(&value)
+    }
+
     /// Publishes metadata files (`(role, bytes)`) in one multipart POST, as notary does.
     pub fn publish(&self, gun: &Gun, files: &[(&str, &[u8])]) -> Result<()> {
         let mut boundary_bytes = [0u8; 30];

@@ -67,8 +67,9 @@ pub(crate) enum Command {
     /// Make sure a repository has a root key and a targets key (reusing existing ones), and
     /// publish its trust data to a Notary server when one is given
     Init(InitArgs),
-    /// Replace a repository's targets key; crash-safe (an interrupted rotation is completed by
-    /// the next run). Published repositories need the server; unpublished ones rotate locally
+    /// Replace a repository's targets, snapshot or root key; crash-safe (an interrupted rotation
+    /// is completed by the next run). Published repositories need the server; an unpublished
+    /// repository's targets key rotates locally
     Rotate(RotateArgs),
     /// Pre-flight: local keys, the keys the server expects, whether this machine can sign now
     /// (exit code 0 when ready, 1 when not)
@@ -90,9 +91,18 @@ pub(crate) struct InitArgs {
 pub(crate) struct RotateArgs {
     #[command(flatten)]
     pub(crate) server: ServerArgs,
-    /// The role to rotate (targets; snapshot and root are not supported yet)
+    /// The role to rotate: targets, snapshot or root
     #[arg(long, default_value = "targets")]
     pub(crate) role: String,
+    /// Snapshot only: have the server hold the (new) snapshot key, as docker sets up
+    #[arg(long)]
+    pub(crate) server_managed: bool,
+    /// Adopt this key file as the new key (decrypted with its own passphrase)
+    #[arg(long, value_name = "FILE", conflicts_with = "server_managed")]
+    pub(crate) key: Option<PathBuf>,
+    /// Rotate the root key without asking for confirmation
+    #[arg(long)]
+    pub(crate) yes: bool,
     /// Only print the plan: old key, whether it is published, what would change
     #[arg(long)]
     pub(crate) dry_run: bool,

@@ -440,17 +440,18 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<()> {
     check_iterations(&ctx.kdf)?;
     let gun: Gun = args.server.repo.parse()?;
     let role: Role = args.role.parse()?;
-    if role != Role::Targets {
-        return Err(Error::InvalidArgument {
-            what: "role",
-            reason: format!(
-                "rotating the {role} key is not supported yet; keytool rotates targets keys"
-            ),
-        });
-    }
     if args.resume && !ops::pending_rotation(&ctx.dir, &gun)? {
         eprintln!("No interrupted rotation of {gun} to resume.");
         return Ok(());
+    }
+    let key_file = args.key.as_deref().map(read_input).transpose()?;
+    if role == Role::Root && !args.yes && !args.dry_run {
+        confirm(
+            ctx,
+            &format!(
+                "Rotate the root key of {gun}? The new root.json is signed by the old and the new root key; the old root key stays in the trust directory (other repositories may use it). (yes/no) "
+            ),
+        )?;
     }
     let client = server_client(&args.server)?;
     let source = chain(ctx, g.passphrase_file.as_deref());
@@ -464,10 +465,12 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<()> {
     };
     let options = ops::RotateOptions {
         server: client.as_ref(),
+        server_managed: args.server_managed,
+        new_key_file: key_file.as_ref().map(|k| k.as_slice()),
         dry_run: args.dry_run,
         on_step: &on_step,
     };
-    let done = ops::rotate_targets(&ctx.dir, &source, &gun, &options, &ctx.kdf)?;
+    let done = ops::rotate(&ctx.dir, &source, &gun, &role, &options, &ctx.kdf)?;
     if ctx.json {
         output::json(&done);
         return Ok(());
@@ -477,11 +480,18 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<()> {
         .as_ref()
         .map_or("(none)".to_owned(), ToString::to_string);
     if done.dry_run {
-        println!("Plan for {gun}: replace targets key {old} with a new key");
+        println!(
+            "Plan for {gun}: replace the {role} key {old} with a new {}key",
+            if done.server_managed {
+                "server-held "
+            } else {
+                ""
+            }
+        );
         println!(
             "{}",
             if done.published {
-                "Published: root.json and targets.json get version +1 (root signed by the root key, targets by the new key), then the old key is retired."
+                "Published: root.json gets version +1 naming the new key (and the metadata the new key signs is re-signed); only then is the old key retired."
             } else {
                 "Not published: the key is replaced locally; no server is involved."
             }
@@ -495,22 +505,33 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<()> {
         .new_key
         .as_ref()
         .map_or(String::new(), ToString::to_string);
-    println!("old targets key  {old}");
-    println!("new targets key  {new}");
-    if let (Some(r), Some(t)) = (done.root_version, done.targets_version) {
+    println!("old {role} key  {old}");
+    println!(
+        "new {role} key  {new}{}",
+        if done.server_managed {
+            " (held by the server)"
+        } else {
+            ""
+        }
+    );
+    if let Some(v) = done.root_version {
         eprintln!(
-            "Published root.json v{r} and targets.json v{t} for {gun}: docker and notary now sign with the new key."
+            "Published root.json v{v} for {gun}: docker and notary now use the new {role} key."
         );
     } else if done.published {
         eprintln!("The server already trusted the new key; finished the local clean-up.");
     } else {
         eprintln!("Rotated locally ({gun} is not published).");
     }
-    if let Some(path) = &done.retired {
-        eprintln!(
+    match (&done.retired, &role) {
+        (Some(path), _) => eprintln!(
             "The old key is retired to {} (not used by docker or notary; keytool key list --retired).",
             path.display()
-        );
+        ),
+        (None, Role::Root) => eprintln!(
+            "The old root key stays in the trust directory: other repositories may still use it."
+        ),
+        (None, _) => {}
     }
     if done.resumed {
         eprintln!("(This completed an interrupted rotation.)");

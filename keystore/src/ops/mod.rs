@@ -21,7 +21,7 @@ pub use passwd::passwd;
 pub use preseed::{Preseeded, Provenance, preseed};
 pub use publish::{Published, publish};
 pub use remove::remove;
-pub use rotate::{RotateOptions, Rotated, Step, pending_rotation, rotate_targets};
+pub use rotate::{RotateOptions, Rotated, Step, pending_rotation, rotate};
 pub use status::{ExpectedKey, Status, status};
 
 use std::path::PathBuf;

@@ -1,16 +1,19 @@
-//! `rotate`: replace a repository's targets key without ever losing the ability to sign.
+//! `rotate`: replace a repository's targets, snapshot or root key without ever losing the ability
+//! to sign.
 //!
 //! Order of work, each step durable before the next (a journal in `keytool-journal/` records
 //! where a rotation is):
-//! 1. journal `begun` (with the new key's ID) — 2. new key file written — 3. new root.json
-//!    (v+1, listing the new key, signed by the root key) and targets.json (v+1, signed by the new
-//!    key) published in one POST; journal `published` — 4. old key retired (moved out of
-//!    `private/` to `keytool-retired/`, never deleted) — 5. cache refreshed; journal removed.
+//! 1. journal `begun` (with the new key's ID) — 2. new key file written (a server-managed snapshot
+//!    key is created on the server instead) — 3. root.json v+1 listing the new key, signed by the
+//!    root key (for a root rotation: by the old and the new root key), plus the metadata the new
+//!    key must sign, published in one POST; journal `published` — 4. old key retired (moved out of
+//!    `private/` to `keytool-retired/`, never deleted; an old root key stays where it is, since
+//!    other repositories may still use it) — 5. cache refreshed; journal removed.
 //!
 //! notary's own rotation deletes the old key before it uploads (spec §7.4). Here, until the
 //! server has accepted the new root, the old key stays where notary and docker use it; after
 //! that, the server trusts only the new key, which is already durable. A rerun (or `--resume`)
-//! completes or cleanly abandons an interrupted rotation.
+//! completes an interrupted rotation.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -19,11 +22,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::remote::{self, Remote};
-use super::{KdfSettings, list, load_key, new_passphrase};
+use super::{KdfSettings, list, load_key, new_passphrase, unlock_with};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId, Role};
-use crate::key::PrivateKey;
-use crate::key::file;
+use crate::key::file::{self, KeyFile};
+use crate::key::{PrivateKey, cert};
 use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
 use crate::trust_dir::{DirLock, Location, TrustDir};
@@ -35,13 +38,13 @@ use crate::tuf::{self, TufKey, roles};
 pub enum Step {
     /// The journal records the rotation and the new key's ID.
     Journaled,
-    /// The new key file is durable in `private/`.
+    /// The new key file is durable in `private/` (not for server-managed keys).
     NewKeyWritten,
     /// The server accepted the new metadata (published repositories only).
     Published,
-    /// The old key left `private/` for `keytool-retired/`.
+    /// The old key left `private/` for `keytool-retired/` (or, for root, was kept).
     Retired,
-    /// The local metadata cache holds the new root and targets (published repositories only).
+    /// The local metadata cache holds the new metadata (published repositories only).
     CacheRefreshed,
 }
 
@@ -60,8 +63,14 @@ impl Step {
 
 /// How to rotate.
 pub struct RotateOptions<'a> {
-    /// The Notary server; without one only an unpublished repository can be rotated.
+    /// The Notary server; without one only an unpublished repository's targets key can be
+    /// rotated.
     pub server: Option<&'a NotaryClient>,
+    /// Snapshot only: move the snapshot key to (or renew it on) the server.
+    pub server_managed: bool,
+    /// A key file to adopt as the new key (decrypted with its own passphrase), instead of
+    /// generating one.
+    pub new_key_file: Option<&'a [u8]>,
     /// Only report the plan.
     pub dry_run: bool,
     /// Called after each step boundary.
@@ -79,13 +88,13 @@ pub struct Rotated {
     pub old_key: Option<KeyId>,
     /// The new key (`None` for a dry run).
     pub new_key: Option<KeyId>,
+    /// Whether the new key is held by the server.
+    pub server_managed: bool,
     /// Whether the rotation was published to the server (else: local only).
     pub published: bool,
     /// The new root.json version (published rotations).
     pub root_version: Option<u64>,
-    /// The new targets.json version (published rotations).
-    pub targets_version: Option<u64>,
-    /// Where the old key went.
+    /// Where the old key went (`None` when it stays: root keys, server keys).
     pub retired: Option<PathBuf>,
     /// Whether an interrupted rotation was completed.
     pub resumed: bool,
@@ -106,8 +115,37 @@ struct Journal {
     role: String,
     old_key: Option<String>,
     new_key: String,
+    #[serde(default)]
+    server_managed: bool,
     published_repository: bool,
     phase: Phase,
+}
+
+/// The new key of a rotation.
+enum NewKey {
+    /// A key in `private/` (generated or adopted).
+    Local(PrivateKey),
+    /// A key the server holds (server-managed snapshot).
+    Server(TufKey),
+}
+
+impl NewKey {
+    fn tuf(&self) -> TufKey {
+        match self {
+            NewKey::Local(k) => TufKey {
+                keytype: "ecdsa".into(),
+                public: k.public().bytes().to_vec(),
+            },
+            NewKey::Server(k) => k.clone(),
+        }
+    }
+
+    fn id(&self) -> KeyId {
+        match self {
+            NewKey::Local(k) => k.id(),
+            NewKey::Server(k) => k.id(),
+        }
+    }
 }
 
 /// The journal entry name of a rotation of `gun`'s `role` (GUNs hold `/` and `:`).
@@ -117,25 +155,52 @@ fn journal_name(gun: &Gun, role: &Role) -> String {
     format!("rotate-{}-{}", role, &hex::encode(digest)[..16])
 }
 
-/// Whether a rotation of `gun`'s targets key is pending (interrupted).
+/// The roles keytool rotates.
+const ROTATABLE: [Role; 3] = [Role::Targets, Role::Snapshot, Role::Root];
+
+/// Whether a rotation of any role of `gun` is pending (interrupted).
 pub fn pending_rotation(dir: &TrustDir, gun: &Gun) -> Result<bool> {
-    Ok(dir
-        .read_journal(&journal_name(gun, &Role::Targets))?
-        .is_some())
+    for role in ROTATABLE {
+        if dir.read_journal(&journal_name(gun, &role))?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
-/// Rotates the targets key of `gun`. A pending (interrupted) rotation of the same repository is
-/// completed first, instead of starting another.
-pub fn rotate_targets(
+/// Rotates the `role` key (targets, snapshot or root) of `gun`. A pending (interrupted)
+/// rotation of the same role is completed first, instead of starting another.
+pub fn rotate(
     dir: &TrustDir,
     source: &dyn PassphraseSource,
     gun: &Gun,
+    role: &Role,
     options: &RotateOptions<'_>,
     kdf: &KdfSettings,
 ) -> Result<Rotated> {
-    let role = Role::Targets;
+    if !ROTATABLE.contains(role) {
+        return Err(Error::InvalidArgument {
+            what: "role",
+            reason: format!(
+                "{role} keys cannot be rotated (root, targets and snapshot can; timestamp keys are the server's)"
+            ),
+        });
+    }
+    if options.server_managed && *role != Role::Snapshot {
+        return Err(Error::InvalidArgument {
+            what: "role",
+            reason: format!("only the snapshot key can be server-managed, not the {role} key"),
+        });
+    }
+    if options.server_managed && options.new_key_file.is_some() {
+        return Err(Error::InvalidArgument {
+            what: "key file",
+            reason: "a server-managed key is made by the server; a key file cannot be adopted"
+                .into(),
+        });
+    }
     let lock = dir.lock()?;
-    let name = journal_name(gun, &role);
+    let name = journal_name(gun, role);
     let remote = match options.server {
         Some(server) => remote::fetch(dir, server, gun)?,
         None => None,
@@ -150,18 +215,27 @@ pub fn rotate_targets(
             })?;
         if options.dry_run {
             let old = journal.old_key.and_then(|k| k.parse().ok());
-            return Ok(plan(gun, old, journal.published_repository, true));
+            return Ok(plan(
+                gun,
+                role,
+                old,
+                journal.published_repository,
+                options,
+                true,
+            ));
         }
-        let new_key_written = journal
-            .new_key
-            .parse::<KeyId>()
-            .is_ok_and(|id| dir.key_path(&id).is_file());
-        if new_key_written || journal.phase == Phase::Published {
+        let new_key_present = journal.server_managed
+            || journal
+                .new_key
+                .parse::<KeyId>()
+                .is_ok_and(|id| dir.key_path(&id).is_file());
+        if new_key_present || journal.phase == Phase::Published {
             return resume(
                 dir,
                 &lock,
                 source,
                 gun,
+                role,
                 &name,
                 journal,
                 remote.as_ref(),
@@ -175,8 +249,21 @@ pub fn rotate_targets(
     }
 
     let old_key = match &remote {
-        Some(r) => Some(single_key(&r.root, "targets")?),
-        None => local_targets_key(dir, gun)?,
+        Some(r) => Some(single_key(&r.root, role.as_str())?),
+        None if *role == Role::Targets => local_key(dir, role, Some(gun))?,
+        None => {
+            return Err(Error::InvalidArgument {
+                what: "repository",
+                reason: format!(
+                    "{gun} is not published{}; only its targets key can be rotated locally",
+                    if options.server.is_none() {
+                        " (no server was named)"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        }
     };
     if remote.is_none() && old_key.is_none() {
         return Err(Error::KeyNotFound {
@@ -185,79 +272,97 @@ pub fn rotate_targets(
         });
     }
     if options.dry_run {
-        return Ok(plan(gun, old_key, remote.is_some(), false));
+        return Ok(plan(
+            gun,
+            role,
+            old_key,
+            remote.is_some(),
+            options,
+            restarted,
+        ));
     }
 
     // Everything that can fail for want of a passphrase happens before any change.
     let signers = match &remote {
-        Some(r) => Some(signing_keys(dir, source, &r.root, kdf)?),
+        Some(r) => Some(signing_keys(dir, source, &r.root, role, kdf)?),
         None => None,
     };
-    let new_key = PrivateKey::generate_ecdsa()?;
+    let (new_key, pem) = match (options.server_managed, options.new_key_file) {
+        (true, _) => {
+            let server = options.server.ok_or_else(|| Error::Internal {
+                what: "a published repository without a server".into(),
+            })?;
+            (
+                NewKey::Server(server.rotate_server_key(gun, "snapshot")?),
+                None,
+            )
+        }
+        (false, Some(bytes)) => {
+            let (key, pem) = adopt(source, bytes, role, gun, kdf)?;
+            (NewKey::Local(key), Some(pem))
+        }
+        (false, None) => {
+            let key = PrivateKey::generate_ecdsa()?;
+            let key_gun = role.carries_gun().then_some(gun);
+            let supplied = new_passphrase(source, &key.id(), role, key_gun)?;
+            let pem = file::encode(&key, role, key_gun, &supplied.passphrase, kdf.iterations)?;
+            (NewKey::Local(key), Some(pem))
+        }
+    };
     let new_id = new_key.id();
-    let supplied = new_passphrase(source, &new_id, &role, Some(gun))?;
-    let pem = file::encode(
-        &new_key,
-        &role,
-        Some(gun),
-        &supplied.passphrase,
-        kdf.iterations,
-    )?;
+    if old_key.as_ref() == Some(&new_id) {
+        return Err(Error::InvalidArgument {
+            what: "key file",
+            reason: format!("{new_id} is already the {role} key of {gun}"),
+        });
+    }
 
     let mut journal = Journal {
         gun: gun.to_string(),
         role: role.to_string(),
         old_key: old_key.as_ref().map(KeyId::to_string),
         new_key: new_id.to_string(),
+        server_managed: options.server_managed,
         published_repository: remote.is_some(),
         phase: Phase::Begun,
     };
     write_journal(dir, &lock, &name, &journal)?;
     (options.on_step)(Step::Journaled);
-    dir.write_key(&lock, &new_id, &pem, false)?;
-    (options.on_step)(Step::NewKeyWritten);
+    if let Some(pem) = &pem {
+        dir.write_key(&lock, &new_id, pem, false)?;
+        (options.on_step)(Step::NewKeyWritten);
+    }
 
     let mut done = Rotated {
         gun: gun.clone(),
         role: role.clone(),
         old_key: old_key.clone(),
-        new_key: Some(new_id.clone()),
+        new_key: Some(new_id),
+        server_managed: options.server_managed,
         published: remote.is_some(),
         root_version: None,
-        targets_version: None,
         retired: None,
         resumed: restarted,
         dry_run: false,
     };
+    let mut sent = None;
     if let (Some(r), Some(server), Some(signers)) = (&remote, options.server, &signers) {
-        let sent = publish(server, gun, r, signers, &new_key)?;
+        let metadata = publish(server, gun, role, r, signers, &new_key)?;
         journal.phase = Phase::Published;
         write_journal(dir, &lock, &name, &journal)?;
         (options.on_step)(Step::Published);
-        done.root_version = Some(sent.root_version);
-        done.targets_version = Some(sent.targets_version);
-        finish(
-            dir,
-            &lock,
-            gun,
-            &name,
-            old_key.as_ref(),
-            Some((&sent.root, &sent.targets)),
-            options,
-            &mut done,
-        )?;
-    } else {
-        finish(
-            dir,
-            &lock,
-            gun,
-            &name,
-            old_key.as_ref(),
-            None,
-            options,
-            &mut done,
-        )?;
+        done.root_version = Some(metadata.root_version);
+        sent = Some(metadata);
     }
+    finish(
+        dir,
+        &lock,
+        &name,
+        old_key.as_ref(),
+        sent.as_ref(),
+        options,
+        &mut done,
+    )?;
     Ok(done)
 }
 
@@ -267,6 +372,7 @@ fn resume(
     lock: &DirLock,
     source: &dyn PassphraseSource,
     gun: &Gun,
+    role: &Role,
     name: &str,
     mut journal: Journal,
     remote: Option<&Remote>,
@@ -277,17 +383,17 @@ fn resume(
     let old_key: Option<KeyId> = journal.old_key.as_deref().map(str::parse).transpose()?;
     let mut done = Rotated {
         gun: gun.clone(),
-        role: Role::Targets,
+        role: role.clone(),
         old_key: old_key.clone(),
         new_key: Some(new_id.clone()),
+        server_managed: journal.server_managed,
         published: journal.published_repository,
         root_version: None,
-        targets_version: None,
         retired: None,
         resumed: true,
         dry_run: false,
     };
-    if !dir.key_path(&new_id).is_file() {
+    if !journal.server_managed && !dir.key_path(&new_id).is_file() {
         return Err(Error::InvalidMetadata {
             reason: format!(
                 "the journal says the server accepted key {new_id}, but its file is missing from {}; the old key was kept. Restore the key file (keytool key list --retired, backups) and rerun",
@@ -296,36 +402,30 @@ fn resume(
         });
     }
     if !journal.published_repository {
-        finish(
-            dir,
-            lock,
-            gun,
-            name,
-            old_key.as_ref(),
-            None,
-            options,
-            &mut done,
-        )?;
+        finish(dir, lock, name, old_key.as_ref(), None, options, &mut done)?;
         return Ok(done);
     }
     let (Some(server), Some(remote)) = (options.server, remote) else {
         return Err(Error::InvalidArgument {
             what: "server",
             reason: format!(
-                "the interrupted rotation of {gun} was being published; name the server to complete it"
+                "the interrupted rotation of {gun}'s {role} key was being published; name the server to complete it"
             ),
         });
     };
-    let trusted = single_key(&remote.root, "targets")?;
+    let trusted = single_key(&remote.root, role.as_str())?;
     if trusted == new_id {
         // The server already trusts the new key: only the local clean-up is left.
+        let cached = NewMetadata {
+            files: vec![("root".into(), remote.root_bytes.clone())],
+            root_version: remote.root["version"].as_u64().unwrap_or(0),
+        };
         finish(
             dir,
             lock,
-            gun,
             name,
             old_key.as_ref(),
-            Some((&remote.root_bytes, &[])),
+            Some(&cached),
             options,
             &mut done,
         )?;
@@ -334,148 +434,174 @@ fn resume(
     if Some(&trusted) != old_key.as_ref() {
         return Err(Error::InvalidMetadata {
             reason: format!(
-                "the server now expects targets key {trusted}, neither the old nor the new key of the interrupted rotation; nothing was changed"
+                "the server now expects {role} key {trusted}, neither the old nor the new key of the interrupted rotation; nothing was changed"
             ),
         });
     }
-    // The server still trusts the old key: publish again with the key already on disk.
-    let signers = signing_keys(dir, source, &remote.root, kdf)?;
-    let (_, _, new_key) = load_key(dir, &new_id, source, kdf)?;
-    let sent = publish(server, gun, remote, &signers, &new_key)?;
+    // The server still trusts the old key: publish again with the new key.
+    let signers = signing_keys(dir, source, &remote.root, role, kdf)?;
+    let new_key = if journal.server_managed {
+        // Ask the server again; the key it made before was never published.
+        let key = server.rotate_server_key(gun, "snapshot")?;
+        journal.new_key = key.id().to_string();
+        done.new_key = Some(key.id());
+        write_journal(dir, lock, name, &journal)?;
+        NewKey::Server(key)
+    } else {
+        NewKey::Local(load_key(dir, &new_id, source, kdf)?.2)
+    };
+    let sent = publish(server, gun, role, remote, &signers, &new_key)?;
     journal.phase = Phase::Published;
     write_journal(dir, lock, name, &journal)?;
     (options.on_step)(Step::Published);
     done.root_version = Some(sent.root_version);
-    done.targets_version = Some(sent.targets_version);
     finish(
         dir,
         lock,
-        gun,
         name,
         old_key.as_ref(),
-        Some((&sent.root, &sent.targets)),
+        Some(&sent),
         options,
         &mut done,
     )?;
     Ok(done)
 }
 
-/// Steps 4 and 5: retire the old key, refresh the cache, close the journal.
-#[allow(clippy::too_many_arguments)]
+/// Steps 4 and 5: retire the old key (not a root key), refresh the cache, close the journal.
 fn finish(
     dir: &TrustDir,
     lock: &DirLock,
-    gun: &Gun,
     name: &str,
     old_key: Option<&KeyId>,
-    metadata: Option<(&[u8], &[u8])>,
+    sent: Option<&NewMetadata>,
     options: &RotateOptions<'_>,
     done: &mut Rotated,
 ) -> Result<()> {
     if let Some(old) = old_key
+        && done.role != Role::Root
         && (dir.key_path(old).is_file() || dir.retired_dir().join(format!("{old}.key")).is_file())
     {
         done.retired = Some(dir.retire_key(lock, old)?);
     }
     (options.on_step)(Step::Retired);
-    if let Some((root, targets)) = metadata {
-        dir.write_metadata(lock, gun, "root", root)?;
-        if !targets.is_empty() {
-            dir.write_metadata(lock, gun, "targets", targets)?;
+    if let Some(sent) = sent {
+        for (role, bytes) in &sent.files {
+            dir.write_metadata(lock, &done.gun, role, bytes)?;
         }
         (options.on_step)(Step::CacheRefreshed);
     }
     dir.remove_journal(lock, name)
 }
 
-/// Builds and publishes root.json v+1 (new targets key, signed by the root key), targets.json
-/// v+1 (same content, signed by the new key) and, when the snapshot key is local, snapshot.json
-/// v+1.
+/// What a published rotation sent.
+struct NewMetadata {
+    /// `(role, bytes)` of every file published.
+    files: Vec<(String, Vec<u8>)>,
+    root_version: u64,
+}
+
+/// Builds and publishes root.json v+1 naming the new key (signed by the root key; for a root
+/// rotation by the old and the new root key), targets.json v+1 signed by a new targets key, and
+/// snapshot.json v+1 whenever the snapshot key is (or becomes) local.
 fn publish(
     server: &NotaryClient,
     gun: &Gun,
+    role: &Role,
     remote: &Remote,
-    keys: &SigningKeys,
-    new_key: &PrivateKey,
+    signers: &SigningKeys,
+    new_key: &NewKey,
 ) -> Result<NewMetadata> {
     let now = SystemTime::now();
     let mut root = remote.root.clone();
-    let still_used = |id: &str| {
-        ["root", "snapshot", "timestamp"]
-            .iter()
-            .any(|r| roles::role_key_ids(&remote.root, r).iter().any(|k| k == id))
+    let old_ids = roles::role_key_ids(&remote.root, role.as_str());
+    let new_listed: TufKey = match (role, new_key) {
+        (Role::Root, NewKey::Local(k)) => TufKey {
+            keytype: "ecdsa-x509".into(),
+            public: cert::root_certificate(k, gun, now)?.into_bytes(),
+        },
+        _ => new_key.tuf(),
     };
-    let new_tuf = TufKey {
-        keytype: "ecdsa".into(),
-        public: new_key.public().bytes().to_vec(),
-    };
-    let new_id = new_tuf.id();
+    let new_listed_id = new_listed.id();
     if let Some(map) = root["keys"].as_object_mut() {
-        for id in roles::role_key_ids(&remote.root, "targets") {
-            if !still_used(&id) {
-                map.remove(&id);
+        // notary keeps old root certificates for good; keys no other role uses go.
+        if *role != Role::Root {
+            let other_roles = ["root", "targets", "snapshot", "timestamp"]
+                .into_iter()
+                .filter(|r| *r != role.as_str());
+            let still_used: Vec<String> = other_roles
+                .flat_map(|r| roles::role_key_ids(&remote.root, r))
+                .collect();
+            for id in old_ids.iter().filter(|id| !still_used.contains(id)) {
+                map.remove(id);
             }
         }
-        map.insert(new_id.to_string(), new_tuf.to_json());
+        map.insert(new_listed_id.to_string(), new_listed.to_json());
     }
-    root["roles"]["targets"]["keyids"] = Value::from(vec![new_id.to_string()]);
+    root["roles"][role.as_str()]["keyids"] = Value::from(vec![new_listed_id.to_string()]);
     let root_version = root["version"].as_u64().unwrap_or(0) + 1;
     root["version"] = root_version.into();
     root["expires"] = roles::go_time(now + roles::ROOT_EXPIRY).into();
-    let root_bytes = tuf::sign(&root, &[(&keys.root.0, &keys.root.1)])?;
-
-    let mut targets = remote.targets.clone();
-    let targets_version = targets["version"].as_u64().unwrap_or(0) + 1;
-    targets["version"] = targets_version.into();
-    targets["expires"] = roles::go_time(now + roles::TARGETS_EXPIRY).into();
-    let targets_bytes = tuf::sign(&targets, &[(&new_id, new_key)])?;
-
-    let mut files: Vec<(&str, &[u8])> = vec![("root", &root_bytes), ("targets", &targets_bytes)];
-    let snapshot_bytes = match &keys.snapshot {
-        // Same entries (delegations included), new root and targets, version + 1.
-        Some(k) => {
-            let mut snapshot = remote.snapshot.clone();
-            snapshot["meta"]["root"] = roles::file_meta(&root_bytes);
-            snapshot["meta"]["targets"] = roles::file_meta(&targets_bytes);
-            snapshot["version"] = (snapshot["version"].as_u64().unwrap_or(0) + 1).into();
-            snapshot["expires"] = roles::go_time(now + roles::TARGETS_EXPIRY).into();
-            Some(tuf::sign(&snapshot, &[(&k.id(), k)])?)
-        }
-        None => None,
-    };
-    if let Some(b) = &snapshot_bytes {
-        files.push(("snapshot", b));
+    let (old_root_id, old_root_key) = &signers.root;
+    let mut root_signers: Vec<(&KeyId, &PrivateKey)> = vec![(old_root_id, old_root_key)];
+    if let (Role::Root, NewKey::Local(k)) = (role, new_key) {
+        // Both the previous and the new root role sign, so clients holding either accept it.
+        root_signers.push((&new_listed_id, k));
     }
-    server.publish(gun, &files)?;
-    Ok(NewMetadata {
-        root: root_bytes,
-        targets: targets_bytes,
-        root_version,
-        targets_version,
-    })
-}
+    let root_bytes = tuf::sign(&root, &root_signers)?;
+    let mut files = vec![("root".to_owned(), root_bytes)];
 
-/// What a published rotation sent.
-struct NewMetadata {
-    root: Vec<u8>,
-    targets: Vec<u8>,
-    root_version: u64,
-    targets_version: u64,
+    let mut snapshot_meta = remote.snapshot["meta"].clone();
+    snapshot_meta["root"] = roles::file_meta(&files[0].1);
+    if let (Role::Targets, NewKey::Local(k)) = (role, new_key) {
+        let mut targets = remote.targets.clone();
+        targets["version"] = (targets["version"].as_u64().unwrap_or(0) + 1).into();
+        targets["expires"] = roles::go_time(now + roles::TARGETS_EXPIRY).into();
+        let bytes = tuf::sign(&targets, &[(&k.id(), k)])?;
+        snapshot_meta["targets"] = roles::file_meta(&bytes);
+        files.push(("targets".to_owned(), bytes));
+    }
+    // The snapshot key that signs from now on, if it is local.
+    let snapshot_signer = match (role, new_key) {
+        (Role::Snapshot, NewKey::Local(k)) => Some(k),
+        (Role::Snapshot, NewKey::Server(_)) => None,
+        _ => signers.snapshot.as_ref(),
+    };
+    if let Some(k) = snapshot_signer {
+        let mut snapshot = remote.snapshot.clone();
+        snapshot["meta"] = snapshot_meta;
+        snapshot["version"] = (snapshot["version"].as_u64().unwrap_or(0) + 1).into();
+        snapshot["expires"] = roles::go_time(now + roles::TARGETS_EXPIRY).into();
+        files.push((
+            "snapshot".to_owned(),
+            tuf::sign(&snapshot, &[(&k.id(), k)])?,
+        ));
+    }
+    let parts: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(r, b)| (r.as_str(), b.as_slice()))
+        .collect();
+    server.publish(gun, &parts)?;
+    Ok(NewMetadata {
+        files,
+        root_version,
+    })
 }
 
 /// The keys a published rotation signs with.
 struct SigningKeys {
-    /// The root key with the (certificate) key ID root.json lists it under.
+    /// The current root key with the (certificate) key ID root.json lists it under.
     root: (KeyId, PrivateKey),
-    /// The snapshot key, when it is local.
+    /// The current snapshot key, when it is local and another role is rotated.
     snapshot: Option<PrivateKey>,
 }
 
-/// Decrypts the root key root.json names (and a local snapshot key, if root names one).
+/// Decrypts the root key root.json names (and a local snapshot key, unless the snapshot key
+/// itself is being replaced).
 fn signing_keys(
     dir: &TrustDir,
     source: &dyn PassphraseSource,
     root: &Value,
+    role: &Role,
     kdf: &KdfSettings,
 ) -> Result<SigningKeys> {
     let mut found = None;
@@ -495,13 +621,42 @@ fn signing_keys(
     })?;
     let (_, _, root_key) = load_key(dir, &canonical, source, kdf)?;
     let snapshot = match local_key_of(dir, root, "snapshot") {
-        Some(id) => Some(load_key(dir, &id, source, kdf)?.2),
-        None => None,
+        Some(id) if *role != Role::Snapshot => Some(load_key(dir, &id, source, kdf)?.2),
+        _ => None,
     };
     Ok(SigningKeys {
         root: (listed, root_key),
         snapshot,
     })
+}
+
+/// Decrypts a key file to adopt (with its own passphrase, asked for under the target role), and
+/// the PEM to store: the file as it is when docker and notary can read it, else re-encrypted.
+fn adopt(
+    source: &dyn PassphraseSource,
+    bytes: &[u8],
+    role: &Role,
+    gun: &Gun,
+    kdf: &KdfSettings,
+) -> Result<(PrivateKey, String)> {
+    let key_file = KeyFile::parse(bytes)?;
+    let (key, supplied) = unlock_with(&key_file, None, source, kdf)?;
+    if key.algorithm() != crate::key::Algorithm::Ecdsa {
+        return Err(Error::unsupported(format!(
+            "adopting a {} key (keytool signs with ECDSA P-256 keys)",
+            key.algorithm()
+        )));
+    }
+    let key_gun = role.carries_gun().then_some(gun);
+    let pem = match supplied {
+        Some(_) if key_file.notary_readable() => key_file.rewrap(role, key_gun),
+        Some(s) => file::encode(&key, role, key_gun, &s.passphrase, kdf.iterations)?,
+        None => {
+            let s = new_passphrase(source, &key.id(), role, key_gun)?;
+            file::encode(&key, role, key_gun, &s.passphrase, kdf.iterations)?
+        }
+    };
+    Ok((key, pem))
 }
 
 /// The canonical ID of the only key of `role` in root.json.
@@ -529,9 +684,9 @@ fn local_key_of(dir: &TrustDir, root: &Value, role: &str) -> Option<KeyId> {
         .find(|id| dir.key_path(id).is_file())
 }
 
-/// The smallest targets key of `gun` in `private/` (the one `init` uses).
-fn local_targets_key(dir: &TrustDir, gun: &Gun) -> Result<Option<KeyId>> {
-    Ok(list(dir, Some(&Role::Targets), Some(gun))?
+/// The smallest key of `role` (and `gun`) in `private/` (the one `init` uses).
+fn local_key(dir: &TrustDir, role: &Role, gun: Option<&Gun>) -> Result<Option<KeyId>> {
+    Ok(list(dir, Some(role), gun)?
         .into_iter()
         .filter(|k| k.location == Location::Flat && k.problem.is_none())
         .filter_map(|k| k.id.parse::<KeyId>().ok())
@@ -545,15 +700,22 @@ fn write_journal(dir: &TrustDir, lock: &DirLock, name: &str, journal: &Journal) 
     dir.write_journal(lock, name, &bytes)
 }
 
-fn plan(gun: &Gun, old_key: Option<KeyId>, published: bool, resumed: bool) -> Rotated {
+fn plan(
+    gun: &Gun,
+    role: &Role,
+    old_key: Option<KeyId>,
+    published: bool,
+    options: &RotateOptions<'_>,
+    resumed: bool,
+) -> Rotated {
     Rotated {
         gun: gun.clone(),
-        role: Role::Targets,
+        role: role.clone(),
         old_key,
         new_key: None,
+        server_managed: options.server_managed,
         published,
         root_version: None,
-        targets_version: None,
         retired: None,
         resumed,
         dry_run: true,
