@@ -89,8 +89,21 @@ pub(crate) struct InitArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RotateArgs {
-    #[command(flatten)]
-    pub(crate) server: ServerArgs,
+    /// Repository (GUN); repeat to rotate several
+    #[arg(long = "repo", value_name = "GUN", required_unless_present = "all")]
+    pub(crate) repos: Vec<String>,
+    /// Every repository with a local targets key that the server has published
+    #[arg(long, conflicts_with = "repos", requires = "server")]
+    pub(crate) all: bool,
+    /// Notary server [default: $DOCKER_CONTENT_TRUST_SERVER]
+    #[arg(long, value_name = "URL", conflicts_with = "offline")]
+    pub(crate) server: Option<String>,
+    /// CA certificate of the server [default: $DOCKER_CONFIG/tls/<host:port>/ca.crt]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tlscacert: Option<PathBuf>,
+    /// Rotate locally only (unpublished repositories), even when DOCKER_CONTENT_TRUST_SERVER is set
+    #[arg(long)]
+    pub(crate) offline: bool,
     /// The role to rotate: targets, snapshot or root
     #[arg(long, default_value = "targets")]
     pub(crate) role: String,

@@ -39,7 +39,7 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
         Command::Key(cmd) => key(&ctx, g, cmd).map(|()| 0),
         Command::Init(args) => init(&ctx, g, &args).map(|()| 0),
         Command::Status(args) => status(&ctx, &args),
-        Command::Rotate(args) => rotate(&ctx, g, &args).map(|()| 0),
+        Command::Rotate(args) => rotate(&ctx, g, &args),
         Command::Migrate => migrate(&ctx).map(|()| 0),
     }
 }
@@ -341,7 +341,21 @@ fn init(ctx: &Context, g: &Global, init: &InitArgs) -> Result<()> {
 /// The Notary server from `--server` or `DOCKER_CONTENT_TRUST_SERVER` (none with `--offline`),
 /// trusting `--tlscacert` or docker's `$DOCKER_CONFIG/tls/<host:port>/ca.crt`.
 fn server_client(args: &ServerArgs) -> Result<Option<NotaryClient>> {
-    let url = match (&args.server, args.offline) {
+    connect(
+        args.server.as_deref(),
+        args.tlscacert.as_deref(),
+        args.offline,
+    )
+}
+
+/// The Notary server to use, if any: `server` or `DOCKER_CONTENT_TRUST_SERVER` unless
+/// `offline`, trusting `tlscacert` or docker's CA file for that server.
+fn connect(
+    server: Option<&str>,
+    tlscacert: Option<&Path>,
+    offline: bool,
+) -> Result<Option<NotaryClient>> {
+    let url = match (server.map(str::to_owned), offline) {
         (_, true) => None,
         (Some(url), false) => Some(url.clone()),
         (None, false) => std::env::var("DOCKER_CONTENT_TRUST_SERVER")
@@ -349,9 +363,8 @@ fn server_client(args: &ServerArgs) -> Result<Option<NotaryClient>> {
             .filter(|s| !s.is_empty()),
     };
     let Some(url) = url else { return Ok(None) };
-    let ca = args
-        .tlscacert
-        .clone()
+    let ca = tlscacert
+        .map(Path::to_path_buf)
         .or_else(|| notary::docker_ca_path(&url, |k| std::env::var_os(k)));
     NotaryClient::new(&url, ca.as_deref()).map(Some)
 }
@@ -436,24 +449,63 @@ fn status(ctx: &Context, args: &ServerArgs) -> Result<u8> {
     Ok(if st.ready { 0 } else { 1 })
 }
 
-fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<()> {
+fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<u8> {
     check_iterations(&ctx.kdf)?;
-    let gun: Gun = args.server.repo.parse()?;
     let role: Role = args.role.parse()?;
-    if args.resume && !ops::pending_rotation(&ctx.dir, &gun)? {
-        eprintln!("No interrupted rotation of {gun} to resume.");
-        return Ok(());
+    let client = connect(
+        args.server.as_deref(),
+        args.tlscacert.as_deref(),
+        args.offline,
+    )?;
+    let guns: Vec<Gun> = if let (true, Some(server)) = (args.all, &client) {
+        ops::published_repositories(&ctx.dir, server)?
+    } else if args.all {
+        return Err(Error::InvalidArgument {
+            what: "--all",
+            reason: "--all rotates the repositories a Notary server has published; name it with --server".into(),
+        });
+    } else {
+        args.repos
+            .iter()
+            .map(|r| r.parse())
+            .collect::<Result<_>>()?
+    };
+    if args.resume {
+        let mut pending = Vec::new();
+        for gun in guns {
+            if ops::pending_rotation(&ctx.dir, &gun)? {
+                pending.push(gun);
+            }
+        }
+        if pending.is_empty() {
+            eprintln!("No interrupted rotation to resume.");
+            return Ok(0);
+        }
+        return rotate_each(ctx, g, args, &role, client.as_ref(), &pending);
     }
-    let key_file = args.key.as_deref().map(read_input).transpose()?;
     if role == Role::Root && !args.yes && !args.dry_run {
         confirm(
             ctx,
             &format!(
-                "Rotate the root key of {gun}? The new root.json is signed by the old and the new root key; the old root key stays in the trust directory (other repositories may use it). (yes/no) "
+                "Rotate the root key of {}? The new root.json is signed by the old and the new root key; the old root key stays in the trust directory (other repositories may use it). (yes/no) ",
+                guns.iter().map(Gun::as_str).collect::<Vec<_>>().join(", ")
             ),
         )?;
     }
-    let client = server_client(&args.server)?;
+    rotate_each(ctx, g, args, &role, client.as_ref(), &guns)
+}
+
+/// Rotates each repository; one failure does not stop the others. One repository prints its
+/// result (or fails with its error); several print a summary and exit 1 if any failed.
+fn rotate_each(
+    ctx: &Context,
+    g: &Global,
+    args: &RotateArgs,
+    role: &Role,
+    client: Option<&NotaryClient>,
+    guns: &[Gun],
+) -> Result<u8> {
+    let key_file = args.key.as_deref().map(read_input).transpose()?;
     let source = chain(ctx, g.passphrase_file.as_deref());
     // Test-only fault point: abort at a step boundary. Rotation must survive a crash or SIGKILL
     // at any point anyway, so aborting on purpose there adds no risk.
@@ -464,16 +516,82 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<()> {
         }
     };
     let options = ops::RotateOptions {
-        server: client.as_ref(),
+        server: client,
         server_managed: args.server_managed,
         new_key_file: key_file.as_ref().map(|k| k.as_slice()),
         dry_run: args.dry_run,
         on_step: &on_step,
     };
-    let done = ops::rotate(&ctx.dir, &source, &gun, &role, &options, &ctx.kdf)?;
+    if let [gun] = guns {
+        let done = ops::rotate(&ctx.dir, &source, gun, role, &options, &ctx.kdf)?;
+        print_rotated(ctx, &done);
+        return Ok(0);
+    }
+    let bar = if !ctx.json && std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(guns.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut rows = Vec::with_capacity(guns.len());
+    let mut failed = 0usize;
+    for gun in guns {
+        bar.set_message(gun.to_string());
+        match ops::rotate(&ctx.dir, &source, gun, role, &options, &ctx.kdf) {
+            Ok(done) => rows.push(serde_json::json!({"gun": gun, "ok": true, "result": done})),
+            Err(e) => {
+                failed += 1;
+                rows.push(serde_json::json!({
+                    "gun": gun, "ok": false,
+                    "error": {"code": e.code() as i32, "message": crate::messages::sentence(&e)},
+                }));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
     if ctx.json {
-        output::json(&done);
-        return Ok(());
+        output::json(&rows);
+    } else {
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r["gun"].as_str().unwrap_or_default().to_owned(),
+                    if r["ok"] == true {
+                        "rotated".into()
+                    } else {
+                        "FAILED".into()
+                    },
+                    if r["ok"] == true {
+                        r["result"]["new_key"]
+                            .as_str()
+                            .unwrap_or("(plan)")
+                            .to_owned()
+                    } else {
+                        r["error"]["message"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned()
+                    },
+                ]
+            })
+            .collect();
+        output::table(&["GUN", "RESULT", "NEW KEY / ERROR"], &table);
+        eprintln!(
+            "{} of {} repositories rotated.",
+            guns.len() - failed,
+            guns.len()
+        );
+    }
+    Ok(u8::from(failed > 0))
+}
+
+fn print_rotated(ctx: &Context, done: &ops::Rotated) {
+    let (gun, role) = (&done.gun, &done.role);
+
+    if ctx.json {
+        output::json(done);
+        return;
     }
     let old = done
         .old_key
@@ -499,7 +617,7 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<()> {
         if done.resumed {
             println!("An interrupted rotation is pending; running without --dry-run completes it.");
         }
-        return Ok(());
+        return;
     }
     let new = done
         .new_key
@@ -523,7 +641,7 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<()> {
     } else {
         eprintln!("Rotated locally ({gun} is not published).");
     }
-    match (&done.retired, &role) {
+    match (&done.retired, role) {
         (Some(path), _) => eprintln!(
             "The old key is retired to {} (not used by docker or notary; keytool key list --retired).",
             path.display()
@@ -536,7 +654,6 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<()> {
     if done.resumed {
         eprintln!("(This completed an interrupted rotation.)");
     }
-    Ok(())
 }
 
 fn print_keys(done: &ops::Preseeded) {

@@ -540,3 +540,81 @@ fn an_existing_key_file_is_adopted() {
     ok(notary().args(["add", gun, "adopted"]).arg(&file));
     ok(notary().args(["publish", gun]));
 }
+
+#[test]
+fn many_repositories_one_failure_does_not_stop_the_others() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let guns = [
+        "example.com/bulk/a",
+        "example.com/bulk/b",
+        "example.com/bulk/c",
+    ];
+    let before: Vec<String> = guns
+        .iter()
+        .map(|g| {
+            init(&stack, &trust, g)["keys"]["targets"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
+    // An unpublished repository with only a local targets key is not part of --all.
+    ok(kt(&trust).args([
+        "key",
+        "generate",
+        "--role",
+        "targets",
+        "--repo",
+        "example.com/bulk/local-only",
+    ]));
+
+    let mut cmd = kt(&trust);
+    cmd.args(["--json", "rotate", "--all"]);
+    let out = server_args(&stack, &mut cmd, &stack.url)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json(&out);
+    let rows = rows.as_array().expect("array");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for (row, old) in rows.iter().zip(&before) {
+        assert_eq!(row["ok"], true);
+        assert_eq!(row["result"]["old_key"], old.as_str());
+    }
+    for g in guns {
+        assert_eq!(status(&stack, &trust, g).0, Some(0));
+    }
+
+    // One repository that cannot be rotated (no keys at all) among good ones.
+    let mut cmd = kt(&trust);
+    cmd.args([
+        "--json",
+        "rotate",
+        "--repo",
+        guns[0],
+        "--repo",
+        "example.com/bulk/none",
+        "--repo",
+        guns[1],
+    ]);
+    let out = server_args(&stack, &mut cmd, &stack.url)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let rows = json(&out);
+    let ok_flags: Vec<bool> = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["ok"] == true)
+        .collect();
+    assert_eq!(ok_flags, [true, false, true]);
+    assert_eq!(rows[1]["error"]["code"], 10, "not found: {}", rows[1]);
+}

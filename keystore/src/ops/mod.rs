@@ -21,7 +21,10 @@ pub use passwd::passwd;
 pub use preseed::{Preseeded, Provenance, preseed};
 pub use publish::{Published, publish};
 pub use remove::remove;
-pub use rotate::{RotateOptions, Rotated, Step, pending_rotation, rotate};
+pub use rotate::{
+    RotateOptions, Rotated, Step, local_repositories, pending_rotation, published_repositories,
+    rotate,
+};
 pub use status::{ExpectedKey, Status, status};
 
 use std::path::PathBuf;

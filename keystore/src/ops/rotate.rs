@@ -158,6 +158,55 @@ fn journal_name(gun: &Gun, role: &Role) -> String {
 /// The roles keytool rotates.
 const ROTATABLE: [Role; 3] = [Role::Targets, Role::Snapshot, Role::Root];
 
+/// The repositories of the trust directory: those with a targets key in `private/` or a
+/// metadata cache, sorted.
+pub fn local_repositories(dir: &TrustDir) -> Result<Vec<Gun>> {
+    let mut guns: Vec<Gun> = list(dir, Some(&Role::Targets), None)?
+        .into_iter()
+        .filter(|k| k.location == Location::Flat)
+        .filter_map(|k| k.gun?.parse().ok())
+        .collect();
+    let tuf = dir.root().join("tuf");
+    let mut stack = vec![tuf.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if e.file_name() == "metadata" {
+                if let Some(gun) = d
+                    .strip_prefix(&tuf)
+                    .ok()
+                    .and_then(|g| g.to_str()?.parse().ok())
+                {
+                    guns.push(gun);
+                }
+            } else {
+                stack.push(path);
+            }
+        }
+    }
+    guns.sort();
+    guns.dedup();
+    Ok(guns)
+}
+
+/// The repositories of the trust directory that `server` has published (what `rotate --all`
+/// rotates). Each is verified again when it is rotated.
+pub fn published_repositories(dir: &TrustDir, server: &NotaryClient) -> Result<Vec<Gun>> {
+    let mut published = Vec::new();
+    for gun in local_repositories(dir)? {
+        if server.get(&gun, "root.json")?.is_some() {
+            published.push(gun);
+        }
+    }
+    Ok(published)
+}
+
 /// Whether a rotation of any role of `gun` is pending (interrupted).
 pub fn pending_rotation(dir: &TrustDir, gun: &Gun) -> Result<bool> {
     for role in ROTATABLE {
