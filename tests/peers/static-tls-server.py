@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """Serve a directory over HTTPS on 127.0.0.1 (a hostile Notary server for tests).
 
-Usage: static-tls-server.py DIR CERT KEY
+Usage: static-tls-server.py DIR CERT KEY [FORWARD_URL CA]
 Prints the chosen port on the first line of stdout, then serves GET requests for files below
 DIR (404 otherwise) until it is killed. Loopback only; never follows paths outside DIR.
+POST is refused with 501 — or, with FORWARD_URL (an https://127.0.0.1:PORT server) and its CA,
+forwarded there and then the client's connection is dropped without an answer: the server
+accepted, the client never learns it.
 """
+import http.client
 import http.server
 import os
 import ssl
 import sys
+import urllib.parse
 
 
 def main() -> None:
     root, cert, key = sys.argv[1:4]
+    forward = sys.argv[4:6] if len(sys.argv) >= 6 else None
     root = os.path.realpath(root)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -30,6 +36,23 @@ def main() -> None:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+            if not forward:
+                self.send_error(501)
+                return
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            url = urllib.parse.urlsplit(forward[0])
+            if url.hostname not in ("127.0.0.1", "localhost"):
+                raise SystemExit("forwarding only to loopback")
+            ctx = ssl.create_default_context(cafile=forward[1])
+            conn = http.client.HTTPSConnection(url.hostname, url.port, context=ctx, timeout=30)
+            conn.request("POST", self.path, body, {"Content-Type": self.headers["Content-Type"]})
+            conn.getresponse().read()
+            conn.close()
+            # Drop the client's connection without an answer.
+            self.close_connection = True
+            self.connection.shutdown(2)
 
         def log_message(self, *args) -> None:
             pass

@@ -300,6 +300,16 @@ pub struct Fake {
 impl Fake {
     /// Serves `files` (`(name, bytes)`) as `/v2/<gun>/_trust/tuf/<name>`.
     pub fn serve(stack: &Stack, gun: &str, files: &[(String, Vec<u8>)]) -> Fake {
+        Fake::start(stack, gun, files, false)
+    }
+
+    /// Like [`Fake::serve`], but every POST is forwarded to the stack's real server, which
+    /// accepts it, and then the client's connection is dropped without an answer.
+    pub fn accept_then_drop(stack: &Stack, gun: &str, files: &[(String, Vec<u8>)]) -> Fake {
+        Fake::start(stack, gun, files, true)
+    }
+
+    fn start(stack: &Stack, gun: &str, files: &[(String, Vec<u8>)], forward: bool) -> Fake {
         use std::io::BufRead;
         let dir = tempfile::tempdir().expect("tmp");
         let tuf = dir.path().join("v2").join(gun).join("_trust/tuf");
@@ -313,6 +323,11 @@ impl Fake {
             .arg(dir.path())
             .arg(certs.join("notary-server.crt"))
             .arg(certs.join("notary-server.key"))
+            .args(if forward {
+                vec![stack.url.clone(), stack.ca.display().to_string()]
+            } else {
+                Vec::new()
+            })
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("python3 runs");

@@ -618,3 +618,57 @@ fn many_repositories_one_failure_does_not_stop_the_others() {
     assert_eq!(ok_flags, [true, false, true]);
     assert_eq!(rows[1]["error"]["code"], 10, "not found: {}", rows[1]);
 }
+
+#[test]
+fn a_publish_whose_answer_is_lost_is_completed_by_the_next_run() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "example.com/dropped/answer";
+    let made = init(&stack, &trust, gun);
+    let old = made["keys"]["targets"].as_str().expect("old").to_owned();
+    let client = NotaryClient::new(&stack.url, Some(&stack.ca)).expect("client");
+    let g: Gun = gun.parse().expect("gun");
+    let files: Vec<(String, Vec<u8>)> = [
+        "root.json",
+        "timestamp.json",
+        "snapshot.json",
+        "targets.json",
+    ]
+    .into_iter()
+    .map(|f| {
+        (
+            f.to_owned(),
+            client.get(&g, f).expect("get").expect("present"),
+        )
+    })
+    .collect();
+
+    // The server takes the new metadata, but the connection drops before keytool hears so.
+    let fake = Fake::accept_then_drop(&stack, gun, &files);
+    let out = rotate(&stack, &trust, gun, &fake.url);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Both keys are still in private/: whichever the server trusts can sign.
+    assert!(trust.join(format!("private/{old}.key")).is_file());
+    let (_, st) = status(&stack, &trust, gun);
+    assert_eq!(st["can_sign_targets"], true, "{st}");
+    assert_eq!(st["pending_rotation"], true);
+    assert!(notary_can_publish(&stack, &trust, gun, "answer-lost"));
+
+    // The next run sees the server already trusts the new key and only cleans up.
+    let out = rotate(&stack, &trust, gun, &stack.url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done = json(&out);
+    assert_eq!(done["resumed"], true);
+    assert!(trust.join(format!("keytool-retired/{old}.key")).is_file());
+    assert_eq!(status(&stack, &trust, gun).0, Some(0));
+}
