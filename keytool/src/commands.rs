@@ -487,7 +487,7 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<u8> {
         confirm(
             ctx,
             &format!(
-                "Rotate the root key of {}? The new root.json is signed by the old and the new root key; the old root key stays in the trust directory (other repositories may use it). (yes/no) ",
+                "Rotate the root key of {}? The new root.json is signed by the old and the new root key; the old root key is then retired, unless other repositories still use it. (yes/no) ",
                 guns.iter().map(Gun::as_str).collect::<Vec<_>>().join(", ")
             ),
         )?;
@@ -646,8 +646,13 @@ fn print_rotated(ctx: &Context, done: &ops::Rotated) {
             "The old key is retired to {} (not used by docker or notary; keytool key list --retired).",
             path.display()
         ),
-        (None, Role::Root) => eprintln!(
-            "The old root key stays in the trust directory: other repositories may still use it."
+        (None, Role::Root) if !done.old_root_still_used_by.is_empty() => eprintln!(
+            "The old root key stays in the trust directory: it is still the root key of {}.",
+            done.old_root_still_used_by
+                .iter()
+                .map(Gun::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         (None, _) => {}
     }

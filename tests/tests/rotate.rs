@@ -452,6 +452,9 @@ fn root_rotation_is_followed_by_clients_that_trusted_the_old_root() {
     let gun = "example.com/rotate/root";
     let made = init(&stack, &trust, gun);
     let old_root = made["keys"]["root"].as_str().expect("root").to_owned();
+    // A second repository signed by the same root key.
+    let other = "example.com/rotate/root-sibling";
+    init(&stack, &trust, other);
     let prior = tmp.path().join("prior");
     ok(stack.notary(&prior).args(["list", gun]));
     let old_cert = root_cert_id(&stack, gun);
@@ -476,8 +479,9 @@ fn root_rotation_is_followed_by_clients_that_trusted_the_old_root() {
     let new_root = done["new_key"].as_str().expect("new").to_owned();
     assert!(
         trust.join(format!("private/{old_root}.key")).is_file(),
-        "the old root key is kept"
+        "the old root key stays while another repository uses it"
     );
+    assert_eq!(done["old_root_still_used_by"], serde_json::json!([other]));
     assert!(trust.join(format!("private/{new_root}.key")).is_file());
     let new_cert = root_cert_id(&stack, gun);
     assert_ne!(new_cert, old_cert);
@@ -501,6 +505,21 @@ fn root_rotation_is_followed_by_clients_that_trusted_the_old_root() {
     let (code, st) = status(&stack, &trust, gun);
     assert_eq!(code, Some(0), "{st}");
     assert_eq!(st["expected_root_keys"][0]["key_id"], new_root.as_str());
+
+    // Once the sibling moves to its own new root key, nothing uses the old one: it is retired.
+    let mut cmd = kt(&trust);
+    cmd.args([
+        "--json", "rotate", "--role", "root", "--yes", "--repo", other,
+    ]);
+    let done = json(&ok(server_args(&stack, &mut cmd, &stack.url)));
+    assert_eq!(done["old_root_still_used_by"], serde_json::json!([]));
+    assert!(
+        trust
+            .join(format!("keytool-retired/{old_root}.key"))
+            .is_file()
+    );
+    assert!(!trust.join(format!("private/{old_root}.key")).exists());
+    assert_eq!(status(&stack, &trust, other).0, Some(0));
 }
 
 #[test]

@@ -94,8 +94,11 @@ pub struct Rotated {
     pub published: bool,
     /// The new root.json version (published rotations).
     pub root_version: Option<u64>,
-    /// Where the old key went (`None` when it stays: root keys, server keys).
+    /// Where the old key went (`None` when it stays: server keys, or a root key still used).
     pub retired: Option<PathBuf>,
+    /// For a root rotation: other repositories whose cached root.json still names the old root
+    /// key, which therefore stays in `private/`.
+    pub old_root_still_used_by: Vec<Gun>,
     /// Whether an interrupted rotation was completed.
     pub resumed: bool,
     /// Whether this was only a plan.
@@ -391,6 +394,7 @@ pub fn rotate(
         published: remote.is_some(),
         root_version: None,
         retired: None,
+        old_root_still_used_by: Vec::new(),
         resumed: restarted,
         dry_run: false,
     };
@@ -439,6 +443,7 @@ fn resume(
         published: journal.published_repository,
         root_version: None,
         retired: None,
+        old_root_still_used_by: Vec::new(),
         resumed: true,
         dry_run: false,
     };
@@ -516,7 +521,9 @@ fn resume(
     Ok(done)
 }
 
-/// Steps 4 and 5: retire the old key (not a root key), refresh the cache, close the journal.
+/// Steps 4 and 5: retire the old key, refresh the cache, close the journal. An old root key
+/// is retired only when no other repository's cached root.json names it (root keys are shared
+/// by repositories); otherwise it stays and the result lists who still uses it.
 fn finish(
     dir: &TrustDir,
     lock: &DirLock,
@@ -526,11 +533,15 @@ fn finish(
     options: &RotateOptions<'_>,
     done: &mut Rotated,
 ) -> Result<()> {
-    if let Some(old) = old_key
-        && done.role != Role::Root
-        && (dir.key_path(old).is_file() || dir.retired_dir().join(format!("{old}.key")).is_file())
-    {
-        done.retired = Some(dir.retire_key(lock, old)?);
+    if let Some(old) = old_key {
+        if done.role == Role::Root {
+            done.old_root_still_used_by = repositories_using_root(dir, &done.gun, old)?;
+        }
+        let present =
+            dir.key_path(old).is_file() || dir.retired_dir().join(format!("{old}.key")).is_file();
+        if present && done.old_root_still_used_by.is_empty() {
+            done.retired = Some(dir.retire_key(lock, old)?);
+        }
     }
     (options.on_step)(Step::Retired);
     if let Some(sent) = sent {
@@ -540,6 +551,31 @@ fn finish(
         (options.on_step)(Step::CacheRefreshed);
     }
     dir.remove_journal(lock, name)
+}
+
+/// Other repositories whose cached root.json names `root_key` as their root key.
+fn repositories_using_root(dir: &TrustDir, except: &Gun, root_key: &KeyId) -> Result<Vec<Gun>> {
+    let mut users = Vec::new();
+    for gun in local_repositories(dir)? {
+        if &gun == except {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(dir.metadata_dir(&gun).join("root.json")) else {
+            continue;
+        };
+        let Ok(env) = tuf::Envelope::parse(&bytes) else {
+            continue;
+        };
+        let uses = roles::role_key_ids(&env.signed, "root")
+            .iter()
+            .filter_map(|id| roles::root_key(&env.signed, id))
+            .filter_map(|k| roles::canonical_id(&k))
+            .any(|id| &id == root_key);
+        if uses {
+            users.push(gun);
+        }
+    }
+    Ok(users)
 }
 
 /// What a published rotation sent.
@@ -766,6 +802,7 @@ fn plan(
         published,
         root_version: None,
         retired: None,
+        old_root_still_used_by: Vec::new(),
         resumed,
         dry_run: true,
     }
