@@ -2,7 +2,7 @@
 # Times `keytool rotate` against `notary key rotate GUN targets` on the same notary-server
 # (loopback, TLS, memory storage), side by side in one run, and prints the ratios.
 #
-#   scripts/bench-rotate.sh [--runs N]
+#   scripts/bench-rotate.sh [--runs N] [--bulk N]
 #
 # Every timed run rotates the targets key of an already published repository once more, with
 # notary's 2048 PBKDF2 iterations on both sides (keytool --notary-compat). Rows: keytool with
@@ -12,10 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=20
+bulk=100
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
-    *) echo "usage: $0 [--runs N]" >&2; exit 2 ;;
+    --bulk) bulk="$2"; shift 2 ;;
+    *) echo "usage: $0 [--runs N] [--bulk N]" >&2; exit 2 ;;
   esac
 done
 
@@ -61,3 +63,25 @@ for x in r:
 PY
 # Every rotation kept its old key: count them.
 echo "keys retired by keytool: $(ls "$work/kt/keytool-retired" | wc -l) (server snapshot), $(ls "$work/ktl/keytool-retired" | wc -l) (local snapshot)"
+
+# Bulk: N published repositories sharing one root key, rotated by one `keytool rotate --all`,
+# against N `notary key rotate` processes (notary has no bulk rotation). Wall time and peak RSS.
+command -v /usr/bin/time >/dev/null || { echo "bulk: /usr/bin/time is missing (apt-get install time)"; exit 0; }
+"$keytool" --trust-dir "$work/bulk-kt" --notary-compat key generate --role root >/dev/null 2>&1
+for i in $(seq 1 "$bulk"); do
+  "$keytool" --trust-dir "$work/bulk-kt" --notary-compat init --repo "bench.example/bulk/kt$i" "${server[@]}" >/dev/null 2>&1
+  "${notary[@]}" -d "$work/bulk-nt" init "bench.example/bulk/nt$i" >/dev/null
+  "${notary[@]}" -d "$work/bulk-nt" publish "bench.example/bulk/nt$i" >/dev/null
+done
+/usr/bin/time -f "%e %M" -o "$work/kt.time" \
+  "$keytool" --trust-dir "$work/bulk-kt" --notary-compat --json rotate --all "${server[@]}" >"$work/bulk.json"
+ok=$(python3 -c 'import json,sys; print(sum(r["ok"] for r in json.load(open(sys.argv[1]))))' "$work/bulk.json")
+/usr/bin/time -f "%e %M" -o "$work/nt.time" bash -c "
+  for i in \$(seq 1 $bulk); do ${notary[*]} -d $work/bulk-nt key rotate bench.example/bulk/nt\$i targets >/dev/null || exit 1; done"
+read -r kt_s kt_kib < "$work/kt.time"
+read -r nt_s nt_kib < "$work/nt.time"
+echo
+echo "| bulk rotation of $bulk repositories | wall time (s) | peak RSS (MiB) |"
+echo "|---|---|---|"
+echo "| keytool rotate --all (one process; $ok of $bulk rotated) | $kt_s | $((kt_kib / 1024)) |"
+echo "| $bulk x notary key rotate targets (peak of one process) | $nt_s | $((nt_kib / 1024)) |"
