@@ -175,6 +175,32 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The docker CLI failed, or a container or docker config directory could not be used.
+    #[error("cannot {action} in {target}: {reason}")]
+    Target {
+        /// The target, e.g. "container trustsandbox" or "docker config directory /x".
+        target: String,
+        /// The action, as a verb phrase ("copy keys", "run docker push").
+        action: String,
+        /// Why (docker's last line of error output, bounded; never a passphrase).
+        reason: String,
+    },
+    /// The target already holds a different file under a name keytool would write.
+    #[error("{target} already holds a different {path}; keytool never overwrites it")]
+    Conflict {
+        /// The target, e.g. "container trustsandbox".
+        target: String,
+        /// The file in the target.
+        path: String,
+    },
+    /// Content trust refused an image: unsigned, or content that does not match what is signed.
+    #[error("content trust verification failed for {image}: {reason}")]
+    VerificationFailed {
+        /// The image reference.
+        image: String,
+        /// What docker reported.
+        reason: String,
+    },
     /// A bug.
     #[error("internal error: {what}")]
     Internal {
@@ -205,6 +231,9 @@ impl Error {
             Error::ServerRejected { .. } => ErrorCode::ServerRejected,
             Error::Network { .. } => ErrorCode::Network,
             Error::InvalidMetadata { .. } => ErrorCode::InvalidMetadata,
+            Error::Target { .. } => ErrorCode::Io,
+            Error::Conflict { .. } => ErrorCode::AlreadyExists,
+            Error::VerificationFailed { .. } => ErrorCode::InvalidMetadata,
             Error::Internal { .. } => ErrorCode::Internal,
         }
     }

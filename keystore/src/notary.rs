@@ -44,7 +44,8 @@ pub fn docker_ca_path(
     path.exists().then_some(path)
 }
 
-fn host_port(url: &str) -> Option<&str> {
+/// `host:port` of a server URL, as docker names its `tls/<host:port>/` directory.
+pub(crate) fn host_port(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))?;

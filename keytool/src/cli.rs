@@ -76,6 +76,12 @@ pub(crate) enum Command {
     Status(ServerArgs),
     /// Convert notary 0.1-0.3 key layouts (root_keys/, tuf_keys/) to the flat private/ layout
     Migrate,
+    /// Copy a repository's targets key (and with --with-root its root key) and the Notary CA
+    /// into a docker config directory or a container; idempotent, never overwrites
+    Provision(crate::sandbox::ProvisionArgs),
+    /// Run docker push/pull with content trust inside a container (the trust sandbox)
+    #[command(subcommand)]
+    Sandbox(crate::sandbox::SandboxCommand),
 }
 
 #[derive(Debug, Args)]

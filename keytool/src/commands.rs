@@ -19,10 +19,10 @@ use crate::prompt::{self, TtyPrompt};
 /// Largest file `key import` reads (a bundle of ~30,000 notary keys).
 const MAX_IMPORT_FILE: u64 = 16 << 20;
 
-struct Context {
-    dir: TrustDir,
-    kdf: KdfSettings,
-    json: bool,
+pub(crate) struct Context {
+    pub(crate) dir: TrustDir,
+    pub(crate) kdf: KdfSettings,
+    pub(crate) json: bool,
     interactive: bool,
 }
 
@@ -41,6 +41,8 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
         Command::Status(args) => status(&ctx, &args),
         Command::Rotate(args) => rotate(&ctx, g, &args),
         Command::Migrate => migrate(&ctx).map(|()| 0),
+        Command::Provision(args) => crate::sandbox::provision(&ctx, &args).map(|()| 0),
+        Command::Sandbox(cmd) => crate::sandbox::sandbox(&ctx, g, cmd).map(|()| 0),
     }
 }
 
@@ -59,7 +61,7 @@ fn kdf_settings(g: &Global) -> KdfSettings {
 }
 
 /// The passphrase chain: an explicit file, then the environment, then (if allowed) a prompt.
-fn chain(ctx: &Context, file: Option<&Path>) -> Chain {
+pub(crate) fn chain(ctx: &Context, file: Option<&Path>) -> Chain {
     let mut chain = Chain::new();
     if let Some(f) = file {
         chain.push(Box::new(FileSource::new(f)));
@@ -79,7 +81,7 @@ fn parse_role(text: Option<&str>) -> Result<Option<Role>> {
     text.map(str::parse).transpose()
 }
 
-fn check_iterations(kdf: &KdfSettings) -> Result<()> {
+pub(crate) fn check_iterations(kdf: &KdfSettings) -> Result<()> {
     if kdf.iterations == 0 || kdf.iterations > kdf.max_iterations {
         return Err(Error::InvalidArgument {
             what: "--kdf-iterations",
@@ -340,7 +342,7 @@ fn init(ctx: &Context, g: &Global, init: &InitArgs) -> Result<()> {
 
 /// The Notary server from `--server` or `DOCKER_CONTENT_TRUST_SERVER` (none with `--offline`),
 /// trusting `--tlscacert` or docker's `$DOCKER_CONFIG/tls/<host:port>/ca.crt`.
-fn server_client(args: &ServerArgs) -> Result<Option<NotaryClient>> {
+pub(crate) fn server_client(args: &ServerArgs) -> Result<Option<NotaryClient>> {
     connect(
         args.server.as_deref(),
         args.tlscacert.as_deref(),

@@ -6,6 +6,7 @@ mod commands;
 mod messages;
 mod output;
 mod prompt;
+mod sandbox;
 
 use std::process::ExitCode;
 

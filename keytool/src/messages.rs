@@ -86,6 +86,15 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
             "confirmation" => "Pass --yes.".into(),
             _ => "See keytool --help.".into(),
         },
+        Error::Target { .. } => {
+            "Check that the container runs (docker ps, with the same DOCKER_HOST) and, for a push, that the repository is published (keytool init --repo GUN --server URL).".into()
+        }
+        Error::Conflict { .. } => {
+            "Compare the two files; if the one in the target is stale, remove it there and run keytool provision again.".into()
+        }
+        Error::VerificationFailed { .. } => {
+            "Do not use this image: the registry's content or tag is not what the repository's targets key signed. Push it again with keytool sandbox push.".into()
+        }
         Error::Internal { .. } => format!(
             "This is a bug in keytool {}; rerun with --verbose and report it.",
             env!("CARGO_PKG_VERSION")

@@ -14,7 +14,9 @@
 set -euo pipefail
 
 # Debian package -> binaries it provides that the tests use.
-# (keyutils provides keyctl; notary provides notary and notary-server.)
+# (keyutils provides keyctl; notary provides notary and notary-server; docker.io provides the
+# docker CLI and dockerd, the private daemon of tests/peers/dockerd.sh; busybox-static provides the
+# static /bin/busybox the trustsandbox image is made of.)
 declare -A package_binaries=(
     [notary]="notary notary-server notary-signer"
     [docker-registry]="docker-registry"
@@ -24,10 +26,12 @@ declare -A package_binaries=(
     [keyutils]="keyctl"
     [hyperfine]="hyperfine"
     [python3]="python3"
-    [docker.io]="docker"
+    [docker.io]="docker dockerd"
+    [busybox-static]="busybox"
 )
 # Fixed order, so the output is stable.
-packages=(notary docker-registry openssl curl expect keyutils hyperfine python3 docker.io)
+packages=(notary docker-registry openssl curl expect keyutils hyperfine python3 docker.io
+    busybox-static)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 

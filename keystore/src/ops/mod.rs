@@ -7,10 +7,12 @@ mod import;
 mod migrate;
 mod passwd;
 mod preseed;
+mod provision;
 mod publish;
 mod remote;
 mod remove;
 mod rotate;
+mod sandbox;
 mod status;
 
 pub use export::{Selection, export, export_to_file};
@@ -19,11 +21,18 @@ pub use import::{ImportOptions, Imported, Outcome, import};
 pub use migrate::{MigrationReport, migrate};
 pub use passwd::passwd;
 pub use preseed::{Preseeded, Provenance, preseed};
+pub use provision::{
+    CONTAINER_CONFIG_DIR, DockerCli, ProvisionOptions, Provisioned, ProvisionedFile, Target,
+    provision,
+};
 pub use publish::{Published, publish};
 pub use remove::remove;
 pub use rotate::{
     RotateOptions, Rotated, Step, local_repositories, pending_rotation, published_repositories,
     rotate,
+};
+pub use sandbox::{
+    FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Pulled, Pushed, SandboxOptions, pull, push,
 };
 pub use status::{ExpectedKey, Status, status};
 
