@@ -264,6 +264,59 @@ impl Drop for Stack {
     }
 }
 
+impl Stack {
+    /// `docker trust inspect GUN` against this server with a throwaway docker config (the CA
+    /// where docker looks for it, no daemon); returns the parsed JSON of the repository.
+    pub fn docker_trust_inspect(&self, work: &Path, gun: &str) -> serde_json::Value {
+        let config = work.join("docker-config");
+        let port = self.url.rsplit(':').next().expect("port");
+        let tls = config.join("tls").join(format!("127.0.0.1:{port}"));
+        std::fs::create_dir_all(&tls).expect("mkdir");
+        std::fs::copy(&self.ca, tls.join("ca.crt")).expect("ca");
+        let out = ok(Command::new("docker")
+            .env("DOCKER_CONFIG", &config)
+            .env("DOCKER_CONTENT_TRUST_SERVER", &self.url)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .args(["trust", "inspect", gun]));
+        let inspect: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        inspect[0].clone()
+    }
+
+    /// The four metadata files of `gun` as the server serves them (for a fake server).
+    pub fn metadata_files(&self, gun: &str) -> Vec<(String, Vec<u8>)> {
+        let client = keystore_client(self);
+        let gun: keystore::Gun = gun.parse().expect("gun");
+        [
+            "root.json",
+            "timestamp.json",
+            "snapshot.json",
+            "targets.json",
+        ]
+        .into_iter()
+        .map(|f| {
+            (
+                f.to_owned(),
+                client.get(&gun, f).expect("get").expect("present"),
+            )
+        })
+        .collect()
+    }
+}
+
+fn keystore_client(stack: &Stack) -> keystore::notary::NotaryClient {
+    keystore::notary::NotaryClient::new(&stack.url, Some(&stack.ca)).expect("client")
+}
+
+/// The key ID `docker trust inspect` shows for an administrative key ("Root", "Repository").
+pub fn admin_key_id(inspect: &serde_json::Value, name: &str) -> Option<String> {
+    inspect["AdministrativeKeys"]
+        .as_array()?
+        .iter()
+        .find(|k| k["Name"] == name)?["Keys"][0]["ID"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// Every file below `dir` with its bytes, for byte-for-byte comparisons.
 pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();

@@ -133,27 +133,16 @@ fn published_repository_is_used_by_notary_and_docker(stack: &Stack) {
     if !have("docker") {
         return;
     }
-    let config = tmp.path().join("docker");
-    let port = stack.url.rsplit(':').next().expect("port");
-    let tls = config.join("tls").join(format!("127.0.0.1:{port}"));
-    std::fs::create_dir_all(&tls).expect("mkdir");
-    std::fs::copy(&stack.ca, tls.join("ca.crt")).expect("ca");
-    let out = ok(Command::new("docker")
-        .env("DOCKER_CONFIG", &config)
-        .env("DOCKER_CONTENT_TRUST_SERVER", &stack.url)
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .args(["trust", "inspect", GUN]));
-    let inspect: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let admin = &inspect[0]["AdministrativeKeys"];
-    let id_of = |name: &str| {
-        admin
-            .as_array()
-            .and_then(|a| a.iter().find(|k| k["Name"] == name))
-            .map(|k| k["Keys"][0]["ID"].clone())
-    };
-    assert_eq!(id_of("Root"), Some(root_cert.as_str().into()));
-    assert_eq!(id_of("Repository"), Some(targets.as_str().into()));
-    assert_eq!(inspect[0]["SignedTags"][0]["SignedTag"], "hello");
+    let inspect = stack.docker_trust_inspect(tmp.path(), GUN);
+    assert_eq!(
+        interop_tests::admin_key_id(&inspect, "Root"),
+        Some(root_cert.clone())
+    );
+    assert_eq!(
+        interop_tests::admin_key_id(&inspect, "Repository"),
+        Some(targets.clone())
+    );
+    assert_eq!(inspect["SignedTags"][0]["SignedTag"], "hello");
 }
 
 in_both_modes!(

@@ -197,22 +197,11 @@ fn published_rotation_is_followed_by_notary_and_docker() {
     .expect("mv");
 
     if have("docker") {
-        let config = tmp.path().join("docker");
-        let port = stack.url.rsplit(':').next().expect("port");
-        let tls = config.join("tls").join(format!("127.0.0.1:{port}"));
-        std::fs::create_dir_all(&tls).expect("mkdir");
-        std::fs::copy(&stack.ca, tls.join("ca.crt")).expect("ca");
-        let out = ok(Command::new("docker")
-            .env("DOCKER_CONFIG", &config)
-            .env("DOCKER_CONTENT_TRUST_SERVER", &stack.url)
-            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-            .args(["trust", "inspect", gun]));
-        let inspect = json(&out);
-        let repo = inspect[0]["AdministrativeKeys"]
-            .as_array()
-            .and_then(|a| a.iter().find(|k| k["Name"] == "Repository"))
-            .map(|k| k["Keys"][0]["ID"].clone());
-        assert_eq!(repo, Some(new.as_str().into()));
+        let inspect = stack.docker_trust_inspect(tmp.path(), gun);
+        assert_eq!(
+            interop_tests::admin_key_id(&inspect, "Repository"),
+            Some(new.clone())
+        );
     }
 }
 
@@ -288,22 +277,7 @@ fn a_refused_publish_keeps_the_old_key_and_resumes() {
     let old = made["keys"]["targets"].as_str().expect("old").to_owned();
 
     // A server that serves the real metadata but refuses every POST (501).
-    let client = NotaryClient::new(&stack.url, Some(&stack.ca)).expect("client");
-    let g: Gun = gun.parse().expect("gun");
-    let files: Vec<(String, Vec<u8>)> = [
-        "root.json",
-        "timestamp.json",
-        "snapshot.json",
-        "targets.json",
-    ]
-    .into_iter()
-    .map(|f| {
-        (
-            f.to_owned(),
-            client.get(&g, f).expect("get").expect("present"),
-        )
-    })
-    .collect();
+    let files = stack.metadata_files(gun);
     let fake = Fake::serve(&stack, gun, &files);
     let out = rotate(&stack, &trust, gun, &fake.url);
     assert_eq!(
@@ -646,22 +620,7 @@ fn a_publish_whose_answer_is_lost_is_completed_by_the_next_run() {
     let gun = "example.com/dropped/answer";
     let made = init(&stack, &trust, gun);
     let old = made["keys"]["targets"].as_str().expect("old").to_owned();
-    let client = NotaryClient::new(&stack.url, Some(&stack.ca)).expect("client");
-    let g: Gun = gun.parse().expect("gun");
-    let files: Vec<(String, Vec<u8>)> = [
-        "root.json",
-        "timestamp.json",
-        "snapshot.json",
-        "targets.json",
-    ]
-    .into_iter()
-    .map(|f| {
-        (
-            f.to_owned(),
-            client.get(&g, f).expect("get").expect("present"),
-        )
-    })
-    .collect();
+    let files = stack.metadata_files(gun);
 
     // The server takes the new metadata, but the connection drops before keytool hears so.
     let fake = Fake::accept_then_drop(&stack, gun, &files);
