@@ -20,6 +20,26 @@ step "cargo test (unit, property, fault-injection and real-peer interop suites)"
 # Missing peers fail the run instead of skipping: the proof is the real notary and docker.
 KEYTOOL_REQUIRE_PEERS=1 cargo test --workspace
 
+step "C ABI: release static + shared libraries, the C suite plain / valgrind / AddressSanitizer"
+cargo build --release -p keystore-ffi
+cargo clippy -p keystore-ffi --all-targets --features test-panic -- -D warnings
+bash bindings/c/run-tests.sh
+
+step "Go bindings (bindings/go, standard library only): vet, test, -race, GOGC=1 cgocheck=2"
+go_signature=$(mktemp)
+(
+  cd bindings/go
+  export GOPROXY=off GOFLAGS=-mod=mod GOCACHE="${GOCACHE:-$PWD/../../target/go-build}"
+  test -z "$(gofmt -l .)" || { gofmt -l . >&2; echo "gofmt: files above need formatting" >&2; exit 1; }
+  go vet ./...
+  KEYTOOL_REQUIRE_PEERS=1 KT_GO_SIGNATURE_OUT="$go_signature" go test -count=1 ./...
+  go test -count=1 -race ./...
+  GOGC=1 GODEBUG=cgocheck=2 go test -count=1 ./...
+)
+# Rust's p256 verifies the signature the Go suite made with a key generated through Go.
+KT_GO_SIGNATURE="$go_signature" cargo test -p keystore-ffi --test sign_verify
+rm -f "$go_signature"
+
 step "Benchmarks compile (they are run by hand: scripts/bench-keys.sh, cargo bench)"
 cargo bench --workspace --no-run
 

@@ -16,7 +16,8 @@ set -euo pipefail
 # Debian package -> binaries it provides that the tests use.
 # (keyutils provides keyctl; notary provides notary and notary-server; docker.io provides the
 # docker CLI and dockerd, the private daemon of tests/peers/dockerd.sh; busybox-static provides the
-# static /bin/busybox the trustsandbox image is made of.)
+# static /bin/busybox the trustsandbox image is made of; golang-go and valgrind serve the C and Go
+# binding suites.)
 declare -A package_binaries=(
     [notary]="notary notary-server notary-signer"
     [docker-registry]="docker-registry"
@@ -28,10 +29,12 @@ declare -A package_binaries=(
     [python3]="python3"
     [docker.io]="docker dockerd"
     [busybox-static]="busybox"
+    [golang-go]="go"
+    [valgrind]="valgrind"
 )
 # Fixed order, so the output is stable.
 packages=(notary docker-registry openssl curl expect keyutils hyperfine python3 docker.io
-    busybox-static)
+    busybox-static golang-go valgrind)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds the C suite (tests/test_keystore.c) and the example against the static and the shared
+# kt_ffi library, and runs the suite plain, under valgrind and under AddressSanitizer.
+#
+# Usage: bindings/c/run-tests.sh   (from anywhere; CC defaults to gcc)
+#
+# Builds `cargo build --release -p keystore-ffi --features test-panic` first: the suite proves
+# that a panic inside Rust comes back as KT_STATUS_PANIC through the test-only kt_test_panic().
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+cc=${CC:-gcc}
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+lib="$target_dir/release"
+out="$target_dir/c-tests"
+mkdir -p "$out"
+
+step() { printf '\n--> %s\n' "$*"; }
+
+step "cargo build --release -p keystore-ffi --features test-panic"
+cargo build --release -p keystore-ffi --features test-panic
+
+# What the static library needs from the system (rustc --print native-static-libs).
+native_libs=(-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc)
+cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$here/include" -DKT_TEST_PANIC)
+
+step "compile against libkt_ffi.a and libkt_ffi.so"
+"$cc" "${cflags[@]}" "$here/tests/test_keystore.c" "$lib/libkt_ffi.a" "${native_libs[@]}" \
+    -o "$out/test_static"
+"$cc" "${cflags[@]}" "$here/tests/test_keystore.c" -L"$lib" -lkt_ffi -Wl,-rpath,"$lib" \
+    -o "$out/test_shared"
+"$cc" "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_keystore.c" \
+    "$lib/libkt_ffi.a" "${native_libs[@]}" -o "$out/test_asan"
+"$cc" "${cflags[@]}" "$here/examples/generate_key.c" "$lib/libkt_ffi.a" "${native_libs[@]}" \
+    -o "$out/generate_key"
+# The pkg-config file names the same flags.
+PKG_CONFIG_PATH="$here" pkg-config --cflags --libs keytool >/dev/null
+
+export RUST_BACKTRACE=0
+step "run (static)"
+"$out/test_static"
+step "run (shared)"
+"$out/test_shared"
+step "run under valgrind (static, then shared)"
+for bin in test_static test_shared; do
+    valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+        --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+        --suppressions="$here/tests/valgrind.supp" "$out/$bin"
+done
+step "run under AddressSanitizer"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_asan"
+step "run the example"
+example_dir=$(mktemp -d)
+trap 'rm -rf "$example_dir"' EXIT
+KT_EXAMPLE_PASSPHRASE=example-passphrase "$out/generate_key" "$example_dir" root
+echo "C suite: all runs passed"

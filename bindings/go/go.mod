@@ -1,0 +1,3 @@
+module example.invalid/keytool/bindings/go
+
+go 1.19

@@ -1,0 +1,330 @@
+package keystore
+
+/*
+#include <stdlib.h>
+#include "kt_ffi.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// Keystore is an open trust directory (docker's is ~/.docker/trust): the private/ keys and tuf/
+// metadata that docker and notary use. It is safe for concurrent use by many goroutines; every
+// change takes an exclusive lock on the directory (also against other processes such as the
+// keytool CLI). Close it when done; a finalizer closes a forgotten one, but only as a safety net.
+type Keystore struct {
+	mu sync.RWMutex
+	p  *C.kt_keystore
+}
+
+// Open opens the trust directory at dir. Nothing is created until a key is written.
+func Open(dir string) (*Keystore, error) {
+	cdir := cString(dir)
+	defer freeCStrings(cdir)
+	var p *C.kt_keystore
+	var cerr *C.kt_error
+	if err := toError(C.kt_keystore_open(cdir, &p, &cerr), cerr, nil); err != nil {
+		return nil, err
+	}
+	ks := &Keystore{p: p}
+	runtime.SetFinalizer(ks, (*Keystore).Close)
+	return ks, nil
+}
+
+// Close releases the keystore. It is idempotent, and waits for calls in progress. Keys loaded
+// from the keystore stay usable.
+func (ks *Keystore) Close() error {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if ks.p == nil {
+		return nil
+	}
+	runtime.SetFinalizer(ks, nil)
+	C.kt_keystore_free(ks.p)
+	ks.p = nil
+	return nil
+}
+
+// use runs f with the live C handle under the read lock; it panics after Close.
+func (ks *Keystore) use(f func(p *C.kt_keystore)) {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	if ks.p == nil {
+		panic("keystore: Keystore used after Close")
+	}
+	f(ks.p)
+	runtime.KeepAlive(ks)
+}
+
+// Generate creates a new ECDSA P-256 key for role ("root", "targets", "snapshot", a delegation
+// such as "targets/releases") and repository gun (required for targets and snapshot keys, ignored
+// for the others), encrypted with a new passphrase from pass (Request.New is true), and writes it
+// where docker and notary find it. It returns the new key ID.
+func (ks *Keystore) Generate(role, gun string, pass PassphraseFunc) (string, error) {
+	crole, cgun := cString(role), cOptString(gun)
+	defer freeCStrings(crole, cgun)
+	var id *C.char
+	var st C.kt_status
+	var cerr *C.kt_error
+	cause := withCallback(pass, func(cb C.kt_passphrase_cb, ud unsafe.Pointer) {
+		ks.use(func(p *C.kt_keystore) { st = C.kt_key_generate(p, crole, cgun, cb, ud, &id, &cerr) })
+	})
+	if err := toError(st, cerr, cause); err != nil {
+		return "", err
+	}
+	return takeString(id), nil
+}
+
+// KeyInfo is one key file as listed (nothing is decrypted).
+type KeyInfo struct {
+	ID        string  `json:"id"`
+	Role      string  `json:"role"`
+	GUN       *string `json:"gun"`
+	Algorithm *string `json:"algorithm"`
+	Encrypted bool    `json:"encrypted"`
+	Path      string  `json:"path"`
+	// Location is "flat" (private/<id>.key, where notary and docker look), "legacy", "nested"
+	// or "retired".
+	Location string `json:"location"`
+	// Problem says why the file cannot be used, if it cannot.
+	Problem *string `json:"problem"`
+}
+
+// List lists the keys, optionally only those of role and/or repository gun ("" for no filter).
+// No passphrase is needed.
+func (ks *Keystore) List(role, gun string) ([]KeyInfo, error) {
+	crole, cgun := cOptString(role), cOptString(gun)
+	defer freeCStrings(crole, cgun)
+	var out *C.char
+	var st C.kt_status
+	var cerr *C.kt_error
+	ks.use(func(p *C.kt_keystore) { st = C.kt_keystore_list_json(p, crole, cgun, &out, &cerr) })
+	if err := toError(st, cerr, nil); err != nil {
+		return nil, err
+	}
+	var keys []KeyInfo
+	if err := json.Unmarshal([]byte(takeString(out)), &keys); err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "cannot parse the key list: " + err.Error()}
+	}
+	return keys, nil
+}
+
+// Load decrypts key keyID (a full ID or a unique prefix of at least 4 hex digits) with a
+// passphrase from pass, for signing many messages. Close the key when done.
+func (ks *Keystore) Load(keyID string, pass PassphraseFunc) (*Key, error) {
+	cid := cString(keyID)
+	defer freeCStrings(cid)
+	var k *C.kt_key
+	var st C.kt_status
+	var cerr *C.kt_error
+	cause := withCallback(pass, func(cb C.kt_passphrase_cb, ud unsafe.Pointer) {
+		ks.use(func(p *C.kt_keystore) { st = C.kt_key_load(p, cid, cb, ud, &k, &cerr) })
+	})
+	if err := toError(st, cerr, cause); err != nil {
+		return nil, err
+	}
+	return newKey(k), nil
+}
+
+// Sign decrypts key keyID with a passphrase from pass, signs message (ECDSA P-256 over SHA-256,
+// as notary signs) and forgets the key. It returns the raw 64-byte r‖s signature. To sign many
+// messages, Load the key once instead.
+func (ks *Keystore) Sign(keyID string, message []byte, pass PassphraseFunc) ([]byte, error) {
+	cid := cString(keyID)
+	defer freeCStrings(cid)
+	sig := make([]byte, C.KT_SIGNATURE_LEN)
+	var st C.kt_status
+	var cerr *C.kt_error
+	cause := withCallback(pass, func(cb C.kt_passphrase_cb, ud unsafe.Pointer) {
+		ks.use(func(p *C.kt_keystore) {
+			st = C.kt_keystore_sign(p, cid, bytesPtr(message), C.size_t(len(message)), cb, ud, bytesPtr(sig), &cerr)
+		})
+	})
+	runtime.KeepAlive(message)
+	if err := toError(st, cerr, cause); err != nil {
+		return nil, err
+	}
+	return sig, nil
+}
+
+// ImportOptions are the fallbacks and switches of Import.
+type ImportOptions struct {
+	// Name names the input in messages ("input" when empty).
+	Name string
+	// Role and GUN are used for keys whose file has no role:/gun: header.
+	Role, GUN string
+	// Force replaces a different file stored under the same key ID.
+	Force bool
+}
+
+// Imported is one imported key.
+type Imported struct {
+	ID          string  `json:"id"`
+	Role        string  `json:"role"`
+	GUN         *string `json:"gun"`
+	Source      string  `json:"source"`
+	Path        string  `json:"path"`
+	Outcome     string  `json:"outcome"` // "written", "unchanged" or "replaced"
+	Reencrypted bool    `json:"reencrypted"`
+	IDVerified  bool    `json:"id_verified"`
+}
+
+// Import imports every PEM block of data (a `notary key export` bundle, an encrypted key file or
+// an unencrypted PKCS#8 key, encrypted on the way in), asking pass for passphrases it needs.
+// Nothing is written unless everything can be imported. data may hold unencrypted keys: wipe it
+// after the call.
+func (ks *Keystore) Import(data []byte, opts ImportOptions, pass PassphraseFunc) ([]Imported, error) {
+	cname, crole, cgun := cOptString(opts.Name), cOptString(opts.Role), cOptString(opts.GUN)
+	defer freeCStrings(cname, crole, cgun)
+	var out *C.char
+	var st C.kt_status
+	var cerr *C.kt_error
+	cause := withCallback(pass, func(cb C.kt_passphrase_cb, ud unsafe.Pointer) {
+		ks.use(func(p *C.kt_keystore) {
+			st = C.kt_keystore_import(p, bytesPtr(data), C.size_t(len(data)), cname, crole, cgun,
+				C.bool(opts.Force), cb, ud, &out, &cerr)
+		})
+	})
+	runtime.KeepAlive(data)
+	if err := toError(st, cerr, cause); err != nil {
+		return nil, err
+	}
+	var done []Imported
+	if err := json.Unmarshal([]byte(takeString(out)), &done); err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "cannot parse the import report: " + err.Error()}
+	}
+	return done, nil
+}
+
+// Export returns keys in `notary key export` format (the stored encrypted PEM blocks): the keys
+// keyIDs when given, else the keys of repository gun when not "", else every key.
+func (ks *Keystore) Export(gun string, keyIDs ...string) ([]byte, error) {
+	cgun := cOptString(gun)
+	defer freeCStrings(cgun)
+	var ids **C.char
+	if len(keyIDs) > 0 {
+		arr := (*[1 << 20]*C.char)(C.malloc(C.size_t(len(keyIDs)) * C.size_t(unsafe.Sizeof(uintptr(0)))))[:len(keyIDs):len(keyIDs)]
+		for i, id := range keyIDs {
+			arr[i] = cString(id)
+		}
+		defer func() {
+			freeCStrings(arr...)
+			C.free(unsafe.Pointer(&arr[0]))
+		}()
+		ids = &arr[0]
+	}
+	var out *C.char
+	var st C.kt_status
+	var cerr *C.kt_error
+	ks.use(func(p *C.kt_keystore) {
+		st = C.kt_keystore_export(p, ids, C.size_t(len(keyIDs)), cgun, &out, &cerr)
+	})
+	if err := toError(st, cerr, nil); err != nil {
+		return nil, err
+	}
+	return []byte(takeString(out)), nil
+}
+
+// Passwd changes the passphrase of key keyID: pass is asked for the current passphrase
+// (Request.New false), then for the new one (Request.New true). The file is rewritten atomically.
+func (ks *Keystore) Passwd(keyID string, pass PassphraseFunc) error {
+	cid := cString(keyID)
+	defer freeCStrings(cid)
+	var st C.kt_status
+	var cerr *C.kt_error
+	cause := withCallback(pass, func(cb C.kt_passphrase_cb, ud unsafe.Pointer) {
+		ks.use(func(p *C.kt_keystore) { st = C.kt_keystore_passwd(p, cid, cb, ud, &cerr) })
+	})
+	return toError(st, cerr, cause)
+}
+
+// Server names a Notary server: URL is https://host:port; CAFile (optional) a PEM CA file.
+type Server struct {
+	URL    string
+	CAFile string
+}
+
+// RotateOptions select what Rotate does.
+type RotateOptions struct {
+	// Role is "targets" (the default), "snapshot" or "root".
+	Role string
+	// Server is the Notary server the repository is published on; nil for a repository not yet
+	// published (local rotation).
+	Server *Server
+	// ServerManaged (snapshot only) moves the snapshot key to the server.
+	ServerManaged bool
+	// DryRun only reports the plan.
+	DryRun bool
+}
+
+// Rotated reports a rotation (the JSON object of `keytool --json rotate`).
+type Rotated struct {
+	GUN       string  `json:"gun"`
+	Role      string  `json:"role"`
+	OldKey    *string `json:"old_key"`
+	NewKey    *string `json:"new_key"`
+	Published bool    `json:"published"`
+	Retired   *string `json:"retired"`
+	Resumed   bool    `json:"resumed"`
+	DryRun    bool    `json:"dry_run"`
+}
+
+// Rotate replaces a key of repository gun crash-safely, as `keytool rotate`: the old key is
+// retired only after the server accepted the new one, and an interrupted rotation is completed.
+// pass is asked for the new key's passphrase and, for a published repository, the root key's.
+func (ks *Keystore) Rotate(gun string, opts RotateOptions, pass PassphraseFunc) (*Rotated, error) {
+	role := opts.Role
+	if role == "" {
+		role = "targets"
+	}
+	var url, ca string
+	if opts.Server != nil {
+		url, ca = opts.Server.URL, opts.Server.CAFile
+	}
+	cgun, crole, curl, cca := cString(gun), cString(role), cOptString(url), cOptString(ca)
+	defer freeCStrings(cgun, crole, curl, cca)
+	var out *C.char
+	var st C.kt_status
+	var cerr *C.kt_error
+	cause := withCallback(pass, func(cb C.kt_passphrase_cb, ud unsafe.Pointer) {
+		ks.use(func(p *C.kt_keystore) {
+			st = C.kt_repo_rotate(p, cgun, crole, curl, cca, C.bool(opts.ServerManaged), C.bool(opts.DryRun), cb, ud, &out, &cerr)
+		})
+	})
+	if err := toError(st, cerr, cause); err != nil {
+		return nil, err
+	}
+	var r Rotated
+	if err := json.Unmarshal([]byte(takeString(out)), &r); err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "cannot parse the rotation report: " + err.Error()}
+	}
+	return &r, nil
+}
+
+// Status returns the state of repository gun as the JSON object of `keytool --json status`
+// (asking server when not nil), decoded into a generic map.
+func (ks *Keystore) Status(gun string, server *Server) (map[string]interface{}, error) {
+	var url, ca string
+	if server != nil {
+		url, ca = server.URL, server.CAFile
+	}
+	cgun, curl, cca := cString(gun), cOptString(url), cOptString(ca)
+	defer freeCStrings(cgun, curl, cca)
+	var out *C.char
+	var st C.kt_status
+	var cerr *C.kt_error
+	ks.use(func(p *C.kt_keystore) { st = C.kt_repo_status_json(p, cgun, curl, cca, &out, &cerr) })
+	if err := toError(st, cerr, nil); err != nil {
+		return nil, err
+	}
+	var m map[string]interface{}
+	if err := json.Unmarshal([]byte(takeString(out)), &m); err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "cannot parse the status: " + err.Error()}
+	}
+	return m, nil
+}

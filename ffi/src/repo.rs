@@ -1,0 +1,131 @@
+//! Repository-level operations that may talk to a Notary server: status and key rotation.
+
+use std::ffi::{c_char, c_void};
+use std::path::Path;
+
+use keystore::notary::NotaryClient;
+use keystore::ops::{self, RotateOptions};
+use keystore::{Gun, Role};
+
+use crate::boundary::{Fail, guard, handle, non_null, opt_text, put, text};
+use crate::error::kt_error;
+use crate::key::to_json;
+use crate::keystore::kt_keystore;
+use crate::passphrase::{Callback, kt_passphrase_cb};
+use crate::status::kt_status;
+
+/// A client of `server_url` trusting `ca_path` (or the bundled public roots), or none.
+fn client(server_url: Option<&str>, ca_path: Option<&str>) -> Result<Option<NotaryClient>, Fail> {
+    Ok(server_url
+        .map(|url| NotaryClient::new(url, ca_path.map(Path::new)))
+        .transpose()?)
+}
+
+/// Reports the state of repository `gun` as JSON: local root/targets keys and, when `server_url`
+/// (`https://host:port`, NULL: offline) is given, what the server's verified root.json expects,
+/// expiry dates, whether this machine can sign, and any pending rotation (the object
+/// `keytool --json status` prints). `ca_path` (NULL: the bundled public roots) is a PEM CA file
+/// for the server.
+///
+/// On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
+/// untouched and `*err_out` (if not NULL) receives the error (`KT_STATUS_NETWORK`,
+/// `KT_STATUS_SERVER_REJECTED`, `KT_STATUS_INVALID_METADATA`, ...). Blocks on the network (30 s
+/// timeout per request). Thread-safe.
+///
+/// # Safety
+/// `store` is NULL or a live handle; `gun`, `server_url`, `ca_path` are NULL or NUL-terminated;
+/// `json_out` and `err_out` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kt_repo_status_json(
+    store: *const kt_keystore,
+    gun: *const c_char,
+    server_url: *const c_char,
+    ca_path: *const c_char,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut kt_error,
+) -> kt_status {
+    guard(err_out, || {
+        // SAFETY: forwarded from this function's contract.
+        let (store, gun, server_url, ca_path) = unsafe {
+            (
+                handle(store, "store")?,
+                text(gun, "gun")?,
+                opt_text(server_url, "server_url")?,
+                opt_text(ca_path, "ca_path")?,
+            )
+        };
+        let json_out = non_null(json_out, "json_out")?;
+        let gun: Gun = gun.parse()?;
+        let server = client(server_url, ca_path)?;
+        let status = ops::status(&store.dir, &gun, server.as_ref())?;
+        let json = to_json(&status)?;
+        // SAFETY: `json_out` is non-NULL and writable by contract.
+        unsafe { put(json_out, json) };
+        Ok(())
+    })
+}
+
+/// Rotates the `role` key ("targets", "snapshot" or "root") of repository `gun`, crash-safely,
+/// as `keytool rotate --repo GUN --role ROLE`: a new key is generated (the callback is asked for
+/// its passphrase, `is_new` true) and, for a repository published on `server_url` (NULL: local
+/// only, for a repository not yet published), a new root.json is signed with the root key (the
+/// callback is asked for its passphrase) and published; the old key is retired to
+/// `keytool-retired/` only after the server accepted the new one. With `server_managed` (snapshot
+/// only) the snapshot key moves to the server instead. An interrupted rotation of the same role
+/// is completed instead of starting another. With `dry_run`, nothing changes and the plan is
+/// reported. `ca_path` (NULL: the bundled public roots) is a PEM CA file for the server.
+///
+/// On success `*json_out` receives a JSON report (`gun`, `role`, `old_key`, `new_key`,
+/// `published`, `retired`, `resumed`, `dry_run`, ... as `keytool --json rotate` prints; free it
+/// with `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives the
+/// error. Blocks on the network. Thread-safe (rotations of one trust directory are serialised by
+/// its lock).
+///
+/// # Safety
+/// `store` is NULL or a live handle; `gun`, `role`, `server_url`, `ca_path` are NULL or
+/// NUL-terminated; `cb` is NULL or a valid callback, called with `user_data`; `json_out` and
+/// `err_out` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kt_repo_rotate(
+    store: *const kt_keystore,
+    gun: *const c_char,
+    role: *const c_char,
+    server_url: *const c_char,
+    ca_path: *const c_char,
+    server_managed: bool,
+    dry_run: bool,
+    cb: kt_passphrase_cb,
+    user_data: *mut c_void,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut kt_error,
+) -> kt_status {
+    guard(err_out, || {
+        // SAFETY: forwarded from this function's contract.
+        let (store, gun, role, server_url, ca_path) = unsafe {
+            (
+                handle(store, "store")?,
+                text(gun, "gun")?,
+                text(role, "role")?,
+                opt_text(server_url, "server_url")?,
+                opt_text(ca_path, "ca_path")?,
+            )
+        };
+        let json_out = non_null(json_out, "json_out")?;
+        let gun: Gun = gun.parse()?;
+        let role: Role = role.parse()?;
+        let server = client(server_url, ca_path)?;
+        let source = Callback::new(cb, user_data);
+        let options = RotateOptions {
+            server: server.as_ref(),
+            server_managed,
+            new_key_file: None,
+            dry_run,
+            on_step: &|_| {},
+        };
+        let rotated = ops::rotate(&store.dir, &source, &gun, &role, &options, &store.kdf)?;
+        let json = to_json(&rotated)?;
+        // SAFETY: `json_out` is non-NULL and writable by contract.
+        unsafe { put(json_out, json) };
+        Ok(())
+    })
+}
