@@ -54,3 +54,9 @@ done
 [ "$(ls "$sandbox_dir/private" | wc -l)" -eq 2 ] && [ "$(ls "$sandbox_dir/keytool-retired" | wc -l)" -eq 2 ] \
   || { echo "sandbox.sh left an unexpected set of keys" >&2; ls -R "$sandbox_dir" >&2; exit 1; }
 echo "sandbox.sh: pre-seeded and rotated twice; 2 current keys, 2 retired"
+
+step "OS keyrings end to end: kernel keyutils (joined session keyring), Secret Service (gnome-keyring)"
+cargo build -p keytool
+keyctl session - tests/peers/keyring-e2e.sh "$PWD/target/debug/keytool" "kernel keyutils"
+dbus-run-session -- tests/peers/secret-service.sh \
+    tests/peers/keyring-e2e.sh "$PWD/target/debug/keytool" "Secret Service"

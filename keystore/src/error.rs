@@ -201,6 +201,42 @@ pub enum Error {
         /// What docker reported.
         reason: String,
     },
+    /// The passphrase vault could not be decrypted: wrong master passphrase, or altered file.
+    #[error(
+        "cannot open the passphrase vault {path}: the master passphrase is wrong or the file was altered"
+    )]
+    VaultLocked {
+        /// The vault file.
+        path: PathBuf,
+    },
+    /// The passphrase vault file is malformed (truncated, unknown version, bad encoding).
+    #[error("invalid passphrase vault {path}: {reason}")]
+    InvalidVault {
+        /// The vault file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The vault's header asks for more Argon2id work than the documented caps allow.
+    #[error("passphrase vault {path} asks for {what}; the limit is {limit}")]
+    ExcessiveVaultCost {
+        /// The vault file.
+        path: PathBuf,
+        /// The parameter and its value, e.g. "m_kib = 4294967295".
+        what: String,
+        /// The cap.
+        limit: u64,
+    },
+    /// The OS keyring refused or failed an operation (never carries the secret).
+    #[error("the OS keyring ({store}) could not {action}: {reason}")]
+    Keyring {
+        /// Which store ("Secret Service", "kernel keyutils").
+        store: String,
+        /// The action, as a verb phrase.
+        action: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// A bug.
     #[error("internal error: {what}")]
     Internal {
@@ -234,6 +270,11 @@ impl Error {
             Error::Target { .. } => ErrorCode::Io,
             Error::Conflict { .. } => ErrorCode::AlreadyExists,
             Error::VerificationFailed { .. } => ErrorCode::InvalidMetadata,
+            // New kinds map to existing codes, so that the C and Go faces keep their mapping.
+            Error::VaultLocked { .. } => ErrorCode::WrongPassphrase,
+            Error::InvalidVault { .. } => ErrorCode::InvalidKeyFile,
+            Error::ExcessiveVaultCost { .. } => ErrorCode::ExcessiveKdfCost,
+            Error::Keyring { .. } => ErrorCode::Io,
             Error::Internal { .. } => ErrorCode::Internal,
         }
     }

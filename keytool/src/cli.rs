@@ -9,10 +9,14 @@ pub(crate) const EXIT_CODES: &str = "\
 Exit codes: 0 success, 1 failure (for status: not ready), 2 usage or invalid argument,
 3 passphrase problem, 4 not found, 5 Notary server refused or unreachable, 70 internal error.
 
-Passphrases come from, in order: --passphrase-file, then KEYTOOL_<ROLE>_PASSPHRASE,
-DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE / DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE and
-NOTARY_<ROLE>_PASSPHRASE (docker's and notary's role mapping), then a terminal prompt
-(never with --non-interactive, CI=true, or without a terminal).";
+Passphrases come from, in order: --passphrase-file / --passphrase-fd / --passphrase-stdin,
+then KEYTOOL_<ROLE>_PASSPHRASE, DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE /
+DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE and NOTARY_<ROLE>_PASSPHRASE (docker's and notary's
+role mapping), then the OS keyring (Secret Service, else kernel keyutils; KEYTOOL_KEYRING=none
+turns it off), then the vault (<trust dir>/keytool-vault.json; master passphrase from
+--vault-passphrase-file, KEYTOOL_VAULT_PASSPHRASE or a prompt), then a terminal prompt (never
+with --non-interactive, CI=true, or without a terminal); otherwise the command fails.
+`keytool passphrase explain KEY_ID` shows which source would answer.";
 
 /// Manage Docker Content Trust keys and passphrases, compatible with docker and notary.
 #[derive(Debug, Parser)]
@@ -43,6 +47,20 @@ pub(crate) struct Global {
     /// (mode 0600)
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from file descriptor N (one line)
+    #[arg(long, global = true, value_name = "N", conflicts_with_all = ["passphrase_file", "passphrase_stdin"])]
+    pub(crate) passphrase_fd: Option<u32>,
+    /// Read the passphrase from standard input (one line; a second line is the new passphrase of
+    /// key passwd)
+    #[arg(long, global = true, conflicts_with = "passphrase_file")]
+    pub(crate) passphrase_stdin: bool,
+    /// Read the vault's master passphrase from the first line of FILE (mode 0600)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) vault_passphrase_file: Option<PathBuf>,
+    /// For new keys (key generate, init, rotate) and key passwd: a random passphrase (192 bits)
+    /// stored in the OS keyring, or the vault when there is no keyring
+    #[arg(long, global = true, env = "KEYTOOL_GENERATE_PASSPHRASE")]
+    pub(crate) generate_passphrase: bool,
     /// PBKDF2 iterations for key files written [default: 600000]
     #[arg(
         long,
@@ -82,6 +100,12 @@ pub(crate) enum Command {
     /// Run docker push/pull with content trust inside a container (the trust sandbox)
     #[command(subcommand)]
     Sandbox(crate::sandbox::SandboxCommand),
+    /// Explain, store, generate and remove key passphrases (OS keyring, vault)
+    #[command(subcommand)]
+    Passphrase(crate::passphrase_cmd::PassphraseCommand),
+    /// The passphrase vault for machines without an OS keyring
+    #[command(subcommand)]
+    Vault(crate::passphrase_cmd::VaultCommand),
 }
 
 #[derive(Debug, Args)]

@@ -2,12 +2,13 @@
 //! `keystore::ops`, and prints the result.
 
 use std::io::{BufRead, IsTerminal, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use keystore::key::pbes2;
 use keystore::notary::{self, NotaryClient};
 use keystore::ops::{self, KdfSettings, Selection};
-use keystore::passphrase::{Chain, EnvSource, FileSource};
+use keystore::passphrase::store::{GeneratingSource, StoredSource};
+use keystore::passphrase::{Chain, EnvSource, FileSource, LineSource};
 use keystore::trust_dir::Location;
 use keystore::{Error, Gun, Result, Role, TrustDir};
 use zeroize::Zeroizing;
@@ -23,7 +24,11 @@ pub(crate) struct Context {
     pub(crate) dir: TrustDir,
     pub(crate) kdf: KdfSettings,
     pub(crate) json: bool,
-    interactive: bool,
+    pub(crate) interactive: bool,
+    pub(crate) vault_passphrase_file: Option<PathBuf>,
+    passphrase_fd: Option<u32>,
+    passphrase_stdin: bool,
+    generate_passphrase: bool,
 }
 
 /// Runs the command; the result is the exit code on success (`status` uses 1 for "not ready").
@@ -34,6 +39,10 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
         kdf: kdf_settings(g),
         json: g.json,
         interactive: prompt::allowed(g.non_interactive),
+        vault_passphrase_file: g.vault_passphrase_file.clone(),
+        passphrase_fd: g.passphrase_fd,
+        passphrase_stdin: g.passphrase_stdin,
+        generate_passphrase: g.generate_passphrase,
     };
     match cli.command {
         Command::Key(cmd) => key(&ctx, g, cmd).map(|()| 0),
@@ -43,6 +52,8 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
         Command::Migrate => migrate(&ctx).map(|()| 0),
         Command::Provision(args) => crate::sandbox::provision(&ctx, &args).map(|()| 0),
         Command::Sandbox(cmd) => crate::sandbox::sandbox(&ctx, g, cmd).map(|()| 0),
+        Command::Passphrase(cmd) => crate::passphrase_cmd::passphrase(&ctx, g, cmd).map(|()| 0),
+        Command::Vault(cmd) => crate::passphrase_cmd::vault(&ctx, cmd).map(|()| 0),
     }
 }
 
@@ -60,17 +71,99 @@ fn kdf_settings(g: &Global) -> KdfSettings {
     kdf
 }
 
-/// The passphrase chain: an explicit file, then the environment, then (if allowed) a prompt.
+/// The passphrase chain (README, `keytool --help`): `--generate-passphrase` (new keys only), an
+/// explicit file, fd or stdin, the environment, the OS keyring, the vault, then (if allowed) a
+/// prompt. A failure to open the chosen store for `--generate-passphrase` fails the command
+/// before any key is written.
 pub(crate) fn chain(ctx: &Context, file: Option<&Path>) -> Chain {
     let mut chain = Chain::new();
-    if let Some(f) = file {
-        chain.push(Box::new(FileSource::new(f)));
+    if ctx.generate_passphrase {
+        match crate::passphrase_cmd::preferred_store(ctx, false) {
+            Ok(store) => chain.push(Box::new(GeneratingSource::new(store))),
+            Err(e) => chain.push(Box::new(Failing(std::cell::RefCell::new(Some(e))))),
+        }
     }
+    push_explicit(ctx, file, &mut chain);
+    chain.push(Box::new(EnvSource::process()));
+    if let Ok(Some(kr)) = crate::passphrase_cmd::keyring() {
+        chain.push(Box::new(StoredSource::new(kr)));
+    }
+    chain.push(Box::new(StoredSource::new(
+        crate::passphrase_cmd::vault_store(ctx),
+    )));
+    if ctx.interactive {
+        chain.push(Box::new(TtyPrompt));
+    }
+    chain
+}
+
+/// The chain without stored passphrases (what `passphrase set` stores from).
+pub(crate) fn plain_chain(ctx: &Context, file: Option<&Path>) -> Chain {
+    let mut chain = Chain::new();
+    push_explicit(ctx, file, &mut chain);
     chain.push(Box::new(EnvSource::process()));
     if ctx.interactive {
         chain.push(Box::new(TtyPrompt));
     }
     chain
+}
+
+/// `--passphrase-file`, else `--passphrase-fd`, else `--passphrase-stdin` (read only when the
+/// flag is given, one line).
+fn push_explicit(ctx: &Context, file: Option<&Path>, chain: &mut Chain) {
+    if let Some(f) = file {
+        chain.push(Box::new(FileSource::new(f)));
+    } else if let Some(fd) = ctx.passphrase_fd {
+        let path = PathBuf::from(format!("/dev/fd/{fd}"));
+        match std::fs::File::open(&path) {
+            Ok(f) => chain.push(Box::new(LineSource::new(
+                Box::new(f),
+                format!("file descriptor {fd}"),
+            ))),
+            Err(e) => chain.push(Box::new(Failing(std::cell::RefCell::new(Some(
+                Error::Io {
+                    action: "read",
+                    path,
+                    source: e,
+                },
+            ))))),
+        }
+    } else if ctx.passphrase_stdin {
+        chain.push(Box::new(LineSource::new(
+            Box::new(std::io::stdin()),
+            "standard input",
+        )));
+    }
+}
+
+/// A source that reports a setup error (e.g. no store for `--generate-passphrase`) when first
+/// asked, so that commands needing no passphrase still run.
+struct Failing(std::cell::RefCell<Option<Error>>);
+
+impl keystore::passphrase::PassphraseSource for Failing {
+    fn describe(&self) -> String {
+        "an unusable source".into()
+    }
+
+    fn supply(
+        &self,
+        _request: &keystore::passphrase::Request<'_>,
+    ) -> Result<Option<keystore::passphrase::Supplied>> {
+        match self.0.borrow_mut().take() {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    fn probe(&self, _request: &keystore::passphrase::Request<'_>) -> keystore::passphrase::Probe {
+        keystore::passphrase::Probe::Unavailable(
+            self.0
+                .borrow()
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        )
+    }
 }
 
 fn parse_gun(text: Option<&str>) -> Result<Option<Gun>> {
@@ -262,8 +355,19 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
             check_iterations(&ctx.kdf)?;
             let id = ops::resolve_key_id(&ctx.dir, &key_id)?;
             let old = chain(ctx, g.passphrase_file.as_deref());
-            let new = chain(ctx, new_passphrase_file.as_deref());
-            let path = ops::passwd(&ctx.dir, &id, &old, &new, &ctx.kdf)?;
+            let new = plain_chain(ctx, new_passphrase_file.as_deref());
+            // The stored passphrase follows the key file (crash-safely, see ops::passwd_stored).
+            let store = if ctx.generate_passphrase {
+                Some(crate::passphrase_cmd::preferred_store(ctx, false)?)
+            } else {
+                crate::passphrase_cmd::holder(ctx, &id)?
+            };
+            let how = if ctx.generate_passphrase {
+                ops::NewPassphrase::Generate
+            } else {
+                ops::NewPassphrase::From(&new)
+            };
+            let path = ops::passwd_stored(&ctx.dir, &id, &old, how, store.as_deref(), &ctx.kdf)?;
             if ctx.json {
                 output::json(&serde_json::json!({ "id": id, "path": path }));
             } else {

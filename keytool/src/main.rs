@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod messages;
 mod output;
+mod passphrase_cmd;
 mod prompt;
 mod sandbox;
 

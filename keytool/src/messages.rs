@@ -60,13 +60,28 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::WrongPassphrase { source_name, .. } => {
             format!("Check the passphrase supplied by {source_name}.")
         }
+        Error::PassphraseRequired { role, .. } if role == keystore::passphrase::vault::MASTER_ROLE => {
+            "Set KEYTOOL_VAULT_PASSPHRASE, pass --vault-passphrase-file FILE, or run on a terminal without --non-interactive.".into()
+        }
         Error::PassphraseRequired { role, .. } => {
             let role: Role = role.parse().unwrap_or(Role::Other(String::new()));
             format!(
-                "Set {} (or another of: {}), pass --passphrase-file FILE, or run on a terminal without --non-interactive.",
+                "Set {} (or another of: {}), pass --passphrase-file FILE, --passphrase-fd N or --passphrase-stdin, store it with \"keytool passphrase set KEY_ID\" (OS keyring or vault), or run on a terminal without --non-interactive. \"keytool passphrase explain KEY_ID\" shows every source.",
                 env_names_for(&role)[0],
                 env_names_for(&role)[1..].join(", ")
             )
+        }
+        Error::VaultLocked { .. } => {
+            "Check KEYTOOL_VAULT_PASSPHRASE or --vault-passphrase-file; if the master passphrase is right, the vault file was modified: restore it from a backup.".into()
+        }
+        Error::InvalidVault { .. } => {
+            "The vault file is damaged or not a keytool vault; restore it from a backup (nothing was changed).".into()
+        }
+        Error::ExcessiveVaultCost { .. } => {
+            "The vault asks for more Argon2id work than keytool allows; it was not made by keytool, or was tampered with.".into()
+        }
+        Error::Keyring { .. } => {
+            "Set KEYTOOL_KEYRING=none to use the vault instead (keytool vault init), or on a headless machine run inside a session keyring: keyctl session - keytool ...".into()
         }
         Error::WeakPassphrase { .. } => {
             "Use at least 8 characters; a password manager can generate a strong passphrase.".into()

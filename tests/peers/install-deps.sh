@@ -25,6 +25,9 @@ declare -A package_binaries=(
     [curl]="curl"
     [expect]="expect"
     [keyutils]="keyctl"
+    [gnome-keyring]="gnome-keyring-daemon"
+    [libsecret-tools]="secret-tool"
+    [dbus-daemon]="dbus-run-session dbus-send"
     [hyperfine]="hyperfine"
     [python3]="python3"
     [docker.io]="docker dockerd"
@@ -33,7 +36,7 @@ declare -A package_binaries=(
     [valgrind]="valgrind"
 )
 # Fixed order, so the output is stable.
-packages=(notary docker-registry openssl curl expect keyutils hyperfine python3 docker.io
+packages=(notary docker-registry openssl curl expect keyutils gnome-keyring libsecret-tools dbus-daemon hyperfine python3 docker.io
     busybox-static golang-go valgrind)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

@@ -240,6 +240,25 @@ fn sandbox_push_pull_tamper_rotate() {
     let trust = tempfile::tempdir().expect("tmp");
     let gun = format!("{}/test/trusttest", stack.registry);
     let image = format!("{gun}:latest");
+    // Every docker command keytool runs goes through a shim that logs its argv, so the test can
+    // prove no passphrase ever appears in a child's command line.
+    let shim = tempfile::tempdir().expect("tmp");
+    let argv_log = shim.path().join("argv.log");
+    let shim_docker = shim.path().join("docker");
+    std::fs::write(
+        &shim_docker,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec {STATIC_DOCKER} \"$@\"\n",
+            argv_log.display()
+        ),
+    )
+    .expect("shim");
+    std::fs::set_permissions(
+        &shim_docker,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let shim_path = format!("{}:{}", shim.path().display(), path_with_static_docker());
 
     let kt = || {
         let mut cmd = keytool(trust.path());
@@ -247,7 +266,7 @@ fn sandbox_push_pull_tamper_rotate() {
             .env("KEYTOOL_TARGETS_PASSPHRASE", REPO_PW)
             .env("DOCKER_HOST", &daemon.host)
             .env("DOCKER_CONFIG", daemon.dir.path().join("client-config"))
-            .env("PATH", path_with_static_docker());
+            .env("PATH", &shim_path);
         cmd
     };
     let with_server = |cmd: &mut Command| {
@@ -516,6 +535,20 @@ fn sandbox_push_pull_tamper_rotate() {
     eprintln!(
         "TIME whole flow: {total:.2} s; keytool commands {keytool_secs:.2} s (docker inside them included)"
     );
+
+    // No passphrase in any argv of the docker commands keytool ran (exec, cp, version, ...).
+    let argv = std::fs::read_to_string(&argv_log).expect("the docker shim was used");
+    assert!(
+        argv.lines().count() >= 10,
+        "too few docker calls logged: {argv}"
+    );
+    assert!(argv.contains("exec"), "{argv}");
+    for secret in [ROOT_PW, REPO_PW] {
+        assert!(
+            !argv.contains(secret),
+            "a passphrase reached a docker argv: {argv}"
+        );
+    }
     drop(daemon);
     drop(stack);
 }

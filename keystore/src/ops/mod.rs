@@ -14,6 +14,7 @@ mod remove;
 mod rotate;
 mod sandbox;
 mod status;
+mod stored;
 
 pub use export::{Selection, export, export_to_file};
 pub use generate::{Generated, generate};
@@ -35,6 +36,7 @@ pub use sandbox::{
     FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Pulled, Pushed, SandboxOptions, pull, push,
 };
 pub use status::{ExpectedKey, Status, status};
+pub use stored::{NewPassphrase, forget_passphrase, passwd_stored, store_passphrase};
 
 use std::path::PathBuf;
 

@@ -14,7 +14,7 @@
 
 use std::ffi::OsString;
 
-use super::{PassphraseSource, Request, Supplied};
+use super::{PassphraseSource, Probe, Request, Supplied};
 use crate::error::Result;
 use crate::ids::Role;
 use crate::secret::Passphrase;
@@ -100,6 +100,16 @@ impl PassphraseSource for EnvSource {
             }));
         }
         Ok(None)
+    }
+
+    fn probe(&self, request: &Request<'_>) -> Probe {
+        match self.which(request.role) {
+            Some(name) => Probe::Answers(format!("{name} is set")),
+            None => Probe::Nothing(format!(
+                "none of {} is set",
+                env_names_for(request.role).join(", ")
+            )),
+        }
     }
 }
 

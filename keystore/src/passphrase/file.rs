@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
-use super::{PassphraseSource, Request, Supplied};
+use std::cell::RefCell;
+use std::io::Read;
+
+use super::{PassphraseSource, Probe, Request, Supplied};
 use crate::error::{Error, Result};
 use crate::ids::Role;
 use crate::secret::Passphrase;
@@ -55,6 +58,80 @@ impl PassphraseSource for FileSource {
             retry_allowed: false,
         }))
     }
+
+    fn probe(&self, _request: &Request<'_>) -> Probe {
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.permissions().mode() & 0o077 == 0 => {
+                Probe::Answers(format!("first line of {}", self.path.display()))
+            }
+            Ok(_) => Probe::Unavailable(format!(
+                "{} is accessible to other users",
+                self.path.display()
+            )),
+            Err(e) => Probe::Unavailable(format!("{}: {e}", self.path.display())),
+        }
+    }
+}
+
+/// Reads one line from a stream (`--passphrase-stdin`, `--passphrase-fd N`), once, when the
+/// first passphrase is needed; every later request gets the same passphrase. Reading stops at
+/// the first newline, so an open stdin is never read past it.
+pub struct LineSource {
+    reader: RefCell<Option<Box<dyn Read>>>,
+    line: RefCell<Option<Passphrase>>,
+    origin: String,
+}
+
+impl LineSource {
+    /// A source reading `reader` (named `origin` in messages).
+    pub fn new(reader: Box<dyn Read>, origin: impl Into<String>) -> Self {
+        LineSource {
+            reader: RefCell::new(Some(reader)),
+            line: RefCell::new(None),
+            origin: origin.into(),
+        }
+    }
+}
+
+impl PassphraseSource for LineSource {
+    fn describe(&self) -> String {
+        self.origin.clone()
+    }
+
+    #[allow(clippy::unbuffered_bytes)]
+    fn supply(&self, _request: &Request<'_>) -> Result<Option<Supplied>> {
+        if let Some(reader) = self.reader.borrow_mut().take() {
+            // Byte by byte on purpose: a buffered reader would consume what follows the
+            // newline (the next line of stdin belongs to the next reader).
+            let mut line = Zeroizing::new(Vec::with_capacity(1024));
+            for byte in reader.bytes().take(64 * 1024) {
+                let b =
+                    byte.map_err(|e| Error::io("read", std::path::Path::new(&self.origin), e))?;
+                if b == b'\n' {
+                    break;
+                }
+                line.push(b);
+            }
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            let passphrase =
+                Passphrase::from_bytes(line).ok_or_else(|| Error::InvalidArgument {
+                    what: "passphrase",
+                    reason: format!("{} is not UTF-8 text", self.origin),
+                })?;
+            *self.line.borrow_mut() = Some(passphrase);
+        }
+        Ok(self.line.borrow().as_ref().map(|p| Supplied {
+            passphrase: p.clone(),
+            origin: self.origin.clone(),
+            retry_allowed: false,
+        }))
+    }
+
+    fn probe(&self, _request: &Request<'_>) -> Probe {
+        Probe::Answers(format!("one line read from {}", self.origin))
+    }
 }
 
 /// A passphrase handed over by the caller, optionally only for one role.
@@ -87,6 +164,14 @@ impl FixedSource {
 impl PassphraseSource for FixedSource {
     fn describe(&self) -> String {
         self.origin.clone()
+    }
+
+    fn probe(&self, request: &Request<'_>) -> Probe {
+        if self.role.as_ref().is_some_and(|r| r != request.role) {
+            Probe::Nothing("given for another role".into())
+        } else {
+            Probe::Answers("given by the caller".into())
+        }
     }
 
     fn supply(&self, request: &Request<'_>) -> Result<Option<Supplied>> {

@@ -4,11 +4,14 @@
 
 mod env;
 mod file;
+pub mod keyring;
+pub mod store;
+pub mod vault;
 
 use std::fmt;
 
 pub use env::{EnvSource, env_names_for};
-pub use file::{FileSource, FixedSource};
+pub use file::{FileSource, FixedSource, LineSource};
 
 use crate::error::Result;
 use crate::ids::{Gun, KeyId, Role};
@@ -56,6 +59,19 @@ impl fmt::Debug for Supplied {
     }
 }
 
+/// What a source would do with a request, found without reading or revealing a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// It would answer (why: a variable name, an entry, a file).
+    Answers(String),
+    /// It may answer when asked (a prompt, a callback).
+    Asks(String),
+    /// It has nothing for this request.
+    Nothing(String),
+    /// It cannot be used here (why).
+    Unavailable(String),
+}
+
 /// A source of passphrases.
 pub trait PassphraseSource {
     /// A short description for `explain`-style output and errors (no secret).
@@ -63,6 +79,20 @@ pub trait PassphraseSource {
 
     /// Answers the request, or `Ok(None)` when this source has nothing for it.
     fn supply(&self, request: &Request<'_>) -> Result<Option<Supplied>>;
+
+    /// What [`supply`](Self::supply) would do, without a secret leaving the source.
+    fn probe(&self, _request: &Request<'_>) -> Probe {
+        Probe::Asks("asked when needed".into())
+    }
+}
+
+/// One line of `passphrase explain`: a source and what it would do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explained {
+    /// The source.
+    pub source: String,
+    /// What it would do.
+    pub probe: Probe,
 }
 
 /// Sources asked in order; the first that answers wins.
@@ -92,6 +122,17 @@ impl Chain {
     /// Descriptions of the sources, in order.
     pub fn describe_all(&self) -> Vec<String> {
         self.sources.iter().map(|s| s.describe()).collect()
+    }
+
+    /// What each source would do with `request`, in the order they are asked.
+    pub fn explain(&self, request: &Request<'_>) -> Vec<Explained> {
+        self.sources
+            .iter()
+            .map(|s| Explained {
+                source: s.describe(),
+                probe: s.probe(request),
+            })
+            .collect()
     }
 }
 
@@ -139,5 +180,90 @@ mod tests {
         assert_eq!(ask(&Role::Root), "first");
         assert_eq!(ask(&Role::Targets), "second");
         assert_eq!(chain.describe(), "first, then second");
+    }
+
+    #[test]
+    fn chain_order_for_every_role_with_the_mock_keyring() {
+        use super::keyring::Keyring;
+        use super::store::{SecretStore, Slot, StoredSource};
+        use std::ffi::OsString;
+
+        let repo_env = |k: &str| {
+            (k == "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE").then(|| OsString::from("repo-pw"))
+        };
+        let gun: Gun = "example.com/app".parse().expect("gun");
+        for role in ["root", "targets", "snapshot", "targets/releases", "alice"] {
+            let role: Role = role.parse().expect("role");
+            let id = KeyId::from_digest(&[7; 32]);
+            let kr = Keyring::with_store(keyring_core::mock::Store::new().expect("mock"), "mock");
+            let chain_with = |env: fn(&str) -> Option<OsString>| {
+                let kr =
+                    Keyring::with_store(keyring_core::mock::Store::new().expect("mock"), "mock");
+                kr.put(
+                    &id,
+                    &role,
+                    Some(&gun),
+                    Slot::Current,
+                    &Passphrase::new("kr-pw".into()),
+                )
+                .expect("put");
+                Chain::new()
+                    .with(EnvSource::with_lookup(env))
+                    .with(StoredSource::new(kr))
+                    .with(FixedSource::new(Passphrase::new("typed".into()), "prompt"))
+            };
+            let req = Request {
+                key_id: Some(&id),
+                role: &role,
+                gun: Some(&gun),
+                purpose: Purpose::Unlock,
+                attempt: 0,
+            };
+            // No environment: the keyring answers before the prompt.
+            let got = chain_with(|_| None)
+                .supply(&req)
+                .expect("ok")
+                .expect("some");
+            assert_eq!(got.origin, "the OS keyring (mock)", "{role}");
+            assert_eq!(got.passphrase.expose(), b"kr-pw");
+            // docker's repository variable wins for every role but root (spec §5).
+            let got = chain_with(repo_env)
+                .supply(&req)
+                .expect("ok")
+                .expect("some");
+            let expected = if role == Role::Root {
+                "the OS keyring (mock)"
+            } else {
+                "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE"
+            };
+            assert_eq!(got.origin, expected, "{role}");
+            // explain names the same source first and reveals nothing.
+            let lines = chain_with(repo_env).explain(&req);
+            let first = lines
+                .iter()
+                .find(|l| matches!(l.probe, Probe::Answers(_)))
+                .expect("an answer");
+            assert!(first.source.contains(if role == Role::Root {
+                "keyring"
+            } else {
+                "environment"
+            }));
+            assert!(!format!("{lines:?}").contains("pw"), "{lines:?}");
+            // New keys never get a stored passphrase: the prompt answers.
+            let new = Request {
+                purpose: Purpose::NewKey,
+                ..req
+            };
+            assert_eq!(
+                Chain::new()
+                    .with(StoredSource::new(kr))
+                    .with(FixedSource::new(Passphrase::new("typed".into()), "prompt"))
+                    .supply(&new)
+                    .expect("ok")
+                    .expect("some")
+                    .origin,
+                "prompt"
+            );
+        }
     }
 }

@@ -1,0 +1,256 @@
+//! The OS keyring through `keyring-core`: Secret Service (gnome-keyring, KWallet) when a D-Bus
+//! session bus answers, otherwise the kernel's keyutils (headless Linux; needs a session
+//! keyring, e.g. `keyctl session -` or a PAM login).
+//!
+//! One entry per key: service `keytool`, user = the key ID (`<id>.pending` for the pending entry
+//! of `key passwd`), with `keytool:role` and `keytool:gun` attributes where the store keeps
+//! attributes (Secret Service).
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::sync::Arc;
+
+use keyring_core::{CredentialStore, Entry};
+use zeroize::Zeroizing;
+
+use super::store::{SecretStore, Slot};
+use crate::error::{Error, Result};
+use crate::ids::{Gun, KeyId, Role};
+use crate::secret::Passphrase;
+
+/// The keyring service name of every keytool entry.
+pub const SERVICE: &str = "keytool";
+
+/// The environment variable that chooses the store: `auto` (default), `secret-service`,
+/// `keyutils` or `none`.
+pub const KEYRING_ENV: &str = "KEYTOOL_KEYRING";
+
+/// A credential store of the OS (or the mock store, in tests).
+pub struct Keyring {
+    store: Arc<CredentialStore>,
+    name: String,
+}
+
+impl Keyring {
+    /// Wraps a store, named `name` in messages (tests use `keyring_core::mock::Store`).
+    pub fn with_store(store: Arc<CredentialStore>, name: impl Into<String>) -> Self {
+        Keyring {
+            store,
+            name: name.into(),
+        }
+    }
+
+    /// The OS keyring chosen by [`KEYRING_ENV`]: with `auto`, Secret Service when a session bus
+    /// is set and the service answers, else kernel keyutils. `None` for `none` (and on systems
+    /// without a supported store).
+    pub fn open_os(env: impl Fn(&str) -> Option<OsString>) -> Result<Option<Keyring>> {
+        let choice = env(KEYRING_ENV)
+            .and_then(|v| v.into_string().ok())
+            .unwrap_or_default();
+        match choice.as_str() {
+            "" | "auto" => {
+                if env("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty())
+                    && let Ok(ss) = Self::secret_service()
+                    && ss.available().is_ok()
+                {
+                    return Ok(Some(ss));
+                }
+                Self::keyutils().map(Some)
+            }
+            "secret-service" => Self::secret_service().map(Some),
+            "keyutils" => Self::keyutils().map(Some),
+            "none" => Ok(None),
+            other => Err(Error::InvalidArgument {
+                what: "KEYTOOL_KEYRING",
+                reason: format!(
+                    "expected auto, secret-service, keyutils or none, got {:?}",
+                    crate::ids::clip(other)
+                ),
+            }),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn secret_service() -> Result<Keyring> {
+        let name = "Secret Service";
+        let store = dbus_secret_service_keyring_store::Store::new()
+            .map_err(|e| keyring_error(name, "connect", e))?;
+        Ok(Keyring::with_store(store, name))
+    }
+
+    #[cfg(target_os = "linux")]
+    fn keyutils() -> Result<Keyring> {
+        let name = "kernel keyutils";
+        let store = linux_keyutils_keyring_store::Store::new()
+            .map_err(|e| keyring_error(name, "open", e))?;
+        Ok(Keyring::with_store(store, name))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn secret_service() -> Result<Keyring> {
+        Err(unsupported())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn keyutils() -> Result<Keyring> {
+        Err(unsupported())
+    }
+
+    fn entry(&self, key_id: &KeyId, slot: Slot) -> Result<Entry> {
+        self.store
+            .build(SERVICE, &format!("{key_id}{}", slot.suffix()), None)
+            .map_err(|e| keyring_error(&self.name, "create an entry", e))
+    }
+
+    /// Reads an entry; a store that cannot be read has nothing.
+    fn read(&self, key_id: &KeyId, slot: Slot) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        match self.entry(key_id, slot)?.get_secret() {
+            Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
+            Err(keyring_core::Error::NoEntry)
+            | Err(keyring_core::Error::NoStorageAccess(_))
+            | Err(keyring_core::Error::PlatformFailure(_)) => Ok(None),
+            Err(e) => Err(keyring_error(&self.name, "read an entry", e)),
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unsupported() -> Error {
+    Error::Keyring {
+        store: "OS keyring".into(),
+        action: "open",
+        reason: "no keyring store is built for this platform; use the vault (keytool vault init)"
+            .into(),
+    }
+}
+
+/// A keyring error in keytool's words. Payloads that may hold secret bytes are never shown.
+fn keyring_error(store: &str, action: &'static str, e: keyring_core::Error) -> Error {
+    let reason = match e {
+        keyring_core::Error::NoStorageAccess(inner) => format!(
+            "no access ({inner}); on a headless machine run keytool inside a session keyring \
+             (keyctl session -), or use the vault (keytool vault init, KEYTOOL_KEYRING=none)"
+        ),
+        keyring_core::Error::PlatformFailure(inner) => inner.to_string(),
+        keyring_core::Error::BadEncoding(_) => "the stored value is not UTF-8 text".into(),
+        keyring_core::Error::BadDataFormat(_, _) => "the stored value is malformed".into(),
+        keyring_core::Error::Ambiguous(entries) => {
+            format!("{} entries match; remove the duplicates", entries.len())
+        }
+        keyring_core::Error::NoEntry => "no such entry".into(),
+        other => other.to_string(),
+    };
+    Error::Keyring {
+        store: store.to_owned(),
+        action,
+        reason,
+    }
+}
+
+impl SecretStore for Keyring {
+    fn describe(&self) -> String {
+        format!("the OS keyring ({})", self.name)
+    }
+
+    fn available(&self) -> Result<()> {
+        let probe = self.store.build(SERVICE, "keytool-probe", None);
+        match probe.and_then(|e| e.get_secret().map(Zeroizing::new)) {
+            Ok(_) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keyring_error(&self.name, "be read", e)),
+        }
+    }
+
+    fn contains(&self, key_id: &KeyId, slot: Slot) -> Result<bool> {
+        Ok(self.read(key_id, slot)?.is_some())
+    }
+
+    fn get(&self, key_id: &KeyId, slot: Slot) -> Result<Option<Passphrase>> {
+        match self.read(key_id, slot)? {
+            Some(bytes) => Passphrase::from_bytes(bytes).map(Some).ok_or_else(|| {
+                keyring_error(
+                    &self.name,
+                    "read an entry",
+                    keyring_core::Error::BadEncoding(Vec::new()),
+                )
+            }),
+            None => Ok(None),
+        }
+    }
+
+    fn put(
+        &self,
+        key_id: &KeyId,
+        role: &Role,
+        gun: Option<&Gun>,
+        slot: Slot,
+        passphrase: &Passphrase,
+    ) -> Result<()> {
+        let entry = self.entry(key_id, slot)?;
+        entry
+            .set_secret(passphrase.expose())
+            .map_err(|e| keyring_error(&self.name, "store a passphrase", e))?;
+        let mut attributes = HashMap::from([("keytool:role", role.as_str())]);
+        if let Some(g) = gun {
+            attributes.insert("keytool:gun", g.as_str());
+        }
+        match entry.update_attributes(&attributes) {
+            // keyutils and the mock store keep no attributes: the key ID alone names the entry.
+            Ok(()) | Err(keyring_core::Error::NotSupportedByStore(_)) => Ok(()),
+            Err(e) => Err(keyring_error(&self.name, "label an entry", e)),
+        }
+    }
+
+    fn delete(&self, key_id: &KeyId, slot: Slot) -> Result<bool> {
+        match self.entry(key_id, slot)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(e) => Err(keyring_error(&self.name, "remove an entry", e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> KeyId {
+        KeyId::from_digest(&[n; 32])
+    }
+
+    #[test]
+    fn mock_store_round_trip_and_slots() {
+        let kr = Keyring::with_store(keyring_core::mock::Store::new().expect("mock"), "mock");
+        let gun: Gun = "example.com/app".parse().expect("gun");
+        assert!(kr.available().is_ok());
+        assert!(!kr.contains(&id(1), Slot::Current).expect("contains"));
+        kr.put(
+            &id(1),
+            &Role::Targets,
+            Some(&gun),
+            Slot::Current,
+            &Passphrase::new("kr-secret-1".into()),
+        )
+        .expect("put");
+        assert_eq!(
+            kr.get(&id(1), Slot::Current)
+                .expect("get")
+                .expect("some")
+                .expose(),
+            b"kr-secret-1"
+        );
+        assert!(!kr.contains(&id(1), Slot::Pending).expect("contains"));
+        assert!(kr.delete(&id(1), Slot::Current).expect("delete"));
+        assert!(!kr.delete(&id(1), Slot::Current).expect("delete again"));
+        assert!(kr.get(&id(1), Slot::Current).expect("get").is_none());
+    }
+
+    #[test]
+    fn env_chooses_the_store() {
+        let none = Keyring::open_os(|k| (k == KEYRING_ENV).then(|| "none".into())).expect("ok");
+        assert!(none.is_none());
+        assert!(matches!(
+            Keyring::open_os(|k| (k == KEYRING_ENV).then(|| "gpg".into())),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
+}

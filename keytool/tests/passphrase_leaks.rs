@@ -1,0 +1,185 @@
+//! Leak test for managed passphrases: with known secrets (a vault master passphrase, a key
+//! passphrase stored in the vault, a wrong master passphrase), no command's stdout or stderr
+//! (plain, --verbose, --json, failing or not) and no file of the trust directory other than the
+//! encrypted vault and key files contains them in clear.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const MASTER: &str = "canary-Master-9931";
+const WRONG_MASTER: &str = "canary-Wrong-5520";
+const KEY_PASS: &str = "canary-KeyPass-7704";
+
+fn keytool(trust: &Path, master: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keytool"));
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.ends_with("_PASSPHRASE") || k.starts_with("KEYTOOL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("KEYTOOL_KEYRING", "none")
+        .env("KEYTOOL_VAULT_PASSPHRASE", master)
+        .arg("--trust-dir")
+        .arg(trust)
+        .args(["--non-interactive", "--notary-compat"])
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn assert_clean(what: &str, out: &Output) {
+    for stream in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        for secret in [MASTER, WRONG_MASTER, KEY_PASS, "canary-"] {
+            assert!(!text.contains(secret), "{what}: {secret} leaked in: {text}");
+        }
+    }
+}
+
+#[test]
+fn managed_passphrases_never_leak() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let pass_file = tmp.path().join("pass");
+    std::fs::write(&pass_file, format!("{KEY_PASS}\n")).expect("write");
+    std::fs::set_permissions(
+        &pass_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod");
+
+    let run = |what: &str, master: &str, args: &[&str]| -> Output {
+        let mut outs = Vec::new();
+        for extra in [
+            &[][..],
+            &["--verbose"],
+            &["--json"],
+            &["--json", "--verbose"],
+        ] {
+            let out = keytool(&trust, master)
+                .args(extra)
+                .args(args)
+                .output()
+                .expect("runs");
+            assert_clean(&format!("{what} {extra:?}"), &out);
+            outs.push(out);
+        }
+        outs.remove(0)
+    };
+
+    assert!(
+        run("vault init", MASTER, &["vault", "init"])
+            .status
+            .success()
+    );
+    // A key whose passphrase is generated and sealed in the vault.
+    let generated = keytool(&trust, MASTER)
+        .args(["key", "generate", "--role", "root", "--generate-passphrase"])
+        .output()
+        .expect("runs");
+    assert_clean("generate --generate-passphrase", &generated);
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let root = String::from_utf8_lossy(&generated.stdout).trim().to_owned();
+    // A key with a known passphrase, then stored in the vault.
+    let targets = keytool(&trust, MASTER)
+        .env("KEYTOOL_TARGETS_PASSPHRASE", KEY_PASS)
+        .args([
+            "key",
+            "generate",
+            "--role",
+            "targets",
+            "--repo",
+            "example.com/leak/test",
+        ])
+        .output()
+        .expect("runs");
+    assert_clean("generate", &targets);
+    let targets = String::from_utf8_lossy(&targets.stdout).trim().to_owned();
+    let mut set = keytool(&trust, MASTER);
+    set.args([
+        "passphrase",
+        "set",
+        &targets,
+        "--vault",
+        "--passphrase-file",
+    ])
+    .arg(&pass_file);
+    let out = set.output().expect("runs");
+    assert_clean("passphrase set", &out);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Successful and failing commands, in every output mode.
+    let succeeds = |what: &str, master: &str, args: &[&str]| {
+        let out = run(what, master, args);
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let fails = |what: &str, master: &str, args: &[&str]| {
+        let out = run(what, master, args);
+        assert!(!out.status.success(), "{what} must fail");
+    };
+    succeeds("explain", MASTER, &["passphrase", "explain", &targets]);
+    succeeds("vault status", MASTER, &["vault", "status", "--unlock"]);
+    fails(
+        "vault status, wrong master",
+        WRONG_MASTER,
+        &["vault", "status", "--unlock"],
+    );
+    // The root key opens with its passphrase from the vault (no env, no prompt).
+    succeeds(
+        "passwd from the vault",
+        MASTER,
+        &["key", "passwd", &root, "--generate-passphrase"],
+    );
+    fails(
+        "passwd, wrong master",
+        WRONG_MASTER,
+        &["key", "passwd", &targets],
+    );
+    succeeds("export", MASTER, &["key", "export"]);
+    succeeds("list", MASTER, &["key", "list"]);
+    let out = run(
+        "import of a bad file",
+        MASTER,
+        &["key", "import", "/dev/null"],
+    );
+    assert!(!out.status.success());
+
+    // No file holds a secret in clear (the vault and the key files are encrypted).
+    let mut stack = vec![trust.clone()];
+    let mut files = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("ls").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(&p).expect("read");
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in [MASTER, WRONG_MASTER, KEY_PASS] {
+                assert!(
+                    !text.contains(secret),
+                    "{secret} in clear in {}",
+                    p.display()
+                );
+            }
+        }
+    }
+    assert!(
+        files >= 3,
+        "expected the vault and two key files, found {files}"
+    );
+}
