@@ -178,3 +178,117 @@ fn non_interactive_never_prompts() {
     assert!(!out.contains("Enter passphrase"), "{out}");
     assert!(out.contains("Hint: Set KEYTOOL_ROOT_PASSPHRASE"), "{out}");
 }
+
+#[test]
+fn the_vault_master_passphrase_is_asked_on_the_terminal() {
+    if !have_expect() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kt = |args: &[&str], master: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keytool"));
+        cmd.arg("--trust-dir")
+            .arg(tmp.path())
+            .args(["--non-interactive", "--notary-compat"]);
+        cmd.args(args)
+            .env("KEYTOOL_KEYRING", "none")
+            .env_remove("KEYTOOL_VAULT_PASSPHRASE");
+        if let Some(m) = master {
+            cmd.env("KEYTOOL_VAULT_PASSPHRASE", m);
+        }
+        cmd.output().expect("runs")
+    };
+    assert!(
+        kt(&["vault", "init"], Some("master-pass-123"))
+            .status
+            .success()
+    );
+    let made = kt(
+        &["key", "generate", "--role", "root", "--generate-passphrase"],
+        Some("master-pass-123"),
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let id = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+
+    // No env: the key's passphrase is in the vault, whose master passphrase is typed.
+    let (code, out) = expect(
+        tmp.path(),
+        &format!("--notary-compat key passwd {id} --generate-passphrase"),
+        r#"
+expect "Enter passphrase for vault master key"
+send "master-pass-123\r"
+"#,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Successfully updated passphrase"), "{out}");
+    assert!(
+        !out.contains("master-pass-123"),
+        "the typed master passphrase must not echo: {out}"
+    );
+}
+
+#[test]
+fn passphrases_from_stdin_and_a_file_descriptor() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let keytool = env!("CARGO_BIN_EXE_keytool");
+    let trust = tmp.path().display().to_string();
+    let sh = |script: &str| {
+        Command::new("bash")
+            .args(["-c", script])
+            .env("KEYTOOL_KEYRING", "none")
+            .env_remove("KEYTOOL_ROOT_PASSPHRASE")
+            .output()
+            .expect("bash runs")
+    };
+    // One line from stdin creates the key...
+    let out = sh(&format!(
+        "printf 'from-stdin-1\\n' | {keytool} --trust-dir {trust} --non-interactive --notary-compat --passphrase-stdin key generate --role root"
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    // ...and file descriptor 3 opens it; the new passphrase comes from a private file.
+    let new_pass = tmp.path().join("new-pass");
+    std::fs::write(&new_pass, "new-pass-22\n").expect("write");
+    std::fs::set_permissions(
+        &new_pass,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod");
+    let out = sh(&format!(
+        "{keytool} --trust-dir {trust} --non-interactive --notary-compat --passphrase-fd 3 key passwd {id} --new-passphrase-file {} 3< <(printf 'from-stdin-1\\n')",
+        new_pass.display()
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The new passphrase now opens it, through stdin again.
+    let out = sh(&format!(
+        "printf 'new-pass-22\\n' | {keytool} --trust-dir {trust} --non-interactive --notary-compat --passphrase-stdin key passwd {id} --new-passphrase-file {}",
+        new_pass.display()
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A wrong passphrase on the descriptor is an error (exit 3), never a prompt or a hang.
+    let out = sh(&format!(
+        "{keytool} --trust-dir {trust} --non-interactive --notary-compat --passphrase-fd 3 key passwd {id} 3< <(printf 'wrong\\n')"
+    ));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
