@@ -42,7 +42,7 @@ pub use passphrase::{
     kt_passphrase_request_gun, kt_passphrase_request_is_new, kt_passphrase_request_key_id,
     kt_passphrase_request_role,
 };
-pub use repo::{kt_repo_rotate, kt_repo_status_json};
+pub use repo::{kt_repo_init, kt_repo_rotate, kt_repo_status_json};
 #[cfg(feature = "test-panic")]
 pub use status::kt_test_panic;
 pub use status::{kt_status, kt_status_str, kt_version};

@@ -1,4 +1,5 @@
-//! Repository-level operations that may talk to a Notary server: status and key rotation.
+//! Repository-level operations that may talk to a Notary server: init (pre-seed and publish),
+//! status and key rotation.
 
 use std::ffi::{c_char, c_void};
 use std::path::Path;
@@ -124,6 +125,65 @@ pub unsafe extern "C" fn kt_repo_rotate(
         };
         let rotated = ops::rotate(&store.dir, &source, &gun, &role, &options, &store.kdf)?;
         let json = to_json(&rotated)?;
+        // SAFETY: `json_out` is non-NULL and writable by contract.
+        unsafe { put(json_out, json) };
+        Ok(())
+    })
+}
+
+/// Prepares repository `gun` as `keytool init --repo GUN` does: reuses the root key (the
+/// smallest ID, as docker) and the repository's targets key, or generates them (the callback is
+/// asked for new passphrases, `is_new` true); then, with `server_url` (`https://host:port`;
+/// NULL: offline), publishes root.json and targets.json signed by those keys so that the next
+/// `docker push` signs with them (the callback is asked for both keys' passphrases). The
+/// snapshot key is the server's, unless `local_snapshot`. A repository already on the server is
+/// verified and left unchanged. `ca_path` (NULL: the bundled public roots) is a PEM CA file.
+///
+/// On success `*json_out` receives a JSON report (offline: `gun`, `root`, `targets` and their
+/// provenance; published: the object `keytool --json init --server` prints; free it with
+/// `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives the error.
+/// Blocks on the network. Thread-safe.
+///
+/// # Safety
+/// `store` is NULL or a live handle; `gun`, `server_url`, `ca_path` are NULL or NUL-terminated;
+/// `cb` is NULL or a valid callback, called with `user_data`; `json_out` and `err_out` are NULL
+/// or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kt_repo_init(
+    store: *const kt_keystore,
+    gun: *const c_char,
+    server_url: *const c_char,
+    ca_path: *const c_char,
+    local_snapshot: bool,
+    cb: kt_passphrase_cb,
+    user_data: *mut c_void,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut kt_error,
+) -> kt_status {
+    guard(err_out, || {
+        // SAFETY: forwarded from this function's contract.
+        let (store, gun, server_url, ca_path) = unsafe {
+            (
+                handle(store, "store")?,
+                text(gun, "gun")?,
+                opt_text(server_url, "server_url")?,
+                opt_text(ca_path, "ca_path")?,
+            )
+        };
+        let json_out = non_null(json_out, "json_out")?;
+        let gun: Gun = gun.parse()?;
+        let source = Callback::new(cb, user_data);
+        let json = match client(server_url, ca_path)? {
+            Some(server) => to_json(&ops::publish(
+                &store.dir,
+                &source,
+                &gun,
+                &server,
+                local_snapshot,
+                &store.kdf,
+            )?)?,
+            None => to_json(&ops::preseed(&store.dir, &source, &gun, &store.kdf)?)?,
+        };
         // SAFETY: `json_out` is non-NULL and writable by contract.
         unsafe { put(json_out, json) };
         Ok(())

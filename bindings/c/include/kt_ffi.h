@@ -466,6 +466,33 @@ kt_status kt_repo_rotate(const kt_keystore *store,
                          char **json_out,
                          kt_error **err_out);
 
+// Prepares repository `gun` as `keytool init --repo GUN` does: reuses the root key (the
+// smallest ID, as docker) and the repository's targets key, or generates them (the callback is
+// asked for new passphrases, `is_new` true); then, with `server_url` (`https://host:port`;
+// NULL: offline), publishes root.json and targets.json signed by those keys so that the next
+// `docker push` signs with them (the callback is asked for both keys' passphrases). The
+// snapshot key is the server's, unless `local_snapshot`. A repository already on the server is
+// verified and left unchanged. `ca_path` (NULL: the bundled public roots) is a PEM CA file.
+//
+// On success `*json_out` receives a JSON report (offline: `gun`, `root`, `targets` and their
+// provenance; published: the object `keytool --json init --server` prints; free it with
+// `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives the error.
+// Blocks on the network. Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `gun`, `server_url`, `ca_path` are NULL or NUL-terminated;
+// `cb` is NULL or a valid callback, called with `user_data`; `json_out` and `err_out` are NULL
+// or writable.
+kt_status kt_repo_init(const kt_keystore *store,
+                       const char *gun,
+                       const char *server_url,
+                       const char *ca_path,
+                       bool local_snapshot,
+                       kt_passphrase_cb cb,
+                       void *user_data,
+                       char **json_out,
+                       kt_error **err_out);
+
 // Returns a static description of a status number, such as "wrong passphrase".
 //
 // Takes a plain `int32_t`: an unknown number gives "unknown status". The string is static:

@@ -140,6 +140,7 @@ static void test_null_everywhere(const char *dir) {
     CHECK_STATUS(kt_keystore_passwd(NULL, "abcd", answer_cb, &a, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_status_json(NULL, "example.com/app", NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_rotate(NULL, "example.com/app", "targets", NULL, NULL, false, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_repo_init(NULL, "example.com/app", NULL, NULL, false, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK(s == NULL && key == NULL && spki == NULL);
 
     CHECK_STATUS(kt_keystore_open(dir, &store, &err), KT_STATUS_OK);
@@ -159,6 +160,8 @@ static void test_null_everywhere(const char *dir) {
     CHECK_STATUS(kt_keystore_passwd(store, NULL, answer_cb, &a, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_status_json(store, NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_rotate(store, "example.com/app", NULL, NULL, NULL, false, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_repo_init(store, NULL, NULL, NULL, false, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_repo_init(store, "example.com/app", NULL, NULL, false, NULL, NULL, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK(s == NULL && key == NULL);
 
     /* Accessors and frees accept NULL. */
@@ -289,6 +292,12 @@ static void test_generate_list_load_sign(const char *dir) {
     CHECK_STATUS(kt_keystore_export(store, NULL, 0, "example.com/c/app", &bundle, NULL), KT_STATUS_OK);
     CHECK(bundle && strstr(bundle, targets_id) && !strstr(bundle, root_id));
     kt_string_free(bundle);
+
+    /* Offline init reuses the keys already there (it creates none). */
+    CHECK_STATUS(kt_repo_init(store, "example.com/c/app", NULL, NULL, false, answer_cb, &a, &json, &err), KT_STATUS_OK);
+    CHECK(json && strstr(json, targets_id) && strstr(json, "\"targets_provenance\":\"reused\""));
+    kt_string_free(json);
+    json = NULL;
 
     /* Status offline and a local rotation of the targets key (dry run, then for real). */
     CHECK_STATUS(kt_repo_status_json(store, "example.com/c/app", NULL, NULL, &json, NULL), KT_STATUS_OK);

@@ -249,6 +249,37 @@ type Server struct {
 	CAFile string
 }
 
+// Init prepares repository gun as `keytool init` does: it reuses (or generates) the root key and
+// the repository's targets key and, with a server, publishes the repository's trust data signed
+// by them, so that the next `docker push` signs with them. localSnapshot keeps the snapshot key
+// local (notary init's way) instead of on the server (docker's way). A repository already on the
+// server is verified and left unchanged. The result is the JSON object `keytool --json init`
+// prints, decoded into a generic map.
+func (ks *Keystore) Init(gun string, server *Server, localSnapshot bool, pass PassphraseFunc) (map[string]interface{}, error) {
+	var url, ca string
+	if server != nil {
+		url, ca = server.URL, server.CAFile
+	}
+	cgun, curl, cca := cString(gun), cOptString(url), cOptString(ca)
+	defer freeCStrings(cgun, curl, cca)
+	var out *C.char
+	var st C.kt_status
+	var cerr *C.kt_error
+	cause := withCallback(pass, func(cb C.kt_passphrase_cb, ud unsafe.Pointer) {
+		ks.use(func(p *C.kt_keystore) {
+			st = C.kt_repo_init(p, cgun, curl, cca, C.bool(localSnapshot), cb, ud, &out, &cerr)
+		})
+	})
+	if err := toError(st, cerr, cause); err != nil {
+		return nil, err
+	}
+	var m map[string]interface{}
+	if err := json.Unmarshal([]byte(takeString(out)), &m); err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "cannot parse the init report: " + err.Error()}
+	}
+	return m, nil
+}
+
 // RotateOptions select what Rotate does.
 type RotateOptions struct {
 	// Role is "targets" (the default), "snapshot" or "root".

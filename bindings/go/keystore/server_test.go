@@ -1,0 +1,104 @@
+package keystore_test
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"example.invalid/keytool/bindings/go/keystore"
+)
+
+// startNotary starts a notary-server on loopback with the repository's harness and stops it at
+// the end of the test; it skips (or fails under KEYTOOL_REQUIRE_PEERS=1) without notary-server.
+func startNotary(t *testing.T) *keystore.Server {
+	t.Helper()
+	if _, err := exec.LookPath("notary-server"); err != nil {
+		if os.Getenv("KEYTOOL_REQUIRE_PEERS") == "1" {
+			t.Fatal("notary-server is not installed and KEYTOOL_REQUIRE_PEERS=1")
+		}
+		t.Skip("notary-server not installed")
+	}
+	script, err := filepath.Abs("../../../tests/peers/notary-stack.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	if out, err := exec.Command("bash", script, "start", work).CombinedOutput(); err != nil {
+		t.Fatalf("notary-stack.sh start: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("bash", script, "stop", work).Run() })
+	f, err := os.Open(filepath.Join(work, "env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	server := &keystore.Server{}
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		k, v, _ := strings.Cut(scanner.Text(), "=")
+		switch k {
+		case "NOTARY_URL":
+			server.URL = v
+		case "NOTARY_CA":
+			server.CAFile = v
+		}
+	}
+	if server.URL == "" || server.CAFile == "" {
+		t.Fatal("the stack's env file names no server")
+	}
+	return server
+}
+
+// A Go program publishes a repository with keys it generates, rotates the targets key on the
+// server, and the server's metadata names the new key; notary signs with it.
+func TestInitAndRotateAgainstNotaryServer(t *testing.T) {
+	server := startNotary(t)
+	ks, dir := open(t)
+	pass := func(keystore.Request) ([]byte, error) { return []byte("go-server-pass-123"), nil }
+	const gun = "example.com/go/published"
+
+	made, err := ks.Init(gun, server, false, pass)
+	if err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	if made["already_published"] != false {
+		t.Fatalf("Init report: %v", made)
+	}
+	keys := made["keys"].(map[string]interface{})
+	oldTargets := keys["targets"].(string)
+
+	rotated, err := ks.Rotate(gun, keystore.RotateOptions{Server: server}, pass)
+	if err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	if rotated.OldKey == nil || *rotated.OldKey != oldTargets || rotated.NewKey == nil || !rotated.Published {
+		t.Fatalf("Rotate report: %+v", rotated)
+	}
+	status, err := ks.Status(gun, server)
+	if err != nil {
+		t.Fatalf("Status: %v", err)
+	}
+	expected := status["expected_targets_keys"].([]interface{})[0].(map[string]interface{})
+	if status["ready"] != true || expected["key_id"] != *rotated.NewKey {
+		t.Fatalf("after rotation the server must expect the new key: %v", status)
+	}
+
+	// notary, on the same trust directory, signs a new target with the new key.
+	if _, err := exec.LookPath("notary"); err != nil {
+		return
+	}
+	target := filepath.Join(t.TempDir(), "payload")
+	if err := os.WriteFile(target, []byte("from go"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"add", gun, "go-target", target}, {"publish", gun}} {
+		cmd := exec.Command("notary", append([]string{"-d", dir, "-s", server.URL, "--tlscacert", server.CAFile}, args...)...)
+		cmd.Env = append(os.Environ(), "NOTARY_TARGETS_PASSPHRASE=go-server-pass-123")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("notary %v: %v\n%s", args, err, out)
+		}
+	}
+}
