@@ -190,7 +190,12 @@ cmd_start() {
     log "started dockerd (pid $dpid), log $WORKDIR/logs/dockerd.log"
     local deadline=$(($(now_ms) + timeout * 1000))
     until dk version --format '{{.Server.Version}}' >/dev/null 2>&1; do
-        if ! pid_is_ours "$dpid" "$WORKDIR/dockerd.pid"; then
+        # Our own unreaped child: "exists and is not a zombie" is exact (its cmdline is still
+        # this script's until exec, so the cmdline guard would misjudge it here).
+        local stat
+        stat=$(cat "/proc/$dpid/stat" 2>/dev/null) || stat="0 (gone) Z"
+        stat=${stat##*) }
+        if [[ ${stat%% *} == Z ]]; then
             tail -n 30 "$WORKDIR/logs/dockerd.log" >&2 || true
             stop_recorded || true
             die "dockerd exited during start-up"

@@ -508,6 +508,17 @@ trust_ready() {
 
 stack_ready() { notary_ready && registry_ready && trust_ready; }
 
+# Whether PID, a child this script just started, is still running. Right after the fork its
+# cmdline is still this script's (until exec), so the cmdline guard cannot tell yet; a child that
+# exited stays a zombie until reaped, so "exists and is not a zombie" is exact, and its PID
+# cannot have been reused.
+child_alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat%% *} != Z ]]
+}
+
 # Poll COMMAND... every 0.05 s until it succeeds or DEADLINE (ms) passes.
 # Returns 0 when it succeeded, 1 on timeout, 2 if a recorded process exited.
 wait_until() {
@@ -517,7 +528,7 @@ wait_until() {
             return 0
         fi
         while read -r name pid config; do
-            if ! pid_is_ours "$pid" "$config"; then
+            if ! child_alive "$pid"; then
                 log "$name (pid $pid) exited during start-up"
                 return 2
             fi
