@@ -1,7 +1,17 @@
 //! The terminal passphrase source: notary's prompt texts, confirmation and the 8-character
 //! rule for new passphrases. Reads from /dev/tty with echo off (rpassword).
+//!
+//! Echo is switched off *before* the prompt is printed, so nothing typed ahead of the prompt
+//! (a fast typist, a password manager's auto-type) is echoed; Ctrl-C restores the terminal
+//! before the process ends as interrupted.
 
+use std::fs::File;
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rustix::termios::{LocalModes, OptionalActions, Termios};
+use signal_hook::consts::SIGINT;
 
 use keystore::passphrase::{PassphraseSource, Purpose, Request, Supplied};
 use keystore::{Error, Passphrase, Result, Role};
@@ -25,7 +35,22 @@ pub(crate) struct TtyPrompt;
 
 impl TtyPrompt {
     fn read(prompt: &str) -> Result<Zeroizing<String>> {
-        let text = rpassword::prompt_password(prompt).map_err(|_| Error::Cancelled)?;
+        let interrupted = Arc::new(AtomicBool::new(false));
+        // rpassword takes Ctrl-C as a character and raises SIGINT itself, with the terminal
+        // still raw; catching it lets both rpassword and `EchoOff` restore the terminal first.
+        let handler = signal_hook::flag::register(SIGINT, Arc::clone(&interrupted)).ok();
+        let read = {
+            let _echo_off = EchoOff::engage();
+            rpassword::prompt_password(prompt)
+        };
+        if let Some(id) = handler {
+            signal_hook::low_level::unregister(id);
+        }
+        if interrupted.load(Ordering::SeqCst) {
+            // The terminal is restored: end as the interrupt the user asked for.
+            let _ = signal_hook::low_level::emulate_default_handler(SIGINT);
+        }
+        let text = read.map_err(|_| Error::Cancelled)?;
         // notary trims typed passphrases.
         let trimmed = Zeroizing::new(text.trim().to_owned());
         drop(Zeroizing::new(text));
@@ -107,6 +132,34 @@ impl PassphraseSource for TtyPrompt {
                 })
             }
         }
+    }
+}
+
+/// Echo switched off on the controlling terminal for as long as it lives; the saved settings
+/// are restored on drop. Best effort: without a terminal, rpassword reports the problem.
+struct EchoOff {
+    tty: File,
+    saved: Termios,
+}
+
+impl EchoOff {
+    fn engage() -> Option<Self> {
+        let tty = File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        let saved = rustix::termios::tcgetattr(&tty).ok()?;
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        rustix::termios::tcsetattr(&tty, OptionalActions::Now, &quiet).ok()?;
+        Some(Self { tty, saved })
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        let _ = rustix::termios::tcsetattr(&self.tty, OptionalActions::Now, &self.saved);
     }
 }
 

@@ -20,12 +20,20 @@ fn have_expect() -> bool {
     found
 }
 
-/// Runs an expect script with `$kt` set to the keytool command line; returns (exit code, output).
+/// Runs an expect script after spawning keytool with `args`; returns (exit code, output).
 fn expect(trust: &Path, args: &str, script: &str) -> (i32, String) {
-    let full = format!(
-        "set timeout 20\nlog_user 1\nspawn {} --trust-dir {} {args}\n{script}\nexpect eof\ncatch wait result\nexit [lindex $result 3]\n",
+    let spawn = format!(
+        "{} --trust-dir {} {args}",
         env!("CARGO_BIN_EXE_keytool"),
         trust.display()
+    );
+    expect_spawn(&spawn, script)
+}
+
+/// Runs an expect script after `spawn COMMAND`; returns (exit code, output).
+fn expect_spawn(command: &str, script: &str) -> (i32, String) {
+    let full = format!(
+        "set timeout 20\nlog_user 1\nspawn {command}\n{script}\nexpect eof\ncatch wait result\nexit [lindex $result 3]\n"
     );
     let mut cmd = Command::new("expect");
     cmd.arg("-c").arg(full).env_remove("CI");
@@ -39,6 +47,40 @@ fn expect(trust: &Path, args: &str, script: &str) -> (i32, String) {
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_restores_the_terminal() {
+    if !have_expect() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    // The shell reports keytool's exit status and then the terminal's settings.
+    let spawn = format!(
+        "sh -c {{{} --trust-dir {} key generate --role root; echo rc=$?; stty -a}}",
+        env!("CARGO_BIN_EXE_keytool"),
+        tmp.path().display()
+    );
+    let (code, out) = expect_spawn(
+        &spawn,
+        r#"
+expect -re "Enter passphrase for new root key with ID \[0-9a-f\]{7}: "
+send "typed-so-far"
+send "\003"
+"#,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("rc=130"), "ended as interrupted: {out}");
+    let words: Vec<&str> = out.split_whitespace().collect();
+    for mode in ["echo", "icanon", "isig"] {
+        assert!(
+            words.contains(&mode) && !words.contains(&format!("-{mode}").as_str()),
+            "terminal mode {mode} restored: {out}"
+        );
+    }
+    assert!(!out.contains("typed-so-far"), "{out}");
+    let keys = std::fs::read_dir(tmp.path().join("private")).map_or(0, |d| d.count());
+    assert_eq!(keys, 0, "an interrupted generate leaves no key");
 }
 
 #[test]
