@@ -18,6 +18,11 @@
 #![allow(non_camel_case_types)]
 #![deny(missing_docs)]
 
+/// Rust's heap inside the library wipes every block when it is freed (see keytool's `main.rs`).
+#[global_allocator]
+static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
+    zeroizing_alloc::ZeroAlloc(std::alloc::System);
+
 mod boundary;
 mod error;
 mod key;

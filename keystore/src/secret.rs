@@ -3,7 +3,7 @@
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A passphrase. Its `Debug` prints `[REDACTED]`; it has no `Display`; it is wiped on drop.
 #[derive(Clone)]
@@ -11,14 +11,31 @@ pub struct Passphrase(SecretString);
 
 impl Passphrase {
     /// Wraps a passphrase, taking ownership so no unwiped copy is left behind.
-    pub fn new(text: String) -> Self {
-        Passphrase(SecretString::from(text))
+    pub fn new(mut text: String) -> Self {
+        if text.capacity() == text.len() {
+            return Passphrase(SecretString::from(text));
+        }
+        // Boxing would shrink (reallocate) the buffer and free the old one unwiped: copy into an
+        // exact-size buffer instead and wipe the original.
+        let exact = Passphrase::copy_of(&text);
+        text.zeroize();
+        exact
     }
 
     /// Builds a passphrase from raw bytes (C and Go callers, files). Invalid UTF-8 is an error.
     pub fn from_bytes(bytes: Zeroizing<Vec<u8>>) -> Option<Self> {
-        let text = std::str::from_utf8(&bytes).ok()?;
-        Some(Passphrase(SecretString::from(text.to_owned())))
+        Self::from_utf8(&bytes)
+    }
+
+    /// Copies a passphrase out of a buffer the caller wipes (decrypted vault contents, a read
+    /// line). Invalid UTF-8 is `None`.
+    pub fn from_utf8(bytes: &[u8]) -> Option<Self> {
+        std::str::from_utf8(bytes).ok().map(Passphrase::copy_of)
+    }
+
+    fn copy_of(text: &str) -> Self {
+        // `String::from` allocates exactly `text.len()` bytes, so boxing does not reallocate.
+        Passphrase(SecretString::from(String::from(text)))
     }
 
     /// The passphrase bytes, exactly as given (nothing is normalised, as in notary).
@@ -52,5 +69,14 @@ mod tests {
         let p = Passphrase::new("hunter2-canary".into());
         assert!(!format!("{p:?}").contains("hunter2"));
         assert_eq!(p.expose(), b"hunter2-canary");
+    }
+
+    #[test]
+    fn spare_capacity_is_copied_exactly() {
+        let mut text = String::with_capacity(64);
+        text.push_str("typed-passphrase");
+        let p = Passphrase::new(text);
+        assert_eq!(p.expose(), b"typed-passphrase");
+        assert!(Passphrase::from_utf8(b"\xff").is_none());
     }
 }

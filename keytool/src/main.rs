@@ -13,6 +13,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Every heap block is wiped when freed, so that copies of secrets made inside dependencies
+/// (rpassword's growing buffer, JSON and HTTP scratch space) do not outlive their use.
+#[global_allocator]
+static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
+    zeroizing_alloc::ZeroAlloc(std::alloc::System);
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let json = cli.global.json;

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Argon2id (RFC 9106, version 0x13) derives a 32-byte key from the master passphrase and the
-//! salt; ChaCha20-Poly1305 (ring) seals the entries' passphrases with the whole header as
+//! salt; ChaCha20-Poly1305 (ring) seals the entries' passphrases (length-prefixed, see
+//! [`seal_plaintext`]) with the whole header as
 //! associated data, so changing any byte of the file (parameters, entry list, nonce, ciphertext)
 //! makes it fail to open. The header lists which keys have entries (key IDs are not secret:
 //! they are the key files' names), so keytool asks for the master passphrase only when the vault
@@ -146,11 +147,35 @@ struct VaultFile {
     ciphertext: String,
 }
 
-/// The sealed part: one passphrase per header entry, in the same order.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Sealed {
-    passphrases: Vec<String>,
+/// The sealed plaintext: for each header entry, in order, the passphrase's length as a 4-byte
+/// big-endian number followed by its UTF-8 bytes. A binary framing rather than JSON, so that
+/// neither writing nor reading needs an escaping pass with scratch buffers that would keep
+/// unwiped copies of passphrases.
+fn seal_plaintext(secrets: &[Passphrase]) -> Result<Zeroizing<Vec<u8>>> {
+    // Sized up front (the AEAD appends a 16-byte tag) so that the buffer never reallocates,
+    // which would leave an unwiped copy behind.
+    let room = 16 + secrets.iter().map(|s| 4 + s.expose().len()).sum::<usize>();
+    let mut plain = Zeroizing::new(Vec::with_capacity(room));
+    for s in secrets {
+        let len = u32::try_from(s.expose().len()).map_err(|_| Error::Internal {
+            what: "a passphrase longer than 4 GiB".into(),
+        })?;
+        plain.extend_from_slice(&len.to_be_bytes());
+        plain.extend_from_slice(s.expose());
+    }
+    Ok(plain)
+}
+
+/// Splits the opened plaintext into `count` passphrases; `None` if the framing is wrong.
+fn unseal_plaintext(mut plain: &[u8], count: usize) -> Option<Vec<Passphrase>> {
+    let mut secrets = Vec::with_capacity(count.min(plain.len() / 4));
+    while let Some((len, rest)) = plain.split_first_chunk::<4>() {
+        let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+        let text = rest.get(..len)?;
+        secrets.push(Passphrase::from_utf8(text)?);
+        plain = &rest[len..];
+    }
+    (plain.is_empty() && secrets.len() == count).then_some(secrets)
 }
 
 fn slot_name(slot: Slot) -> &'static str {
@@ -370,13 +395,9 @@ impl Vault {
                 &mut sealed,
             )
             .map_err(|_| Error::VaultLocked { path: path.clone() })?;
-        let inner: Sealed = serde_json::from_slice(plain)
-            .map_err(|_| invalid(&path, "the sealed entries are malformed"))?;
         let meta = file.header.entries;
-        if inner.passphrases.len() != meta.len() {
-            return Err(invalid(&path, "entry count mismatch"));
-        }
-        let secrets = inner.passphrases.into_iter().map(Passphrase::new).collect();
+        let secrets = unseal_plaintext(plain, meta.len())
+            .ok_or_else(|| invalid(&path, "the sealed entries do not match the header"))?;
         Ok(Some(Vault {
             path,
             params,
@@ -488,29 +509,7 @@ impl Vault {
         let aad = serde_json::to_vec(&header).map_err(|e| Error::Internal {
             what: format!("vault header: {e}"),
         })?;
-        // Sized up front so that the buffer holding passphrases never reallocates (a
-        // reallocation would leave an unwiped copy behind); JSON escapes take at most 6 bytes
-        // per byte, the tag 16.
-        let room = 64
-            + self
-                .secrets
-                .iter()
-                .map(|s| s.expose().len() * 6 + 4)
-                .sum::<usize>();
-        let mut plain = Zeroizing::new(Vec::with_capacity(room));
-        plain.extend_from_slice(b"{\"passphrases\":[");
-        for (i, s) in self.secrets.iter().enumerate() {
-            if i > 0 {
-                plain.push(b',');
-            }
-            let text = std::str::from_utf8(s.expose()).map_err(|_| Error::Internal {
-                what: "a passphrase is not UTF-8".into(),
-            })?;
-            serde_json::to_writer(&mut *plain, text).map_err(|e| Error::Internal {
-                what: format!("vault entries: {e}"),
-            })?;
-        }
-        plain.extend_from_slice(b"]}");
+        let mut plain = seal_plaintext(&self.secrets)?;
         let sealer = LessSafeKey::new(
             UnboundKey::new(&CHACHA20_POLY1305, self.key.as_ref()).map_err(|_| {
                 Error::Internal {
@@ -697,6 +696,37 @@ mod tests {
         t: 1,
         p: 1,
     };
+
+    #[test]
+    fn sealed_framing_round_trips_and_rejects_malformed_input() {
+        let texts = ["plain", "with \"quotes\" and \\ and \n", "ünïcødé 🔑", ""];
+        let secrets: Vec<Passphrase> = texts.iter().map(|t| Passphrase::new((*t).into())).collect();
+        let plain = seal_plaintext(&secrets).expect("seal");
+        let back = unseal_plaintext(&plain, texts.len()).expect("unseal");
+        for (t, p) in texts.iter().zip(&back) {
+            assert_eq!(p.expose(), t.as_bytes());
+        }
+        assert!(unseal_plaintext(&plain, texts.len() - 1).is_none(), "count");
+        assert!(
+            unseal_plaintext(&plain[..plain.len() - 1], texts.len()).is_none(),
+            "short"
+        );
+        let mut trailing = plain.to_vec();
+        trailing.push(0);
+        assert!(
+            unseal_plaintext(&trailing, texts.len()).is_none(),
+            "trailing"
+        );
+        assert!(
+            unseal_plaintext(&[0, 0, 0, 2, 0xff, 0xfe], 1).is_none(),
+            "not UTF-8"
+        );
+        assert!(
+            unseal_plaintext(&[0xff, 0xff, 0xff, 0xff], 1).is_none(),
+            "past the end"
+        );
+        assert!(unseal_plaintext(&[], 0).is_some_and(|v| v.is_empty()));
+    }
 
     fn id(n: u8) -> KeyId {
         KeyId::from_digest(&[n; 32])
