@@ -193,7 +193,8 @@ macro_rules! serialize_as_str {
 serialize_as_str!(KeyId, Role, Gun);
 
 /// Cuts untrusted text shown in messages to a readable length.
-pub(crate) fn clip(s: &str) -> String {
+/// At most 80 characters of `s`, for quoting untrusted input in error messages.
+pub fn clip(s: &str) -> String {
     s.chars().take(80).collect()
 }
 

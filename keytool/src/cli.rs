@@ -31,13 +31,18 @@ pub(crate) struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub(crate) struct Global {
-    /// Trust directory [default: $KEYTOOL_TRUST_DIR, $DOCKER_CONFIG/trust, ~/.docker/trust]
+    /// Configuration file [default: $KEYTOOL_CONFIG, ~/.config/keytool/config.toml if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Trust directory [default: $KEYTOOL_TRUST_DIR, the config file's trust_dir,
+    /// $DOCKER_CONFIG/trust, ~/.docker/trust]
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) trust_dir: Option<PathBuf>,
     /// Print results as JSON
     #[arg(long, global = true)]
     pub(crate) json: bool,
     /// Never prompt; fail with a clear error when a passphrase is missing
+    /// [default: $KEYTOOL_NON_INTERACTIVE, the config file's non_interactive]
     #[arg(long, global = true)]
     pub(crate) non_interactive: bool,
     /// Show the chain of causes of an error
@@ -55,13 +60,24 @@ pub(crate) struct Global {
     #[arg(long, global = true, conflicts_with = "passphrase_file")]
     pub(crate) passphrase_stdin: bool,
     /// Read the vault's master passphrase from the first line of FILE (mode 0600)
+    /// [default: $KEYTOOL_VAULT_PASSPHRASE_FILE, the config file's vault_passphrase_file]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) vault_passphrase_file: Option<PathBuf>,
     /// For new keys (key generate, init, rotate) and key passwd: a random passphrase (192 bits)
-    /// stored in the OS keyring, or the vault when there is no keyring
-    #[arg(long, global = true, env = "KEYTOOL_GENERATE_PASSPHRASE")]
-    pub(crate) generate_passphrase: bool,
-    /// PBKDF2 iterations for key files written [default: 600000]
+    /// stored in the OS keyring, or the vault when there is no keyring; =false turns a configured
+    /// default off [default: $KEYTOOL_GENERATE_PASSPHRASE, the config file's
+    /// generate_passphrase, false]
+    #[arg(
+        long,
+        global = true,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(crate) generate_passphrase: Option<bool>,
+    /// PBKDF2 iterations for key files written [default: $KEYTOOL_KDF_ITERATIONS, the config
+    /// file's kdf_iterations, 600000]
     #[arg(
         long,
         global = true,
@@ -69,10 +85,12 @@ pub(crate) struct Global {
         conflicts_with = "notary_compat"
     )]
     pub(crate) kdf_iterations: Option<u32>,
-    /// Write key files exactly as notary does (2048 PBKDF2 iterations)
+    /// Write key files exactly as notary does (2048 PBKDF2 iterations) [default:
+    /// $KEYTOOL_NOTARY_COMPAT, the config file's notary_compat]
     #[arg(long, global = true)]
     pub(crate) notary_compat: bool,
-    /// Refuse key files asking for more PBKDF2 iterations than N [default: 10000000]
+    /// Refuse key files asking for more PBKDF2 iterations than N [default:
+    /// $KEYTOOL_MAX_KDF_ITERATIONS, the config file's max_kdf_iterations, 10000000]
     #[arg(long, global = true, value_name = "N")]
     pub(crate) max_kdf_iterations: Option<u32>,
 }
@@ -82,6 +100,9 @@ pub(crate) enum Command {
     /// Create, list, import, export and re-encrypt keys
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Show the configuration file in use and where each setting's value comes from (flag,
+    /// then environment, then configuration file, then built-in default)
+    Config,
     /// Make sure a repository has a root key and a targets key (reusing existing ones), and
     /// publish its trust data to a Notary server when one is given
     Init(InitArgs),
@@ -123,12 +144,13 @@ pub(crate) struct RotateArgs {
     #[arg(long = "repo", value_name = "GUN", required_unless_present = "all")]
     pub(crate) repos: Vec<String>,
     /// Every repository with a local targets key that the server has published
-    #[arg(long, conflicts_with = "repos", requires = "server")]
+    #[arg(long, conflicts_with = "repos")]
     pub(crate) all: bool,
-    /// Notary server [default: $DOCKER_CONTENT_TRUST_SERVER]
+    /// Notary server [default: $DOCKER_CONTENT_TRUST_SERVER, the config file's server]
     #[arg(long, value_name = "URL", conflicts_with = "offline")]
     pub(crate) server: Option<String>,
-    /// CA certificate of the server [default: $DOCKER_CONFIG/tls/<host:port>/ca.crt]
+    /// CA certificate of the server [default: $KEYTOOL_TLSCACERT, the config file's tlscacert,
+    /// $DOCKER_CONFIG/tls/<host:port>/ca.crt]
     #[arg(long, value_name = "FILE")]
     pub(crate) tlscacert: Option<PathBuf>,
     /// Rotate locally only (unpublished repositories), even when DOCKER_CONTENT_TRUST_SERVER is set
@@ -160,10 +182,12 @@ pub(crate) struct ServerArgs {
     /// Repository (GUN), e.g. sandboxregistry:5000/test/trusttest
     #[arg(long, value_name = "GUN")]
     pub(crate) repo: String,
-    /// Notary server to publish to [default: $DOCKER_CONTENT_TRUST_SERVER]
+    /// Notary server to publish to [default: $DOCKER_CONTENT_TRUST_SERVER, the config file's
+    /// server]
     #[arg(long, value_name = "URL", conflicts_with = "offline")]
     pub(crate) server: Option<String>,
-    /// CA certificate of the server [default: $DOCKER_CONFIG/tls/<host:port>/ca.crt]
+    /// CA certificate of the server [default: $KEYTOOL_TLSCACERT, the config file's tlscacert,
+    /// $DOCKER_CONFIG/tls/<host:port>/ca.crt]
     #[arg(long, value_name = "FILE")]
     pub(crate) tlscacert: Option<PathBuf>,
     /// Only prepare the keys locally, even when DOCKER_CONTENT_TRUST_SERVER is set

@@ -14,6 +14,7 @@ use keystore::{Error, Gun, Result, Role, TrustDir};
 use zeroize::Zeroizing;
 
 use crate::cli::{Cli, Command, Global, InitArgs, KeyCommand, RotateArgs, ServerArgs};
+use crate::config::{self, Config, Origin};
 use crate::output;
 use crate::prompt::{self, TtyPrompt};
 
@@ -29,23 +30,40 @@ pub(crate) struct Context {
     passphrase_fd: Option<u32>,
     passphrase_stdin: bool,
     generate_passphrase: bool,
+    /// The configuration file and the environment: every setting's default.
+    pub(crate) config: Config,
 }
 
 /// Runs the command; the result is the exit code on success (`status` uses 1 for "not ready").
 pub(crate) fn run(cli: Cli) -> Result<u8> {
     let g = &cli.global;
+    let config = Config::load(g.config.as_deref(), |k| std::env::var_os(k))?;
+    let non_interactive =
+        g.non_interactive || config.flag("KEYTOOL_NON_INTERACTIVE")?.unwrap_or(false);
     let ctx = Context {
-        dir: TrustDir::resolve(g.trust_dir.as_deref(), |k| std::env::var_os(k))?,
-        kdf: kdf_settings(g),
+        dir: TrustDir::resolve(g.trust_dir.as_deref(), |k| config.var(k))?,
+        kdf: kdf_settings(g, &config)?,
         json: g.json,
-        interactive: prompt::allowed(g.non_interactive),
-        vault_passphrase_file: g.vault_passphrase_file.clone(),
+        interactive: prompt::allowed(non_interactive),
+        vault_passphrase_file: g.vault_passphrase_file.clone().or_else(|| {
+            config
+                .var("KEYTOOL_VAULT_PASSPHRASE_FILE")
+                .map(PathBuf::from)
+        }),
         passphrase_fd: g.passphrase_fd,
         passphrase_stdin: g.passphrase_stdin,
-        generate_passphrase: g.generate_passphrase,
+        generate_passphrase: match g.generate_passphrase {
+            Some(b) => b,
+            None => config.flag("KEYTOOL_GENERATE_PASSPHRASE")?.unwrap_or(false),
+        },
+        config,
     };
     match cli.command {
         Command::Key(cmd) => key(&ctx, g, cmd).map(|()| 0),
+        Command::Config => {
+            show_config(&ctx);
+            Ok(0)
+        }
         Command::Init(args) => init(&ctx, g, &args).map(|()| 0),
         Command::Status(args) => status(&ctx, &args),
         Command::Rotate(args) => rotate(&ctx, g, &args),
@@ -57,18 +75,98 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn kdf_settings(g: &Global) -> KdfSettings {
+/// `keytool config`: the file in use and, for each setting, its value and where it comes from.
+fn show_config(ctx: &Context) {
+    #[derive(serde::Serialize)]
+    struct Setting {
+        key: &'static str,
+        env: &'static str,
+        value: Option<String>,
+        origin: Option<Origin>,
+    }
+    let settings: Vec<Setting> = config::KEYS
+        .iter()
+        .map(|(key, env)| {
+            let found = ctx.config.lookup(env);
+            Setting {
+                key,
+                env,
+                value: found
+                    .as_ref()
+                    .map(|(v, _)| v.to_string_lossy().into_owned()),
+                origin: found.map(|(_, o)| o),
+            }
+        })
+        .collect();
+    let file = ctx.config.path().map(|p| p.display().to_string());
+    if ctx.json {
+        output::json(&serde_json::json!({ "file": file, "settings": settings }));
+        return;
+    }
+    println!(
+        "Configuration file  {}",
+        file.as_deref()
+            .unwrap_or("none (looked for $KEYTOOL_CONFIG, ~/.config/keytool/config.toml)")
+    );
+    for s in &settings {
+        let (value, from) = match (&s.value, s.origin) {
+            (Some(v), Some(Origin::Environment)) => (v.as_str(), format!("from {}", s.env)),
+            (Some(v), _) => (v.as_str(), "from the configuration file".to_owned()),
+            (None, _) => (
+                "-",
+                format!("built-in default (set {} or {})", s.key, s.env),
+            ),
+        };
+        println!("{:<22}{value:<28} {from}", s.key);
+    }
+    println!("Flags on a command line override all of these.");
+}
+
+/// PBKDF2 settings: flags, then the environment, then the configuration file. Where the
+/// iteration count and notary compatibility are both set, the one from the stronger source wins;
+/// both from the same source contradict each other.
+fn kdf_settings(g: &Global, config: &Config) -> Result<KdfSettings> {
     let mut kdf = KdfSettings::default();
-    if g.notary_compat {
-        kdf.iterations = pbes2::NOTARY_ITERATIONS;
+    if let Some(n) = g.max_kdf_iterations.map_or_else(
+        || config.number("KEYTOOL_MAX_KDF_ITERATIONS"),
+        |n| Ok(Some(n)),
+    )? {
+        kdf.max_iterations = n;
     }
     if let Some(n) = g.kdf_iterations {
         kdf.iterations = n;
+        return Ok(kdf);
     }
-    if let Some(n) = g.max_kdf_iterations {
-        kdf.max_iterations = n;
+    if g.notary_compat {
+        kdf.iterations = pbes2::NOTARY_ITERATIONS;
+        return Ok(kdf);
     }
-    kdf
+    let iterations = config
+        .number("KEYTOOL_KDF_ITERATIONS")?
+        .zip(config.lookup("KEYTOOL_KDF_ITERATIONS").map(|(_, o)| o));
+    let compat = config
+        .flag("KEYTOOL_NOTARY_COMPAT")?
+        .filter(|on| *on)
+        .zip(config.lookup("KEYTOOL_NOTARY_COMPAT").map(|(_, o)| o));
+    match (iterations, compat) {
+        (Some((_, from_n)), Some((_, from_compat))) if from_n == from_compat => {
+            return Err(Error::InvalidArgument {
+                what: "KEYTOOL_KDF_ITERATIONS",
+                reason: format!(
+                    "both the iteration count and notary compatibility are set in the {}; keep one",
+                    if from_n == Origin::File {
+                        "configuration file"
+                    } else {
+                        "environment"
+                    }
+                ),
+            });
+        }
+        (Some((n, Origin::Environment)), _) | (Some((n, _)), None) => kdf.iterations = n,
+        (_, Some(_)) => kdf.iterations = pbes2::NOTARY_ITERATIONS,
+        (None, None) => {}
+    }
+    Ok(kdf)
 }
 
 /// The passphrase chain (README, `keytool --help`): `--generate-passphrase` (new keys only), an
@@ -85,7 +183,7 @@ pub(crate) fn chain(ctx: &Context, file: Option<&Path>) -> Chain {
     }
     push_explicit(ctx, file, &mut chain);
     chain.push(Box::new(EnvSource::process()));
-    if let Ok(Some(kr)) = crate::passphrase_cmd::keyring() {
+    if let Ok(Some(kr)) = crate::passphrase_cmd::keyring(ctx) {
         chain.push(Box::new(StoredSource::new(kr)));
     }
     chain.push(Box::new(StoredSource::new(
@@ -404,7 +502,7 @@ fn init(ctx: &Context, g: &Global, init: &InitArgs) -> Result<()> {
     let args = &init.server;
     let gun: Gun = args.repo.parse()?;
     let source = chain(ctx, g.passphrase_file.as_deref());
-    let Some(client) = server_client(args)? else {
+    let Some(client) = server_client(ctx, args)? else {
         let done = ops::preseed(&ctx.dir, &source, &gun, &ctx.kdf)?;
         if ctx.json {
             output::json(&done);
@@ -446,17 +544,20 @@ fn init(ctx: &Context, g: &Global, init: &InitArgs) -> Result<()> {
 
 /// The Notary server from `--server` or `DOCKER_CONTENT_TRUST_SERVER` (none with `--offline`),
 /// trusting `--tlscacert` or docker's `$DOCKER_CONFIG/tls/<host:port>/ca.crt`.
-pub(crate) fn server_client(args: &ServerArgs) -> Result<Option<NotaryClient>> {
+pub(crate) fn server_client(ctx: &Context, args: &ServerArgs) -> Result<Option<NotaryClient>> {
     connect(
+        ctx,
         args.server.as_deref(),
         args.tlscacert.as_deref(),
         args.offline,
     )
 }
 
-/// The Notary server to use, if any: `server` or `DOCKER_CONTENT_TRUST_SERVER` unless
-/// `offline`, trusting `tlscacert` or docker's CA file for that server.
+/// The Notary server to use, if any: `server`, else `DOCKER_CONTENT_TRUST_SERVER` or the
+/// configuration file's `server`, unless `offline`; trusting `tlscacert`, else
+/// `KEYTOOL_TLSCACERT` or the file's `tlscacert`, else docker's CA file for that server.
 fn connect(
+    ctx: &Context,
     server: Option<&str>,
     tlscacert: Option<&Path>,
     offline: bool,
@@ -464,20 +565,28 @@ fn connect(
     let url = match (server.map(str::to_owned), offline) {
         (_, true) => None,
         (Some(url), false) => Some(url.clone()),
-        (None, false) => std::env::var("DOCKER_CONTENT_TRUST_SERVER")
-            .ok()
-            .filter(|s| !s.is_empty()),
+        (None, false) => ctx
+            .config
+            .var("DOCKER_CONTENT_TRUST_SERVER")
+            .map(|s| s.to_string_lossy().into_owned()),
     };
     let Some(url) = url else { return Ok(None) };
-    let ca = tlscacert
-        .map(Path::to_path_buf)
-        .or_else(|| notary::docker_ca_path(&url, |k| std::env::var_os(k)));
+    let ca = server_ca(ctx, &url, tlscacert);
     NotaryClient::new(&url, ca.as_deref()).map(Some)
+}
+
+/// The CA file for `url`: `tlscacert`, else `KEYTOOL_TLSCACERT` or the configuration file's,
+/// else docker's `$DOCKER_CONFIG/tls/<host:port>/ca.crt` when it exists.
+pub(crate) fn server_ca(ctx: &Context, url: &str, tlscacert: Option<&Path>) -> Option<PathBuf> {
+    tlscacert
+        .map(Path::to_path_buf)
+        .or_else(|| ctx.config.var("KEYTOOL_TLSCACERT").map(PathBuf::from))
+        .or_else(|| notary::docker_ca_path(url, |k| std::env::var_os(k)))
 }
 
 fn status(ctx: &Context, args: &ServerArgs) -> Result<u8> {
     let gun: Gun = args.repo.parse()?;
-    let client = server_client(args)?;
+    let client = server_client(ctx, args)?;
     let st = ops::status(&ctx.dir, &gun, client.as_ref())?;
     if ctx.json {
         output::json(&st);
@@ -559,6 +668,7 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<u8> {
     check_iterations(&ctx.kdf)?;
     let role: Role = args.role.parse()?;
     let client = connect(
+        ctx,
         args.server.as_deref(),
         args.tlscacert.as_deref(),
         args.offline,
@@ -568,7 +678,7 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<u8> {
     } else if args.all {
         return Err(Error::InvalidArgument {
             what: "--all",
-            reason: "--all rotates the repositories a Notary server has published; name it with --server".into(),
+            reason: "--all rotates the repositories a Notary server has published; name it with --server, DOCKER_CONTENT_TRUST_SERVER or the configuration file's server".into(),
         });
     } else {
         args.repos

@@ -112,9 +112,10 @@ impl VaultKdf {
     }
 }
 
-/// The OS keyring, unless `KEYTOOL_KEYRING=none` (or none is supported here).
-pub(crate) fn keyring() -> Result<Option<Keyring>> {
-    Keyring::open_os(|k| std::env::var_os(k))
+/// The OS keyring, unless `KEYTOOL_KEYRING` (or the configuration file's `keyring`) is `none`,
+/// or none is supported here.
+pub(crate) fn keyring(ctx: &Context) -> Result<Option<Keyring>> {
+    Keyring::open_os(|k| ctx.config.var(k))
 }
 
 /// Where the vault's master passphrase comes from: --vault-passphrase-file, then
@@ -146,7 +147,7 @@ pub(crate) fn vault_store(ctx: &Context) -> VaultStore {
 /// Where new passphrases are stored: the OS keyring when it can be used, else the vault.
 pub(crate) fn preferred_store(ctx: &Context, force_vault: bool) -> Result<Box<dyn SecretStore>> {
     if !force_vault
-        && let Some(kr) = keyring()?
+        && let Some(kr) = keyring(ctx)?
         && kr.available().is_ok()
     {
         return Ok(Box::new(kr));
@@ -167,7 +168,7 @@ pub(crate) fn preferred_store(ctx: &Context, force_vault: bool) -> Result<Box<dy
 
 /// The store that holds the current passphrase of `id`, if any (keyring first, then vault).
 pub(crate) fn holder(ctx: &Context, id: &KeyId) -> Result<Option<Box<dyn SecretStore>>> {
-    if let Some(kr) = keyring()?
+    if let Some(kr) = keyring(ctx)?
         && kr.contains(id, Slot::Current)?
     {
         return Ok(Some(Box::new(kr)));
@@ -219,7 +220,7 @@ pub(crate) fn passphrase(ctx: &Context, g: &Global, cmd: PassphraseCommand) -> R
         PassphraseCommand::Remove { key_id } => {
             let id = ops::resolve_key_id(&ctx.dir, &key_id).or_else(|_| key_id.parse::<KeyId>())?;
             let mut removed = Vec::new();
-            if let Some(kr) = keyring()?
+            if let Some(kr) = keyring(ctx)?
                 && ops::forget_passphrase(&id, &kr)?
             {
                 removed.push(kr.describe());

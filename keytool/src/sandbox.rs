@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use keystore::notary::{self, NotaryClient};
+use keystore::notary::NotaryClient;
 use keystore::ops::{self, DockerCli, ImageRef, Outcome, ProvisionOptions, SandboxOptions, Target};
 use keystore::{Error, Gun, Result};
 
 use crate::cli::{Global, ServerArgs};
-use crate::commands::{Context, chain, check_iterations, server_client};
+use crate::commands::{Context, chain, check_iterations, server_ca, server_client};
 use crate::output;
 
 /// `provision`.
@@ -39,10 +39,11 @@ pub(crate) struct ProvisionArgs {
 /// The Notary server, for the commands that take no `--repo` of their own.
 #[derive(Debug, Args)]
 pub(crate) struct Server {
-    /// Notary server [default: $DOCKER_CONTENT_TRUST_SERVER]
+    /// Notary server [default: $DOCKER_CONTENT_TRUST_SERVER, the config file's server]
     #[arg(long, value_name = "URL")]
     pub(crate) server: Option<String>,
-    /// CA certificate of the server [default: $DOCKER_CONFIG/tls/<host:port>/ca.crt]
+    /// CA certificate of the server [default: $KEYTOOL_TLSCACERT, the config file's tlscacert,
+    /// $DOCKER_CONFIG/tls/<host:port>/ca.crt]
     #[arg(long, value_name = "FILE")]
     pub(crate) tlscacert: Option<PathBuf>,
 }
@@ -71,30 +72,28 @@ pub(crate) struct SandboxArgs {
 }
 
 impl Server {
-    /// The client, and the CA file to hand on (given, or docker's own for this server).
-    fn client(&self) -> Result<Option<(NotaryClient, Option<PathBuf>)>> {
+    /// The client, and the CA file to hand on (given or configured, or docker's own for this
+    /// server).
+    fn client(&self, ctx: &Context) -> Result<Option<(NotaryClient, Option<PathBuf>)>> {
         let args = ServerArgs {
             repo: String::new(),
             server: self.server.clone(),
             tlscacert: self.tlscacert.clone(),
             offline: false,
         };
-        let Some(client) = server_client(&args)? else {
+        let Some(client) = server_client(ctx, &args)? else {
             return Ok(None);
         };
-        let ca = self
-            .tlscacert
-            .clone()
-            .or_else(|| notary::docker_ca_path(client.url(), |k| std::env::var_os(k)));
+        let ca = server_ca(ctx, client.url(), self.tlscacert.as_deref());
         Ok(Some((client, ca)))
     }
 
-    fn required(&self) -> Result<NotaryClient> {
-        self.client()?
+    fn required(&self, ctx: &Context) -> Result<NotaryClient> {
+        self.client(ctx)?
             .map(|(c, _)| c)
             .ok_or_else(|| Error::InvalidArgument {
                 what: "server URL",
-                reason: "content trust needs a Notary server: pass --server URL or set DOCKER_CONTENT_TRUST_SERVER".into(),
+                reason: "content trust needs a Notary server: pass --server URL, set DOCKER_CONTENT_TRUST_SERVER or put server in the configuration file".into(),
             })
     }
 }
@@ -115,7 +114,7 @@ pub(crate) fn provision(ctx: &Context, args: &ProvisionArgs) -> Result<()> {
             });
         }
     };
-    let server = args.server.client()?;
+    let server = args.server.client(ctx)?;
     let options = ProvisionOptions {
         with_root: args.with_root,
         server: server.as_ref().map(|(c, _)| c),
@@ -150,7 +149,7 @@ pub(crate) fn sandbox(ctx: &Context, g: &Global, cmd: SandboxCommand) -> Result<
         SandboxCommand::Pull(a) => (false, a),
     };
     let image = ImageRef::parse(&args.image)?;
-    let server = args.server.required()?;
+    let server = args.server.required(ctx)?;
     let docker = DockerCli::default();
     // docker's own output goes to stderr as it comes; stdout carries the result only.
     let show = |line: &str| eprintln!("  {line}");
