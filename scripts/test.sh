@@ -20,6 +20,9 @@ step "cargo test (unit, property, fault-injection and real-peer interop suites)"
 # Missing peers fail the run instead of skipping: the proof is the real notary and docker.
 KEYTOOL_REQUIRE_PEERS=1 cargo test --workspace
 
+step "macOS: keystore with the keychain store, keytool and kt_ffi type-check and lint for x86_64-apple-darwin"
+bash tests/peers/macos-check.sh
+
 step "C ABI: release static + shared libraries, the C suite plain / valgrind / AddressSanitizer"
 cargo build --release -p keystore-ffi
 cargo clippy -p keystore-ffi --all-targets --features test-panic -- -D warnings

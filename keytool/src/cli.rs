@@ -12,8 +12,8 @@ Exit codes: 0 success, 1 failure (for status: not ready), 2 usage or invalid arg
 Passphrases come from, in order: --passphrase-file / --passphrase-fd / --passphrase-stdin,
 then KEYTOOL_<ROLE>_PASSPHRASE, DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE /
 DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE and NOTARY_<ROLE>_PASSPHRASE (docker's and notary's
-role mapping), then the OS keyring (Secret Service, else kernel keyutils; KEYTOOL_KEYRING=none
-turns it off), then the vault (<trust dir>/keytool-vault.json; master passphrase from
+role mapping), then the OS keyring (Secret Service, else kernel keyutils; the keychain on macOS;
+KEYTOOL_KEYRING=none turns it off), then the vault (<trust dir>/keytool-vault.json; master passphrase from
 --vault-passphrase-file, KEYTOOL_VAULT_PASSPHRASE or a prompt), then a terminal prompt (never
 with --non-interactive, CI=true, or without a terminal); otherwise the command fails.
 `keytool passphrase explain KEY_ID` shows which source would answer.";

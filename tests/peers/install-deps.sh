@@ -17,7 +17,7 @@ set -euo pipefail
 # (keyutils provides keyctl; notary provides notary and notary-server; docker.io provides the
 # docker CLI and dockerd, the private daemon of tests/peers/dockerd.sh; busybox-static provides the
 # static /bin/busybox the trustsandbox image is made of; golang-go and valgrind serve the C and Go
-# binding suites.)
+# binding suites; clang and llvm cross-compile ring's C for the macOS type check.)
 declare -A package_binaries=(
     [notary]="notary notary-server notary-signer"
     [docker-registry]="docker-registry"
@@ -34,10 +34,12 @@ declare -A package_binaries=(
     [busybox-static]="busybox"
     [golang-go]="go"
     [valgrind]="valgrind"
+    [clang]="clang"
+    [llvm]="llvm-ar"
 )
 # Fixed order, so the output is stable.
 packages=(notary docker-registry openssl curl expect keyutils gnome-keyring libsecret-tools dbus-daemon hyperfine python3 docker.io
-    busybox-static golang-go valgrind)
+    busybox-static golang-go valgrind clang llvm)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 

@@ -1,6 +1,8 @@
-//! The OS keyring through `keyring-core`: Secret Service (gnome-keyring, KWallet) when a D-Bus
-//! session bus answers, otherwise the kernel's keyutils (headless Linux; needs a session
-//! keyring, e.g. `keyctl session -` or a PAM login).
+//! The OS keyring through `keyring-core`: on Linux, Secret Service (gnome-keyring, KWallet) when
+//! a D-Bus session bus answers, otherwise the kernel's keyutils (headless Linux; needs a session
+//! keyring, e.g. `keyctl session -` or a PAM login); on macOS the login keychain (feature
+//! `macos-keychain`, on by default). keytool is POSIX-only (the trust directory relies on file
+//! modes, `O_NOFOLLOW` and atomic rename), so there is no Windows store.
 //!
 //! One entry per key: service `keytool`, user = the key ID (`<id>.pending` for the pending entry
 //! of `key passwd`), with `keytool:role` and `keytool:gun` attributes where the store keeps
@@ -22,7 +24,7 @@ use crate::secret::Passphrase;
 pub const SERVICE: &str = "keytool";
 
 /// The environment variable that chooses the store: `auto` (default), `secret-service`,
-/// `keyutils` or `none`.
+/// `keyutils` (Linux), `native` (the macOS keychain) or `none`.
 pub const KEYRING_ENV: &str = "KEYTOOL_KEYRING";
 
 /// A credential store of the OS (or the mock store, in tests).
@@ -40,15 +42,15 @@ impl Keyring {
         }
     }
 
-    /// The OS keyring chosen by [`KEYRING_ENV`]: with `auto`, Secret Service when a session bus
-    /// is set and the service answers, else kernel keyutils. `None` for `none` (and on systems
-    /// without a supported store).
+    /// The OS keyring chosen by [`KEYRING_ENV`]: with `auto`, on Linux Secret Service when a
+    /// session bus is set and the service answers, else kernel keyutils; on macOS the keychain.
+    /// `None` for `none` (and on systems without a supported store).
     pub fn open_os(env: impl Fn(&str) -> Option<OsString>) -> Result<Option<Keyring>> {
         let choice = env(KEYRING_ENV)
             .and_then(|v| v.into_string().ok())
             .unwrap_or_default();
         match choice.as_str() {
-            "" | "auto" => {
+            "" | "auto" if cfg!(target_os = "linux") => {
                 if env("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty())
                     && let Ok(ss) = Self::secret_service()
                     && ss.available().is_ok()
@@ -57,13 +59,15 @@ impl Keyring {
                 }
                 Self::keyutils().map(Some)
             }
+            "" | "auto" => Ok(Self::native().ok()),
             "secret-service" => Self::secret_service().map(Some),
             "keyutils" => Self::keyutils().map(Some),
+            "native" => Self::native().map(Some),
             "none" => Ok(None),
             other => Err(Error::InvalidArgument {
                 what: "KEYTOOL_KEYRING",
                 reason: format!(
-                    "expected auto, secret-service, keyutils or none, got {:?}",
+                    "expected auto, secret-service, keyutils, native or none, got {:?}",
                     crate::ids::clip(other)
                 ),
             }),
@@ -88,12 +92,25 @@ impl Keyring {
 
     #[cfg(not(target_os = "linux"))]
     fn secret_service() -> Result<Keyring> {
-        Err(unsupported())
+        Err(unsupported("Secret Service"))
     }
 
     #[cfg(not(target_os = "linux"))]
     fn keyutils() -> Result<Keyring> {
-        Err(unsupported())
+        Err(unsupported("kernel keyutils"))
+    }
+
+    #[cfg(all(target_os = "macos", feature = "macos-keychain"))]
+    fn native() -> Result<Keyring> {
+        let name = "macOS keychain";
+        let store = apple_native_keyring_store::keychain::Store::new()
+            .map_err(|e| keyring_error(name, "open", e))?;
+        Ok(Keyring::with_store(store, name))
+    }
+
+    #[cfg(not(all(target_os = "macos", feature = "macos-keychain")))]
+    fn native() -> Result<Keyring> {
+        Err(unsupported("the macOS keychain"))
     }
 
     fn entry(&self, key_id: &KeyId, slot: Slot) -> Result<Entry> {
@@ -114,13 +131,14 @@ impl Keyring {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
-fn unsupported() -> Error {
+fn unsupported(which: &str) -> Error {
     Error::Keyring {
         store: "OS keyring".into(),
         action: "open",
-        reason: "no keyring store is built for this platform; use the vault (keytool vault init)"
-            .into(),
+        reason: format!(
+            "{which} is not built for this platform; use the vault (keytool vault init, \
+             KEYTOOL_KEYRING=none)"
+        ),
     }
 }
 
