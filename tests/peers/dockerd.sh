@@ -55,33 +55,10 @@ readonly SYSTEM_CONTAINERD_SOCK=/run/containerd/containerd.sock
 readonly APPLETS=(sh ls cat cp mv rm mkdir chmod chown id find stat sleep echo env
     grep head tail wc sha256sum true false test uname)
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
-usage() {
-    sed -n '/^# Usage:/,/^#$/p' "$0" | sed 's/^# \{0,1\}//' >&2
-    exit 2
-}
-now_ms() { date +%s%3N; }
-
-# Succeed if PID is alive and one of its argv elements is exactly GUARD, a path
-# inside WORKDIR. Zombies have an empty cmdline, so they count as gone.
-pid_is_ours() {
-    local pid=$1 guard=$2 arg
-    [[ $pid =~ ^[0-9]+$ && $guard == "$WORKDIR"/* ]] || return 1
-    [[ -r /proc/$pid/cmdline ]] || return 1
-    while IFS= read -r -d '' arg; do
-        [[ $arg == "$guard" ]] && return 0
-    done <"/proc/$pid/cmdline" 2>/dev/null
-    return 1
-}
-
-lock_workdir() {
-    exec 9>"$WORKDIR/.lock"
-    flock -w 60 9 || die "timed out waiting for the lock on $WORKDIR"
-}
+# log, die, usage, now_ms, pid_is_ours, stop_recorded (dockerd first: it stops its containerd
+# itself), lock_workdir.
+# shellcheck source=tests/peers/pidguard.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pidguard.sh"
 
 # The docker client, on the private socket only.
 dk() { DOCKER_CONFIG=$WORKDIR/client-config "$STATIC_DOCKER" --host "unix://$WORKDIR/docker.sock" "$@"; }
@@ -104,50 +81,6 @@ containerd_pid() {
         [[ $ppid == "$parent" ]] && printf '%s\n' "$pid" && return 0
     done
     return 1
-}
-
-stop_recorded() {
-    local pidfile=$WORKDIR/pids name pid guard i any
-    local -a names=() pids=() guards=()
-    [[ -s $pidfile ]] || return 0
-    while read -r name pid guard; do
-        [[ -n ${name:-} ]] || continue
-        names+=("$name") pids+=("$pid") guards+=("$guard")
-    done <"$pidfile"
-    # dockerd first: it stops its containerd itself.
-    for i in "${!pids[@]}"; do
-        if pid_is_ours "${pids[i]}" "${guards[i]}"; then
-            log "stopping ${names[i]} (pid ${pids[i]})"
-            kill -TERM "${pids[i]}" 2>/dev/null || true
-        fi
-    done
-    local deadline=$(($(now_ms) + STOP_GRACE_SECONDS * 1000))
-    while :; do
-        any=0
-        for i in "${!pids[@]}"; do
-            pid_is_ours "${pids[i]}" "${guards[i]}" && any=1
-        done
-        if ((any == 0 || $(now_ms) >= deadline)); then
-            break
-        fi
-        sleep 0.1
-    done
-    for i in "${!pids[@]}"; do
-        if pid_is_ours "${pids[i]}" "${guards[i]}"; then
-            log "${names[i]} (pid ${pids[i]}) ignored TERM; sending KILL"
-            kill -KILL "${pids[i]}" 2>/dev/null || true
-        fi
-    done
-    sleep 0.2
-    local rc=0
-    for i in "${!pids[@]}"; do
-        if pid_is_ours "${pids[i]}" "${guards[i]}"; then
-            log "warning: ${names[i]} (pid ${pids[i]}) is still running"
-            rc=1
-        fi
-    done
-    : >"$pidfile"
-    return "$rc"
 }
 
 cmd_start() {

@@ -93,19 +93,9 @@ else
 fi
 readonly PYTHON
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
-
-usage() {
-    sed -n '/^# Usage:/,/^#$/p' "$0" | sed 's/^# \{0,1\}//' >&2
-    exit 2
-}
-
-# Milliseconds since the epoch (for timing the start-up).
-now_ms() { date +%s%3N; }
+# log, die, usage, now_ms, pid_is_ours, stop_recorded, lock_workdir.
+# shellcheck source=tests/peers/pidguard.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pidguard.sh"
 
 # ---------------------------------------------------------------------------
 # Ports
@@ -152,72 +142,6 @@ valid_port() { [[ $1 =~ ^[0-9]+$ ]] && (($1 <= 65535)); }
 # PID record and the PID-reuse guard
 # ---------------------------------------------------------------------------
 
-# Succeed if PID is alive and its command line contains the argument CONFIG
-# (an exact argv element) and CONFIG lies inside WORKDIR. Zombies have an
-# empty cmdline, so they count as gone.
-pid_is_ours() {
-    local pid=$1 config=$2 arg
-    [[ $pid =~ ^[0-9]+$ && $config == "$WORKDIR"/* ]] || return 1
-    [[ -r /proc/$pid/cmdline ]] || return 1
-    while IFS= read -r -d '' arg; do
-        [[ $arg == "$config" ]] && return 0
-    done <"/proc/$pid/cmdline" 2>/dev/null
-    return 1
-}
-
-# Stop every process in WORKDIR/pids (TERM, then KILL after the grace period),
-# then empty the record. Returns non-zero only if something survived KILL.
-stop_recorded() {
-    local pidfile=$WORKDIR/pids name pid config
-    local -a names=() pids=() configs=()
-    [[ -s $pidfile ]] || return 0
-
-    while read -r name pid config; do
-        [[ -n ${name:-} ]] || continue
-        names+=("$name") pids+=("$pid") configs+=("$config")
-    done <"$pidfile"
-
-    local i any
-    for i in "${!pids[@]}"; do
-        if pid_is_ours "${pids[i]}" "${configs[i]}"; then
-            log "stopping ${names[i]} (pid ${pids[i]})"
-            kill -TERM "${pids[i]}" 2>/dev/null || true
-        fi
-    done
-
-    # Wait for the TERM to take effect, polling every 0.1 s.
-    local deadline=$(($(now_ms) + STOP_GRACE_SECONDS * 1000))
-    while :; do
-        any=0
-        for i in "${!pids[@]}"; do
-            pid_is_ours "${pids[i]}" "${configs[i]}" && any=1
-        done
-        ((any)) || break
-        (($(now_ms) < deadline)) || break
-        sleep 0.1
-    done
-
-    if ((any)); then
-        for i in "${!pids[@]}"; do
-            if pid_is_ours "${pids[i]}" "${configs[i]}"; then
-                log "${names[i]} (pid ${pids[i]}) ignored TERM; sending KILL"
-                kill -KILL "${pids[i]}" 2>/dev/null || true
-            fi
-        done
-        sleep 0.5
-    fi
-
-    local rc=0
-    for i in "${!pids[@]}"; do
-        if pid_is_ours "${pids[i]}" "${configs[i]}"; then
-            log "warning: ${names[i]} (pid ${pids[i]}) is still running"
-            rc=1
-        fi
-    done
-    : >"$pidfile"
-    return "$rc"
-}
-
 # Succeed if WORKDIR/pids lists a process that is still running.
 any_recorded_running() {
     local name pid config
@@ -243,13 +167,6 @@ unrecorded_stack_pids() {
             fi
         done
     done
-}
-
-# Take an exclusive lock on WORKDIR so that start and stop on the same
-# directory never interleave. fd 9 is closed for the servers (see launch).
-lock_workdir() {
-    exec 9>"$WORKDIR/.lock"
-    flock -w 60 9 || die "timed out waiting for the lock on $WORKDIR"
 }
 
 # ---------------------------------------------------------------------------
