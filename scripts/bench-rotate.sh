@@ -21,20 +21,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-bash tests/peers/install-deps.sh >/dev/null
-cargo build --release --quiet -p keytool
-keytool="$PWD/target/release/keytool"
-
-work=$(mktemp -d)
-cleanup() { bash tests/peers/notary-stack.sh stop "$work/stack" >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-bash tests/peers/notary-stack.sh start "$work/stack" >/dev/null
-# shellcheck disable=SC1091
-. "$work/stack/env"
-export KEYTOOL_ROOT_PASSPHRASE=bench-root-pass KEYTOOL_TARGETS_PASSPHRASE=bench-repo-pass
-export KEYTOOL_SNAPSHOT_PASSPHRASE=bench-repo-pass
-export NOTARY_ROOT_PASSPHRASE=bench-root-pass NOTARY_TARGETS_PASSPHRASE=bench-repo-pass
-export NOTARY_SNAPSHOT_PASSPHRASE=bench-repo-pass
+# shellcheck source=scripts/bench-stack.sh
+. scripts/bench-stack.sh
 server=(--server "$NOTARY_URL" --tlscacert "$NOTARY_CA")
 notary=(notary -s "$NOTARY_URL" --tlscacert "$NOTARY_CA")
 
