@@ -4,8 +4,10 @@
 #
 # Usage: bindings/c/run-tests.sh   (from anywhere; CC defaults to gcc)
 #
-# Builds `cargo build --release -p keystore-ffi --features test-panic` first: the suite proves
-# that a panic inside Rust comes back as KT_STATUS_PANIC through the test-only kt_test_panic().
+# Builds the release library with `--features test-panic` first: the suite proves that a panic
+# inside Rust comes back as KT_STATUS_PANIC through the test-only kt_test_panic(). The build
+# prints the system libraries the static library needs (rustc --print native-static-libs); the
+# suite links with exactly those, and fails if cgo.go, keytool.pc or README.md list others.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -19,11 +21,20 @@ mkdir -p "$out"
 
 step() { printf '\n--> %s\n' "$*"; }
 
-step "cargo build --release -p keystore-ffi --features test-panic"
-cargo build --release -p keystore-ffi --features test-panic
-
-# What the static library needs from the system (rustc --print native-static-libs).
-native_libs=(-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc)
+step "cargo rustc --release -p keystore-ffi --features test-panic -- --print native-static-libs"
+build_log=$(cargo rustc --release -p keystore-ffi --features test-panic --lib \
+    -- --print native-static-libs 2>&1) || { printf '%s\n' "$build_log" >&2; exit 1; }
+# What the static library needs from the system (cargo replays the note when nothing changed).
+native=$(sed -n 's/^note: native-static-libs: //p' <<<"$build_log" | head -n 1)
+[ -n "$native" ] || { printf '%s\n' "$build_log" >&2; echo "no native-static-libs line" >&2; exit 1; }
+read -r -a native_libs <<<"$native"
+echo "native-static-libs: $native"
+for doc in "$root/bindings/go/keystore/cgo.go" "$here/keytool.pc" "$here/README.md"; do
+    grep -qF -- "$native" "$doc" || {
+        echo "$doc does not list the static library's system libraries ($native): update it" >&2
+        exit 1
+    }
+done
 cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$here/include" -DKT_TEST_PANIC)
 
 step "compile against libkt_ffi.a and libkt_ffi.so"

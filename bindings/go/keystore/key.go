@@ -61,6 +61,7 @@ func (k *Key) use(f func(p *C.kt_key)) {
 	if k.p == nil {
 		panic("keystore: Key used after Close")
 	}
+	maybeGC()
 	f(k.p)
 	runtime.KeepAlive(k)
 }

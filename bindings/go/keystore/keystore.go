@@ -57,6 +57,7 @@ func (ks *Keystore) use(f func(p *C.kt_keystore)) {
 	if ks.p == nil {
 		panic("keystore: Keystore used after Close")
 	}
+	maybeGC()
 	f(ks.p)
 	runtime.KeepAlive(ks)
 }
