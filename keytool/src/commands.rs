@@ -275,10 +275,12 @@ fn parse_role(text: Option<&str>) -> Result<Option<Role>> {
 pub(crate) fn check_iterations(kdf: &KdfSettings) -> Result<()> {
     if kdf.iterations == 0 || kdf.iterations > kdf.max_iterations {
         return Err(Error::InvalidArgument {
-            what: "--kdf-iterations",
+            what: "PBKDF2 iteration count",
             reason: format!(
-                "must be between 1 and the read limit {} (raise it with --max-kdf-iterations)",
-                kdf.max_iterations
+                "{} to write (--kdf-iterations, KEYTOOL_KDF_ITERATIONS or the configuration \
+                 file's kdf_iterations) must be between 1 and the read limit {} (raise it with \
+                 --max-kdf-iterations)",
+                kdf.iterations, kdf.max_iterations
             ),
         });
     }

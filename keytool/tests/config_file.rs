@@ -151,3 +151,67 @@ fn a_bad_file_is_a_usage_error_naming_file_and_line() {
     let out = keytool(home.path(), &["key", "list"], &[]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn kdf_settings_follow_flag_environment_file_precedence() {
+    let home = tempfile::tempdir().expect("tmp");
+    write_config(home.path(), "kdf_iterations = 300000\nkeyring = \"none\"\n");
+    let pass = ("KEYTOOL_ROOT_PASSPHRASE", "root-pass-123");
+    let generate = |env: &[(&str, &str)]| {
+        let mut env = env.to_vec();
+        env.push(pass);
+        let out = keytool(
+            home.path(),
+            &["--non-interactive", "key", "generate", "--role", "root"],
+            &env,
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    // Reading with a cap of 2048 iterations tells notary's count from the file's 300,000 (the
+    // re-encryption writes notary's count, which the cap allows).
+    let opens_with_cap_2048 = |id: &str| {
+        let new = home.path().join("new-pass");
+        std::fs::write(&new, "another-pass-1\n").expect("write");
+        std::fs::set_permissions(&new, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod");
+        let new = new.display().to_string();
+        let out = keytool(
+            home.path(),
+            &[
+                "--non-interactive",
+                "--max-kdf-iterations",
+                "2048",
+                "--notary-compat",
+                "key",
+                "passwd",
+                id,
+                "--new-passphrase-file",
+                &new,
+            ],
+            &[pass],
+        );
+        out.status.success()
+    };
+    let from_file = generate(&[]);
+    assert!(
+        !opens_with_cap_2048(&from_file),
+        "the file's 300,000 applied"
+    );
+    let env_wins = generate(&[("KEYTOOL_NOTARY_COMPAT", "1")]);
+    assert!(
+        opens_with_cap_2048(&env_wins),
+        "the environment beats the file"
+    );
+    let out = keytool(
+        home.path(),
+        &["key", "list"],
+        &[("KEYTOOL_KDF_ITERATIONS", "lots")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("KEYTOOL_KDF_ITERATIONS"),
+        "{}",
+        text(&out)
+    );
+}
