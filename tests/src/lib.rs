@@ -104,6 +104,19 @@ pub fn ok(cmd: &mut Command) -> Output {
     out
 }
 
+/// Asserts that a finished command exited with `code`, showing its output otherwise.
+#[track_caller]
+pub fn exits(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit status {} instead of {code}:\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Standard output as text.
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

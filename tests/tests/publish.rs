@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use interop_tests::{Stack, have, keytool, ok, snapshot, stdout};
+use interop_tests::{Stack, exits, have, keytool, ok, snapshot, stdout};
 
 /// Runs the body `$name(&Stack)` as `${name}_local` and `${name}_signer` tests.
 macro_rules! in_both_modes {
@@ -159,12 +159,7 @@ fn init_reports_server_errors_clearly(stack: &Stack) {
         .args(["init", "--repo", GUN, "--server", &stack.url])
         .output()
         .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 5);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Cannot reach the Notary server"), "{err}");
     assert!(err.contains("Hint: Check --server and the CA"), "{err}");

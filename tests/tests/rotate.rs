@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use interop_tests::{Fake, Stack, have, keytool, ok, stdout};
+use interop_tests::{Fake, Stack, exits, have, keytool, ok, stdout};
 use keystore::Gun;
 use keystore::notary::NotaryClient;
 
@@ -124,12 +124,7 @@ fn local_rotation_and_missing_keys() {
         .args(["rotate", "--offline", "--repo", "example.com/no/keys"])
         .output()
         .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 4);
 }
 
 #[test]
@@ -150,11 +145,7 @@ fn published_rotation_is_followed_by_notary_and_docker() {
     )));
     assert_eq!(dry["dry_run"], true);
     let out = rotate(&stack, &trust, gun, &stack.url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 0);
     let done = json(&out);
     assert_eq!(done["root_version"].as_u64(), Some(2));
     let old = done["old_key"].as_str().expect("old").to_owned();
@@ -280,12 +271,7 @@ fn a_refused_publish_keeps_the_old_key_and_resumes() {
     let files = stack.metadata_files(gun);
     let fake = Fake::serve(&stack, gun, &files);
     let out = rotate(&stack, &trust, gun, &fake.url);
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 5);
     assert!(
         trust.join(format!("private/{old}.key")).is_file(),
         "the old key stays in place"
@@ -298,11 +284,7 @@ fn a_refused_publish_keeps_the_old_key_and_resumes() {
     assert!(notary_can_publish(&stack, &trust, gun, "while-pending"));
 
     let out = rotate(&stack, &trust, gun, &stack.url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 0);
     assert_eq!(json(&out)["resumed"], true);
     assert!(!trust.join(format!("private/{old}.key")).exists());
     assert!(notary_can_publish(&stack, &trust, gun, "after-resume"));
@@ -329,11 +311,7 @@ fn concurrent_rotations_are_serialised() {
         a.wait_with_output().expect("a"),
         b.wait_with_output().expect("b"),
     ] {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        exits(&out, 0);
     }
     let (code, st) = status(&stack, &trust, gun);
     assert_eq!(code, Some(0), "{st}");
@@ -439,12 +417,7 @@ fn root_rotation_is_followed_by_clients_that_trusted_the_old_root() {
     let out = server_args(&stack, &mut cmd, &stack.url)
         .output()
         .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 2);
     assert_eq!(root_cert_id(&stack, gun), old_cert);
 
     let mut cmd = kt(&trust);
@@ -470,11 +443,7 @@ fn root_rotation_is_followed_by_clients_that_trusted_the_old_root() {
     assert!(stdout(&ok(stack.notary(&prior).args(["list", gun]))).contains("after-root-rotation"));
     // The new root key signs the next rotation.
     let out = rotate(&stack, &trust, gun, &stack.url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 0);
     assert!(stdout(&ok(stack.notary(&prior).args(["list", gun]))).contains("after-root-rotation"));
     let (code, st) = status(&stack, &trust, gun);
     assert_eq!(code, Some(0), "{st}");
@@ -568,12 +537,7 @@ fn many_repositories_one_failure_does_not_stop_the_others() {
     let out = server_args(&stack, &mut cmd, &stack.url)
         .output()
         .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 0);
     let rows = json(&out);
     let rows = rows.as_array().expect("array");
     assert_eq!(rows.len(), 3, "{rows:?}");
@@ -625,12 +589,7 @@ fn a_publish_whose_answer_is_lost_is_completed_by_the_next_run() {
     // The server takes the new metadata, but the connection drops before keytool hears so.
     let fake = Fake::accept_then_drop(&stack, gun, &files);
     let out = rotate(&stack, &trust, gun, &fake.url);
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 5);
     // Both keys are still in private/: whichever the server trusts can sign.
     assert!(trust.join(format!("private/{old}.key")).is_file());
     let (_, st) = status(&stack, &trust, gun);
@@ -640,11 +599,7 @@ fn a_publish_whose_answer_is_lost_is_completed_by_the_next_run() {
 
     // The next run sees the server already trusts the new key and only cleans up.
     let out = rotate(&stack, &trust, gun, &stack.url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits(&out, 0);
     let done = json(&out);
     assert_eq!(done["resumed"], true);
     assert!(trust.join(format!("keytool-retired/{old}.key")).is_file());
