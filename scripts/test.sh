@@ -16,6 +16,9 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "rustdoc of the libraries, warnings denied (broken links, unescaped HTML)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p keystore -p keystore-ffi
+
 step "cargo test (unit, property, fault-injection and real-peer interop suites)"
 # Missing peers fail the run instead of skipping: the proof is the real notary and docker.
 KEYTOOL_REQUIRE_PEERS=1 cargo test --workspace

@@ -1,4 +1,4 @@
-//! kt_ffi: the C ABI over [`keystore::ops`], for C programs and the Go bindings.
+//! kt_ffi: the C ABI over [`::keystore::ops`], for C programs and the Go bindings.
 //!
 //! The conventions (shared by every export, and spelled out in `bindings/c/README.md`):
 //! * every name starts with `kt_`; handles (`kt_keystore`, `kt_key`, `kt_error`,

@@ -127,7 +127,7 @@ pub enum Error {
     /// The passphrase does not open the key.
     #[error("cannot decrypt key{key} ({role}): wrong passphrase from {source_name}")]
     WrongPassphrase {
-        /// The key, when known, formatted as " <id>".
+        /// The key, when known, formatted as `" <id>"`.
         key: FileLabel,
         /// The role (notary alias) of the key.
         role: String,

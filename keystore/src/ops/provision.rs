@@ -377,7 +377,7 @@ pub struct ProvisionOptions<'a> {
 /// One file provisioned.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProvisionedFile {
-    /// What it is ("targets key <id>", "root key <id>", "Notary CA").
+    /// What it is (`"targets key <id>"`, `"root key <id>"`, `"Notary CA"`).
     pub what: String,
     /// Where it is, as the target sees it.
     pub path: String,

@@ -11,8 +11,8 @@
 //! ```
 //!
 //! Argon2id (RFC 9106, version 0x13) derives a 32-byte key from the master passphrase and the
-//! salt; ChaCha20-Poly1305 (ring) seals the entries' passphrases (length-prefixed, see
-//! [`seal_plaintext`]) with the whole header as
+//! salt; ChaCha20-Poly1305 (ring) seals the entries' passphrases (each as a 4-byte big-endian
+//! length and its UTF-8 bytes) with the whole header as
 //! associated data, so changing any byte of the file (parameters, entry list, nonce, ciphertext)
 //! makes it fail to open. The header lists which keys have entries (key IDs are not secret:
 //! they are the key files' names), so keytool asks for the master passphrase only when the vault
