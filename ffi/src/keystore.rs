@@ -8,7 +8,7 @@ use keystore::{Gun, KeyId, Role, TrustDir};
 use crate::boundary::{Fail, bytes, guard, handle, invalid, non_null, opt_text, put, text};
 use crate::error::kt_error;
 use crate::key::KT_SIGNATURE_LEN;
-use crate::passphrase::{Callback, kt_passphrase_cb};
+use crate::passphrase::{Callback, holder, kt_passphrase_cb, sources};
 use crate::status::kt_status;
 
 /// An open trust directory: the `private/` keys and `tuf/` metadata that docker and notary use.
@@ -168,7 +168,7 @@ pub unsafe extern "C" fn kt_keystore_import(
             force,
         };
         let inputs = [(name.unwrap_or("input").to_owned(), data)];
-        let source = Callback::new(cb, user_data);
+        let source = sources(&store.dir, cb, user_data);
         let imported = ops::import(&store.dir, &source, &inputs, &options, &store.kdf)?;
         let json = crate::key::to_json(&imported)?;
         // SAFETY: `json_out` is non-NULL and writable by contract.
@@ -234,9 +234,11 @@ pub unsafe extern "C" fn kt_keystore_export(
 }
 
 /// Changes the passphrase of key `key_id` (full ID or unique prefix): the callback is asked for
-/// the current passphrase (`is_new` false), then for the new one (`is_new` true; empty is
-/// `KT_STATUS_WEAK_PASSPHRASE`). The key keeps its ID, role and GUN, and is rewritten atomically
-/// in notary's format: a crash leaves either the old file or the new one. On failure `*err_out`
+/// the current passphrase (`is_new` false; with none, a passphrase keytool stores for the key is
+/// used), then for the new one (`is_new` true; empty is `KT_STATUS_WEAK_PASSPHRASE`). The key
+/// keeps its ID, role and GUN, and is rewritten atomically in notary's format: a crash leaves
+/// either the old file or the new one. When the OS keyring or the vault holds the key's
+/// passphrase, the stored entry is updated too, crash-safely (as `keytool key passwd`). On failure `*err_out`
 /// (if not NULL) receives the error and the key file is unchanged. Thread-safe.
 ///
 /// # Safety
@@ -254,8 +256,18 @@ pub unsafe extern "C" fn kt_keystore_passwd(
         // SAFETY: forwarded from this function's contract.
         let (store, key_id) = unsafe { (handle(store, "store")?, text(key_id, "key_id")?) };
         let id = ops::resolve_key_id(&store.dir, key_id)?;
-        let source = Callback::new(cb, user_data);
-        ops::passwd(&store.dir, &id, &source, &source, &store.kdf)?;
+        let old = sources(&store.dir, cb, user_data);
+        let new = Callback::new(cb, user_data);
+        // A passphrase keytool stores for the key follows it, crash-safely.
+        let holder = holder(&store.dir, &id, cb, user_data)?;
+        ops::passwd_stored(
+            &store.dir,
+            &id,
+            &old,
+            ops::NewPassphrase::From(&new),
+            holder.as_deref(),
+            &store.kdf,
+        )?;
         Ok(())
     })
 }
@@ -294,7 +306,7 @@ pub unsafe extern "C" fn kt_keystore_sign(
         };
         let sig_out = non_null(sig_out.cast::<[u8; KT_SIGNATURE_LEN]>(), "sig_out")?;
         let id = ops::resolve_key_id(&store.dir, key_id)?;
-        let source = Callback::new(cb, user_data);
+        let source = sources(&store.dir, cb, user_data);
         let (_, _, key) = ops::load_key(&store.dir, &id, &source, &store.kdf)?;
         let sig = key.sign(message)?;
         // SAFETY: `sig_out` is non-NULL and points to 64 writable bytes by contract.

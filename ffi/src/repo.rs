@@ -12,7 +12,7 @@ use crate::boundary::{Fail, guard, handle, non_null, opt_text, put, text};
 use crate::error::kt_error;
 use crate::key::to_json;
 use crate::keystore::kt_keystore;
-use crate::passphrase::{Callback, kt_passphrase_cb};
+use crate::passphrase::{kt_passphrase_cb, sources};
 use crate::status::kt_status;
 
 /// A client of `server_url` trusting `ca_path` (or the bundled public roots), or none.
@@ -115,7 +115,7 @@ pub unsafe extern "C" fn kt_repo_rotate(
         let gun: Gun = gun.parse()?;
         let role: Role = role.parse()?;
         let server = client(server_url, ca_path)?;
-        let source = Callback::new(cb, user_data);
+        let source = sources(&store.dir, cb, user_data);
         let options = RotateOptions {
             server: server.as_ref(),
             server_managed,
@@ -172,7 +172,7 @@ pub unsafe extern "C" fn kt_repo_init(
         };
         let json_out = non_null(json_out, "json_out")?;
         let gun: Gun = gun.parse()?;
-        let source = Callback::new(cb, user_data);
+        let source = sources(&store.dir, cb, user_data);
         let json = match client(server_url, ca_path)? {
             Some(server) => to_json(&ops::publish(
                 &store.dir,

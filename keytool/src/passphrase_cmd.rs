@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 use keystore::ops::{self, NewPassphrase};
 use keystore::passphrase::keyring::Keyring;
-use keystore::passphrase::store::{SecretStore, Slot};
+use keystore::passphrase::store::{self, SecretStore};
 use keystore::passphrase::vault::{KdfParams, MASTER_ROLE, Vault, VaultStore};
 use keystore::passphrase::{
     Chain, FileSource, FixedSource, PassphraseSource, Probe, Purpose, Request,
@@ -168,16 +168,12 @@ pub(crate) fn preferred_store(ctx: &Context, force_vault: bool) -> Result<Box<dy
 
 /// The store that holds the current passphrase of `id`, if any (keyring first, then vault).
 pub(crate) fn holder(ctx: &Context, id: &KeyId) -> Result<Option<Box<dyn SecretStore>>> {
-    if let Some(kr) = keyring(ctx)?
-        && kr.contains(id, Slot::Current)?
-    {
-        return Ok(Some(Box::new(kr)));
+    let mut stores: Vec<Box<dyn SecretStore>> = Vec::new();
+    if let Some(kr) = keyring(ctx)? {
+        stores.push(Box::new(kr));
     }
-    let vault = vault_store(ctx);
-    if vault.contains(id, Slot::Current)? {
-        return Ok(Some(Box::new(vault)));
-    }
-    Ok(None)
+    stores.push(Box::new(vault_store(ctx)));
+    store::holder(stores, id)
 }
 
 pub(crate) fn passphrase(ctx: &Context, g: &Global, cmd: PassphraseCommand) -> Result<()> {

@@ -108,8 +108,10 @@ typedef struct kt_passphrase_request kt_passphrase_request;
 //   `KT_STATUS_INVALID_ARGUMENT` ("too long").
 //
 // Return `KT_STATUS_OK` with a passphrase; `KT_STATUS_PASSPHRASE_REQUIRED` to say "I have none"
-// (the call fails with `KT_STATUS_PASSPHRASE_REQUIRED`); any other value cancels the call, which
-// fails with `KT_STATUS_CANCELLED`. After a wrong passphrase the callback is asked again with a
+// (for an existing key the passphrase keytool stores for it is used then — OS keyring, then
+// vault — and without one the call fails with `KT_STATUS_PASSPHRASE_REQUIRED`); any other value
+// cancels the call, which fails with `KT_STATUS_CANCELLED`. Opening the vault asks the callback
+// for its master passphrase: role `"vault master"`, no key ID, `is_new` false. After a wrong passphrase the callback is asked again with a
 // higher attempt number, up to 3 attempts in all (then `KT_STATUS_WRONG_PASSPHRASE`). The callback
 // runs on the thread that made the call, and must not unwind (no C++ exception, no Go panic).
 typedef int32_t (*kt_passphrase_cb)(void *user_data,
@@ -327,9 +329,11 @@ kt_status kt_keystore_export(const kt_keystore *store,
                              kt_error **err_out);
 
 // Changes the passphrase of key `key_id` (full ID or unique prefix): the callback is asked for
-// the current passphrase (`is_new` false), then for the new one (`is_new` true; empty is
-// `KT_STATUS_WEAK_PASSPHRASE`). The key keeps its ID, role and GUN, and is rewritten atomically
-// in notary's format: a crash leaves either the old file or the new one. On failure `*err_out`
+// the current passphrase (`is_new` false; with none, a passphrase keytool stores for the key is
+// used), then for the new one (`is_new` true; empty is `KT_STATUS_WEAK_PASSPHRASE`). The key
+// keeps its ID, role and GUN, and is rewritten atomically in notary's format: a crash leaves
+// either the old file or the new one. When the OS keyring or the vault holds the key's
+// passphrase, the stored entry is updated too, crash-safely (as `keytool key passwd`). On failure `*err_out`
 // (if not NULL) receives the error and the key file is unchanged. Thread-safe.
 //
 // # Safety

@@ -32,7 +32,10 @@ type Request struct {
 // PassphraseFunc supplies passphrases. Return the passphrase as a fresh []byte: the package
 // copies it into the library's buffer and then zeroes the slice you returned, so do not return a
 // slice you keep (Go strings cannot be wiped; avoid holding passphrases in them). Return
-// (nil, nil) when you have no passphrase (the call fails with ErrPassphraseRequired) and an error
+// (nil, nil) when you have no passphrase — for an existing key, the passphrase keytool stores for
+// it (OS keyring, then vault) is used then, and without one the call fails with
+// ErrPassphraseRequired; a nil PassphraseFunc means the same for every request. Opening the vault
+// asks for its master passphrase with Role "vault master" and no KeyID. Return an error
 // to cancel the call: it fails with an *Error of code CodeCancelled that wraps your error, so
 // errors.Is and errors.As find it. After a wrong passphrase the function is called again with a
 // higher Attempt, up to 3 attempts in all. It runs on the calling goroutine; a panic in it is

@@ -82,6 +82,20 @@ pub fn generate_passphrase() -> Result<Passphrase> {
     Ok(Passphrase::new(text))
 }
 
+/// The first of `stores` that holds a current passphrase for `id` (the store `key passwd` must
+/// keep in step with the key file), or `None`.
+pub fn holder(
+    stores: Vec<Box<dyn SecretStore>>,
+    id: &KeyId,
+) -> Result<Option<Box<dyn SecretStore>>> {
+    for store in stores {
+        if store.contains(id, Slot::Current)? {
+            return Ok(Some(store));
+        }
+    }
+    Ok(None)
+}
+
 /// Answers unlock requests from a [`SecretStore`]: the current entry, then the pending one.
 pub struct StoredSource<S> {
     store: S,
