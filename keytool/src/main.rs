@@ -21,6 +21,7 @@ static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
     zeroizing_alloc::ZeroAlloc(std::alloc::System);
 
 fn main() -> ExitCode {
+    protect_memory();
     let cli = cli::Cli::parse();
     let json = cli.global.json;
     let verbose = cli.global.verbose;
@@ -31,6 +32,23 @@ fn main() -> ExitCode {
             ExitCode::from(messages::exit_code(error.code()))
         }
     }
+}
+
+/// Keys and passphrases live in this process's memory: no core dump may write them to disk, and
+/// (on Linux) no other process of the same user may read that memory (ptrace, /proc/PID/mem).
+/// Best effort: a refusal by the system changes nothing else.
+fn protect_memory() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let hard = getrlimit(Resource::Core).maximum;
+    let _ = setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: hard,
+        },
+    );
+    #[cfg(target_os = "linux")]
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
 }
 
 fn report(error: &keystore::Error, json: bool, verbose: bool) {

@@ -334,3 +334,37 @@ fn passphrases_from_stdin_and_a_file_descriptor() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn no_core_dump_while_a_passphrase_is_typed() {
+    if !have_expect() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Core dumps allowed (the shell raises the soft limit), then keytool in the same process;
+    // while it waits at the prompt, read its resource limits from /proc.
+    let spawn = format!(
+        "sh -c {{ulimit -c unlimited && exec {} --trust-dir {} key generate --role root}}",
+        env!("CARGO_BIN_EXE_keytool"),
+        tmp.path().display()
+    );
+    let (_, out) = expect_spawn(
+        &spawn,
+        r#"
+expect -re "Enter passphrase for new root key with ID \[0-9a-f\]{7}: "
+set pid [exp_pid]
+set limits [exec cat /proc/$pid/limits]
+puts "\nLIMITS-BEGIN\n$limits\nLIMITS-END"
+send "\003"
+"#,
+    );
+    let core = out
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap_or_else(|| panic!("no limits read: {out}"));
+    let soft = core
+        .trim_start_matches("Max core file size")
+        .split_whitespace()
+        .next();
+    assert_eq!(soft, Some("0"), "core dumps are off: {core}");
+}
