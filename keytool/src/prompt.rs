@@ -1,16 +1,18 @@
 //! The terminal passphrase source: notary's prompt texts, confirmation and the 8-character
 //! rule for new passphrases. Reads from /dev/tty with echo off (rpassword).
 //!
-//! Echo is switched off *before* the prompt is printed, so nothing typed ahead of the prompt
-//! (a fast typist, a password manager's auto-type) is echoed; Ctrl-C restores the terminal
-//! before the process ends as interrupted.
+//! The terminal is put in rpassword's raw mode (no echo, no signal keys, no line editing)
+//! *before* the prompt is printed, so nothing typed ahead of the prompt (a fast typist, a password
+//! manager's auto-type) is echoed, and a Ctrl-C typed at any moment reaches rpassword as a
+//! character. rpassword then raises SIGINT; keytool catches it, restores the terminal and ends
+//! as interrupted (exit 130).
 
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rustix::termios::{LocalModes, OptionalActions, Termios};
+use rustix::termios::{LocalModes, OptionalActions, SpecialCodeIndex, Termios};
 use signal_hook::consts::SIGINT;
 
 use keystore::passphrase::{PassphraseSource, Purpose, Request, Supplied};
@@ -37,10 +39,10 @@ impl TtyPrompt {
     fn read(prompt: &str) -> Result<Zeroizing<String>> {
         let interrupted = Arc::new(AtomicBool::new(false));
         // rpassword takes Ctrl-C as a character and raises SIGINT itself, with the terminal
-        // still raw; catching it lets both rpassword and `EchoOff` restore the terminal first.
+        // still raw; catching it lets both rpassword and `RawTerminal` restore the terminal first.
         let handler = signal_hook::flag::register(SIGINT, Arc::clone(&interrupted)).ok();
         let read = {
-            let _echo_off = EchoOff::engage();
+            let _raw = RawTerminal::engage();
             rpassword::prompt_password(prompt)
         };
         if let Some(id) = handler {
@@ -135,14 +137,15 @@ impl PassphraseSource for TtyPrompt {
     }
 }
 
-/// Echo switched off on the controlling terminal for as long as it lives; the saved settings
-/// are restored on drop. Best effort: without a terminal, rpassword reports the problem.
-struct EchoOff {
+/// The controlling terminal in the mode rpassword reads in (no echo, no signal keys, no line
+/// editing) for as long as it lives; the saved settings are restored on drop. Best effort:
+/// without a terminal, rpassword reports the problem.
+struct RawTerminal {
     tty: File,
     saved: Termios,
 }
 
-impl EchoOff {
+impl RawTerminal {
     fn engage() -> Option<Self> {
         let tty = File::options()
             .read(true)
@@ -150,14 +153,17 @@ impl EchoOff {
             .open("/dev/tty")
             .ok()?;
         let saved = rustix::termios::tcgetattr(&tty).ok()?;
-        let mut quiet = saved.clone();
-        quiet.local_modes.remove(LocalModes::ECHO);
-        rustix::termios::tcsetattr(&tty, OptionalActions::Now, &quiet).ok()?;
+        let mut raw = saved.clone();
+        raw.local_modes
+            .remove(LocalModes::ECHO | LocalModes::ECHONL | LocalModes::ICANON | LocalModes::ISIG);
+        raw.special_codes[SpecialCodeIndex::VMIN] = 1;
+        raw.special_codes[SpecialCodeIndex::VTIME] = 0;
+        rustix::termios::tcsetattr(&tty, OptionalActions::Now, &raw).ok()?;
         Some(Self { tty, saved })
     }
 }
 
-impl Drop for EchoOff {
+impl Drop for RawTerminal {
     fn drop(&mut self) {
         let _ = rustix::termios::tcsetattr(&self.tty, OptionalActions::Now, &self.saved);
     }

@@ -30,11 +30,19 @@ fn expect(trust: &Path, args: &str, script: &str) -> (i32, String) {
     expect_spawn(&spawn, script)
 }
 
+/// The end of every script: wait for the spawned process to exit; one that is still running
+/// after the timeout is killed (by its PID) and the script fails, instead of hanging the test.
+const FINISH: &str = r#"expect {
+    eof {}
+    timeout { puts "\nHUNG: killing [exp_pid]"; exec kill -9 [exp_pid]; exit 99 }
+}
+catch wait result
+exit [lindex $result 3]
+"#;
+
 /// Runs an expect script after `spawn COMMAND`; returns (exit code, output).
 fn expect_spawn(command: &str, script: &str) -> (i32, String) {
-    let full = format!(
-        "set timeout 20\nlog_user 1\nspawn {command}\n{script}\nexpect eof\ncatch wait result\nexit [lindex $result 3]\n"
-    );
+    let full = format!("set timeout 20\nlog_user 1\nspawn {command}\n{script}\n{FINISH}");
     let mut cmd = Command::new("expect");
     cmd.arg("-c").arg(full).env_remove("CI");
     for (k, _) in std::env::vars_os() {
