@@ -4,16 +4,16 @@
 //! The terminal is put in rpassword's raw mode (no echo, no signal keys, no line editing)
 //! *before* the prompt is printed, so nothing typed ahead of the prompt (a fast typist, a password
 //! manager's auto-type) is echoed, and a Ctrl-C typed at any moment reaches rpassword as a
-//! character. rpassword then raises SIGINT; keytool catches it, restores the terminal and ends
-//! as interrupted (exit 130).
+//! character. rpassword then raises SIGINT; that, or SIGTERM, SIGHUP or SIGQUIT from outside,
+//! restores the terminal before the process ends as the signal would have ended it.
 
 use std::fs::File;
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use rustix::termios::{LocalModes, OptionalActions, SpecialCodeIndex, Termios};
-use signal_hook::consts::SIGINT;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 use keystore::passphrase::{PassphraseSource, Purpose, Request, Supplied};
 use keystore::{Error, Passphrase, Result, Role};
@@ -37,19 +37,16 @@ pub(crate) struct TtyPrompt;
 
 impl TtyPrompt {
     fn read(prompt: &str) -> Result<Zeroizing<String>> {
-        let interrupted = Arc::new(AtomicBool::new(false));
-        // rpassword takes Ctrl-C as a character and raises SIGINT itself, with the terminal
-        // still raw; catching it lets both rpassword and `RawTerminal` restore the terminal first.
-        let handler = signal_hook::flag::register(SIGINT, Arc::clone(&interrupted)).ok();
         let read = {
             let _raw = RawTerminal::engage();
             rpassword::prompt_password(prompt)
         };
-        if let Some(id) = handler {
-            signal_hook::low_level::unregister(id);
-        }
-        if interrupted.load(Ordering::SeqCst) {
-            // The terminal is restored: end as the interrupt the user asked for.
+        if read
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::Interrupted)
+        {
+            // Ctrl-C (rpassword reads it as a character and raises SIGINT, which the signal
+            // watcher normally acts on first). The terminal is restored: end as the interrupt.
             let _ = signal_hook::low_level::emulate_default_handler(SIGINT);
         }
         let text = read.map_err(|_| Error::Cancelled)?;
@@ -158,14 +155,45 @@ impl RawTerminal {
             .remove(LocalModes::ECHO | LocalModes::ECHONL | LocalModes::ICANON | LocalModes::ISIG);
         raw.special_codes[SpecialCodeIndex::VMIN] = 1;
         raw.special_codes[SpecialCodeIndex::VTIME] = 0;
+        watch_signals();
+        let mut active = RAW_ACTIVE.lock().unwrap_or_else(PoisonError::into_inner);
         rustix::termios::tcsetattr(&tty, OptionalActions::Now, &raw).ok()?;
+        *active = tty.try_clone().ok().map(|t| (t, saved.clone()));
         Some(Self { tty, saved })
     }
 }
 
+/// The terminal settings to put back if a signal ends the process while a prompt has the
+/// terminal raw.
+static RAW_ACTIVE: Mutex<Option<(File, Termios)>> = Mutex::new(None);
+
+/// From the first prompt on, SIGINT, SIGTERM, SIGHUP and SIGQUIT are taken by a thread that puts
+/// back the terminal settings of [`RAW_ACTIVE`] (if a prompt is active) and then ends the process
+/// exactly as the signal's default action would. (A handler is never uninstalled: signal-hook
+/// would leave the signal ignored, and Ctrl-C must keep working after the prompt.)
+fn watch_signals() {
+    static WATCHING: OnceLock<()> = OnceLock::new();
+    WATCHING.get_or_init(|| {
+        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            for signal in signals.forever() {
+                let active = RAW_ACTIVE.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some((tty, saved)) = active.as_ref() {
+                    let _ = rustix::termios::tcsetattr(tty, OptionalActions::Now, saved);
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+            }
+        });
+    });
+}
+
 impl Drop for RawTerminal {
     fn drop(&mut self) {
+        let mut active = RAW_ACTIVE.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = rustix::termios::tcsetattr(&self.tty, OptionalActions::Now, &self.saved);
+        *active = None;
     }
 }
 

@@ -376,3 +376,84 @@ send "\003"
         .next();
     assert_eq!(soft, Some("0"), "core dumps are off: {core}");
 }
+
+/// `stty -a`'s words: the terminal modes keytool must have put back.
+fn assert_terminal_restored(out: &str) {
+    let words: Vec<&str> = out.split_whitespace().collect();
+    for mode in ["echo", "icanon", "isig"] {
+        assert!(
+            words.contains(&mode) && !words.contains(&format!("-{mode}").as_str()),
+            "terminal mode {mode} restored: {out}"
+        );
+    }
+}
+
+#[test]
+fn sigterm_at_the_prompt_restores_the_terminal() {
+    if !have_expect() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let spawn = format!(
+        "sh -c {{{} --trust-dir {} key generate --role root; echo rc=$?; stty -a}}",
+        env!("CARGO_BIN_EXE_keytool"),
+        tmp.path().display()
+    );
+    // SIGTERM from outside (a supervisor, `timeout`) while the terminal is raw.
+    let (code, out) = expect_spawn(
+        &spawn,
+        r#"
+expect -re "Enter passphrase for new root key with ID \[0-9a-f\]{7}: "
+exec pkill -TERM -P [exp_pid]
+"#,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("rc=143"), "ended by SIGTERM: {out}");
+    assert_terminal_restored(&out);
+}
+
+#[test]
+fn ctrl_c_still_works_after_a_prompt() {
+    if !have_expect() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    // A key whose unlocking takes seconds (4,000,000 PBKDF2 iterations), so that keytool is
+    // still deriving when the interrupt comes, after the prompt has given the terminal back.
+    let made = Command::new(env!("CARGO_BIN_EXE_keytool"))
+        .arg("--trust-dir")
+        .arg(tmp.path())
+        .args([
+            "--non-interactive",
+            "--kdf-iterations",
+            "4000000",
+            "key",
+            "generate",
+            "--role",
+            "root",
+        ])
+        .env("KEYTOOL_ROOT_PASSPHRASE", "right-pass-1")
+        .env("KEYTOOL_KEYRING", "none")
+        .output()
+        .expect("runs");
+    assert!(made.status.success());
+    let id = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+    let spawn = format!(
+        "sh -c {{KEYTOOL_KEYRING=none {} --trust-dir {} key passwd {id}; echo rc=$?; stty -a}}",
+        env!("CARGO_BIN_EXE_keytool"),
+        tmp.path().display()
+    );
+    let (code, out) = expect_spawn(
+        &spawn,
+        r#"
+expect "Enter passphrase for root key"
+send "wrong-pass-1\r"
+after 300
+exec pkill -INT -P [exp_pid]
+"#,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("rc=130"), "interrupted while deriving: {out}");
+    assert!(!out.contains("Passphrase incorrect"), "{out}");
+    assert_terminal_restored(&out);
+}
