@@ -2,9 +2,9 @@
 //! status and key rotation.
 
 use std::ffi::{c_char, c_void};
-use std::path::Path;
+use std::path::PathBuf;
 
-use keystore::notary::NotaryClient;
+use keystore::notary::{self, NotaryClient};
 use keystore::ops::{self, RotateOptions};
 use keystore::{Gun, Role};
 
@@ -15,18 +15,23 @@ use crate::keystore::kt_keystore;
 use crate::passphrase::{kt_passphrase_cb, sources};
 use crate::status::kt_status;
 
-/// A client of `server_url` trusting `ca_path` (or the bundled public roots), or none.
+/// A client of `server_url` trusting `ca_path`, else docker's CA file for that server
+/// (`$DOCKER_CONFIG/tls/<host:port>/ca.crt`, as the CLI), else the system's trust store; or none.
 fn client(server_url: Option<&str>, ca_path: Option<&str>) -> Result<Option<NotaryClient>, Fail> {
-    Ok(server_url
-        .map(|url| NotaryClient::new(url, ca_path.map(Path::new)))
-        .transpose()?)
+    let Some(url) = server_url else {
+        return Ok(None);
+    };
+    let ca = ca_path
+        .map(PathBuf::from)
+        .or_else(|| notary::docker_ca_path(url, |k| std::env::var_os(k)));
+    Ok(Some(NotaryClient::new(url, ca.as_deref())?))
 }
 
 /// Reports the state of repository `gun` as JSON: local root/targets keys and, when `server_url`
 /// (`https://host:port`, NULL: offline) is given, what the server's verified root.json expects,
 /// expiry dates, whether this machine can sign, and any pending rotation (the object
-/// `keytool --json status` prints). `ca_path` (NULL: the bundled public roots) is a PEM CA file
-/// for the server.
+/// `keytool --json status` prints). `ca_path` is a PEM CA file for the server (NULL: docker's
+/// `tls/<host:port>/ca.crt` when it exists, else the system's trust store).
 ///
 /// On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
 /// untouched and `*err_out` (if not NULL) receives the error (`KT_STATUS_NETWORK`,
@@ -74,7 +79,8 @@ pub unsafe extern "C" fn kt_repo_status_json(
 /// `keytool-retired/` only after the server accepted the new one. With `server_managed` (snapshot
 /// only) the snapshot key moves to the server instead. An interrupted rotation of the same role
 /// is completed instead of starting another. With `dry_run`, nothing changes and the plan is
-/// reported. `ca_path` (NULL: the bundled public roots) is a PEM CA file for the server.
+/// reported. `ca_path` is a PEM CA file for the server (NULL: docker's `tls/<host:port>/ca.crt`
+/// when it exists, else the system's trust store).
 ///
 /// On success `*json_out` receives a JSON report (`gun`, `role`, `old_key`, `new_key`,
 /// `published`, `retired`, `resumed`, `dry_run`, ... as `keytool --json rotate` prints; free it
@@ -137,7 +143,8 @@ pub unsafe extern "C" fn kt_repo_rotate(
 /// NULL: offline), publishes root.json and targets.json signed by those keys so that the next
 /// `docker push` signs with them (the callback is asked for both keys' passphrases). The
 /// snapshot key is the server's, unless `local_snapshot`. A repository already on the server is
-/// verified and left unchanged. `ca_path` (NULL: the bundled public roots) is a PEM CA file.
+/// verified and left unchanged. `ca_path` is a PEM CA file for the server (NULL: docker's
+/// `tls/<host:port>/ca.crt` when it exists, else the system's trust store).
 ///
 /// On success `*json_out` receives a JSON report (offline: `gun`, `root`, `targets` and their
 /// provenance; published: the object `keytool --json init --server` prints; free it with

@@ -54,7 +54,7 @@ pub(crate) fn host_port(url: &str) -> Option<&str> {
 
 impl NotaryClient {
     /// A client of the server at `url` (`https://host[:port]`), trusting `ca` when given (a PEM
-    /// file) and the bundled public roots otherwise. Proxies from the environment are honoured,
+    /// file) and the system's trust store otherwise. Proxies from the environment are honoured,
     /// except for loopback servers.
     pub fn new(url: &str, ca: Option<&Path>) -> Result<Self> {
         let bad = |reason: &str| Error::InvalidArgument {
@@ -83,6 +83,10 @@ impl NotaryClient {
                 });
             }
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+        } else {
+            // The system's trust store (e.g. a corporate CA installed in /etc/ssl/certs), as
+            // docker and notary use it.
+            tls = tls.root_certs(RootCerts::PlatformVerifier);
         }
         let hostname = host
             .rsplit_once(':')

@@ -110,7 +110,7 @@ pub fn exits(out: &Output, code: i32) {
     assert_eq!(
         out.status.code(),
         Some(code),
-        "exit status {} instead of {code}:\nstdout: {}\nstderr: {}",
+        "{} instead of exit code {code}:\nstdout: {}\nstderr: {}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)

@@ -223,3 +223,33 @@ fn status_says_whether_this_machine_can_sign(stack: &Stack) {
     assert_eq!(code, Some(1));
     assert_eq!(gone["can_sign_targets"], false);
 }
+
+/// Without `--tlscacert` and without docker's `tls/<host:port>/ca.crt`, the server is checked
+/// against the system's trust store (here pointed at the stack's CA with `SSL_CERT_FILE`, which
+/// the system store honours), as docker and notary do — not against bundled public roots.
+#[test]
+fn without_a_ca_file_the_system_trust_store_is_used() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let status = |system_store: Option<&Path>| {
+        let mut cmd = keytool(&trust);
+        cmd.args(["status", "--repo", "example.com/system/roots", "--server"])
+            .arg(&stack.url)
+            .env("DOCKER_CONFIG", tmp.path().join("docker-config"))
+            .env_remove("SSL_CERT_DIR")
+            .env_remove("DOCKER_CONTENT_TRUST_SERVER");
+        match system_store {
+            Some(ca) => cmd.env("SSL_CERT_FILE", ca),
+            None => cmd.env_remove("SSL_CERT_FILE"),
+        };
+        cmd.output().expect("keytool runs")
+    };
+    // The stack's private CA is in no default store: the TLS check fails (exit 5).
+    exits(&status(None), 5);
+    // Trusted through the system store: the server answers; the repository is not published
+    // yet, so status says "not ready" (exit 1).
+    let out = status(Some(&stack.ca));
+    exits(&out, 1);
+    assert!(stdout(&out).contains("NOT published"), "{}", stdout(&out));
+}

@@ -244,7 +244,9 @@ func (ks *Keystore) Passwd(keyID string, pass PassphraseFunc) error {
 	return toError(st, cerr, cause)
 }
 
-// Server names a Notary server: URL is https://host:port; CAFile (optional) a PEM CA file.
+// Server names a Notary server: URL is https://host:port; CAFile (optional) a PEM CA file —
+// without it, docker's $DOCKER_CONFIG/tls/<host:port>/ca.crt when it exists, else the system's
+// trust store.
 type Server struct {
 	URL    string
 	CAFile string
