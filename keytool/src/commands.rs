@@ -696,7 +696,12 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<u8> {
             }
         }
         if pending.is_empty() {
-            eprintln!("No interrupted rotation to resume.");
+            if ctx.json {
+                // The same shape as a rotation's summary: one row per repository, here none.
+                output::json(&Vec::<serde_json::Value>::new());
+            } else {
+                eprintln!("No interrupted rotation to resume.");
+            }
             return Ok(0);
         }
         return rotate_each(ctx, g, args, &role, client.as_ref(), &pending);

@@ -22,7 +22,10 @@ static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
 
 fn main() -> ExitCode {
     protect_memory();
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let json = cli.global.json;
     let verbose = cli.global.verbose;
     match commands::run(cli) {
@@ -49,6 +52,47 @@ fn protect_memory() {
     );
     #[cfg(target_os = "linux")]
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+}
+
+/// A command line clap refuses: with `--json` anywhere on it, the error is the same JSON object
+/// as every other error (kind `InvalidArgument`, exit code 2); otherwise clap's own text. Help
+/// and version requests print as usual.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args_os().skip(1).any(|a| a == "--json");
+    if !wants_json
+        || matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .trim_end_matches('.');
+    // A sentence, like every other error message.
+    let mut chars = first.chars();
+    let message = match chars.next() {
+        Some(c) => format!("{}{}.", c.to_uppercase(), chars.as_str()),
+        None => "Invalid command line.".to_owned(),
+    };
+    let value = serde_json::json!({
+        "error": {
+            "code": keystore::ErrorCode::InvalidArgument as i32,
+            "kind": "InvalidArgument",
+            "message": message,
+            "hint": "See keytool --help.",
+        }
+    });
+    eprintln!("{value}");
+    ExitCode::from(messages::exit_code(keystore::ErrorCode::InvalidArgument))
 }
 
 fn report(error: &keystore::Error, json: bool, verbose: bool) {

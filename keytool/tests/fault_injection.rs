@@ -361,6 +361,14 @@ fn json_errors_have_a_stable_shape() {
             "InvalidArgument",
             2,
         ),
+        // A command line clap refuses is reported the same way under --json.
+        (vec!["--json", "key", "frobnicate"], 1, "InvalidArgument", 2),
+        (
+            vec!["key", "generate", "--json", "--no-such-flag"],
+            1,
+            "InvalidArgument",
+            2,
+        ),
     ] {
         let out = run(tmp.path(), &trust, &args);
         assert_eq!(out.status.code(), Some(exit), "{args:?}");
