@@ -1,13 +1,16 @@
 //! Runs a parsed command: builds the trust directory, KDF settings and passphrase chain, calls
 //! `keystore::ops`, and prints the result.
 
+use std::cell::OnceCell;
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use keystore::key::pbes2;
 use keystore::notary::{self, NotaryClient};
 use keystore::ops::{self, KdfSettings, Selection};
 use keystore::passphrase::store::{GeneratingSource, StoredSource};
+use keystore::passphrase::vault::VaultStore;
 use keystore::passphrase::{Chain, EnvSource, FileSource, LineSource};
 use keystore::trust_dir::Location;
 use keystore::{Error, Gun, Result, Role, TrustDir};
@@ -32,6 +35,8 @@ pub(crate) struct Context {
     generate_passphrase: bool,
     /// The configuration file and the environment: every setting's default.
     pub(crate) config: Config,
+    /// The vault store, made on first use (see `passphrase_cmd::vault_store`).
+    pub(crate) vault: OnceCell<Rc<VaultStore>>,
 }
 
 /// Runs the command; the result is the exit code on success (`status` uses 1 for "not ready").
@@ -57,6 +62,7 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
             None => config.flag("KEYTOOL_GENERATE_PASSPHRASE")?.unwrap_or(false),
         },
         config,
+        vault: OnceCell::new(),
     };
     match cli.command {
         Command::Key(cmd) => key(&ctx, g, cmd).map(|()| 0),

@@ -2,6 +2,7 @@
 //! and the stores (OS keyring, vault) the passphrase chain reads.
 
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
@@ -136,12 +137,15 @@ fn master_chain(ctx: &Context, file: Option<&std::path::Path>) -> Chain {
     chain
 }
 
-/// The vault of the trust directory as a store.
-pub(crate) fn vault_store(ctx: &Context) -> VaultStore {
-    VaultStore::new(
-        ctx.dir.clone(),
-        Box::new(master_chain(ctx, ctx.vault_passphrase_file.as_deref())),
-    )
+/// The vault of the trust directory as a store: one per command, shared by everything that
+/// reads or writes it, so its master passphrase is asked (and Argon2id run) at most once.
+pub(crate) fn vault_store(ctx: &Context) -> Rc<VaultStore> {
+    Rc::clone(ctx.vault.get_or_init(|| {
+        Rc::new(VaultStore::new(
+            ctx.dir.clone(),
+            Box::new(master_chain(ctx, ctx.vault_passphrase_file.as_deref())),
+        ))
+    }))
 }
 
 /// Where new passphrases are stored: the OS keyring when it can be used, else the vault.

@@ -44,7 +44,11 @@ exit [lindex $result 3]
 fn expect_spawn(command: &str, script: &str) -> (i32, String) {
     let full = format!("set timeout 20\nlog_user 1\nspawn {command}\n{script}\n{FINISH}");
     let mut cmd = Command::new("expect");
-    cmd.arg("-c").arg(full).env_remove("CI");
+    // These tests are about the prompt: no OS keyring answers in their place.
+    cmd.arg("-c")
+        .arg(full)
+        .env_remove("CI")
+        .env("KEYTOOL_KEYRING", "none");
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().ends_with("_PASSPHRASE") {
             cmd.env_remove(k);
@@ -57,20 +61,35 @@ fn expect_spawn(command: &str, script: &str) -> (i32, String) {
     )
 }
 
+/// keytool (with `args`, on `trust`) under `sh`, which then prints `rc=<exit status>` and the
+/// terminal's settings (`stty -a`), so a test can check both after keytool has gone.
+fn keytool_then_stty(trust: &Path, args: &str) -> String {
+    format!(
+        "sh -c {{{} --trust-dir {} {args}; echo rc=$?; stty -a}}",
+        env!("CARGO_BIN_EXE_keytool"),
+        trust.display()
+    )
+}
+
+/// `stty -a`'s words: the terminal modes keytool must have put back.
+fn assert_terminal_restored(out: &str) {
+    let words: Vec<&str> = out.split_whitespace().collect();
+    for mode in ["echo", "icanon", "isig"] {
+        assert!(
+            words.contains(&mode) && !words.contains(&format!("-{mode}").as_str()),
+            "terminal mode {mode} restored: {out}"
+        );
+    }
+}
+
 #[test]
 fn ctrl_c_at_the_prompt_restores_the_terminal() {
     if !have_expect() {
         return;
     }
     let tmp = tempfile::tempdir().expect("tmp");
-    // The shell reports keytool's exit status and then the terminal's settings.
-    let spawn = format!(
-        "sh -c {{{} --trust-dir {} key generate --role root; echo rc=$?; stty -a}}",
-        env!("CARGO_BIN_EXE_keytool"),
-        tmp.path().display()
-    );
     let (code, out) = expect_spawn(
-        &spawn,
+        &keytool_then_stty(tmp.path(), "key generate --role root"),
         r#"
 expect -re "Enter passphrase for new root key with ID \[0-9a-f\]{7}: "
 send "typed-so-far"
@@ -79,13 +98,7 @@ send "\003"
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("rc=130"), "ended as interrupted: {out}");
-    let words: Vec<&str> = out.split_whitespace().collect();
-    for mode in ["echo", "icanon", "isig"] {
-        assert!(
-            words.contains(&mode) && !words.contains(&format!("-{mode}").as_str()),
-            "terminal mode {mode} restored: {out}"
-        );
-    }
+    assert_terminal_restored(&out);
     assert!(!out.contains("typed-so-far"), "{out}");
     let keys = std::fs::read_dir(tmp.path().join("private")).map_or(0, |d| d.count());
     assert_eq!(keys, 0, "an interrupted generate leaves no key");
@@ -275,6 +288,12 @@ send "master-pass-123\r"
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Successfully updated passphrase"), "{out}");
+    // The vault both supplies the old passphrase and stores the new one: asked for once.
+    assert_eq!(
+        out.matches("Enter passphrase for vault master key").count(),
+        1,
+        "{out}"
+    );
     assert!(
         !out.contains("master-pass-123"),
         "the typed master passphrase must not echo: {out}"
@@ -377,31 +396,15 @@ send "\003"
     assert_eq!(soft, Some("0"), "core dumps are off: {core}");
 }
 
-/// `stty -a`'s words: the terminal modes keytool must have put back.
-fn assert_terminal_restored(out: &str) {
-    let words: Vec<&str> = out.split_whitespace().collect();
-    for mode in ["echo", "icanon", "isig"] {
-        assert!(
-            words.contains(&mode) && !words.contains(&format!("-{mode}").as_str()),
-            "terminal mode {mode} restored: {out}"
-        );
-    }
-}
-
 #[test]
 fn sigterm_at_the_prompt_restores_the_terminal() {
     if !have_expect() {
         return;
     }
     let tmp = tempfile::tempdir().expect("tmp");
-    let spawn = format!(
-        "sh -c {{{} --trust-dir {} key generate --role root; echo rc=$?; stty -a}}",
-        env!("CARGO_BIN_EXE_keytool"),
-        tmp.path().display()
-    );
     // SIGTERM from outside (a supervisor, `timeout`) while the terminal is raw.
     let (code, out) = expect_spawn(
-        &spawn,
+        &keytool_then_stty(tmp.path(), "key generate --role root"),
         r#"
 expect -re "Enter passphrase for new root key with ID \[0-9a-f\]{7}: "
 exec pkill -TERM -P [exp_pid]
@@ -438,13 +441,8 @@ fn ctrl_c_still_works_after_a_prompt() {
         .expect("runs");
     assert!(made.status.success());
     let id = String::from_utf8_lossy(&made.stdout).trim().to_owned();
-    let spawn = format!(
-        "sh -c {{KEYTOOL_KEYRING=none {} --trust-dir {} key passwd {id}; echo rc=$?; stty -a}}",
-        env!("CARGO_BIN_EXE_keytool"),
-        tmp.path().display()
-    );
     let (code, out) = expect_spawn(
-        &spawn,
+        &keytool_then_stty(tmp.path(), &format!("key passwd {id}")),
         r#"
 expect "Enter passphrase for root key"
 send "wrong-pass-1\r"

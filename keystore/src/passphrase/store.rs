@@ -216,59 +216,38 @@ impl<S: SecretStore> PassphraseSource for GeneratingSource<S> {
     }
 }
 
-/// Stores behind a reference or a box are stores too.
-impl<S: SecretStore + ?Sized> SecretStore for &S {
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
-    fn available(&self) -> Result<()> {
-        (**self).available()
-    }
-    fn contains(&self, key_id: &KeyId, slot: Slot) -> Result<bool> {
-        (**self).contains(key_id, slot)
-    }
-    fn get(&self, key_id: &KeyId, slot: Slot) -> Result<Option<Passphrase>> {
-        (**self).get(key_id, slot)
-    }
-    fn put(
-        &self,
-        key_id: &KeyId,
-        role: &Role,
-        gun: Option<&Gun>,
-        slot: Slot,
-        passphrase: &Passphrase,
-    ) -> Result<()> {
-        (**self).put(key_id, role, gun, slot, passphrase)
-    }
-    fn delete(&self, key_id: &KeyId, slot: Slot) -> Result<bool> {
-        (**self).delete(key_id, slot)
-    }
+/// Stores behind a reference, a box or a shared pointer are stores too (an `Rc` lets two users
+/// share one store, e.g. one vault whose master passphrase is asked once).
+macro_rules! forward_secret_store {
+    ($($pointer:ty),*) => {$(
+        impl<S: SecretStore + ?Sized> SecretStore for $pointer {
+            fn describe(&self) -> String {
+                (**self).describe()
+            }
+            fn available(&self) -> Result<()> {
+                (**self).available()
+            }
+            fn contains(&self, key_id: &KeyId, slot: Slot) -> Result<bool> {
+                (**self).contains(key_id, slot)
+            }
+            fn get(&self, key_id: &KeyId, slot: Slot) -> Result<Option<Passphrase>> {
+                (**self).get(key_id, slot)
+            }
+            fn put(
+                &self,
+                key_id: &KeyId,
+                role: &Role,
+                gun: Option<&Gun>,
+                slot: Slot,
+                passphrase: &Passphrase,
+            ) -> Result<()> {
+                (**self).put(key_id, role, gun, slot, passphrase)
+            }
+            fn delete(&self, key_id: &KeyId, slot: Slot) -> Result<bool> {
+                (**self).delete(key_id, slot)
+            }
+        }
+    )*};
 }
 
-impl<S: SecretStore + ?Sized> SecretStore for Box<S> {
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
-    fn available(&self) -> Result<()> {
-        (**self).available()
-    }
-    fn contains(&self, key_id: &KeyId, slot: Slot) -> Result<bool> {
-        (**self).contains(key_id, slot)
-    }
-    fn get(&self, key_id: &KeyId, slot: Slot) -> Result<Option<Passphrase>> {
-        (**self).get(key_id, slot)
-    }
-    fn put(
-        &self,
-        key_id: &KeyId,
-        role: &Role,
-        gun: Option<&Gun>,
-        slot: Slot,
-        passphrase: &Passphrase,
-    ) -> Result<()> {
-        (**self).put(key_id, role, gun, slot, passphrase)
-    }
-    fn delete(&self, key_id: &KeyId, slot: Slot) -> Result<bool> {
-        (**self).delete(key_id, slot)
-    }
-}
+forward_secret_store!(&S, Box<S>, std::rc::Rc<S>);
