@@ -71,8 +71,10 @@ mod tests {
         assert_eq!(p.expose(), b"hunter2-canary");
     }
 
+    /// The copy path of `new` (a string with spare capacity) keeps the text; that the original
+    /// buffer is wiped is not observable from safe code, so it is not asserted here.
     #[test]
-    fn spare_capacity_is_copied_exactly() {
+    fn a_string_with_spare_capacity_keeps_its_text() {
         let mut text = String::with_capacity(64);
         text.push_str("typed-passphrase");
         let p = Passphrase::new(text);
