@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use keystore::notary::{self, NotaryClient};
 use keystore::ops::{self, RotateOptions};
+use keystore::tuf::pinning::TrustPinning;
 use keystore::{Gun, Role};
 
 use crate::boundary::{Fail, guard, handle, non_null, opt_text, put, text};
@@ -17,6 +18,8 @@ use crate::status::kt_status;
 
 /// A client of `server_url` trusting `ca_path`, else docker's CA file for that server
 /// (`$DOCKER_CONFIG/tls/<host:port>/ca.crt`, as the CLI), else the system's trust store; or none.
+/// A repository's first root is trusted as notary's `trust_pinning` allows (`~/.notary/config.json`
+/// or `$KEYTOOL_NOTARY_CONFIG`), like the CLI.
 fn client(server_url: Option<&str>, ca_path: Option<&str>) -> Result<Option<NotaryClient>, Fail> {
     let Some(url) = server_url else {
         return Ok(None);
@@ -24,7 +27,10 @@ fn client(server_url: Option<&str>, ca_path: Option<&str>) -> Result<Option<Nota
     let ca = ca_path
         .map(PathBuf::from)
         .or_else(|| notary::docker_ca_path(url, |k| std::env::var_os(k)));
-    Ok(Some(NotaryClient::new(url, ca.as_deref())?))
+    let pinning = TrustPinning::load(None, |k| std::env::var_os(k), None)?;
+    Ok(Some(
+        NotaryClient::new(url, ca.as_deref())?.with_pinning(pinning),
+    ))
 }
 
 /// Reports the state of repository `gun` as JSON: local root/targets keys and, when `server_url`

@@ -9,6 +9,7 @@ use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
 use crate::error::{Error, Result};
 use crate::ids::Gun;
+use crate::tuf::pinning::TrustPinning;
 use crate::tuf::{MAX_METADATA, TufKey};
 
 /// Time allowed for one request.
@@ -20,6 +21,7 @@ const MAX_ERROR_BODY: usize = 512;
 pub struct NotaryClient {
     base: String,
     agent: ureq::Agent,
+    pinning: TrustPinning,
 }
 
 impl std::fmt::Debug for NotaryClient {
@@ -106,7 +108,20 @@ impl NotaryClient {
         Ok(NotaryClient {
             base: url.trim_end_matches('/').to_owned(),
             agent: config.build().new_agent(),
+            pinning: TrustPinning::default(),
         })
+    }
+
+    /// The same client, trusting a repository's first root only as `pinning` allows (notary's
+    /// `trust_pinning`; without it, trust on first use).
+    pub fn with_pinning(mut self, pinning: TrustPinning) -> Self {
+        self.pinning = pinning;
+        self
+    }
+
+    /// The trust pinning applied to roots from this server.
+    pub fn pinning(&self) -> &TrustPinning {
+        &self.pinning
     }
 
     /// The server URL.

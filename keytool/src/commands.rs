@@ -580,7 +580,12 @@ fn connect(
     };
     let Some(url) = url else { return Ok(None) };
     let ca = server_ca(ctx, &url, tlscacert);
-    NotaryClient::new(&url, ca.as_deref()).map(Some)
+    let pinning = keystore::tuf::pinning::TrustPinning::load(
+        None,
+        |k| ctx.config.var(k),
+        ctx.config.trust_pinning(),
+    )?;
+    NotaryClient::new(&url, ca.as_deref()).map(|c| Some(c.with_pinning(pinning)))
 }
 
 /// The CA file for `url`: `tlscacert`, else `KEYTOOL_TLSCACERT` or the configuration file's,

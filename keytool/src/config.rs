@@ -50,10 +50,17 @@ pub(crate) struct Settings {
     /// KEYTOOL_TLSCACERT.
     #[serde(skip_serializing_if = "Option::is_none")]
     tlscacert: Option<PathBuf>,
+    /// KEYTOOL_NOTARY_CONFIG: notary's client configuration, read for its `trust_pinning`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notary_config: Option<PathBuf>,
+    /// Trust pinning of keytool's own (same shape as notary's `trust_pinning`); wins over
+    /// notary's where both pin a GUN. No environment variable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_pinning: Option<keystore::tuf::pinning::TrustPinning>,
 }
 
 /// Every setting: its key in the file and the environment variable it is the default for.
-pub(crate) const KEYS: [(&str, &str); 10] = [
+pub(crate) const KEYS: [(&str, &str); 11] = [
     ("trust_dir", "KEYTOOL_TRUST_DIR"),
     ("generate_passphrase", "KEYTOOL_GENERATE_PASSPHRASE"),
     ("non_interactive", "KEYTOOL_NON_INTERACTIVE"),
@@ -64,6 +71,7 @@ pub(crate) const KEYS: [(&str, &str); 10] = [
     ("vault_passphrase_file", "KEYTOOL_VAULT_PASSPHRASE_FILE"),
     ("server", "DOCKER_CONTENT_TRUST_SERVER"),
     ("tlscacert", "KEYTOOL_TLSCACERT"),
+    ("notary_config", "KEYTOOL_NOTARY_CONFIG"),
 ];
 
 /// The loaded file (or none) and the process environment, answering "what is setting X".
@@ -125,16 +133,27 @@ impl Config {
             &mut settings.trust_dir,
             &mut settings.vault_passphrase_file,
             &mut settings.tlscacert,
+            &mut settings.notary_config,
         ]
         .into_iter()
         .flatten()
         {
             *p = anchored(p, base, &env);
         }
+        if let Some(pins) = &mut settings.trust_pinning {
+            for ca in pins.ca.values_mut() {
+                *ca = anchored(ca, base, &env);
+            }
+        }
         Ok(Config {
             path: Some(path),
             settings,
         })
+    }
+
+    /// The `[trust_pinning]` table of the file, if any.
+    pub(crate) fn trust_pinning(&self) -> Option<keystore::tuf::pinning::TrustPinning> {
+        self.settings.trust_pinning.clone()
     }
 
     /// The file in use, if any.
@@ -159,6 +178,7 @@ impl Config {
             "KEYTOOL_VAULT_PASSPHRASE_FILE" => path(&s.vault_passphrase_file),
             "DOCKER_CONTENT_TRUST_SERVER" => text(&s.server),
             "KEYTOOL_TLSCACERT" => path(&s.tlscacert),
+            "KEYTOOL_NOTARY_CONFIG" => path(&s.notary_config),
             _ => None,
         }
     }

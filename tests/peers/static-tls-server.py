@@ -4,6 +4,7 @@
 Usage: static-tls-server.py DIR CERT KEY [FORWARD_URL CA]
 Prints the chosen port on the first line of stdout, then serves GET requests for files below
 DIR (404 otherwise) until it is killed. Loopback only; never follows paths outside DIR.
+Every POST's path is appended to DIR/posts.log (so tests can assert that nothing was sent).
 POST is refused with 501 — or, with FORWARD_URL (an https://127.0.0.1:PORT server) and its CA,
 forwarded there and then the client's connection is dropped without an answer: the server
 accepted, the client never learns it.
@@ -38,6 +39,8 @@ def main() -> None:
             self.wfile.write(body)
 
         def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+            with open(os.path.join(root, "posts.log"), "a", encoding="utf-8") as log:
+                log.write(self.path + "\n")
             if not forward:
                 self.send_error(501)
                 return

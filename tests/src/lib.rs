@@ -360,7 +360,7 @@ pub struct Fake {
     child: std::process::Child,
     /// `https://127.0.0.1:<port>`.
     pub url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Fake {
@@ -404,8 +404,17 @@ impl Fake {
         Fake {
             child,
             url: format!("https://127.0.0.1:{}", line.trim()),
-            _dir: dir,
+            dir,
         }
+    }
+}
+
+impl Fake {
+    /// How many POST requests the server has received so far.
+    pub fn posts(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("posts.log"))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::preseed::signing_key;
+use super::remote;
 use super::{KdfSettings, Preseeded};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId, Role};
@@ -13,7 +14,7 @@ use crate::key::cert;
 use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
 use crate::trust_dir::TrustDir;
-use crate::tuf::{self, TufKey, roles, verify};
+use crate::tuf::{self, TufKey, roles};
 
 /// What `init --server` found or did.
 #[derive(Clone, Debug, Serialize)]
@@ -44,15 +45,16 @@ pub fn publish(
     local_snapshot: bool,
     kdf: &KdfSettings,
 ) -> Result<Published> {
-    if let Some(existing) = server.get(gun, "root.json")? {
-        let root = verify::verify_root(&existing, gun, SystemTime::now())?;
-        verify::check_not_rolled_back(dir, gun, &root)?;
-        let root_ids = roles::role_key_ids(&root, "root");
-        let targets_ids = roles::role_key_ids(&root, "targets");
-        let keys = Preseeded::from_server(dir, gun, &root)?;
-        let snapshot_local = roles::role_key_ids(&root, "snapshot")
+    // An existing repository is walked and verified like any read (root chain from the trusted
+    // root, every role); a 404 counts as unpublished only when this machine trusts no root of it.
+    if let Some(remote) = remote::fetch(dir, server, gun)? {
+        let root = &remote.root;
+        let root_ids = roles::role_key_ids(root, "root");
+        let targets_ids = roles::role_key_ids(root, "targets");
+        let keys = Preseeded::from_server(dir, gun, root)?;
+        let snapshot_local = roles::role_key_ids(root, "snapshot")
             .iter()
-            .filter_map(|id| roles::root_key(&root, id))
+            .filter_map(|id| roles::root_key(root, id))
             .filter_map(|k| roles::canonical_id(&k))
             .any(|id| dir.key_path(&id).is_file());
         return Ok(Published {

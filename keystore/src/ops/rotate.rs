@@ -198,12 +198,12 @@ pub fn local_repositories(dir: &TrustDir) -> Result<Vec<Gun>> {
     Ok(guns)
 }
 
-/// The repositories of the trust directory that `server` has published (what `rotate --all`
-/// rotates). Each is verified again when it is rotated.
+/// The repositories of the trust directory that `server` has published, or that this machine
+/// trusts a root of (what `rotate --all` rotates). Each is verified when it is rotated.
 pub fn published_repositories(dir: &TrustDir, server: &NotaryClient) -> Result<Vec<Gun>> {
     let mut published = Vec::new();
     for gun in local_repositories(dir)? {
-        if server.get(&gun, "root.json")?.is_some() {
+        if remote::trusted(dir, &gun)? || server.get(&gun, "root.json")?.is_some() {
             published.push(gun);
         }
     }
@@ -251,12 +251,22 @@ pub fn rotate(
                 .into(),
         });
     }
-    let lock = dir.lock()?;
+    // Rotations of one trust directory run one at a time. The directory lock itself is taken only
+    // around each write: passphrase sources (the vault, C and Go callbacks) may need it.
+    let _rotation = dir.rotation_lock()?;
     let name = journal_name(gun, role);
     let remote = match options.server {
-        Some(server) => remote::fetch(dir, server, gun)?,
+        Some(server) => remote::fetch_verified(dir, server, gun)?,
         None => None,
     };
+    if let Some(r) = &remote
+        && !options.dry_run
+    {
+        // Before this machine trusts the server's root, let alone extends it: it must carry a
+        // valid signature of the local root key that will sign the new version.
+        remote::signing_root_key(dir, r, gun)?;
+        r.record(dir, gun)?;
+    }
 
     let mut restarted = false;
     if let Some(bytes) = dir.read_journal(&name)? {
@@ -265,8 +275,8 @@ pub fn rotate(
                 what: "rotation journal",
                 reason: format!("{name} is unreadable; move it away to start over"),
             })?;
+        let (new_id, old) = check_journal(dir, gun, role, &name, &journal)?;
         if options.dry_run {
-            let old = journal.old_key.and_then(|k| k.parse().ok());
             return Ok(plan(
                 gun,
                 role,
@@ -276,15 +286,10 @@ pub fn rotate(
                 true,
             ));
         }
-        let new_key_present = journal.server_managed
-            || journal
-                .new_key
-                .parse::<KeyId>()
-                .is_ok_and(|id| dir.key_path(&id).is_file());
+        let new_key_present = journal.server_managed || dir.key_path(&new_id).is_file();
         if new_key_present || journal.phase == Phase::Published {
             return resume(
                 dir,
-                &lock,
                 source,
                 gun,
                 role,
@@ -296,12 +301,21 @@ pub fn rotate(
             );
         }
         // Interrupted before the new key was durable: nothing else happened. Start over.
-        dir.remove_journal(&lock, &name)?;
+        dir.remove_journal(&dir.lock()?, &name)?;
         restarted = true;
     }
 
     let old_key = match &remote {
         Some(r) => Some(single_key(&r.root, role.as_str())?),
+        None if remote::trusted(dir, gun)? => {
+            return Err(Error::InvalidArgument {
+                what: "server",
+                reason: format!(
+                    "{gun} is published (this machine trusts its root, {}); a rotation without the server would retire the key the server still trusts. Name the server with --server; nothing was changed",
+                    dir.metadata_dir(gun).display()
+                ),
+            });
+        }
         None if *role == Role::Targets => local_key(dir, role, Some(gun))?,
         None => {
             return Err(Error::InvalidArgument {
@@ -336,7 +350,7 @@ pub fn rotate(
 
     // Everything that can fail for want of a passphrase happens before any change.
     let signers = match &remote {
-        Some(r) => Some(signing_keys(dir, source, &r.root, role, kdf)?),
+        Some(r) => Some(signing_keys(dir, source, r, gun, role, kdf)?),
         None => None,
     };
     let (new_key, pem) = match (options.server_managed, options.new_key_file) {
@@ -378,10 +392,20 @@ pub fn rotate(
         published_repository: remote.is_some(),
         phase: Phase::Begun,
     };
-    write_journal(dir, &lock, &name, &journal)?;
+    {
+        // A rotation that started while the passphrases were asked for was serialised by the
+        // rotation lock; a journal here now is a bug or a hand edit: stop.
+        let lock = dir.lock()?;
+        if dir.read_journal(&name)?.is_some() {
+            return Err(Error::Internal {
+                what: format!("a rotation journal {name} appeared during the rotation"),
+            });
+        }
+        write_journal(dir, &lock, &name, &journal)?;
+    }
     (options.on_step)(Step::Journaled);
     if let Some(pem) = &pem {
-        dir.write_key(&lock, &new_id, pem, false)?;
+        dir.write_key(&dir.lock()?, &new_id, pem, false)?;
         (options.on_step)(Step::NewKeyWritten);
     }
 
@@ -402,14 +426,13 @@ pub fn rotate(
     if let (Some(r), Some(server), Some(signers)) = (&remote, options.server, &signers) {
         let metadata = publish(server, gun, role, r, signers, &new_key)?;
         journal.phase = Phase::Published;
-        write_journal(dir, &lock, &name, &journal)?;
+        write_journal(dir, &dir.lock()?, &name, &journal)?;
         (options.on_step)(Step::Published);
         done.root_version = Some(metadata.root_version);
         sent = Some(metadata);
     }
     finish(
         dir,
-        &lock,
         &name,
         old_key.as_ref(),
         sent.as_ref(),
@@ -422,7 +445,6 @@ pub fn rotate(
 #[allow(clippy::too_many_arguments)]
 fn resume(
     dir: &TrustDir,
-    lock: &DirLock,
     source: &dyn PassphraseSource,
     gun: &Gun,
     role: &Role,
@@ -432,8 +454,7 @@ fn resume(
     options: &RotateOptions<'_>,
     kdf: &KdfSettings,
 ) -> Result<Rotated> {
-    let new_id: KeyId = journal.new_key.parse()?;
-    let old_key: Option<KeyId> = journal.old_key.as_deref().map(str::parse).transpose()?;
+    let (new_id, old_key) = check_journal(dir, gun, role, name, &journal)?;
     let mut done = Rotated {
         gun: gun.clone(),
         role: role.clone(),
@@ -456,7 +477,7 @@ fn resume(
         });
     }
     if !journal.published_repository {
-        finish(dir, lock, name, old_key.as_ref(), None, options, &mut done)?;
+        finish(dir, name, old_key.as_ref(), None, options, &mut done)?;
         return Ok(done);
     }
     let (Some(server), Some(remote)) = (options.server, remote) else {
@@ -476,7 +497,6 @@ fn resume(
         };
         finish(
             dir,
-            lock,
             name,
             old_key.as_ref(),
             Some(&cached),
@@ -493,31 +513,23 @@ fn resume(
         });
     }
     // The server still trusts the old key: publish again with the new key.
-    let signers = signing_keys(dir, source, &remote.root, role, kdf)?;
+    let signers = signing_keys(dir, source, remote, gun, role, kdf)?;
     let new_key = if journal.server_managed {
         // Ask the server again; the key it made before was never published.
         let key = server.rotate_server_key(gun, "snapshot")?;
         journal.new_key = key.id().to_string();
         done.new_key = Some(key.id());
-        write_journal(dir, lock, name, &journal)?;
+        write_journal(dir, &dir.lock()?, name, &journal)?;
         NewKey::Server(key)
     } else {
         NewKey::Local(load_key(dir, &new_id, source, kdf)?.2)
     };
     let sent = publish(server, gun, role, remote, &signers, &new_key)?;
     journal.phase = Phase::Published;
-    write_journal(dir, lock, name, &journal)?;
+    write_journal(dir, &dir.lock()?, name, &journal)?;
     (options.on_step)(Step::Published);
     done.root_version = Some(sent.root_version);
-    finish(
-        dir,
-        lock,
-        name,
-        old_key.as_ref(),
-        Some(&sent),
-        options,
-        &mut done,
-    )?;
+    finish(dir, name, old_key.as_ref(), Some(&sent), options, &mut done)?;
     Ok(done)
 }
 
@@ -526,13 +538,13 @@ fn resume(
 /// by repositories); otherwise it stays and the result lists who still uses it.
 fn finish(
     dir: &TrustDir,
-    lock: &DirLock,
     name: &str,
     old_key: Option<&KeyId>,
     sent: Option<&NewMetadata>,
     options: &RotateOptions<'_>,
     done: &mut Rotated,
 ) -> Result<()> {
+    let lock = &dir.lock()?;
     if let Some(old) = old_key {
         if done.role == Role::Root {
             done.old_root_still_used_by = repositories_using_root(dir, &done.gun, old)?;
@@ -623,7 +635,7 @@ fn publish(
         map.insert(new_listed_id.to_string(), new_listed.to_json());
     }
     root["roles"][role.as_str()]["keyids"] = Value::from(vec![new_listed_id.to_string()]);
-    let root_version = root["version"].as_u64().unwrap_or(0) + 1;
+    let root_version = next_version(&remote.root, "root")?;
     root["version"] = root_version.into();
     root["expires"] = roles::go_time(now + roles::ROOT_EXPIRY).into();
     let (old_root_id, old_root_key) = &signers.root;
@@ -639,7 +651,7 @@ fn publish(
     snapshot_meta["root"] = roles::file_meta(&files[0].1);
     if let (Role::Targets, NewKey::Local(k)) = (role, new_key) {
         let mut targets = remote.targets.clone();
-        targets["version"] = (targets["version"].as_u64().unwrap_or(0) + 1).into();
+        targets["version"] = next_version(&remote.targets, "targets")?.into();
         targets["expires"] = roles::go_time(now + roles::TARGETS_EXPIRY).into();
         let bytes = tuf::sign(&targets, &[(&k.id(), k)])?;
         snapshot_meta["targets"] = roles::file_meta(&bytes);
@@ -654,7 +666,7 @@ fn publish(
     if let Some(k) = snapshot_signer {
         let mut snapshot = remote.snapshot.clone();
         snapshot["meta"] = snapshot_meta;
-        snapshot["version"] = (snapshot["version"].as_u64().unwrap_or(0) + 1).into();
+        snapshot["version"] = next_version(&remote.snapshot, "snapshot")?.into();
         snapshot["expires"] = roles::go_time(now + roles::TARGETS_EXPIRY).into();
         files.push((
             "snapshot".to_owned(),
@@ -680,32 +692,19 @@ struct SigningKeys {
     snapshot: Option<PrivateKey>,
 }
 
-/// Decrypts the root key root.json names (and a local snapshot key, unless the snapshot key
-/// itself is being replaced).
+/// Decrypts the root key the verified root.json names and was signed by (and a local snapshot
+/// key, unless the snapshot key itself is being replaced).
 fn signing_keys(
     dir: &TrustDir,
     source: &dyn PassphraseSource,
-    root: &Value,
+    remote: &Remote,
+    gun: &Gun,
     role: &Role,
     kdf: &KdfSettings,
 ) -> Result<SigningKeys> {
-    let mut found = None;
-    for listed in roles::role_key_ids(root, "root") {
-        let Some(canonical) = roles::root_key(root, &listed).and_then(|k| roles::canonical_id(&k))
-        else {
-            continue;
-        };
-        if dir.key_path(&canonical).is_file() {
-            found = Some((listed.parse::<KeyId>()?, canonical));
-            break;
-        }
-    }
-    let (listed, canonical) = found.ok_or_else(|| Error::KeyNotFound {
-        key_id: "(the root key the server's root.json names; rotation must be signed by it)".into(),
-        dir: dir.private_dir(),
-    })?;
+    let (listed, canonical) = remote::signing_root_key(dir, remote, gun)?;
     let (_, _, root_key) = load_key(dir, &canonical, source, kdf)?;
-    let snapshot = match local_key_of(dir, root, "snapshot") {
+    let snapshot = match local_key_of(dir, &remote.root, "snapshot") {
         Some(id) if *role != Role::Snapshot => Some(load_key(dir, &id, source, kdf)?.2),
         _ => None,
     };
@@ -713,6 +712,77 @@ fn signing_keys(
         root: (listed, root_key),
         snapshot,
     })
+}
+
+/// The version after the one `signed` carries, refusing one that cannot be incremented.
+fn next_version(signed: &Value, role: &str) -> Result<u64> {
+    signed["version"]
+        .as_u64()
+        .and_then(|v| v.checked_add(1))
+        .ok_or_else(|| Error::InvalidMetadata {
+            reason: format!("the server's {role}.json has a version that cannot be incremented"),
+        })
+}
+
+/// Validates a rotation journal (data from disk) before acting on it: it must record a rotation
+/// of exactly this GUN and role, with well-formed key IDs, and the key it would retire must be a
+/// `role` key of `gun`. Returns the new and the old key IDs.
+fn check_journal(
+    dir: &TrustDir,
+    gun: &Gun,
+    role: &Role,
+    name: &str,
+    journal: &Journal,
+) -> Result<(KeyId, Option<KeyId>)> {
+    let refuse = |why: String| Error::InvalidArgument {
+        what: "rotation journal",
+        reason: format!(
+            "{name}: {why}; nothing was changed. Move {} away to start over",
+            dir.root()
+                .join(crate::trust_dir::JOURNAL_DIR)
+                .join(format!("{name}.json"))
+                .display()
+        ),
+    };
+    if journal.gun != gun.as_str() || journal.role != role.as_str() {
+        return Err(refuse(format!(
+            "it records a rotation of the {} key of {}, not of the {role} key of {gun}",
+            crate::ids::clip(&journal.role),
+            crate::ids::clip(&journal.gun)
+        )));
+    }
+    let new_id: KeyId = journal
+        .new_key
+        .parse()
+        .map_err(|_| refuse("its new key ID is malformed".into()))?;
+    let old: Option<KeyId> = journal
+        .old_key
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| refuse("its old key ID is malformed".into()))?;
+    if let Some(old) = &old {
+        if *old == new_id {
+            return Err(refuse("its old and new keys are the same".into()));
+        }
+        let retired = dir.retired_dir().join(format!("{old}.key"));
+        let file = [dir.key_path(old), retired]
+            .into_iter()
+            .find_map(|p| crate::trust_dir::read_no_follow(&p, crate::trust_dir::MAX_KEY_FILE).ok())
+            .map(|b| KeyFile::parse(&b));
+        if let Some(file) = file {
+            let file = file.map_err(|_| refuse(format!("key file {old} is unreadable")))?;
+            let gun_ok = !role.carries_gun() || file.gun() == Some(gun);
+            if file.role() != role || !gun_ok {
+                return Err(refuse(format!(
+                    "key {old}, which it would retire, is a {} key{}, not the {role} key of {gun}",
+                    file.role(),
+                    file.gun().map(|g| format!(" of {g}")).unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok((new_id, old))
 }
 
 /// Decrypts a key file to adopt (with its own passphrase, asked for under the target role), and

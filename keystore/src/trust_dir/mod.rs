@@ -27,6 +27,15 @@ pub const LOCK_FILE: &str = ".keytool.lock";
 pub const RETIRED_DIR: &str = "keytool-retired";
 /// Where interrupted operations leave their journal.
 pub const JOURNAL_DIR: &str = "keytool-journal";
+/// Held for a whole rotation (which asks for passphrases, so it cannot hold [`LOCK_FILE`]):
+/// rotations of one trust directory run one at a time.
+pub const ROTATION_LOCK_FILE: &str = ".keytool-rotate.lock";
+
+thread_local! {
+    /// The lock files this thread holds: taking one again (a passphrase callback calling back
+    /// into the library while a lock is held) is an error instead of a deadlock.
+    static HELD: std::cell::RefCell<Vec<PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// Where a key file sits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -73,6 +82,13 @@ pub struct TrustDir {
 #[derive(Debug)]
 pub struct DirLock {
     _file: File,
+    path: PathBuf,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        HELD.with(|held| held.borrow_mut().retain(|p| p != &self.path));
+    }
 }
 
 impl TrustDir {
@@ -121,10 +137,29 @@ impl TrustDir {
     }
 
     /// Takes the exclusive lock, creating the directory (0700) when needed. Blocks while
-    /// another keytool process holds it.
+    /// another keytool process (or thread) holds it; fails at once if this thread already holds
+    /// it (a re-entrant call, e.g. from a passphrase callback, would otherwise wait forever).
     pub fn lock(&self) -> Result<DirLock> {
+        self.lock_file(LOCK_FILE)
+    }
+
+    /// Takes the rotation lock ([`ROTATION_LOCK_FILE`]), as [`TrustDir::lock`] does.
+    pub fn rotation_lock(&self) -> Result<DirLock> {
+        self.lock_file(ROTATION_LOCK_FILE)
+    }
+
+    fn lock_file(&self, name: &str) -> Result<DirLock> {
         fsutil::private_dir(&self.root)?;
-        let path = self.root.join(LOCK_FILE);
+        let path = self.root.join(name);
+        if HELD.with(|held| held.borrow().contains(&path)) {
+            return Err(Error::InvalidArgument {
+                what: "call",
+                reason: format!(
+                    "this thread already holds {}: a passphrase callback may not call back into an operation that changes the same trust directory",
+                    path.display()
+                ),
+            });
+        }
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -136,7 +171,8 @@ impl TrustDir {
             .open(&path)
             .map_err(|e| Error::io("open lock file", &path, e))?;
         file.lock().map_err(|e| Error::io("lock", &path, e))?;
-        Ok(DirLock { _file: file })
+        HELD.with(|held| held.borrow_mut().push(path.clone()));
+        Ok(DirLock { _file: file, path })
     }
 
     /// Reads and parses the key file of `id` in the flat layout.
@@ -490,6 +526,20 @@ mod tests {
             Path::new("/h/.docker/trust")
         );
         assert!(TrustDir::resolve(None, env(&[])).is_err());
+    }
+
+    #[test]
+    fn taking_a_held_lock_again_in_one_thread_fails_instead_of_hanging() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let td = TrustDir::new(tmp.path().join("trust"));
+        let first = td.lock().expect("locks");
+        let err = td.lock().expect_err("re-entrant lock");
+        assert!(err.to_string().contains("already holds"), "{err}");
+        // The rotation lock is another lock: both can be held.
+        let rotation = td.rotation_lock().expect("rotation lock");
+        drop(first);
+        let again = td.lock().expect("free again after drop");
+        drop((again, rotation));
     }
 
     #[test]

@@ -138,13 +138,18 @@ pub fn sign(signed: &Value, signers: &[(&KeyId, &PrivateKey)]) -> Result<Vec<u8>
 /// Supports `ecdsa` and `ecdsa-x509` keys (raw 64-byte `r‖s`, as notary requires) and the
 /// `ed25519` keys (method `eddsa`) of notary-server's local signer.
 pub fn verify_signature(signed: &Value, signature: &Signature, key: &TufKey) -> Result<bool> {
-    let canonical = cjson::to_vec(signed)?;
+    verify_canonical(&cjson::to_vec(signed)?, signature, key)
+}
+
+/// Checks one signature over `canonical`, the canonical bytes of a `signed` object (computed once
+/// per document by the caller); see [`verify_signature`].
+pub fn verify_canonical(canonical: &[u8], signature: &Signature, key: &TufKey) -> Result<bool> {
     let Ok(sig) = STANDARD.decode(&signature.sig) else {
         return Ok(false);
     };
     if signature.method.eq_ignore_ascii_case("eddsa") && key.keytype == "ed25519" {
         let pk = ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &key.public);
-        return Ok(pk.verify(&canonical, &sig).is_ok());
+        return Ok(pk.verify(canonical, &sig).is_ok());
     }
     if !signature.method.eq_ignore_ascii_case("ecdsa") {
         return Err(Error::unsupported(format!(
@@ -172,7 +177,7 @@ pub fn verify_signature(signed: &Value, signature: &Signature, key: &TufKey) -> 
     let Ok(sig) = p256::ecdsa::Signature::from_slice(&sig) else {
         return Ok(false);
     };
-    Ok(vk.verify(&canonical, &sig).is_ok())
+    Ok(vk.verify(canonical, &sig).is_ok())
 }
 
 #[cfg(test)]

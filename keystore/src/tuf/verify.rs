@@ -1,17 +1,24 @@
-//! Checks notary clients apply to root.json (spec §4.4, §9.2): every root key is a valid
-//! certificate for the GUN, key IDs are recomputed, a threshold of root signatures verifies over
-//! the re-canonicalised `signed` bytes, and nothing has expired.
+//! Checks notary clients apply to TUF metadata (spec §4.4, §9.2, §9.6): every root key is a valid
+//! certificate for the GUN, key IDs are recomputed, a threshold of *distinct* keys signed the
+//! `signed` object (canonicalised once per document), nothing has expired, and each role matches
+//! the length and hashes the level above signed for. The root chain itself (each root signed by
+//! its predecessor) is in [`super::chain`].
 
+use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use der::Decode;
 use serde_json::Value;
 use x509_cert::Certificate;
 
-use super::{Envelope, TufKey, roles, verify_signature};
+use super::{Envelope, TufKey, cjson, roles, verify_canonical};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::key::pem;
+
+/// At most this many signatures of one document are considered; a document carrying more is
+/// refused (notary signs root with the old and new root keys: two or three signatures).
+pub const MAX_SIGNATURES: usize = 64;
 
 fn bad(reason: impl Into<String>) -> Error {
     Error::InvalidMetadata {
@@ -19,127 +26,205 @@ fn bad(reason: impl Into<String>) -> Error {
     }
 }
 
-/// Verifies a root.json for `gun` as a client trusting it on first use would, and returns its
-/// `signed` object.
-pub fn verify_root(bytes: &[u8], gun: &Gun, now: SystemTime) -> Result<Value> {
-    let env = Envelope::parse(bytes)?;
-    let signed = &env.signed;
+/// The keys of one role, as a root `signed` object gives them: distinct listed IDs, each key
+/// present with a matching ID, and the role's threshold (at least 1).
+#[derive(Clone, Debug)]
+pub struct RoleKeys {
+    /// `(listed ID, key)`, without duplicates.
+    pub keys: Vec<(String, TufKey)>,
+    /// How many distinct keys must sign.
+    pub threshold: u64,
+}
+
+impl RoleKeys {
+    /// The keys and threshold of `role` in `root`. A listed key that is missing, or whose ID
+    /// does not match its content, is an error for the root role and skipped for the others (it
+    /// can then only fail the threshold).
+    pub fn of(root: &Value, role: &str) -> Result<Self> {
+        let mut ids = roles::role_key_ids(root, role);
+        ids.sort();
+        ids.dedup();
+        let mut keys = Vec::with_capacity(ids.len());
+        for id in ids {
+            match roles::root_key(root, &id) {
+                Some(key) => keys.push((id, key)),
+                None if role == "root" => {
+                    return Err(bad(format!(
+                        "root key {} is missing or its ID does not match its content",
+                        crate::ids::clip(&id)
+                    )));
+                }
+                None => {}
+            }
+        }
+        let threshold = root["roles"][role]["threshold"].as_u64().unwrap_or(0);
+        if threshold < 1 {
+            return Err(bad(format!(
+                "root.json gives the {role} role a threshold below 1"
+            )));
+        }
+        Ok(RoleKeys { keys, threshold })
+    }
+
+    /// The listed IDs of the keys that validly signed `env` (whose canonical `signed` bytes are
+    /// `canonical`). Two listed IDs of one public key count as one signer.
+    pub fn signers(&self, env: &Envelope, canonical: &[u8]) -> Result<BTreeSet<String>> {
+        if env.signatures.len() > MAX_SIGNATURES {
+            return Err(bad(format!(
+                "the document carries {} signatures; at most {MAX_SIGNATURES} are accepted",
+                env.signatures.len()
+            )));
+        }
+        let mut signers = BTreeSet::new();
+        let mut distinct = BTreeSet::new();
+        for (id, key) in &self.keys {
+            let signed = env
+                .signatures
+                .iter()
+                .filter(|s| &s.keyid == id)
+                .any(|s| verify_canonical(canonical, s, key).unwrap_or(false));
+            if signed {
+                let public = roles::canonical_id(key).map_or_else(|| id.clone(), |k| k.to_string());
+                if distinct.insert(public) {
+                    signers.insert(id.clone());
+                }
+            }
+        }
+        Ok(signers)
+    }
+
+    /// Checks that a threshold of distinct keys signed `env`; returns who did.
+    pub fn check(&self, env: &Envelope, canonical: &[u8], what: &str) -> Result<BTreeSet<String>> {
+        let signers = self.signers(env, canonical)?;
+        if (signers.len() as u64) < self.threshold {
+            return Err(bad(format!(
+                "{what} carries {} valid signature(s) from the keys trusted for it; {} needed",
+                signers.len(),
+                self.threshold
+            )));
+        }
+        Ok(signers)
+    }
+}
+
+/// A root.json whose own root role's threshold signed it.
+#[derive(Clone, Debug)]
+pub struct CheckedRoot {
+    /// The parsed document.
+    pub envelope: Envelope,
+    /// Canonical bytes of its `signed` object.
+    pub canonical: Vec<u8>,
+    /// Its version (at least 1).
+    pub version: u64,
+    /// The listed IDs of its own root keys that validly signed it.
+    pub signers: BTreeSet<String>,
+}
+
+impl CheckedRoot {
+    /// The `signed` object.
+    pub fn signed(&self) -> &Value {
+        &self.envelope.signed
+    }
+}
+
+/// Checks a root.json for `gun` on its own: type, version, the four base roles, every root key a
+/// certificate for `gun`, and a threshold of its own root keys signed it. With `now`, the
+/// document and its root certificates must also be valid at that time; without it (a past root
+/// in the chain) their dates are not checked.
+pub fn check_root(bytes: &[u8], gun: &Gun, now: Option<SystemTime>) -> Result<CheckedRoot> {
+    let envelope = Envelope::parse(bytes)?;
+    let signed = &envelope.signed;
     if signed["_type"] != "Root" {
         return Err(bad("root.json is not of type Root"));
     }
-    if signed["version"].as_u64().is_none_or(|v| v < 1) {
-        return Err(bad("root.json has no valid version"));
-    }
+    let version = signed["version"]
+        .as_u64()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| bad("root.json has no valid version"))?;
     for role in ["root", "targets", "snapshot", "timestamp"] {
         if roles::role_key_ids(signed, role).is_empty() {
             return Err(bad(format!("root.json lists no {role} key")));
         }
     }
-    check_expiry(signed, "root.json", now)?;
-    let threshold = signed["roles"]["root"]["threshold"].as_u64().unwrap_or(0);
-    if threshold < 1 {
-        return Err(bad("root.json has a root threshold below 1"));
+    if let Some(now) = now {
+        check_expiry(signed, "root.json", now)?;
     }
-    let mut root_keys = Vec::new();
-    for id in roles::role_key_ids(signed, "root") {
-        let key = roles::root_key(signed, &id).ok_or_else(|| {
-            bad(format!(
-                "root key {id} is missing or its ID does not match its content"
-            ))
-        })?;
-        check_certificate(&key, gun, now)?;
-        root_keys.push((id, key));
+    let root_role = RoleKeys::of(signed, "root")?;
+    for (_, key) in &root_role.keys {
+        check_certificate(key, gun, now)?;
     }
-    let mut valid = 0u64;
-    for (id, key) in &root_keys {
-        let signed_by_key = env
-            .signatures
-            .iter()
-            .filter(|s| &s.keyid == id)
-            .any(|s| verify_signature(signed, s, key).unwrap_or(false));
-        if signed_by_key {
-            valid += 1;
-        }
-    }
-    if valid < threshold {
-        return Err(bad(format!(
-            "root.json carries {valid} valid root signature(s); {threshold} needed"
-        )));
-    }
-    Ok(env.signed)
+    let canonical = cjson::to_vec(signed)?;
+    let signers = root_role.check(
+        &envelope,
+        &canonical,
+        &format!("root.json version {version}"),
+    )?;
+    Ok(CheckedRoot {
+        envelope,
+        canonical,
+        version,
+        signers,
+    })
 }
 
-/// Refuses a server root.json older than the one cached in `tuf/<gun>/metadata/root.json`
-/// (a rollback). A missing or unreadable cache is no evidence either way.
-pub fn check_not_rolled_back(
-    dir: &crate::trust_dir::TrustDir,
-    gun: &Gun,
-    root: &Value,
-) -> Result<()> {
-    let cached = dir.metadata_dir(gun).join("root.json");
-    let Ok(bytes) = std::fs::read(&cached) else {
-        return Ok(());
-    };
-    let Ok(env) = Envelope::parse(&bytes) else {
-        return Ok(());
-    };
-    let (Some(have), Some(got)) = (env.signed["version"].as_u64(), root["version"].as_u64()) else {
-        return Ok(());
-    };
-    if got < have {
-        return Err(bad(format!(
-            "the server's root.json is version {got}, older than version {have} cached in {}: a rollback",
-            cached.display()
-        )));
-    }
-    Ok(())
+/// Verifies a root.json for `gun` as a client trusting it on first use would (signed by its own
+/// root keys, certificates valid, not expired), and returns its `signed` object. Whether a root
+/// may be trusted at all is decided by [`super::chain`].
+pub fn verify_root(bytes: &[u8], gun: &Gun, now: SystemTime) -> Result<Value> {
+    Ok(check_root(bytes, gun, Some(now))?.envelope.signed)
 }
 
-/// Verifies a role's metadata against the keys and threshold root.json gives that role, and
-/// its expiry; returns its `signed` object.
+/// A role's metadata verified against root.json: its `signed` object and version.
+#[derive(Clone, Debug)]
+pub struct CheckedRole {
+    /// The `signed` object.
+    pub signed: Value,
+    /// Its version.
+    pub version: u64,
+}
+
+/// Verifies a role's metadata against the keys and threshold root.json gives that role, its type
+/// and its expiry; returns its `signed` object.
 pub fn verify_role(bytes: &[u8], role: &str, root: &Value, now: SystemTime) -> Result<Value> {
+    Ok(check_role(bytes, role, root, now)?.signed)
+}
+
+/// [`verify_role`], also returning the version.
+pub fn check_role(bytes: &[u8], role: &str, root: &Value, now: SystemTime) -> Result<CheckedRole> {
     let env = Envelope::parse(bytes)?;
     let expected_type = match role {
         "targets" => "Targets",
         "snapshot" => "Snapshot",
         "timestamp" => "Timestamp",
-        _ => return Err(bad(format!("cannot verify role {role}"))),
+        _ => {
+            return Err(bad(format!(
+                "cannot verify role {}",
+                crate::ids::clip(role)
+            )));
+        }
     };
     if env.signed["_type"] != expected_type {
         return Err(bad(format!("{role}.json is not of type {expected_type}")));
     }
-    let threshold = root["roles"][role]["threshold"]
+    let version = env.signed["version"]
         .as_u64()
-        .unwrap_or(0)
-        .max(1);
-    let mut valid = 0u64;
-    for id in roles::role_key_ids(root, role) {
-        let Some(key) = roles::root_key(root, &id) else {
-            continue;
-        };
-        if env
-            .signatures
-            .iter()
-            .filter(|s| s.keyid == id)
-            .any(|s| verify_signature(&env.signed, s, &key).unwrap_or(false))
-        {
-            valid += 1;
-        }
-    }
-    if valid < threshold {
-        return Err(bad(format!(
-            "{role}.json carries {valid} valid signature(s) from the keys root.json names; {threshold} needed"
-        )));
-    }
+        .ok_or_else(|| bad(format!("{role}.json has no valid version")))?;
+    let canonical = cjson::to_vec(&env.signed)?;
+    RoleKeys::of(root, role)?.check(&env, &canonical, &format!("{role}.json"))?;
     check_expiry(&env.signed, &format!("{role}.json"), now)?;
-    Ok(env.signed)
+    Ok(CheckedRole {
+        signed: env.signed,
+        version,
+    })
 }
 
 /// Checks that `bytes` are the file `meta` (a snapshot/timestamp `meta` entry) describes: the
-/// exact length and SHA-256 (spec §9.3: hashes cover the exact file bytes).
+/// exact length, the SHA-256 and, when recorded, the SHA-512 (spec §9.3: hashes cover the exact
+/// file bytes).
 pub fn check_meta(meta: &Value, file: &str, bytes: &[u8]) -> Result<()> {
     use base64::Engine as _;
-    use sha2::{Digest, Sha256};
+    use sha2::{Digest, Sha256, Sha512};
+    let b64 = base64::engine::general_purpose::STANDARD;
     let length = meta["length"].as_u64();
     let sha256 = meta["hashes"]["sha256"].as_str();
     let (Some(length), Some(sha256)) = (length, sha256) else {
@@ -151,7 +236,11 @@ pub fn check_meta(meta: &Value, file: &str, bytes: &[u8]) -> Result<()> {
             bytes.len()
         )));
     }
-    if base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes)) != sha256 {
+    let sha512_ok = match meta["hashes"].get("sha512") {
+        None => true,
+        Some(v) => v.as_str() == Some(&b64.encode(Sha512::digest(bytes))),
+    };
+    if b64.encode(Sha256::digest(bytes)) != sha256 || !sha512_ok {
         return Err(bad(format!(
             "{file} does not match the hash it was signed with"
         )));
@@ -174,16 +263,35 @@ pub fn check_expiry(signed: &Value, what: &str, now: SystemTime) -> Result<Syste
     Ok(expires)
 }
 
-fn check_certificate(key: &TufKey, gun: &Gun, now: SystemTime) -> Result<()> {
+/// Whether a root certificate's common name admits `gun`, as notary's `MatchCNToGun` decides: the
+/// CN equals the GUN, or the CN ends in `*` and what precedes the stars is a prefix of the GUN.
+pub fn cn_matches(cn: &str, gun: &Gun) -> bool {
+    if cn.ends_with('*') {
+        return gun.as_str().starts_with(cn.trim_end_matches('*'));
+    }
+    cn == gun.as_str()
+}
+
+/// Signature algorithms notary refuses in root certificates (SHA-1 based).
+const SHA1_SIGNATURES: [&str; 3] = [
+    "1.2.840.113549.1.1.5",
+    "1.2.840.10045.4.1",
+    "1.2.840.10040.4.3",
+];
+
+fn check_certificate(key: &TufKey, gun: &Gun, now: Option<SystemTime>) -> Result<()> {
     if key.keytype != "ecdsa-x509" && key.keytype != "rsa-x509" {
         return Err(bad(format!(
             "root key type {} is not a certificate",
-            key.keytype
+            crate::ids::clip(&key.keytype)
         )));
     }
     let block = pem::decode_first(&key.public).map_err(|_| bad("a root certificate is not PEM"))?;
     let cert =
         Certificate::from_der(&block.der).map_err(|_| bad("a root certificate is not X.509"))?;
+    if SHA1_SIGNATURES.contains(&cert.signature_algorithm().oid.to_string().as_str()) {
+        return Err(bad("a root certificate is signed with SHA-1"));
+    }
     let tbs = cert.tbs_certificate();
     let cn = tbs
         .subject()
@@ -192,15 +300,13 @@ fn check_certificate(key: &TufKey, gun: &Gun, now: SystemTime) -> Result<()> {
         .flatten()
         .map(|d| d.value().into_owned())
         .unwrap_or_default();
-    let matches = cn == gun.as_str()
-        || cn
-            .strip_suffix('*')
-            .is_some_and(|p| gun.as_str().starts_with(p));
-    if !matches {
+    if !cn_matches(&cn, gun) {
         return Err(bad(format!(
-            "the root certificate is for {cn:?}, not {gun}"
+            "the root certificate is for {:?}, not {gun}",
+            crate::ids::clip(&cn)
         )));
     }
+    let Some(now) = now else { return Ok(()) };
     let validity = tbs.validity();
     if validity.not_before.to_system_time() > now + Duration::from_secs(86_400) {
         return Err(bad("the root certificate is not valid yet"));
@@ -212,9 +318,11 @@ fn check_certificate(key: &TufKey, gun: &Gun, now: SystemTime) -> Result<()> {
 }
 
 /// Parses RFC 3339 times as Go writes them (`2026-11-22T09:58:59.833506502Z`, or with an offset).
+/// Total: any input gives a time or `None`, never a panic.
 pub fn parse_time(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();
     if b.len() < 20
+        || !b.is_ascii()
         || b[4] != b'-'
         || b[7] != b'-'
         || b[10] != b'T'
@@ -223,7 +331,14 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
     {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<u64>().ok();
+    // ASCII from here on, so every byte index is a character boundary.
+    let num = |r: std::ops::Range<usize>| -> Option<u64> {
+        let digits = b.get(r)?;
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
@@ -239,21 +354,25 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
         nanos = frac[..digits].parse::<u32>().ok()? * 10u32.pow(9 - digits as u32);
         rest = &frac[digits..];
     }
-    let offset: i64 = match rest {
-        "Z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
-            let mins = (o[1..3].parse::<i64>().ok()? * 60) + o[4..6].parse::<i64>().ok()?;
-            if o.starts_with('+') {
-                mins * 60
-            } else {
-                -mins * 60
+    let offset: i64 = match rest.as_bytes() {
+        b"Z" => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let two = |a: &u8, b: &u8| -> Option<i64> {
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+            };
+            let (oh, om) = (two(h1, h2)?, two(m1, m2)?);
+            if oh > 23 || om > 59 {
+                return None;
             }
+            let secs = (oh * 60 + om) * 60;
+            if *sign == b'+' { secs } else { -secs }
         }
         _ => return None,
     };
     // days from civil (Howard Hinnant)
     let (y, m) = if mo <= 2 {
-        (y - 1, mo + 9)
+        (y.checked_sub(1)?, mo + 9)
     } else {
         (y, mo - 3)
     };
@@ -262,13 +381,15 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
     let doy = (153 * m + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe;
-    let secs = (days.checked_sub(719_468)? * 86_400 + h * 3600 + mi * 60 + s) as i64 - offset;
+    let secs =
+        i64::try_from(days.checked_sub(719_468)? * 86_400 + h * 3600 + mi * 60 + s).ok()? - offset;
     Some(UNIX_EPOCH + Duration::new(u64::try_from(secs).ok()?, nanos))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::{PrivateKey, cert};
 
     #[test]
     fn times() {
@@ -282,14 +403,37 @@ mod tests {
             "2026-11-22 09:58:59Z",
             "2026-11-22T09:58:59",
             "2026-11-22T09:58:59.Z",
+            // Non-ASCII where the offset goes: the old parser sliced inside a character.
+            "2026-11-22T09:58:59+0é:0",
+            "2026-11-22T09:58:59é",
+            "2026-11-22T09:58:59.5+é0:00",
+            "0000-01-01T00:00:00Z",
+            "2026-11-22T09:58:59+99:00",
+            "+026-11-22T09:58:59Z",
         ] {
             assert!(parse_time(bad).is_none(), "{bad}");
         }
     }
 
     #[test]
-    fn own_root_verifies_and_tampering_is_caught() {
-        use crate::key::{PrivateKey, cert};
+    fn cn_matching_follows_notary() {
+        let gun: Gun = "example.com/a/b".parse().expect("gun");
+        assert!(cn_matches("example.com/a/b", &gun));
+        assert!(cn_matches("example.com/a/*", &gun));
+        assert!(cn_matches("example.com/a/**", &gun));
+        assert!(!cn_matches("example.com/a/b/", &gun));
+        assert!(!cn_matches("example.com/a/c", &gun));
+        assert!(!cn_matches("example.com/a/b*x", &gun));
+    }
+
+    struct Fixture {
+        gun: Gun,
+        now: SystemTime,
+        root: PrivateKey,
+        keys: roles::BaseKeys,
+    }
+
+    fn fixture() -> Fixture {
         let gun: Gun = "example.com/a/b".parse().expect("gun");
         let now = SystemTime::now();
         let root = PrivateKey::generate_ecdsa().expect("key");
@@ -308,6 +452,22 @@ mod tests {
             snapshot: other(&PrivateKey::generate_ecdsa().expect("key")),
             timestamp: other(&PrivateKey::generate_ecdsa().expect("key")),
         };
+        Fixture {
+            gun,
+            now,
+            root,
+            keys,
+        }
+    }
+
+    #[test]
+    fn own_root_verifies_and_tampering_is_caught() {
+        let Fixture {
+            gun,
+            now,
+            root,
+            keys,
+        } = fixture();
         let id = keys.root.id();
         let bytes = super::super::sign(&roles::root(&keys, now), &[(&id, &root)]).expect("signs");
         assert!(verify_root(&bytes, &gun, now).is_ok());
@@ -322,6 +482,11 @@ mod tests {
             )
             .is_err()
         );
+        // A past root in the chain is checked without dates.
+        assert!(
+            check_root(&bytes, &gun, None).is_ok(),
+            "dates are not checked without a time"
+        );
         let stranger = PrivateKey::generate_ecdsa().expect("key");
         let forged =
             super::super::sign(&roles::root(&keys, now), &[(&id, &stranger)]).expect("signs");
@@ -330,5 +495,39 @@ mod tests {
             .expect("utf8")
             .replace("\"version\":1", "\"version\":2");
         assert!(verify_root(tampered.as_bytes(), &gun, now).is_err());
+    }
+
+    #[test]
+    fn a_key_listed_twice_counts_once() {
+        let Fixture {
+            gun,
+            now,
+            root,
+            keys,
+        } = fixture();
+        let id = keys.root.id();
+        let mut signed = roles::root(&keys, now);
+        signed["roles"]["root"] =
+            serde_json::json!({"keyids": [id.as_str(), id.as_str()], "threshold": 2});
+        // Two signatures by the one key, under the one ID.
+        let bytes = super::super::sign(&signed, &[(&id, &root), (&id, &root)]).expect("signs");
+        let err = verify_root(&bytes, &gun, now).expect_err("threshold 2 needs two keys");
+        assert!(err.to_string().contains("1 valid signature"), "{err}");
+    }
+
+    #[test]
+    fn too_many_signatures_are_refused() {
+        let Fixture {
+            gun,
+            now,
+            root,
+            keys,
+        } = fixture();
+        let id = keys.root.id();
+        let signers: Vec<(&crate::ids::KeyId, &PrivateKey)> =
+            (0..=MAX_SIGNATURES).map(|_| (&id, &root)).collect();
+        let bytes = super::super::sign(&roles::root(&keys, now), &signers).expect("signs");
+        let err = verify_root(&bytes, &gun, now).expect_err("over the cap");
+        assert!(err.to_string().contains("at most"), "{err}");
     }
 }
