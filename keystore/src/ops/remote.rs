@@ -20,8 +20,7 @@ use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::notary::NotaryClient;
 use crate::trust_dir::TrustDir;
-use crate::tuf::verify::{self, RoleKeys};
-use crate::tuf::{Envelope, chain, roles};
+use crate::tuf::{repository, roles};
 
 /// Verified metadata of a published repository.
 #[derive(Clone, Debug)]
@@ -66,9 +65,6 @@ impl Remote {
         Ok(())
     }
 }
-
-/// The roles below root, in the order a client verifies them.
-const ROLES: [&str; 3] = ["timestamp", "snapshot", "targets"];
 
 /// A cached metadata file of `gun`, if there is one (bounded, never through a link).
 pub(crate) fn cached(dir: &TrustDir, gun: &Gun, role: &str) -> Result<Option<Vec<u8>>> {
@@ -117,95 +113,24 @@ pub(crate) fn fetch_verified(
         }
         return Ok(None);
     };
-    let trusted = chain::update(
+    let verified = repository::verify(
         gun,
         cached_root.as_deref(),
+        &|role| cached(dir, gun, role),
         latest,
-        &mut |version| server.get(gun, &format!("{version}.root.json")),
+        &mut |file| server.get(gun, file),
         server.pinning(),
         now,
     )?;
-    let root = trusted.root.signed().clone();
-    let previous_root = cached_root
-        .as_deref()
-        .and_then(|b| Envelope::parse(b).ok())
-        .map(|e| e.signed);
-
-    let get = |file: &str| -> Result<Vec<u8>> {
-        server
-            .get(gun, file)?
-            .ok_or_else(|| Error::InvalidMetadata {
-                reason: format!("{} has root.json for {gun} but no {file}", server.url()),
-            })
-    };
-    let mut files: Vec<(&'static str, Vec<u8>)> = vec![("root", trusted.bytes.clone())];
-    let mut signed: Vec<Value> = Vec::with_capacity(3);
-    for role in ROLES {
-        let bytes = get(&format!("{role}.json"))?;
-        if let Some(parent) = signed.last() {
-            verify::check_meta(&parent["meta"][role], &format!("{role}.json"), &bytes)?;
-        }
-        let checked = verify::check_role(&bytes, role, &root, now)?;
-        if let Some(floor) = version_floor(dir, gun, role, previous_root.as_ref(), &root)?
-            && checked.version < floor
-        {
-            return Err(Error::InvalidMetadata {
-                reason: format!(
-                    "the server's {role}.json of {gun} is version {}, older than version {floor} this machine already saw: a rollback",
-                    checked.version
-                ),
-            });
-        }
-        signed.push(checked.signed);
-        files.push((role, bytes));
-    }
-    let [timestamp, snapshot, targets]: [Value; 3] =
-        signed.try_into().map_err(|_| Error::Internal {
-            what: "three roles were verified".into(),
-        })?;
     Ok(Some(Remote {
-        root_bytes: trusted.bytes,
-        root_signers: trusted.root.signers.clone(),
-        root,
-        timestamp,
-        snapshot,
-        targets,
-        files,
+        root_bytes: verified.root.bytes.clone(),
+        root_signers: verified.root.signers().clone(),
+        root: verified.root.root.signed().clone(),
+        timestamp: verified.timestamp,
+        snapshot: verified.snapshot,
+        targets: verified.targets,
+        files: verified.files,
     }))
-}
-
-/// The lowest acceptable version of `role`: the cached one, unless the role's keys changed
-/// with the root (TUF §5.3.11: after a key rotation a fast-forwarded version must not lock the
-/// repository out). A cached file that cannot be parsed is no evidence.
-fn version_floor(
-    dir: &TrustDir,
-    gun: &Gun,
-    role: &str,
-    previous_root: Option<&Value>,
-    root: &Value,
-) -> Result<Option<u64>> {
-    let Some(previous_root) = previous_root else {
-        return Ok(None);
-    };
-    let keys = |r: &Value, role: &str| {
-        RoleKeys::of(r, role)
-            .map(|k| k.keys.into_iter().map(|(id, _)| id).collect::<Vec<_>>())
-            .ok()
-    };
-    // Snapshot and timestamp versions are reset together when either key changes.
-    let related: &[&str] = match role {
-        "targets" => &["targets"],
-        _ => &["timestamp", "snapshot"],
-    };
-    if related
-        .iter()
-        .any(|r| keys(previous_root, r) != keys(root, r))
-    {
-        return Ok(None);
-    }
-    Ok(cached(dir, gun, role)?
-        .and_then(|b| Envelope::parse(&b).ok())
-        .and_then(|e| e.signed["version"].as_u64()))
 }
 
 /// The local root key that `remote` lets keytool sign with: listed by the verified root **and**

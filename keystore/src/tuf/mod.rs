@@ -5,6 +5,7 @@ pub mod chain;
 pub mod cjson;
 mod envelope;
 pub mod pinning;
+pub mod repository;
 pub mod roles;
 pub mod verify;
 

@@ -1,0 +1,139 @@
+//! Writes seed inputs for the `tuf_repository` fuzz target (fuzz/fuzz_targets/tuf_repository.rs):
+//! valid repositories at the target's fixed clock, so that the fuzzer starts from inputs that pass
+//! every check and mutates its way into each one.
+//!
+//! ```text
+//! cargo run -p keystore --example tuf_fuzz_seeds -- DIR
+//! ```
+//!
+//! Layout of one input: chunks separated by `SEPARATOR` — the cached root.json (empty: none),
+//! the served root.json, timestamp.json, snapshot.json, targets.json, then `1.root.json`, …
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use keystore::key::{PrivateKey, cert};
+use keystore::tuf::pinning::TrustPinning;
+use keystore::tuf::{TufKey, repository, roles, sign};
+use keystore::{Gun, KeyId};
+use serde_json::{Value, json};
+
+/// Separates the files of one input (also in the fuzz target).
+const SEPARATOR: &[u8] = b"\n--8<--\n";
+
+fn key(k: &PrivateKey) -> TufKey {
+    TufKey {
+        keytype: "ecdsa".into(),
+        public: k.public().bytes().to_vec(),
+    }
+}
+
+fn root_cert(k: &PrivateKey, gun: &Gun, now: SystemTime) -> TufKey {
+    TufKey {
+        keytype: "ecdsa-x509".into(),
+        public: cert::root_certificate(k, gun, now)
+            .expect("certificate")
+            .into_bytes(),
+    }
+}
+
+fn signed(value: &Value, signers: &[(&KeyId, &PrivateKey)]) -> Vec<u8> {
+    sign(value, signers).expect("signs")
+}
+
+fn main() -> ExitCode {
+    let Some(dir) = std::env::args().nth(1) else {
+        eprintln!("usage: tuf_fuzz_seeds DIR");
+        return ExitCode::from(2);
+    };
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let gun: Gun = "example.com/fuzz/repo".parse().expect("gun");
+    let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let (root1, root2) = (
+        PrivateKey::generate_ecdsa().expect("key"),
+        PrivateKey::generate_ecdsa().expect("key"),
+    );
+    let (targets, snapshot, timestamp) = (
+        PrivateKey::generate_ecdsa().expect("key"),
+        PrivateKey::generate_ecdsa().expect("key"),
+        PrivateKey::generate_ecdsa().expect("key"),
+    );
+    let (cert1, cert2) = (root_cert(&root1, &gun, now), root_cert(&root2, &gun, now));
+    let base = roles::BaseKeys {
+        root: cert1.clone(),
+        targets: key(&targets),
+        snapshot: key(&snapshot),
+        timestamp: key(&timestamp),
+    };
+    let v1_signed = roles::root(&base, now);
+    let v1 = signed(&v1_signed, &[(&cert1.id(), &root1)]);
+    // v2: rotated to root2, signed by both.
+    let mut v2_signed = v1_signed.clone();
+    v2_signed["keys"][cert2.id().as_str()] = cert2.to_json();
+    v2_signed["roles"]["root"]["keyids"] = json!([cert2.id().to_string()]);
+    v2_signed["version"] = 2.into();
+    let v2 = signed(&v2_signed, &[(&cert1.id(), &root1), (&cert2.id(), &root2)]);
+
+    let mut target_list = serde_json::Map::new();
+    target_list.insert(
+        "latest".into(),
+        json!({"hashes": {"sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, "length": 0}),
+    );
+    let mut targets_signed = roles::empty_targets(2, now);
+    targets_signed["targets"] = Value::Object(target_list);
+    let targets_bytes = signed(&targets_signed, &[(&targets.id(), &targets)]);
+    let files = |root: &[u8]| -> (Vec<u8>, Vec<u8>) {
+        let snap = signed(
+            &roles::snapshot(2, root, &targets_bytes, now),
+            &[(&snapshot.id(), &snapshot)],
+        );
+        let ts = signed(
+            &json!({"_type": "Timestamp", "expires": roles::go_time(now + roles::TARGETS_EXPIRY), "meta": {"snapshot": roles::file_meta(&snap)}, "version": 2}),
+            &[(&timestamp.id(), &timestamp)],
+        );
+        (ts, snap)
+    };
+    let input = |cached: &[u8], latest: &[u8], versioned: &[&[u8]]| -> Vec<u8> {
+        let (ts, snap) = files(latest);
+        let mut parts: Vec<&[u8]> = vec![cached, latest, &ts, &snap, &targets_bytes];
+        parts.extend_from_slice(versioned);
+        // A seed must pass every check, or the fuzzer starts from a rejection.
+        let served = |file: &str| -> Option<Vec<u8>> {
+            let index = match file {
+                "timestamp.json" => 2,
+                "snapshot.json" => 3,
+                "targets.json" => 4,
+                other => 4 + other.strip_suffix(".root.json")?.parse::<usize>().ok()?,
+            };
+            parts.get(index).map(|p| p.to_vec())
+        };
+        repository::verify(
+            &gun,
+            (!cached.is_empty()).then_some(cached),
+            &|_| Ok(None),
+            latest.to_vec(),
+            &mut |file| Ok(served(file)),
+            &TrustPinning::default(),
+            now,
+        )
+        .expect("a seed verifies");
+        let mut out = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(SEPARATOR);
+            }
+            out.extend_from_slice(p);
+        }
+        out
+    };
+    let seeds = [
+        ("first-use", input(b"", &v1, &[])),
+        ("same-version", input(&v1, &v1, &[&v1])),
+        ("root-rotation", input(&v1, &v2, &[&v1, &v2])),
+        ("first-use-rotated", input(b"", &v2, &[&v1, &v2])),
+    ];
+    for (name, bytes) in seeds {
+        std::fs::write(std::path::Path::new(&dir).join(name), bytes).expect("write");
+    }
+    ExitCode::SUCCESS
+}
