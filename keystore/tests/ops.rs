@@ -1214,3 +1214,65 @@ fn a_named_pipe_as_lock_file_is_an_error_not_a_hang() {
     assert_eq!(result.unwrap_err(), ErrorCode::Io);
     assert!(flat_key_names(&dir).is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// docker children
+
+/// A fake `docker` that appends its argv to `log` whenever it runs.
+fn fake_docker(dir: &Path, log: &Path) -> ops::DockerCli {
+    let program = dir.join("docker");
+    fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexit 1\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
+    ops::DockerCli::new(program)
+}
+
+#[test]
+fn container_names_that_look_like_options_are_refused_before_docker_runs() {
+    let (tmp, dir) = tmp_trust();
+    generate(&dir, Role::Targets, Some(gun()), "repo-pass");
+    let log = tmp.path().join("docker.log");
+    let docker = fake_docker(tmp.path(), &log);
+    let server = keystore::notary::NotaryClient::new("https://127.0.0.1:9", None).unwrap();
+    let image = ops::ImageRef::parse(&format!("{GUN}:v1")).unwrap();
+    let quiet = |_: &str| {};
+    for name in ["--help", "-v", "--", "-"] {
+        let target = ops::Target::Container {
+            docker: docker.clone(),
+            name: name.to_owned(),
+        };
+        let err =
+            ops::provision(&dir, &gun(), &target, &ops::ProvisionOptions::default()).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{name}: {err}");
+        assert!(err.to_string().contains("container name"), "{err}");
+
+        let options = ops::SandboxOptions {
+            docker: &docker,
+            container: name,
+            server: &server,
+            on_output: &quiet,
+        };
+        let err = ops::pull(&dir, &image, &options).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{name}: {err}");
+        let err = ops::push(&dir, &fixed("repo-pass"), &image, &options, &KDF).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{name}: {err}");
+    }
+    assert!(!log.exists(), "docker ran: {:?}", fs::read_to_string(&log));
+
+    // A valid name does reach docker, with `--` before it.
+    let target = ops::Target::Container {
+        docker: docker.clone(),
+        name: "trustsandbox".into(),
+    };
+    ops::provision(&dir, &gun(), &target, &ops::ProvisionOptions::default()).unwrap_err();
+    assert_eq!(
+        fs::read_to_string(&log).unwrap(),
+        "cp -- trustsandbox:/root/.docker -\n"
+    );
+}

@@ -147,6 +147,30 @@ impl DockerCli {
     }
 }
 
+/// Checks a container name or ID against docker's grammar, `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, so a
+/// name such as `--help` or `-v` never reaches the docker CLI, where it would be read as an
+/// option.
+pub(crate) fn check_container_name(name: &str) -> Result<()> {
+    let valid = name
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphanumeric)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            what: "container name",
+            reason: format!(
+                "{:?} is not a container name or ID: it must start with a letter or digit and hold only letters, digits and _ . - (as docker requires)",
+                crate::ids::clip(name)
+            ),
+        })
+    }
+}
+
 /// The last non-empty line of docker's error output, control characters removed and bounded.
 pub(crate) fn last_line(text: &str) -> String {
     let line = text
@@ -289,7 +313,7 @@ impl Target {
                 docker.run(
                     &self.describe(),
                     "copy keys",
-                    &["cp", "-", &dest],
+                    &["cp", "--", "-", &dest],
                     Some(&tar.finish()),
                     1 << 20,
                 )?;
@@ -315,7 +339,7 @@ impl Target {
         let entries = match docker.run(
             &self.describe(),
             "read the docker config directory",
-            &["cp", &src, "-"],
+            &["cp", "--", &src, "-"],
             None,
             MAX_CONFIG_TAR,
         ) {
@@ -409,6 +433,9 @@ pub fn provision(
     target: &Target,
     options: &ProvisionOptions<'_>,
 ) -> Result<Provisioned> {
+    if let Target::Container { name, .. } = target {
+        check_container_name(name)?;
+    }
     let st = status(dir, gun, options.server)?;
     let published = st.published;
     let not_found = |role: &str| Error::KeyNotFound {
@@ -680,6 +707,40 @@ impl TarWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_names_follow_docker_grammar() {
+        for good in ["trustsandbox", "a", "0abc", "my_box.1-x", &"f".repeat(64)] {
+            assert!(check_container_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "-v",
+            "--help",
+            "-",
+            "--",
+            "_x",
+            ".x",
+            "a b",
+            "a/b",
+            "a:b",
+            "/trustsandbox",
+            "x\n",
+            "é",
+        ] {
+            let err = check_container_name(bad).expect_err(bad);
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidArgument {
+                        what: "container name",
+                        ..
+                    }
+                ),
+                "{bad}: {err:?}"
+            );
+        }
+    }
 
     #[test]
     fn tar_round_trip() {

@@ -21,7 +21,7 @@ use std::sync::mpsc;
 use base64::Engine as _;
 use serde::Serialize;
 
-use super::provision::{DockerCli, last_line, targets_keys};
+use super::provision::{DockerCli, check_container_name, last_line, targets_keys};
 use super::{KdfSettings, remote, unlock_with};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId};
@@ -77,13 +77,25 @@ impl ImageRef {
             Some((n, t)) if !t.contains('/') => (n, t),
             _ => (text, "latest"),
         };
+        // docker's grammar: a tag starts with a letter, digit or _, and every part of the name
+        // with a letter or digit, so nothing here can reach docker as an option (`-v`).
         if tag.is_empty()
             || tag.len() > 128
+            || tag.starts_with(['-', '.'])
             || !tag
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
         {
             return Err(bad("invalid tag"));
+        }
+        if !name.split('/').all(|part| {
+            part.as_bytes()
+                .first()
+                .is_some_and(u8::is_ascii_alphanumeric)
+        }) {
+            return Err(bad(
+                "every part of an image name must start with a letter or digit",
+            ));
         }
         let first = name.split('/').next().unwrap_or_default();
         let qualified = first.contains('.') || first.contains(':') || first == "localhost";
@@ -141,6 +153,7 @@ pub fn push(
     options: &SandboxOptions<'_>,
     kdf: &KdfSettings,
 ) -> Result<Pushed> {
+    check_container_name(options.container)?;
     let target = format!("container {}", options.container);
     let action = format!("push {} with content trust", image.reference());
     let (ids, published) = targets_keys(dir, &image.gun, Some(options.server))?;
@@ -180,7 +193,7 @@ pub fn push(
             .run(
                 &target,
                 "find the docker trust command",
-                &["exec", options.container, "docker", "trust", "--help"],
+                &["exec", "--", options.container, "docker", "trust", "--help"],
                 None,
                 1 << 20,
             )
@@ -195,7 +208,7 @@ pub fn push(
     };
     let mut cmd = options.docker.command(&[]);
     cmd.args(exec_args(options.container, true));
-    cmd.args(method.split(' ')).arg(image.reference());
+    cmd.args(method.split(' ')).arg("--").arg(image.reference());
     cmd.env("DOCKER_CONTENT_TRUST", "1")
         .env("DOCKER_CONTENT_TRUST_SERVER", options.server.url());
     if let Some(s) = &supplied {
@@ -236,11 +249,12 @@ pub fn push(
 /// Notary server and pulls by digest. A refusal (unsigned tag, content that does not match the
 /// signed digest) is an [`Error::VerificationFailed`].
 pub fn pull(dir: &TrustDir, image: &ImageRef, options: &SandboxOptions<'_>) -> Result<Pulled> {
+    check_container_name(options.container)?;
     let target = format!("container {}", options.container);
     let action = format!("pull {} with content trust", image.reference());
     let mut cmd = options.docker.command(&[]);
     cmd.args(exec_args(options.container, false));
-    cmd.args(["docker", "pull"]).arg(image.reference());
+    cmd.args(["docker", "pull", "--"]).arg(image.reference());
     cmd.env("DOCKER_CONTENT_TRUST", "1")
         .env("DOCKER_CONTENT_TRUST_SERVER", options.server.url());
     let (ok, lines) = stream(cmd, options.on_output, &target, &action)?;
@@ -264,7 +278,7 @@ pub fn pull(dir: &TrustDir, image: &ImageRef, options: &SandboxOptions<'_>) -> R
     })
 }
 
-/// `exec -e …  CONTAINER`: the variables are named without values, so docker copies them from
+/// `exec -e … -- CONTAINER`: the variables are named without values, so docker copies them from
 /// its own environment (set by keytool) and none appears in an argv.
 fn exec_args(container: &str, with_passphrase: bool) -> Vec<&str> {
     let mut args = vec![
@@ -277,7 +291,7 @@ fn exec_args(container: &str, with_passphrase: bool) -> Vec<&str> {
     if with_passphrase {
         args.extend(["-e", REPOSITORY_PASSPHRASE]);
     }
-    args.push(container);
+    args.extend(["--", container]);
     args
 }
 
@@ -288,6 +302,7 @@ fn client_version(options: &SandboxOptions<'_>) -> Result<String> {
         "run the docker client",
         &[
             "exec",
+            "--",
             options.container,
             "docker",
             "version",
@@ -498,6 +513,47 @@ mod tests {
         );
         assert!(ImageRef::parse("x/y@sha256:00").is_err());
         assert!(ImageRef::parse("x/y:").is_err());
+    }
+
+    #[test]
+    fn image_references_that_docker_would_read_as_options_are_refused() {
+        for bad in [
+            "-v",
+            "--help",
+            "-evil.example.com/a/b",
+            "--config=/tmp/x:latest",
+            "localhost:5000/-a/b",
+            "acme/app:-v",
+            "acme/app:.x",
+            "/acme/app",
+        ] {
+            let err = ImageRef::parse(bad).expect_err(bad);
+            assert!(
+                matches!(err, Error::InvalidArgument { what: "image", .. }),
+                "{bad}: {err:?}"
+            );
+        }
+        for good in ["a", "0x/y:_v", "localhost:5000/a-b/c_d:v1.0-rc"] {
+            assert!(ImageRef::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn exec_arguments_end_options_before_the_container() {
+        assert_eq!(
+            exec_args("c1", true),
+            [
+                "exec",
+                "-e",
+                "DOCKER_CONTENT_TRUST",
+                "-e",
+                "DOCKER_CONTENT_TRUST_SERVER",
+                "-e",
+                REPOSITORY_PASSPHRASE,
+                "--",
+                "c1"
+            ]
+        );
     }
 
     #[test]
