@@ -29,6 +29,7 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -39,6 +40,7 @@ use super::{Outcome, list, status};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId, Role};
 use crate::notary::{NotaryClient, host_port};
+use crate::passphrase::is_secret_env;
 use crate::trust_dir::{Location, MAX_KEY_FILE, TrustDir, read_no_follow, write_atomic};
 
 /// docker's config directory in a container, as root sees it.
@@ -49,7 +51,9 @@ const MAX_CONFIG_TAR: u64 = 32 << 20;
 const MAX_ERROR_TEXT: usize = 400;
 
 /// The docker CLI used to reach containers. It inherits keytool's environment, so `DOCKER_HOST`
-/// and every other docker setting apply as they do for the user's own `docker`.
+/// and every other docker setting apply as they do for the user's own `docker` — except the
+/// variables that may hold a passphrase (`*_PASSPHRASE`, `*_PASSPHRASE_FILE`, `KEYTOOL_VAULT_*`),
+/// which docker never gets unless a caller hands it one explicitly.
 #[derive(Clone, Debug)]
 pub struct DockerCli {
     program: PathBuf,
@@ -69,10 +73,22 @@ impl DockerCli {
         }
     }
 
-    /// A `docker` command with `args`.
+    /// A `docker` command with `args`, with keytool's environment minus its secrets.
     pub fn command(&self, args: &[&str]) -> Command {
+        self.command_in(args, std::env::vars_os())
+    }
+
+    /// A `docker` command with `args` whose environment is `parent` minus every variable that
+    /// may hold a passphrase ([`crate::passphrase::is_secret_env`]).
+    pub(crate) fn command_in(
+        &self,
+        args: &[&str],
+        parent: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Command {
         let mut cmd = Command::new(&self.program);
-        cmd.args(args);
+        cmd.args(args)
+            .env_clear()
+            .envs(parent.into_iter().filter(|(name, _)| !is_secret_env(name)));
         cmd
     }
 

@@ -6,13 +6,15 @@
 //! `DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE` in the environment of its `docker exec` child and
 //! passes `-e DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE` without a value, so docker copies it
 //! from there. It never appears in an argv, and nothing is written to a file in the container.
+//! Every other passphrase-bearing variable of keytool's environment (`*_PASSPHRASE`, the vault's)
+//! is removed from the child's environment: docker gets exactly the one it needs.
 //! The passphrase is checked against the local copy of the key first, so a wrong one is
 //! keytool's clear error rather than docker's.
 //!
 //! The digest reported is the one in the server's targets.json, verified (signatures by the keys
 //! root.json names, hashes, expiry) and compared with what docker printed.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Stdio};
@@ -27,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId};
 use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
+use crate::secret::Passphrase;
 use crate::trust_dir::TrustDir;
 use crate::tuf::roles;
 
@@ -206,17 +209,16 @@ pub fn push(
             })?;
         "docker trust sign"
     };
-    let mut cmd = options.docker.command(&[]);
-    cmd.args(exec_args(options.container, true));
-    cmd.args(method.split(' ')).arg("--").arg(image.reference());
-    cmd.env("DOCKER_CONTENT_TRUST", "1")
-        .env("DOCKER_CONTENT_TRUST_SERVER", options.server.url());
-    if let Some(s) = &supplied {
-        cmd.env(
-            REPOSITORY_PASSPHRASE,
-            OsStr::from_bytes(s.passphrase.expose()),
-        );
-    }
+    let reference = image.reference();
+    let inner: Vec<&str> = method.split(' ').chain(["--", &reference]).collect();
+    let cmd = exec_command(
+        options.docker,
+        options.container,
+        options.server.url(),
+        &inner,
+        supplied.as_ref().map(|s| &s.passphrase),
+        std::env::vars_os(),
+    );
     let (ok, lines) = stream(cmd, options.on_output, &target, &action)?;
     if !ok {
         return Err(Error::Target {
@@ -252,11 +254,15 @@ pub fn pull(dir: &TrustDir, image: &ImageRef, options: &SandboxOptions<'_>) -> R
     check_container_name(options.container)?;
     let target = format!("container {}", options.container);
     let action = format!("pull {} with content trust", image.reference());
-    let mut cmd = options.docker.command(&[]);
-    cmd.args(exec_args(options.container, false));
-    cmd.args(["docker", "pull", "--"]).arg(image.reference());
-    cmd.env("DOCKER_CONTENT_TRUST", "1")
-        .env("DOCKER_CONTENT_TRUST_SERVER", options.server.url());
+    let reference = image.reference();
+    let cmd = exec_command(
+        options.docker,
+        options.container,
+        options.server.url(),
+        &["docker", "pull", "--", &reference],
+        None,
+        std::env::vars_os(),
+    );
     let (ok, lines) = stream(cmd, options.on_output, &target, &action)?;
     if !ok {
         return Err(classify_pull_failure(image, &target, &action, &lines));
@@ -276,6 +282,28 @@ pub fn pull(dir: &TrustDir, image: &ImageRef, options: &SandboxOptions<'_>) -> R
         image: image.clone(),
         digest,
     })
+}
+
+/// `docker exec … -- CONTAINER inner…` with content trust on for `server`. Its environment is
+/// `parent` without any passphrase-bearing variable ([`DockerCli::command_in`]), plus the
+/// content trust settings and, for a push, `passphrase` as the repository passphrase: exactly
+/// the one secret the child needs, and only in its environment.
+fn exec_command(
+    docker: &DockerCli,
+    container: &str,
+    server: &str,
+    inner: &[&str],
+    passphrase: Option<&Passphrase>,
+    parent: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Command {
+    let mut cmd = docker.command_in(&exec_args(container, passphrase.is_some()), parent);
+    cmd.args(inner)
+        .env("DOCKER_CONTENT_TRUST", "1")
+        .env("DOCKER_CONTENT_TRUST_SERVER", server);
+    if let Some(p) = passphrase {
+        cmd.env(REPOSITORY_PASSPHRASE, OsStr::from_bytes(p.expose()));
+    }
+    cmd
 }
 
 /// `exec -e … -- CONTAINER`: the variables are named without values, so docker copies them from
@@ -554,6 +582,90 @@ mod tests {
                 "c1"
             ]
         );
+    }
+
+    #[test]
+    fn exec_child_gets_only_the_passphrase_it_needs() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dump = tmp.path().join("env");
+        let argv = tmp.path().join("argv");
+        let program = tmp.path().join("docker");
+        std::fs::write(
+            &program,
+            format!(
+                "#!/bin/sh\nenv > '{}'\nprintf '%s\\n' \"$@\" > '{}'\n",
+                dump.display(),
+                argv.display()
+            ),
+        )
+        .expect("write");
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let docker = DockerCli::new(&program);
+        // keytool's own environment, as the child would inherit it.
+        let parent: Vec<(OsString, OsString)> = [
+            ("PATH", "/usr/bin:/bin"),
+            ("DOCKER_HOST", "unix:///kt-test.sock"),
+            ("KEYTOOL_ROOT_PASSPHRASE", "canary-keytool-root"),
+            ("KEYTOOL_TARGETS_PASSPHRASE", "canary-keytool-targets"),
+            ("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", "canary-dct-root"),
+            (
+                "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE",
+                "canary-stale-repo",
+            ),
+            ("NOTARY_ROOT_PASSPHRASE", "canary-notary-root"),
+            ("NOTARY_DELEGATION_PASSPHRASE", "canary-notary-delegation"),
+            ("KEYTOOL_VAULT_PASSPHRASE", "canary-vault-master"),
+            ("KEYTOOL_VAULT_PASSPHRASE_FILE", "/canary/master-file"),
+            ("OTHER_TOOL_PASSPHRASE", "canary-other"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+        let repo = Passphrase::new("the-repository-passphrase".into());
+        for passphrase in [Some(&repo), None] {
+            let status = exec_command(
+                &docker,
+                "c1",
+                "https://notary:4443",
+                &["docker", "push", "--", "r/a:v"],
+                passphrase,
+                parent.clone(),
+            )
+            .status()
+            .expect("run the fake docker");
+            assert!(status.success());
+            let env = std::fs::read_to_string(&dump).expect("env dump");
+            assert!(!env.contains("canary"), "{env}");
+            let secrets: Vec<&str> = env
+                .lines()
+                .filter(|l| {
+                    l.split('=')
+                        .next()
+                        .is_some_and(|n| n.contains("PASSPHRASE"))
+                })
+                .collect();
+            let want: &[&str] = match passphrase {
+                Some(_) => {
+                    &["DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE=the-repository-passphrase"]
+                }
+                None => &[],
+            };
+            assert_eq!(secrets, want, "{env}");
+            for kept in [
+                "DOCKER_HOST=unix:///kt-test.sock",
+                "DOCKER_CONTENT_TRUST=1",
+                "DOCKER_CONTENT_TRUST_SERVER=https://notary:4443",
+            ] {
+                assert!(env.lines().any(|l| l == kept), "{kept} missing: {env}");
+            }
+            let args = std::fs::read_to_string(&argv).expect("argv");
+            assert!(!args.contains("the-repository-passphrase"), "{args}");
+            assert!(
+                args.ends_with("--\nc1\ndocker\npush\n--\nr/a:v\n"),
+                "{args}"
+            );
+        }
     }
 
     #[test]
