@@ -16,7 +16,9 @@ use crate::ids::KeyId;
 use crate::key::Algorithm;
 use crate::key::file::KeyFile;
 
-pub(crate) use fsutil::{MAX_KEY_FILE, read_no_follow, sync_dir, write_atomic};
+pub(crate) use fsutil::{
+    MAX_KEY_FILE, read_no_follow, read_no_follow_checked, sync_dir, write_atomic,
+};
 
 /// Name of the private key directory.
 pub const PRIVATE_DIR: &str = "private";
