@@ -140,6 +140,10 @@ impl NotaryClient {
         }
     }
 
+    /// The status and body of an answer. A 2xx body over `limit` bytes is an error; of any other
+    /// answer only the status matters, so at most [`MAX_ERROR_BODY`] bytes of its body are kept
+    /// and the rest, or a body that breaks off, is ignored (a proxy's large 404 page is still a
+    /// 404).
     fn read(
         &self,
         url: &str,
@@ -147,12 +151,16 @@ impl NotaryClient {
         limit: usize,
     ) -> Result<(u16, Vec<u8>)> {
         let status = response.status().as_u16();
-        let limit = if (200..300).contains(&status) {
-            limit
-        } else {
-            MAX_ERROR_BODY
-        };
         let mut body = response.into_body();
+        if !(200..300).contains(&status) {
+            use std::io::Read as _;
+            let mut bytes = Vec::with_capacity(MAX_ERROR_BODY);
+            let _ = body
+                .as_reader()
+                .take(MAX_ERROR_BODY as u64)
+                .read_to_end(&mut bytes);
+            return Ok((status, bytes));
+        }
         let bytes = body
             .with_config()
             .limit(limit as u64 + 1)
@@ -163,7 +171,7 @@ impl NotaryClient {
                 },
                 e => self.network(e),
             })?;
-        if bytes.len() > limit && (200..300).contains(&status) {
+        if bytes.len() > limit {
             return Err(Error::InvalidMetadata {
                 reason: format!("{url} sent more than {limit} bytes"),
             });
@@ -290,5 +298,174 @@ mod tests {
         let root = tmp.path().to_path_buf();
         let env = move |k: &str| (k == "DOCKER_CONFIG").then(|| root.clone().into_os_string());
         assert_eq!(docker_ca_path("https://127.0.0.1:4443", env), Some(ca));
+    }
+}
+
+/// `read` against a real HTTPS server (python3's http.server behind TLS, a throwaway CA made
+/// with openssl) that answers with bodies larger than the limits.
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+
+    /// Answers GET `.../root.json` with a 404 and GET `.../timestamp.json` with a 500, each with
+    /// a 64 KiB HTML page, and POST with a 200 and a 70 KiB body.
+    const SERVER: &str = r#"
+import http.server, ssl, sys
+page = b"<html>" + b"x" * 65536 + b"</html>"
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self, code, body):
+        self.send_response(code)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
+    def do_GET(self):
+        self.answer(404 if self.path.endswith("/root.json") else 500, page)
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.answer(200, b"{" + b" " * 70000 + b"}")
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain(sys.argv[1], sys.argv[2])
+s.socket = c.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+    struct Server(std::process::Child);
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn openssl(dir: &Path, args: &[&str]) -> bool {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// A client of the server, or `None` (skip) without python3 or openssl.
+    fn serve(dir: &Path) -> Option<(Server, NotaryClient)> {
+        let made = openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=keytool test CA",
+            ],
+        ) && openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ) && std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\n").is_ok()
+            && openssl(
+                dir,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    "leaf.csr",
+                    "-CA",
+                    "ca.crt",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    "leaf.crt",
+                    "-days",
+                    "1",
+                    "-extfile",
+                    "ext",
+                ],
+            );
+        if !made {
+            eprintln!("skipped: openssl could not make test certificates");
+            return None;
+        }
+        let Ok(mut child) = Command::new("python3")
+            .args(["-c", SERVER])
+            .arg(dir.join("leaf.crt"))
+            .arg(dir.join("leaf.key"))
+            .stdout(Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("skipped: no python3");
+            return None;
+        };
+        let mut port = String::new();
+        let stdout = child.stdout.take()?;
+        let server = Server(child);
+        std::io::BufReader::new(stdout).read_line(&mut port).ok()?;
+        let url = format!("https://127.0.0.1:{}", port.trim());
+        let client = NotaryClient::new(&url, Some(&dir.join("ca.crt"))).expect("client");
+        Some((server, client))
+    }
+
+    #[test]
+    fn large_error_pages_keep_their_status() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let Some((_server, client)) = serve(tmp.path()) else {
+            return;
+        };
+        let gun: Gun = "example.com/big/page".parse().expect("gun");
+        // A proxy's large 404 page: "not published", not an error.
+        assert_eq!(
+            client.get(&gun, "root.json").expect("a 404 is an answer"),
+            None
+        );
+        // A large 500 page: the server's refusal with its status and the start of the page.
+        match client.get(&gun, "timestamp.json") {
+            Err(Error::ServerRejected { status, body, .. }) => {
+                assert_eq!(status, 500);
+                assert!(body.starts_with("<html>xxx"), "{body}");
+                assert!(body.len() <= MAX_ERROR_BODY, "{}", body.len());
+            }
+            other => panic!("expected the 500, got {other:?}"),
+        }
+        // A 2xx body over the limit is still refused.
+        match client.rotate_server_key(&gun, "snapshot") {
+            Err(Error::InvalidMetadata { reason }) => {
+                assert!(reason.contains("more than 65536 bytes"), "{reason}");
+            }
+            other => panic!("expected the size limit, got {other:?}"),
+        }
     }
 }

@@ -76,6 +76,26 @@ impl PassphraseSource for Recording {
     }
 }
 
+/// A passphrase source that answers by the role and repository of the request.
+struct ByRole(Vec<(&'static str, Option<&'static str>, &'static str)>);
+
+impl PassphraseSource for ByRole {
+    fn describe(&self) -> String {
+        "passphrases by role".into()
+    }
+    fn supply(&self, r: &Request<'_>) -> keystore::Result<Option<Supplied>> {
+        Ok(self
+            .0
+            .iter()
+            .find(|(role, gun, _)| *role == r.role.as_str() && *gun == r.gun.map(|g| g.as_str()))
+            .map(|(_, _, p)| Supplied {
+                passphrase: Passphrase::new((*p).into()),
+                origin: "test".into(),
+                retry_allowed: false,
+            }))
+    }
+}
+
 /// Every path under `root` with its mode and, for files, bytes.
 fn snapshot(root: &Path) -> BTreeMap<PathBuf, (u32, Option<Vec<u8>>)> {
     fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, (u32, Option<Vec<u8>>)>) {
@@ -408,6 +428,13 @@ fn export_then_import_recreates_identical_files() {
     let t2 = generate(&a, Role::Targets, Some(other), "other-pass");
     let signer = generate(&a, "alice".parse().unwrap(), None, "alice-pass");
     let all = [&root, &t1, &s1, &t2, &signer];
+    let passphrases = ByRole(vec![
+        ("root", None, "root-pass"),
+        ("targets", Some(GUN), "repo-pass"),
+        ("snapshot", Some(GUN), "repo-pass"),
+        ("targets", Some("docker.io/library/alpine"), "other-pass"),
+        ("alice", None, "alice-pass"),
+    ]);
 
     let selections = [
         ("all", Selection::All, all.to_vec()),
@@ -427,22 +454,33 @@ fn export_then_import_recreates_identical_files() {
         assert_eq!(got, want, "{name}");
 
         let b = TrustDir::new(tmp.path().join(format!("import-{name}")));
-        // Encrypted blocks with a path header are stored as they are: no passphrase is asked.
-        let asked = Recording::default();
+        // Encrypted blocks with a path header are decrypted to check the ID they claim, then
+        // stored as they are.
+        let nothing = Recording::default();
+        let err = ops::import(
+            &b,
+            &nothing,
+            &[(format!("{name}.pem"), bundle.as_bytes())],
+            &ImportOptions::default(),
+            &KDF,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::PassphraseRequired, "{name}: {err}");
+        assert!(!nothing.asked.borrow().is_empty(), "{name}");
+        assert!(flat_key_names(&b).is_empty(), "{name}: nothing written");
         let done = ops::import(
             &b,
-            &asked,
+            &passphrases,
             &[(format!("{name}.pem"), bundle.as_bytes())],
             &ImportOptions::default(),
             &KDF,
         )
         .unwrap();
-        assert!(asked.asked.borrow().is_empty(), "{name}: {:?}", asked.asked);
         assert_eq!(done.len(), expected.len(), "{name}");
         for imp in &done {
             assert_eq!(imp.outcome, Outcome::Written);
             assert!(!imp.reencrypted);
-            assert!(!imp.id_verified);
+            assert!(imp.id_verified);
             let original = fs::read(a.key_path(&imp.id)).unwrap();
             let copy = fs::read(b.key_path(&imp.id)).unwrap();
             assert_eq!(original, copy, "{name}: {} differs", imp.id);
@@ -456,7 +494,7 @@ fn export_then_import_recreates_identical_files() {
         let before = snapshot(b.root());
         let again = ops::import(
             &b,
-            &asked,
+            &passphrases,
             &[(format!("{name}.pem"), bundle.as_bytes())],
             &ImportOptions::default(),
             &KDF,
@@ -737,6 +775,93 @@ fn import_conflict_needs_force() {
     .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidKeyFile);
     assert!(!dir2.key_path(&key.id()).exists());
+}
+
+#[test]
+fn import_force_checks_the_claimed_id_and_retires_the_replaced_file() {
+    let (_tmp, dir) = tmp_trust();
+    let victim = generate(&dir, Role::Root, None, "victim-pass");
+    let original = fs::read(dir.key_path(&victim)).unwrap();
+    let force = ImportOptions {
+        force: true,
+        ..ImportOptions::default()
+    };
+    let bundle = |key: &PrivateKey, pass: &str| {
+        let text =
+            file::encode(key, &Role::Root, None, &Passphrase::new(pass.into()), 2048).unwrap();
+        KeyFile::parse(text.as_bytes())
+            .unwrap()
+            .export_pem(victim.as_str())
+    };
+
+    // A bundle whose path header names the victim's ID but holds another key: refused, with
+    // or without its passphrase, and nothing changes.
+    let forged = bundle(&PrivateKey::generate_ecdsa().unwrap(), "evil");
+    let before = snapshot(dir.root());
+    let nothing = Recording::default();
+    for (source, code) in [
+        (
+            &fixed("evil") as &dyn PassphraseSource,
+            ErrorCode::InvalidKeyFile,
+        ),
+        (&nothing, ErrorCode::PassphraseRequired),
+    ] {
+        let err = ops::import(
+            &dir,
+            source,
+            &[("forged.pem".to_string(), forged.as_bytes())],
+            &force,
+            &KDF,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), code, "{err}");
+        assert_eq!(snapshot(dir.root()), before, "{err}");
+    }
+    assert_eq!(fs::read(dir.key_path(&victim)).unwrap(), original);
+
+    // The same key under a new passphrase replaces the file; the old file is retired.
+    let (_, _, key) = ops::load_key(&dir, &victim, &fixed("victim-pass"), &KDF).unwrap();
+    let import = |text: &str, pass: &str| {
+        ops::import(
+            &dir,
+            &fixed(pass),
+            &[("k.pem".to_string(), text.as_bytes())],
+            &force,
+            &KDF,
+        )
+        .unwrap()
+    };
+    let done = import(&bundle(&key, "second-pass"), "second-pass");
+    assert_eq!(
+        (done[0].outcome, done[0].id_verified),
+        (Outcome::Replaced, true)
+    );
+    let second = fs::read(dir.key_path(&victim)).unwrap();
+    assert_eq!(
+        unlock_file(&dir.key_path(&victim), "second-pass")
+            .unwrap()
+            .id(),
+        victim
+    );
+    let retired = dir.retired_dir().join(format!("{victim}.key"));
+    assert_eq!(fs::read(&retired).unwrap(), original);
+    assert_eq!(mode(&retired), 0o600);
+
+    // Replacing it again keeps both earlier files.
+    import(&bundle(&key, "third-pass"), "third-pass");
+    assert_eq!(fs::read(&retired).unwrap(), original);
+    let again = dir.retired_dir().join("2").join(format!("{victim}.key"));
+    assert_eq!(fs::read(&again).unwrap(), second);
+    assert_eq!(mode(again.parent().unwrap()), 0o700);
+    let listed = ops::list_retired(&dir, None, None).unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed.iter().all(|k| k.id == victim.as_str()));
+    assert_eq!(
+        unlock_file(&dir.key_path(&victim), "third-pass")
+            .unwrap()
+            .id(),
+        victim
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1088,4 +1213,66 @@ fn a_named_pipe_as_lock_file_is_an_error_not_a_hang() {
         .expect("generate blocked on a named pipe planted as the lock file");
     assert_eq!(result.unwrap_err(), ErrorCode::Io);
     assert!(flat_key_names(&dir).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// docker children
+
+/// A fake `docker` that appends its argv to `log` whenever it runs.
+fn fake_docker(dir: &Path, log: &Path) -> ops::DockerCli {
+    let program = dir.join("docker");
+    fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexit 1\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
+    ops::DockerCli::new(program)
+}
+
+#[test]
+fn container_names_that_look_like_options_are_refused_before_docker_runs() {
+    let (tmp, dir) = tmp_trust();
+    generate(&dir, Role::Targets, Some(gun()), "repo-pass");
+    let log = tmp.path().join("docker.log");
+    let docker = fake_docker(tmp.path(), &log);
+    let server = keystore::notary::NotaryClient::new("https://127.0.0.1:9", None).unwrap();
+    let image = ops::ImageRef::parse(&format!("{GUN}:v1")).unwrap();
+    let quiet = |_: &str| {};
+    for name in ["--help", "-v", "--", "-"] {
+        let target = ops::Target::Container {
+            docker: docker.clone(),
+            name: name.to_owned(),
+        };
+        let err =
+            ops::provision(&dir, &gun(), &target, &ops::ProvisionOptions::default()).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{name}: {err}");
+        assert!(err.to_string().contains("container name"), "{err}");
+
+        let options = ops::SandboxOptions {
+            docker: &docker,
+            container: name,
+            server: &server,
+            on_output: &quiet,
+        };
+        let err = ops::pull(&dir, &image, &options).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{name}: {err}");
+        let err = ops::push(&dir, &fixed("repo-pass"), &image, &options, &KDF).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{name}: {err}");
+    }
+    assert!(!log.exists(), "docker ran: {:?}", fs::read_to_string(&log));
+
+    // A valid name does reach docker, with `--` before it.
+    let target = ops::Target::Container {
+        docker: docker.clone(),
+        name: "trustsandbox".into(),
+    };
+    ops::provision(&dir, &gun(), &target, &ops::ProvisionOptions::default()).unwrap_err();
+    assert_eq!(
+        fs::read_to_string(&log).unwrap(),
+        "cp -- trustsandbox:/root/.docker -\n"
+    );
 }

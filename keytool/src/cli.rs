@@ -214,7 +214,8 @@ pub(crate) enum KeyCommand {
         /// Only keys of this role
         #[arg(long)]
         role: Option<String>,
-        /// List the keys retired by rotations (kept in keytool-retired/, unseen by notary)
+        /// List retired keys (replaced by rotations or import --force; kept in keytool-retired/,
+        /// unseen by notary)
         #[arg(long)]
         retired: bool,
     },
@@ -229,7 +230,8 @@ pub(crate) enum KeyCommand {
         /// Repository for targets/snapshot keys whose file has no gun header
         #[arg(long, value_name = "GUN")]
         repo: Option<String>,
-        /// Replace a different file stored under the same key ID
+        /// Replace a different file stored under the same key ID (the old one is moved to
+        /// keytool-retired/)
         #[arg(long)]
         force: bool,
     },

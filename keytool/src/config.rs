@@ -199,35 +199,45 @@ impl Config {
 
     /// A yes/no setting: `true/false`, `yes/no`, `on/off`, `1/0` (any case).
     pub(crate) fn flag(&self, name: &'static str) -> Result<Option<bool>> {
-        let Some(v) = self.var(name) else {
+        let Some((v, origin)) = self.lookup(name) else {
             return Ok(None);
         };
         match v.to_string_lossy().to_ascii_lowercase().as_str() {
             "true" | "yes" | "on" | "1" => Ok(Some(true)),
             "false" | "no" | "off" | "0" => Ok(Some(false)),
-            other => Err(Error::InvalidArgument {
-                what: name,
-                reason: format!(
-                    "{:?} is not a yes/no value (use true or false)",
-                    keystore::ids::clip(other)
-                ),
-            }),
+            _ => Err(self.bad_value(name, origin, "is not a yes/no value; use true or false")),
         }
     }
 
     /// A number setting.
     pub(crate) fn number(&self, name: &'static str) -> Result<Option<u32>> {
-        let Some(v) = self.var(name) else {
+        let Some((v, origin)) = self.lookup(name) else {
             return Ok(None);
         };
-        let text = v.to_string_lossy();
-        text.trim()
+        v.to_string_lossy()
+            .trim()
             .parse()
             .map(Some)
-            .map_err(|_| Error::InvalidArgument {
-                what: name,
-                reason: format!("{:?} is not a whole number", keystore::ids::clip(&text)),
-            })
+            .map_err(|_| self.bad_value(name, origin, "is not a whole number"))
+    }
+
+    /// A bad value of setting `name`, named by where it was set, never shown (a passphrase set
+    /// in the wrong variable would otherwise be printed).
+    fn bad_value(&self, name: &'static str, origin: Origin, problem: &str) -> Error {
+        let from = match (origin, &self.path) {
+            (Origin::File, Some(path)) => {
+                let key = KEYS
+                    .iter()
+                    .find(|(_, env)| *env == name)
+                    .map_or(name, |(key, _)| key);
+                format!("key {key} of {}", path.display())
+            }
+            _ => "the environment".into(),
+        };
+        Error::InvalidArgument {
+            what: name,
+            reason: format!("the value set in {from} {problem} (the value is not shown)"),
+        }
     }
 }
 
@@ -238,15 +248,71 @@ fn bad(path: &Path, reason: String) -> Error {
     }
 }
 
-/// The parser's message with its line number, without the offending line itself (it could be a
-/// secret pasted by mistake).
+/// The parser's problem with its line number and key, never the value (it could be a secret
+/// pasted by mistake): serde's "invalid type: string \"…\", expected u32" keeps only what was
+/// expected, and any other message that holds the line's value is replaced by a generic one.
 fn toml_problem(text: &str, e: &toml::de::Error) -> String {
-    match e.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {}", e.message())
-        }
-        None => e.message().to_owned(),
+    let message = e.message();
+    let Some(span) = e.span() else {
+        return without_values(message, text.lines().map(value_of));
+    };
+    let start = span.start.min(text.len());
+    let number = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(number - 1).unwrap_or_default();
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches(['"', '\'']))
+        .filter(|k| {
+            !k.is_empty()
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        });
+    let problem = without_values(message, [value_of(line)]);
+    match key {
+        Some(key) => format!("line {number}, key {key}: {problem}"),
+        None => format!("line {number}: {problem}"),
+    }
+}
+
+/// The text a line gives as a value: after the first `=`, or the whole line (a table header's
+/// name) when it has none.
+fn value_of(line: &str) -> &str {
+    line.split_once('=')
+        .map_or(line, |(_, v)| v)
+        .trim()
+        .trim_matches(['"', '\'', '[', ']'])
+        .trim()
+}
+
+/// `message` with the value it quotes taken out: serde's "invalid type: …, expected X" and
+/// "invalid value: …, expected X" become "wrong type/invalid value, expected X"; any other
+/// message holding one of `values` is replaced.
+fn without_values<'a>(message: &str, values: impl IntoIterator<Item = &'a str>) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    let rewritten = [
+        ("invalid type: ", "wrong type"),
+        ("invalid value: ", "invalid value"),
+        ("invalid length ", "invalid length"),
+    ]
+    .iter()
+    .find_map(|(prefix, what)| {
+        first
+            .strip_prefix(prefix)
+            .map(|rest| match rest.rsplit_once(", expected ") {
+                Some((_, expected)) => {
+                    format!("{what}, expected {expected} (the value is not shown)")
+                }
+                None => format!("{what} (the value is not shown)"),
+            })
+    });
+    let problem = rewritten.unwrap_or_else(|| message.trim().replace('\n', "; "));
+    if values
+        .into_iter()
+        .any(|v| !v.is_empty() && problem.contains(v))
+    {
+        "not a valid setting (the value is not shown)".into()
+    } else {
+        problem
     }
 }
 
@@ -331,10 +397,19 @@ mod tests {
         assert_eq!(c.file_value("KEYTOOL_KEYRING"), None);
 
         for (text, expect) in [
-            ("passphrase = \"hunter2\"\n", "unknown field `passphrase`"),
-            ("kdf_iterations = \"many\"\n", "invalid type"),
+            (
+                "passphrase = \"hunter2\"\n",
+                "line 1, key passphrase: unknown field `passphrase`",
+            ),
+            (
+                "kdf_iterations = \"many\"\n",
+                "line 1, key kdf_iterations: wrong type, expected u32",
+            ),
             ("notary_compat = true\nkdf_iterations = 5\n", "contradict"),
-            ("generate_passphrase = \n", "string values must be quoted"),
+            (
+                "generate_passphrase = \n",
+                "line 1, key generate_passphrase: string values must be quoted",
+            ),
         ] {
             std::fs::write(&file, text).expect("write");
             let err = Config::load(Some(&file), env_of(&[])).expect_err(text);
@@ -342,5 +417,85 @@ mod tests {
             assert!(msg.contains(expect) && msg.contains("config.toml"), "{msg}");
             assert!(!msg.contains("hunter2"), "values are not echoed: {msg}");
         }
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key_but_never_the_value() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let file = tmp.path().join("config.toml");
+        let secret = "hunter2-canary-Secret";
+        for (text, line, key) in [
+            (
+                format!("kdf_iterations = \"{secret}\"\n"),
+                1,
+                Some("kdf_iterations"),
+            ),
+            (
+                format!("keyring = \"none\"\nnon_interactive = \"{secret}\"\n"),
+                2,
+                Some("non_interactive"),
+            ),
+            (
+                format!("generate_passphrase = '{secret}'\n"),
+                1,
+                Some("generate_passphrase"),
+            ),
+            (
+                format!("max_kdf_iterations = -{secret}\n"),
+                1,
+                Some("max_kdf_iterations"),
+            ),
+            (format!("server = {secret}\n"), 1, Some("server")),
+            (format!("server = \"{secret}\n"), 1, Some("server")),
+            (
+                format!("trust_dir = [\"{secret}\"]\n"),
+                1,
+                Some("trust_dir"),
+            ),
+            (
+                format!("keyring = {{ x = \"{secret}\" }}\n"),
+                1,
+                Some("keyring"),
+            ),
+            (format!("keyring = \"none\"\n\n{secret}\n"), 3, None),
+            (format!("[{secret}]\n"), 1, None),
+            (
+                format!("kdf_iterations = 5\nkdf_iterations = \"{secret}\"\n"),
+                2,
+                Some("kdf_iterations"),
+            ),
+        ] {
+            std::fs::write(&file, &text).expect("write");
+            let msg = Config::load(Some(&file), env_of(&[]))
+                .expect_err(&text)
+                .to_string();
+            assert!(!msg.contains("hunter2"), "the value is echoed: {msg}");
+            assert!(msg.contains(&file.display().to_string()), "{msg}");
+            let at = match key {
+                Some(key) => format!("line {line}, key {key}: "),
+                None => format!("line {line}: "),
+            };
+            assert!(msg.contains(&at), "{at:?} not in {msg}");
+        }
+    }
+
+    #[test]
+    fn bad_flags_and_numbers_are_not_echoed() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let file = tmp.path().join("config.toml");
+        std::fs::write(&file, "kdf_iterations = 5\n").expect("write");
+        let c = Config::load(Some(&file), env_of(&[])).expect("load");
+        let err = c.bad_value(
+            "KEYTOOL_KDF_ITERATIONS",
+            Origin::File,
+            "is not a whole number",
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("key kdf_iterations of") && msg.contains("config.toml"),
+            "{msg}"
+        );
+        let err = c.bad_value("KEYTOOL_GENERATE_PASSPHRASE", Origin::Environment, "is bad");
+        assert!(err.to_string().contains("set in the environment"), "{err}");
     }
 }

@@ -153,6 +153,44 @@ fn a_bad_file_is_a_usage_error_naming_file_and_line() {
 }
 
 #[test]
+fn config_errors_name_file_line_and_key_never_the_value() {
+    let home = tempfile::tempdir().expect("tmp");
+    let secret = "s3cret-canary-Value";
+    for (config, line, key) in [
+        (
+            format!("kdf_iterations = \"{secret}\"\n"),
+            1,
+            "kdf_iterations",
+        ),
+        (
+            format!("keyring = \"none\"\ngenerate_passphrase = \"{secret}\"\n"),
+            2,
+            "generate_passphrase",
+        ),
+        (format!("trust_dir = [\"{secret}\"]\n"), 1, "trust_dir"),
+    ] {
+        write_config(home.path(), &config);
+        let out = keytool(home.path(), &["key", "list"], &[]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let msg = String::from_utf8_lossy(&out.stderr);
+        assert!(!msg.contains(secret), "the value is echoed: {msg}");
+        assert!(msg.contains(".config/keytool/config.toml"), "{msg}");
+        assert!(msg.contains(&format!("line {line}, key {key}")), "{msg}");
+    }
+    // A passphrase put in a yes/no variable by mistake is not printed either.
+    std::fs::remove_file(home.path().join(".config/keytool/config.toml")).expect("rm");
+    let out = keytool(
+        home.path(),
+        &["--trust-dir", "t", "key", "generate", "--role", "root"],
+        &[("KEYTOOL_GENERATE_PASSPHRASE", secret)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(!msg.contains(secret), "the value is echoed: {msg}");
+    assert!(msg.contains("KEYTOOL_GENERATE_PASSPHRASE"), "{msg}");
+}
+
+#[test]
 fn kdf_settings_follow_flag_environment_file_precedence() {
     let home = tempfile::tempdir().expect("tmp");
     write_config(home.path(), "kdf_iterations = 300000\nkeyring = \"none\"\n");

@@ -183,3 +183,96 @@ fn managed_passphrases_never_leak() {
         "expected the vault and two key files, found {files}"
     );
 }
+
+/// The docker children of `provision --container` and `sandbox pull` (which need no passphrase)
+/// inherit none of the passphrase-bearing variables of keytool's environment; the rest of it
+/// (e.g. DOCKER_HOST) they do inherit.
+#[test]
+fn docker_children_inherit_no_passphrase() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    let dump = tmp.path().join("env.log");
+    let docker = bin.join("docker");
+    std::fs::write(
+        &docker,
+        format!(
+            "#!/bin/sh\necho \"argv: $*\" >> '{0}'\nenv >> '{0}'\nexit 1\n",
+            dump.display()
+        ),
+    )
+    .expect("write");
+    std::fs::set_permissions(&docker, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let secrets = [
+        ("KEYTOOL_ROOT_PASSPHRASE", "canary-kt-root"),
+        ("KEYTOOL_TARGETS_PASSPHRASE", "canary-kt-targets"),
+        ("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", "canary-dct-root"),
+        (
+            "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE",
+            "canary-dct-repo",
+        ),
+        ("NOTARY_ROOT_PASSPHRASE", "canary-notary-root"),
+        ("NOTARY_TARGETS_PASSPHRASE", "canary-notary-targets"),
+        ("KEYTOOL_VAULT_PASSPHRASE_FILE", "/canary/vault-pass"),
+    ];
+    let run = |args: &[&str]| {
+        let mut cmd = keytool(&trust, MASTER);
+        cmd.env("PATH", &path)
+            .env("DOCKER_HOST", "unix:///kt-leak-test.sock")
+            .envs(secrets);
+        let out = cmd.args(args).output().expect("run keytool");
+        assert!(
+            !out.status.success(),
+            "the fake docker fails every call: {args:?}"
+        );
+        assert_clean(&format!("{args:?}"), &out);
+    };
+    let gun = "example.com/leak/app";
+    // A targets key so that provision gets as far as docker.
+    let out = keytool(&trust, MASTER)
+        .env("KEYTOOL_TARGETS_PASSPHRASE", KEY_PASS)
+        .args(["key", "generate", "--role", "targets", "--repo", gun])
+        .output()
+        .expect("generate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run(&["provision", "--repo", gun, "--container", "trustsandbox"]);
+    run(&[
+        "sandbox",
+        "pull",
+        &format!("{gun}:v1"),
+        "--container",
+        "trustsandbox",
+        "--server",
+        "https://127.0.0.1:9",
+    ]);
+
+    let log = std::fs::read_to_string(&dump).expect("docker ran");
+    assert!(log.contains("argv: cp "), "{log}");
+    assert!(log.contains("argv: exec "), "{log}");
+    assert!(
+        log.contains("DOCKER_HOST=unix:///kt-leak-test.sock"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("canary"),
+        "a passphrase reached docker: {log}"
+    );
+    for line in log.lines() {
+        let name = line.split('=').next().unwrap_or_default();
+        assert!(
+            !name.contains("PASSPHRASE") && !name.starts_with("KEYTOOL_VAULT"),
+            "{line}"
+        );
+    }
+}

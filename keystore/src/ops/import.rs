@@ -1,6 +1,7 @@
 //! `key import`: notary export bundles, unencrypted keys (encrypted on the way in) and
-//! encrypted keys without a `path:` header (decrypted to learn their ID — docker's
-//! `trust key load` silently drops those).
+//! encrypted keys without a `path:` header (docker's `trust key load` silently drops those).
+//! Every block is decrypted to learn (or check) its ID before it is stored under that name;
+//! a replaced file (`force`) is retired to `keytool-retired/`, never deleted.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use crate::ids::{Gun, KeyId, Role};
 use crate::key::file::{self, KeyFile};
 use crate::key::pem;
 use crate::passphrase::PassphraseSource;
-use crate::trust_dir::{MAX_KEY_FILE, TrustDir, read_no_follow};
+use crate::trust_dir::{DirLock, MAX_KEY_FILE, TrustDir, read_no_follow};
 
 /// Fallbacks and switches for an import.
 #[derive(Clone, Debug, Default)]
@@ -21,7 +22,8 @@ pub struct ImportOptions {
     pub role: Option<Role>,
     /// Repository for targets/snapshot keys whose file has no `gun:` header.
     pub gun: Option<Gun>,
-    /// Replace a different file already stored under the same key ID.
+    /// Replace a different file already stored under the same key ID (the old file is retired
+    /// to `keytool-retired/`).
     pub force: bool,
 }
 
@@ -54,8 +56,9 @@ pub struct Imported {
     pub outcome: Outcome,
     /// Whether the key was (re-)encrypted in notary's format on the way in.
     pub reencrypted: bool,
-    /// Whether keytool decrypted the key and checked its ID (false when the ID came from a
-    /// `path:` header of an encrypted block, which notary trusts the same way).
+    /// Whether keytool decrypted the key and checked its ID. Always true: a block whose ID
+    /// cannot be checked (no passphrase for it) is refused, `path:` header or not. Kept in
+    /// the result for callers that read it.
     pub id_verified: bool,
 }
 
@@ -119,7 +122,7 @@ pub fn import<B: AsRef<[u8]>>(
         let path = match outcome {
             Outcome::Unchanged => dir.key_path(&plan.id),
             Outcome::Written => dir.write_key(&lock, &plan.id, &plan.pem, false)?,
-            Outcome::Replaced => dir.write_key(&lock, &plan.id, &plan.pem, true)?,
+            Outcome::Replaced => replace(dir, &lock, &plan)?,
         };
         done.push(Imported {
             id: plan.id,
@@ -133,6 +136,16 @@ pub fn import<B: AsRef<[u8]>>(
         });
     }
     Ok(done)
+}
+
+/// Retires the file stored under the plan's ID, then writes the new one. If the write fails,
+/// the retired file is moved back; if even that fails, it stays in `keytool-retired/`.
+fn replace(dir: &TrustDir, lock: &DirLock, plan: &Plan) -> Result<PathBuf> {
+    let retired = dir.retire_key(lock, &plan.id)?;
+    dir.write_key(lock, &plan.id, &plan.pem, false)
+        .inspect_err(|_| {
+            let _ = std::fs::rename(&retired, dir.key_path(&plan.id));
+        })
 }
 
 fn plan_block(
@@ -180,13 +193,9 @@ fn plan_block(
         reencrypted: false,
         id_verified: true,
     };
-    if let (Some(id), true) = (&path_id, file.is_encrypted()) {
-        // notary's own export bundle: stored verbatim under the ID it names.
-        plan.id = id.clone();
-        plan.pem = file.rewrap(&plan.role, plan.gun.as_ref());
-        plan.id_verified = false;
-        return Ok(plan);
-    }
+    // A `path:` header (notary's export bundle) is only a claim: the file name must be the ID
+    // of the material, so every block is decrypted and its ID checked before it is stored.
+    // Without a passphrase the import is refused (`unlock_with` says which one is missing).
     let check_id = |id: &KeyId| match &path_id {
         Some(p) if p != id => Err(Error::invalid(format!(
             "the path header names key {p} but the block holds key {id}"

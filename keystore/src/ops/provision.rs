@@ -29,6 +29,7 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -39,6 +40,7 @@ use super::{Outcome, list, status};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId, Role};
 use crate::notary::{NotaryClient, host_port};
+use crate::passphrase::is_secret_env;
 use crate::trust_dir::{Location, MAX_KEY_FILE, TrustDir, read_no_follow, write_atomic};
 
 /// docker's config directory in a container, as root sees it.
@@ -49,7 +51,9 @@ const MAX_CONFIG_TAR: u64 = 32 << 20;
 const MAX_ERROR_TEXT: usize = 400;
 
 /// The docker CLI used to reach containers. It inherits keytool's environment, so `DOCKER_HOST`
-/// and every other docker setting apply as they do for the user's own `docker`.
+/// and every other docker setting apply as they do for the user's own `docker` — except the
+/// variables that may hold a passphrase (`*_PASSPHRASE`, `*_PASSPHRASE_FILE`, `KEYTOOL_VAULT_*`),
+/// which docker never gets unless a caller hands it one explicitly.
 #[derive(Clone, Debug)]
 pub struct DockerCli {
     program: PathBuf,
@@ -69,10 +73,22 @@ impl DockerCli {
         }
     }
 
-    /// A `docker` command with `args`.
+    /// A `docker` command with `args`, with keytool's environment minus its secrets.
     pub fn command(&self, args: &[&str]) -> Command {
+        self.command_in(args, std::env::vars_os())
+    }
+
+    /// A `docker` command with `args` whose environment is `parent` minus every variable that
+    /// may hold a passphrase ([`crate::passphrase::is_secret_env`]).
+    pub(crate) fn command_in(
+        &self,
+        args: &[&str],
+        parent: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Command {
         let mut cmd = Command::new(&self.program);
-        cmd.args(args);
+        cmd.args(args)
+            .env_clear()
+            .envs(parent.into_iter().filter(|(name, _)| !is_secret_env(name)));
         cmd
     }
 
@@ -144,6 +160,30 @@ impl DockerCli {
             return Err(failed(last_line(&String::from_utf8_lossy(&err_text))));
         }
         Ok(out)
+    }
+}
+
+/// Checks a container name or ID against docker's grammar, `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, so a
+/// name such as `--help` or `-v` never reaches the docker CLI, where it would be read as an
+/// option.
+pub(crate) fn check_container_name(name: &str) -> Result<()> {
+    let valid = name
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphanumeric)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            what: "container name",
+            reason: format!(
+                "{:?} is not a container name or ID: it must start with a letter or digit and hold only letters, digits and _ . - (as docker requires)",
+                crate::ids::clip(name)
+            ),
+        })
     }
 }
 
@@ -289,7 +329,7 @@ impl Target {
                 docker.run(
                     &self.describe(),
                     "copy keys",
-                    &["cp", "-", &dest],
+                    &["cp", "--", "-", &dest],
                     Some(&tar.finish()),
                     1 << 20,
                 )?;
@@ -315,7 +355,7 @@ impl Target {
         let entries = match docker.run(
             &self.describe(),
             "read the docker config directory",
-            &["cp", &src, "-"],
+            &["cp", "--", &src, "-"],
             None,
             MAX_CONFIG_TAR,
         ) {
@@ -409,6 +449,9 @@ pub fn provision(
     target: &Target,
     options: &ProvisionOptions<'_>,
 ) -> Result<Provisioned> {
+    if let Target::Container { name, .. } = target {
+        check_container_name(name)?;
+    }
     let st = status(dir, gun, options.server)?;
     let published = st.published;
     let not_found = |role: &str| Error::KeyNotFound {
@@ -680,6 +723,40 @@ impl TarWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_names_follow_docker_grammar() {
+        for good in ["trustsandbox", "a", "0abc", "my_box.1-x", &"f".repeat(64)] {
+            assert!(check_container_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "-v",
+            "--help",
+            "-",
+            "--",
+            "_x",
+            ".x",
+            "a b",
+            "a/b",
+            "a:b",
+            "/trustsandbox",
+            "x\n",
+            "é",
+        ] {
+            let err = check_container_name(bad).expect_err(bad);
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidArgument {
+                        what: "container name",
+                        ..
+                    }
+                ),
+                "{bad}: {err:?}"
+            );
+        }
+    }
 
     #[test]
     fn tar_round_trip() {

@@ -6,13 +6,15 @@
 //! `DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE` in the environment of its `docker exec` child and
 //! passes `-e DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE` without a value, so docker copies it
 //! from there. It never appears in an argv, and nothing is written to a file in the container.
+//! Every other passphrase-bearing variable of keytool's environment (`*_PASSPHRASE`, the vault's)
+//! is removed from the child's environment: docker gets exactly the one it needs.
 //! The passphrase is checked against the local copy of the key first, so a wrong one is
 //! keytool's clear error rather than docker's.
 //!
 //! The digest reported is the one in the server's targets.json, verified (signatures by the keys
 //! root.json names, hashes, expiry) and compared with what docker printed.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Stdio};
@@ -21,12 +23,13 @@ use std::sync::mpsc;
 use base64::Engine as _;
 use serde::Serialize;
 
-use super::provision::{DockerCli, last_line, targets_keys};
+use super::provision::{DockerCli, check_container_name, last_line, targets_keys};
 use super::{KdfSettings, remote, unlock_with};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId};
 use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
+use crate::secret::Passphrase;
 use crate::trust_dir::TrustDir;
 use crate::tuf::roles;
 
@@ -77,13 +80,25 @@ impl ImageRef {
             Some((n, t)) if !t.contains('/') => (n, t),
             _ => (text, "latest"),
         };
+        // docker's grammar: a tag starts with a letter, digit or _, and every part of the name
+        // with a letter or digit, so nothing here can reach docker as an option (`-v`).
         if tag.is_empty()
             || tag.len() > 128
+            || tag.starts_with(['-', '.'])
             || !tag
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
         {
             return Err(bad("invalid tag"));
+        }
+        if !name.split('/').all(|part| {
+            part.as_bytes()
+                .first()
+                .is_some_and(u8::is_ascii_alphanumeric)
+        }) {
+            return Err(bad(
+                "every part of an image name must start with a letter or digit",
+            ));
         }
         let first = name.split('/').next().unwrap_or_default();
         let qualified = first.contains('.') || first.contains(':') || first == "localhost";
@@ -141,6 +156,7 @@ pub fn push(
     options: &SandboxOptions<'_>,
     kdf: &KdfSettings,
 ) -> Result<Pushed> {
+    check_container_name(options.container)?;
     let target = format!("container {}", options.container);
     let action = format!("push {} with content trust", image.reference());
     let (ids, published) = targets_keys(dir, &image.gun, Some(options.server))?;
@@ -180,7 +196,7 @@ pub fn push(
             .run(
                 &target,
                 "find the docker trust command",
-                &["exec", options.container, "docker", "trust", "--help"],
+                &["exec", "--", options.container, "docker", "trust", "--help"],
                 None,
                 1 << 20,
             )
@@ -193,17 +209,16 @@ pub fn push(
             })?;
         "docker trust sign"
     };
-    let mut cmd = options.docker.command(&[]);
-    cmd.args(exec_args(options.container, true));
-    cmd.args(method.split(' ')).arg(image.reference());
-    cmd.env("DOCKER_CONTENT_TRUST", "1")
-        .env("DOCKER_CONTENT_TRUST_SERVER", options.server.url());
-    if let Some(s) = &supplied {
-        cmd.env(
-            REPOSITORY_PASSPHRASE,
-            OsStr::from_bytes(s.passphrase.expose()),
-        );
-    }
+    let reference = image.reference();
+    let inner: Vec<&str> = method.split(' ').chain(["--", &reference]).collect();
+    let cmd = exec_command(
+        options.docker,
+        options.container,
+        options.server.url(),
+        &inner,
+        supplied.as_ref().map(|s| &s.passphrase),
+        std::env::vars_os(),
+    );
     let (ok, lines) = stream(cmd, options.on_output, &target, &action)?;
     if !ok {
         return Err(Error::Target {
@@ -236,13 +251,18 @@ pub fn push(
 /// Notary server and pulls by digest. A refusal (unsigned tag, content that does not match the
 /// signed digest) is an [`Error::VerificationFailed`].
 pub fn pull(dir: &TrustDir, image: &ImageRef, options: &SandboxOptions<'_>) -> Result<Pulled> {
+    check_container_name(options.container)?;
     let target = format!("container {}", options.container);
     let action = format!("pull {} with content trust", image.reference());
-    let mut cmd = options.docker.command(&[]);
-    cmd.args(exec_args(options.container, false));
-    cmd.args(["docker", "pull"]).arg(image.reference());
-    cmd.env("DOCKER_CONTENT_TRUST", "1")
-        .env("DOCKER_CONTENT_TRUST_SERVER", options.server.url());
+    let reference = image.reference();
+    let cmd = exec_command(
+        options.docker,
+        options.container,
+        options.server.url(),
+        &["docker", "pull", "--", &reference],
+        None,
+        std::env::vars_os(),
+    );
     let (ok, lines) = stream(cmd, options.on_output, &target, &action)?;
     if !ok {
         return Err(classify_pull_failure(image, &target, &action, &lines));
@@ -264,7 +284,29 @@ pub fn pull(dir: &TrustDir, image: &ImageRef, options: &SandboxOptions<'_>) -> R
     })
 }
 
-/// `exec -e …  CONTAINER`: the variables are named without values, so docker copies them from
+/// `docker exec … -- CONTAINER inner…` with content trust on for `server`. Its environment is
+/// `parent` without any passphrase-bearing variable ([`DockerCli::command_in`]), plus the
+/// content trust settings and, for a push, `passphrase` as the repository passphrase: exactly
+/// the one secret the child needs, and only in its environment.
+fn exec_command(
+    docker: &DockerCli,
+    container: &str,
+    server: &str,
+    inner: &[&str],
+    passphrase: Option<&Passphrase>,
+    parent: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Command {
+    let mut cmd = docker.command_in(&exec_args(container, passphrase.is_some()), parent);
+    cmd.args(inner)
+        .env("DOCKER_CONTENT_TRUST", "1")
+        .env("DOCKER_CONTENT_TRUST_SERVER", server);
+    if let Some(p) = passphrase {
+        cmd.env(REPOSITORY_PASSPHRASE, OsStr::from_bytes(p.expose()));
+    }
+    cmd
+}
+
+/// `exec -e … -- CONTAINER`: the variables are named without values, so docker copies them from
 /// its own environment (set by keytool) and none appears in an argv.
 fn exec_args(container: &str, with_passphrase: bool) -> Vec<&str> {
     let mut args = vec![
@@ -277,7 +319,7 @@ fn exec_args(container: &str, with_passphrase: bool) -> Vec<&str> {
     if with_passphrase {
         args.extend(["-e", REPOSITORY_PASSPHRASE]);
     }
-    args.push(container);
+    args.extend(["--", container]);
     args
 }
 
@@ -288,6 +330,7 @@ fn client_version(options: &SandboxOptions<'_>) -> Result<String> {
         "run the docker client",
         &[
             "exec",
+            "--",
             options.container,
             "docker",
             "version",
@@ -498,6 +541,131 @@ mod tests {
         );
         assert!(ImageRef::parse("x/y@sha256:00").is_err());
         assert!(ImageRef::parse("x/y:").is_err());
+    }
+
+    #[test]
+    fn image_references_that_docker_would_read_as_options_are_refused() {
+        for bad in [
+            "-v",
+            "--help",
+            "-evil.example.com/a/b",
+            "--config=/tmp/x:latest",
+            "localhost:5000/-a/b",
+            "acme/app:-v",
+            "acme/app:.x",
+            "/acme/app",
+        ] {
+            let err = ImageRef::parse(bad).expect_err(bad);
+            assert!(
+                matches!(err, Error::InvalidArgument { what: "image", .. }),
+                "{bad}: {err:?}"
+            );
+        }
+        for good in ["a", "0x/y:_v", "localhost:5000/a-b/c_d:v1.0-rc"] {
+            assert!(ImageRef::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn exec_arguments_end_options_before_the_container() {
+        assert_eq!(
+            exec_args("c1", true),
+            [
+                "exec",
+                "-e",
+                "DOCKER_CONTENT_TRUST",
+                "-e",
+                "DOCKER_CONTENT_TRUST_SERVER",
+                "-e",
+                REPOSITORY_PASSPHRASE,
+                "--",
+                "c1"
+            ]
+        );
+    }
+
+    #[test]
+    fn exec_child_gets_only_the_passphrase_it_needs() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dump = tmp.path().join("env");
+        let argv = tmp.path().join("argv");
+        let program = tmp.path().join("docker");
+        std::fs::write(
+            &program,
+            format!(
+                "#!/bin/sh\nenv > '{}'\nprintf '%s\\n' \"$@\" > '{}'\n",
+                dump.display(),
+                argv.display()
+            ),
+        )
+        .expect("write");
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let docker = DockerCli::new(&program);
+        // keytool's own environment, as the child would inherit it.
+        let parent: Vec<(OsString, OsString)> = [
+            ("PATH", "/usr/bin:/bin"),
+            ("DOCKER_HOST", "unix:///kt-test.sock"),
+            ("KEYTOOL_ROOT_PASSPHRASE", "canary-keytool-root"),
+            ("KEYTOOL_TARGETS_PASSPHRASE", "canary-keytool-targets"),
+            ("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", "canary-dct-root"),
+            (
+                "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE",
+                "canary-stale-repo",
+            ),
+            ("NOTARY_ROOT_PASSPHRASE", "canary-notary-root"),
+            ("NOTARY_DELEGATION_PASSPHRASE", "canary-notary-delegation"),
+            ("KEYTOOL_VAULT_PASSPHRASE", "canary-vault-master"),
+            ("KEYTOOL_VAULT_PASSPHRASE_FILE", "/canary/master-file"),
+            ("OTHER_TOOL_PASSPHRASE", "canary-other"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+        let repo = Passphrase::new("the-repository-passphrase".into());
+        for passphrase in [Some(&repo), None] {
+            let status = exec_command(
+                &docker,
+                "c1",
+                "https://notary:4443",
+                &["docker", "push", "--", "r/a:v"],
+                passphrase,
+                parent.clone(),
+            )
+            .status()
+            .expect("run the fake docker");
+            assert!(status.success());
+            let env = std::fs::read_to_string(&dump).expect("env dump");
+            assert!(!env.contains("canary"), "{env}");
+            let secrets: Vec<&str> = env
+                .lines()
+                .filter(|l| {
+                    l.split('=')
+                        .next()
+                        .is_some_and(|n| n.contains("PASSPHRASE"))
+                })
+                .collect();
+            let want: &[&str] = match passphrase {
+                Some(_) => {
+                    &["DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE=the-repository-passphrase"]
+                }
+                None => &[],
+            };
+            assert_eq!(secrets, want, "{env}");
+            for kept in [
+                "DOCKER_HOST=unix:///kt-test.sock",
+                "DOCKER_CONTENT_TRUST=1",
+                "DOCKER_CONTENT_TRUST_SERVER=https://notary:4443",
+            ] {
+                assert!(env.lines().any(|l| l == kept), "{kept} missing: {env}");
+            }
+            let args = std::fs::read_to_string(&argv).expect("argv");
+            assert!(!args.contains("the-repository-passphrase"), "{args}");
+            assert!(
+                args.ends_with("--\nc1\ndocker\npush\n--\nr/a:v\n"),
+                "{args}"
+            );
+        }
     }
 
     #[test]

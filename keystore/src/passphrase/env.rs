@@ -46,6 +46,17 @@ pub fn env_names_for(role: &Role) -> Vec<&'static str> {
     }
 }
 
+/// Whether an environment variable may hold a passphrase or lead to one: every `*_PASSPHRASE`
+/// (the names above, the vault's `KEYTOOL_VAULT_PASSPHRASE`, and any other tool's), every
+/// `*_PASSPHRASE_FILE` and every `KEYTOOL_VAULT_*`. Child processes (docker) inherit none of
+/// them; one that needs a passphrase is handed exactly that one.
+pub(crate) fn is_secret_env(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy().to_ascii_uppercase();
+    name.ends_with("_PASSPHRASE")
+        || name.ends_with("_PASSPHRASE_FILE")
+        || name.starts_with("KEYTOOL_VAULT")
+}
+
 /// A way to read one environment variable.
 type Lookup = Box<dyn Fn(&str) -> Option<OsString> + Send + Sync>;
 
@@ -117,6 +128,43 @@ impl PassphraseSource for EnvSource {
 mod tests {
     use super::super::Purpose;
     use super::*;
+
+    #[test]
+    fn secret_bearing_names() {
+        let secret = |n: &str| is_secret_env(std::ffi::OsStr::new(n));
+        for role in [
+            Role::Root,
+            Role::Targets,
+            Role::Snapshot,
+            Role::Timestamp,
+            Role::Other("alice".into()),
+        ] {
+            for name in env_names_for(&role) {
+                assert!(secret(name), "{name}");
+            }
+        }
+        for name in [
+            "KEYTOOL_VAULT_PASSPHRASE",
+            "KEYTOOL_VAULT_PASSPHRASE_FILE",
+            "KEYTOOL_VAULT_MASTER",
+            "OTHER_TOOL_PASSPHRASE",
+            "notary_root_passphrase",
+        ] {
+            assert!(secret(name), "{name}");
+        }
+        for name in [
+            "PATH",
+            "HOME",
+            "DOCKER_HOST",
+            "DOCKER_CONFIG",
+            "DOCKER_CONTENT_TRUST",
+            "DOCKER_CONTENT_TRUST_SERVER",
+            "KEYTOOL_TRUST_DIR",
+            "PASSPHRASE_HINT",
+        ] {
+            assert!(!secret(name), "{name}");
+        }
+    }
 
     fn origin(vars: &'static [(&'static str, &'static str)], role: &str) -> Option<String> {
         let src = EnvSource::with_lookup(move |k| {

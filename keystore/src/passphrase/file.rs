@@ -12,13 +12,20 @@ use super::{PassphraseSource, Probe, Request, Supplied};
 use crate::error::{Error, Result};
 use crate::ids::Role;
 use crate::secret::Passphrase;
-use crate::trust_dir::read_no_follow;
+use crate::trust_dir::read_no_follow_checked;
 
 /// Reads the passphrase from the first line of a file that only its owner can read.
 /// The line ending is removed; nothing else is trimmed.
+///
+/// The file is opened once, never through a symbolic link (`O_NOFOLLOW`) and without blocking
+/// on a named pipe (`O_NONBLOCK`); its type and mode are checked with `fstat` on that open
+/// descriptor, so the file checked is the file read; at most 64 KiB are read.
 pub struct FileSource {
     path: PathBuf,
 }
+
+/// Largest passphrase file read.
+const MAX_PASSPHRASE_FILE: u64 = 64 * 1024;
 
 impl FileSource {
     /// A source reading `path` when asked.
@@ -33,13 +40,15 @@ impl PassphraseSource for FileSource {
     }
 
     fn supply(&self, _request: &Request<'_>) -> Result<Option<Supplied>> {
-        let meta = std::fs::metadata(&self.path).map_err(|e| Error::io("read", &self.path, e))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(Error::InsecureFile {
-                path: self.path.clone(),
-            });
-        }
-        let bytes = read_no_follow(&self.path, 64 * 1024)?;
+        let bytes = read_no_follow_checked(&self.path, MAX_PASSPHRASE_FILE, |meta| {
+            if meta.permissions().mode() & 0o077 == 0 {
+                Ok(())
+            } else {
+                Err(Error::InsecureFile {
+                    path: self.path.clone(),
+                })
+            }
+        })?;
         let end = bytes
             .iter()
             .position(|&b| b == b'\n')
@@ -60,7 +69,14 @@ impl PassphraseSource for FileSource {
     }
 
     fn probe(&self, _request: &Request<'_>) -> Probe {
-        match std::fs::metadata(&self.path) {
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(m) if m.file_type().is_symlink() => Probe::Unavailable(format!(
+                "{} is a symbolic link (not followed)",
+                self.path.display()
+            )),
+            Ok(m) if !m.is_file() => {
+                Probe::Unavailable(format!("{} is not a regular file", self.path.display()))
+            }
             Ok(m) if m.permissions().mode() & 0o077 == 0 => {
                 Probe::Answers(format!("first line of {}", self.path.display()))
             }
@@ -214,5 +230,113 @@ mod tests {
             FileSource::new(&path).supply(&req),
             Err(Error::InsecureFile { .. })
         ));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        assert!(matches!(
+            FileSource::new(&path).supply(&req),
+            Err(Error::InsecureFile { .. })
+        ));
+    }
+
+    fn request() -> Request<'static> {
+        Request {
+            key_id: None,
+            role: &Role::Root,
+            gun: None,
+            purpose: Purpose::Unlock,
+            attempt: 0,
+        }
+    }
+
+    #[test]
+    fn file_source_never_follows_a_symlink_nor_waits_on_a_fifo() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let target = tmp.path().join("real");
+        std::fs::write(&target, "pw\n").expect("write");
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let source = FileSource::new(&link);
+        assert!(matches!(
+            source.supply(&request()),
+            Err(Error::Symlink { .. })
+        ));
+        assert!(matches!(source.probe(&request()), Probe::Unavailable(_)));
+
+        let fifo = tmp.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(made, "mkfifo");
+        std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(FileSource::new(path).supply(&request()).is_err());
+        });
+        assert_eq!(
+            rx.recv_timeout(std::time::Duration::from_secs(10)),
+            Ok(true),
+            "a FIFO is refused at once"
+        );
+    }
+
+    /// The file whose mode is checked is the file read: with the path switching between a
+    /// private file and a world-readable one (atomic renames), the world-readable one's
+    /// contents are never returned. A check by path and a second open could pass the check on
+    /// the private file and read the other one.
+    #[test]
+    fn file_source_checks_the_file_it_reads() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().to_path_buf();
+        let private = dir.join("private");
+        let loose = dir.join("loose");
+        std::fs::write(&private, "private-pass\n").expect("write");
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        std::fs::write(&loose, "loose-pass\n").expect("write");
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let path = dir.join("pw");
+        std::fs::hard_link(&private, &path).expect("link");
+
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let swapper = {
+            let stop = stop.clone();
+            let (dir, path) = (dir.clone(), path.clone());
+            std::thread::spawn(move || {
+                let staged = dir.join("staged");
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    for from in [&loose, &private] {
+                        let _ = std::fs::remove_file(&staged);
+                        if std::fs::hard_link(from, &staged).is_ok() {
+                            let _ = std::fs::rename(&staged, &path);
+                        }
+                    }
+                }
+            })
+        };
+        let source = FileSource::new(&path);
+        let started = std::time::Instant::now();
+        let (mut private_reads, mut refused) = (0u32, 0u32);
+        let mut leaked = false;
+        while started.elapsed() < std::time::Duration::from_millis(1500) {
+            match source.supply(&request()) {
+                Ok(Some(s)) if s.passphrase.expose() == b"loose-pass" => {
+                    leaked = true;
+                    break;
+                }
+                Ok(Some(_)) => private_reads += 1,
+                Ok(None) | Err(_) => refused += 1,
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        swapper.join().expect("swapper");
+        assert!(
+            !leaked,
+            "read the world-readable file after checking the private one"
+        );
+        assert!(
+            private_reads > 0 && refused > 0,
+            "{private_reads} {refused}"
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod vault;
 
 use std::fmt;
 
+pub(crate) use env::is_secret_env;
 pub use env::{EnvSource, env_names_for};
 pub use file::{FileSource, FixedSource, LineSource};
 

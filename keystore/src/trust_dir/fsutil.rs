@@ -96,6 +96,17 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 /// named pipe planted under a key file's name from blocking the open forever; it is then refused
 /// as not a regular file (the flag does not affect reads of regular files).
 pub(crate) fn read_no_follow(path: &Path, limit: u64) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    read_no_follow_checked(path, limit, |_| Ok(()))
+}
+
+/// Like [`read_no_follow`], also calling `check` with the `fstat` of the opened file (a regular
+/// file) before reading it: a check of the file actually read, which a file swapped in after a
+/// check by path could not pass.
+pub(crate) fn read_no_follow_checked(
+    path: &Path,
+    limit: u64,
+    check: impl FnOnce(&fs::Metadata) -> Result<()>,
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     // O_NOFOLLOW refuses a link as the last component (ELOOP), so no separate lstat is needed;
     // O_NONBLOCK keeps a FIFO planted as a key file from blocking the open.
     let file = OpenOptions::new()
@@ -115,6 +126,7 @@ pub(crate) fn read_no_follow(path: &Path, limit: u64) -> Result<zeroize::Zeroizi
     if !meta.is_file() {
         return Err(Error::invalid("not a regular file").in_file(path));
     }
+    check(&meta)?;
     // Sized from fstat, so a key file is read in one or two system calls.
     let size = usize::try_from(meta.len().min(limit)).unwrap_or(0);
     let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(size + 1));

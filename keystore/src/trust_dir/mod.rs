@@ -16,7 +16,9 @@ use crate::ids::KeyId;
 use crate::key::Algorithm;
 use crate::key::file::KeyFile;
 
-pub(crate) use fsutil::{MAX_KEY_FILE, read_no_follow, sync_dir, write_atomic};
+pub(crate) use fsutil::{
+    MAX_KEY_FILE, read_no_follow, read_no_follow_checked, sync_dir, write_atomic,
+};
 
 /// Name of the private key directory.
 pub const PRIVATE_DIR: &str = "private";
@@ -235,11 +237,14 @@ impl TrustDir {
 
     /// Moves `private/<id>.key` to `keytool-retired/<id>.key` with one atomic rename (both are
     /// in the trust directory, so on one file system) and makes both directories durable.
-    /// Retiring a key that is already retired is a no-op.
+    /// Retiring a key that is already retired is a no-op. A different file retired earlier
+    /// under the same ID (a key replaced twice by `key import --force`) is never overwritten:
+    /// the newer one goes to `keytool-retired/<n>/<id>.key` (n = 2, 3, ...).
     pub fn retire_key(&self, _lock: &DirLock, id: &KeyId) -> Result<PathBuf> {
         let from = self.key_path(id);
         let dir = self.retired_dir();
-        let to = dir.join(format!("{id}.key"));
+        let name = format!("{id}.key");
+        let mut to = dir.join(&name);
         if !from.exists() && to.exists() {
             return Ok(to);
         }
@@ -249,8 +254,24 @@ impl TrustDir {
         {
             return Err(Error::Symlink { path: from });
         }
+        let same = |a: &Path, b: &Path| {
+            matches!(
+                (read_no_follow(a, MAX_KEY_FILE), read_no_follow(b, MAX_KEY_FILE)),
+                (Ok(x), Ok(y)) if x == y
+            )
+        };
+        let mut n = 1u32;
+        while fs::symlink_metadata(&to).is_ok() && !same(&from, &to) {
+            n += 1;
+            to = dir.join(n.to_string()).join(&name);
+        }
+        let parent = to.parent().unwrap_or(&dir).to_path_buf();
+        fsutil::private_dir(&parent)?;
         fs::rename(&from, &to).map_err(|e| Error::io("retire", &from, e))?;
-        sync_dir(&dir)?;
+        sync_dir(&parent)?;
+        if parent != dir {
+            sync_dir(&dir)?;
+        }
         sync_dir(&self.private_dir())?;
         Ok(to)
     }
