@@ -23,6 +23,23 @@ step "cargo test (unit, property, fault-injection and real-peer interop suites)"
 # Missing peers fail the run instead of skipping: the proof is the real notary and docker.
 KEYTOOL_REQUIRE_PEERS=1 cargo test --workspace
 
+step "Fuzzing the whole TUF verification path (fuzz/ tuf_repository, libFuzzer + ASan, 120 s)"
+# cargo-fuzz from crates.io; libFuzzer's sanitizer flags are unstable options, which the stable
+# toolchain accepts under RUSTC_BOOTSTRAP=1 (only for this build, in fuzz/'s own workspace).
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
+fuzz_corpus=$(mktemp -d)
+fuzz_log=$(mktemp)
+cargo run --quiet -p keystore --example tuf_fuzz_seeds -- "$fuzz_corpus"
+if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run tuf_repository "$fuzz_corpus" -- \
+        -max_total_time=120 -rss_limit_mb=4096 -timeout=10 -print_final_stats=1) >"$fuzz_log" 2>&1; then
+  tail -n 120 "$fuzz_log"
+  echo "fuzz: tuf_repository failed (crash, leak or timeout above; the input is in fuzz/artifacts/)" >&2
+  exit 1
+fi
+grep -E "^(Done [0-9]+ runs|stat::number_of_executed_units|stat::peak_rss_mb)" "$fuzz_log"
+rm -f "$fuzz_log"
+rm -rf "$fuzz_corpus"
+
 step "macOS: keystore with the keychain store, keytool and kt_ffi type-check and lint for x86_64-apple-darwin"
 bash tests/peers/macos-check.sh
 

@@ -1276,3 +1276,57 @@ fn container_names_that_look_like_options_are_refused_before_docker_runs() {
         "cp -- trustsandbox:/root/.docker -\n"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rotation journals are data from disk: validated before anything is acted on.
+
+/// The journal name keytool uses for a rotation of `gun`'s `role`.
+fn journal_path(dir: &TrustDir, gun: &str, role: &str) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let digest = hex::encode(Sha256::digest(gun.as_bytes()));
+    dir.root()
+        .join("keytool-journal")
+        .join(format!("rotate-{role}-{}.json", &digest[..16]))
+}
+
+#[test]
+fn a_forged_rotation_journal_retires_nothing() {
+    let (_tmp, dir) = tmp_trust();
+    let src = fixed("journal-pass-1");
+    let keys = ops::preseed(&dir, &src, &gun(), &KDF).unwrap();
+    let new = ops::generate(&dir, &src, Role::Targets, Some(gun()), &KDF).unwrap();
+    let path = journal_path(&dir, GUN, "targets");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let options = ops::RotateOptions {
+        server: None,
+        server_managed: false,
+        new_key_file: None,
+        dry_run: false,
+        on_step: &|_| {},
+    };
+    let forged = |old: &str, journal_gun: &str| {
+        serde_json::json!({
+            "gun": journal_gun, "role": "targets", "old_key": old, "new_key": new.id.as_str(),
+            "server_managed": false, "published_repository": false, "phase": "begun"
+        })
+    };
+    // The key it would retire is the root key, not this repository's targets key.
+    for (journal, expected) in [
+        (forged(keys.root.as_str(), GUN), "not the targets key"),
+        (
+            forged(keys.targets.as_str(), "example.com/other/repo"),
+            "not of the targets key",
+        ),
+        (forged("not-a-key-id", GUN), "malformed"),
+    ] {
+        fs::write(&path, serde_json::to_vec(&journal).unwrap()).unwrap();
+        let err = ops::rotate(&dir, &src, &gun(), &Role::Targets, &options, &KDF)
+            .expect_err("a forged journal is refused");
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
+        assert!(err.to_string().contains(expected), "{err}");
+        for id in [&keys.root, &keys.targets, &new.id] {
+            assert!(dir.key_path(id).is_file(), "{id} stays in private/");
+        }
+        assert!(!dir.retired_dir().exists(), "nothing is retired");
+    }
+}

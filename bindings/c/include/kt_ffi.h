@@ -452,8 +452,11 @@ kt_status kt_repo_status_json(const kt_keystore *store,
 // On success `*json_out` receives a JSON report (`gun`, `role`, `old_key`, `new_key`,
 // `published`, `retired`, `resumed`, `dry_run`, ... as `keytool --json rotate` prints; free it
 // with `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives the
-// error. Blocks on the network. Thread-safe (rotations of one trust directory are serialised by
-// its lock).
+// error. Blocks on the network. Thread-safe (rotations of one trust directory run one at a time;
+// from inside this call's own callback, another rotation of the same directory fails with
+// `KT_STATUS_INVALID_ARGUMENT` instead of waiting). The server's metadata is verified through the
+// root chain from the root this machine trusts before anything is signed, and the root key must
+// have signed the root it extends.
 //
 // # Safety
 // `store` is NULL or a live handle; `gun`, `role`, `server_url`, `ca_path` are NULL or

@@ -105,7 +105,7 @@ pub(crate) fn fetch_verified(
         if cached_root.is_some() {
             return Err(Error::InvalidMetadata {
                 reason: format!(
-                    "{} says {gun} is not published, but this machine trusts a root of it ({}). The server lost its data or hides it; nothing was changed. If the server was reset on purpose, move that directory away and publish again",
+                    "{} says {gun} is not published, but this machine trusts a root of it ({}). The server lost its data or hides it; nothing was changed. If the server was reset on purpose, or that root was never published (notary init without a publish), move that directory away and publish again",
                     server.url(),
                     dir.metadata_dir(gun).display()
                 ),

@@ -877,3 +877,17 @@ fn plan(
         dry_run: true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_the_server_never_overflow() {
+        let at = |v: Value| next_version(&serde_json::json!({ "version": v }), "root");
+        assert_eq!(at(1.into()).expect("increments"), 2);
+        assert!(at(u64::MAX.into()).is_err(), "u64::MAX + 1 is refused");
+        assert!(at((-1).into()).is_err());
+        assert!(at("7".into()).is_err());
+    }
+}
