@@ -6,8 +6,7 @@
 //! cargo run -p keystore --example tuf_fuzz_seeds -- DIR
 //! ```
 //!
-//! Layout of one input: chunks separated by `SEPARATOR` — the cached root.json (empty: none),
-//! the served root.json, timestamp.json, snapshot.json, targets.json, then `1.root.json`, …
+//! The input layout is in `fuzz/tuf_input.rs`, included here.
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,8 +17,8 @@ use keystore::tuf::{TufKey, repository, roles, sign};
 use keystore::{Gun, KeyId};
 use serde_json::{Value, json};
 
-/// Separates the files of one input (also in the fuzz target).
-const SEPARATOR: &[u8] = b"\n--8<--\n";
+#[path = "../../fuzz/tuf_input.rs"]
+mod tuf_input;
 
 fn key(k: &PrivateKey) -> TufKey {
     TufKey {
@@ -97,34 +96,23 @@ fn main() -> ExitCode {
         let (ts, snap) = files(latest);
         let mut parts: Vec<&[u8]> = vec![cached, latest, &ts, &snap, &targets_bytes];
         parts.extend_from_slice(versioned);
-        // A seed must pass every check, or the fuzzer starts from a rejection.
-        let served = |file: &str| -> Option<Vec<u8>> {
-            let index = match file {
-                "timestamp.json" => 2,
-                "snapshot.json" => 3,
-                "targets.json" => 4,
-                other => 4 + other.strip_suffix(".root.json")?.parse::<usize>().ok()?,
-            };
-            parts.get(index).map(|p| p.to_vec())
-        };
+        let bytes = tuf_input::join(&parts);
+        // A seed must pass every check as the fuzz target reads it, or the fuzzer starts from a
+        // rejection.
+        let read = tuf_input::split(&bytes);
+        let part = |i: usize| read.get(i).copied().filter(|p| !p.is_empty());
+        let served = |file: &str| part(tuf_input::served_index(file)?).map(<[u8]>::to_vec);
         repository::verify(
             &gun,
-            (!cached.is_empty()).then_some(cached),
+            part(0),
             &|_| Ok(None),
-            latest.to_vec(),
+            part(1).expect("a served root").to_vec(),
             &mut |file| Ok(served(file)),
             &TrustPinning::default(),
             now,
         )
         .expect("a seed verifies");
-        let mut out = Vec::new();
-        for (i, p) in parts.iter().enumerate() {
-            if i > 0 {
-                out.extend_from_slice(SEPARATOR);
-            }
-            out.extend_from_slice(p);
-        }
-        out
+        bytes
     };
     let seeds = [
         ("first-use", input(b"", &v1, &[])),
