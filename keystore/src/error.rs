@@ -142,6 +142,39 @@ pub enum Error {
         /// The role (notary alias) of the key.
         role: String,
     },
+    /// No source supplied the passphrase of a key about to be created (it has no ID the user
+    /// could look up yet, so the message names its role and repository).
+    #[error("a passphrase for the new {role} key{} is needed and no source supplied one; no key was created", gun.as_ref().map(|g| format!(" of {g}")).unwrap_or_default())]
+    NewPassphraseRequired {
+        /// The role of the key to be created.
+        role: String,
+        /// Its repository, for repository keys.
+        gun: Option<String>,
+    },
+    /// `key passwd` got the current passphrase as the new one, from a source that does not make
+    /// that a deliberate choice (the same source, or an environment variable).
+    #[error(
+        "the new passphrase of key{key} (from {new_source}) is the same as the current one (from {old_source}); nothing was changed"
+    )]
+    SamePassphrase {
+        /// The key.
+        key: FileLabel,
+        /// Where the current passphrase came from.
+        old_source: String,
+        /// Where the new passphrase came from.
+        new_source: String,
+    },
+    /// A key that the cached, verified trust data of a repository still names was to be removed
+    /// without `force`.
+    #[error(
+        "key {key_id} is still in use: {uses}; removing it would leave this machine unable to sign (nothing was changed)"
+    )]
+    KeyInUse {
+        /// The key.
+        key_id: String,
+        /// Who names it, e.g. "the targets key of example.com/app".
+        uses: String,
+    },
     /// The user cancelled a prompt or a confirmation.
     #[error("cancelled by the user")]
     Cancelled,
@@ -261,7 +294,11 @@ impl Error {
             Error::UnsupportedAlgorithm { .. } => ErrorCode::UnsupportedAlgorithm,
             Error::ExcessiveKdfCost { .. } => ErrorCode::ExcessiveKdfCost,
             Error::WrongPassphrase { .. } => ErrorCode::WrongPassphrase,
-            Error::PassphraseRequired { .. } => ErrorCode::PassphraseRequired,
+            Error::PassphraseRequired { .. } | Error::NewPassphraseRequired { .. } => {
+                ErrorCode::PassphraseRequired
+            }
+            Error::SamePassphrase { .. } => ErrorCode::WeakPassphrase,
+            Error::KeyInUse { .. } => ErrorCode::InvalidArgument,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::WeakPassphrase { .. } => ErrorCode::WeakPassphrase,
             Error::ServerRejected { .. } => ErrorCode::ServerRejected,

@@ -910,12 +910,93 @@ fn passwd_changes_the_passphrase_and_keeps_role_and_gun() {
 }
 
 #[test]
-fn remove_deletes_one_key() {
+fn passwd_refuses_the_current_passphrase_as_the_new_one() {
+    let (_tmp, dir) = tmp_trust();
+    let id = generate(&dir, Role::Targets, Some(gun()), "old-pass");
+    let path = dir.key_path(&id);
+    let original = fs::read(&path).unwrap();
+    let repo = env(&[("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "old-pass")]);
+    // The same variable answers both questions: the old passphrase twice.
+    let err = ops::passwd(&dir, &id, &repo, &repo, &KDF).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::WeakPassphrase);
+    assert!(err.to_string().contains("same as the current one"), "{err}");
+    assert!(!err.to_string().contains("old-pass"), "{err}");
+    // The same source, whatever it is.
+    let err = ops::passwd(&dir, &id, &fixed("old-pass"), &fixed("old-pass"), &KDF).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::WeakPassphrase);
+    // An environment variable is never a deliberate new passphrase when it equals the old one.
+    let err = ops::passwd(&dir, &id, &fixed("old-pass"), &repo, &KDF).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::WeakPassphrase);
+    let err = ops::passwd_stored(
+        &dir,
+        &id,
+        &repo,
+        ops::NewPassphrase::From(&repo),
+        None,
+        &KDF,
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::WeakPassphrase);
+    assert_eq!(fs::read(&path).unwrap(), original);
+    // A distinct, deliberate source may keep the passphrase (re-encryption, new KDF setting).
+    let deliberate = FixedSource::new(Passphrase::new("old-pass".into()), "new passphrase file");
+    let kdf = KdfSettings {
+        iterations: 3000,
+        ..KDF
+    };
+    ops::passwd(&dir, &id, &repo, &deliberate, &kdf).unwrap();
+    assert_ne!(fs::read(&path).unwrap(), original);
+    assert_eq!(unlock_file(&path, "old-pass").unwrap().id(), id);
+}
+
+fn no_confirm(_: &ops::RemovalPlan) -> keystore::Result<()> {
+    Ok(())
+}
+
+/// Writes a cached root.json for `gun` whose `role` lists `key` (as a verified publish leaves it).
+fn cache_root_naming(dir: &TrustDir, gun: &Gun, role: &str, key: &PrivateKey) {
+    let public = key.public();
+    let tuf = keystore::tuf::TufKey {
+        keytype: public.algorithm().keytype().into(),
+        public: public.bytes().to_vec(),
+    };
+    let id = tuf.id().to_string();
+    let root = serde_json::json!({
+        "signed": {
+            "_type": "Root",
+            "keys": {id.clone(): tuf.to_json()},
+            "roles": {role: {"keyids": [id], "threshold": 1}},
+            "version": 1,
+        },
+        "signatures": [],
+    });
+    let meta = dir.metadata_dir(gun);
+    fs::create_dir_all(&meta).unwrap();
+    fs::write(meta.join("root.json"), serde_json::to_vec(&root).unwrap()).unwrap();
+}
+
+#[test]
+fn remove_retires_never_deletes() {
     let (_tmp, dir) = tmp_trust();
     let root = generate(&dir, Role::Root, None, "p");
     let targets = generate(&dir, Role::Targets, Some(gun()), "p");
-    assert_eq!(ops::remove(&dir, &root).unwrap(), dir.key_path(&root));
+    let bytes = fs::read(dir.key_path(&root)).unwrap();
+    let done = ops::remove(&dir, &root, false, &no_confirm).unwrap();
+    assert_eq!(done.path, dir.key_path(&root));
+    assert_eq!(
+        done.retired_to,
+        dir.retired_dir().join(format!("{root}.key"))
+    );
+    assert!(done.still_named_by.is_empty());
     assert!(!dir.key_path(&root).exists());
+    // Recoverable, byte for byte, and listed as retired.
+    assert_eq!(fs::read(&done.retired_to).unwrap(), bytes);
+    assert!(
+        ops::list_retired(&dir, None, None)
+            .unwrap()
+            .iter()
+            .any(|k| k.id == root.as_str())
+    );
     assert_eq!(
         ops::load_key(&dir, &root, &fixed("p"), &KDF)
             .unwrap_err()
@@ -923,10 +1004,50 @@ fn remove_deletes_one_key() {
         ErrorCode::NotFound
     );
     assert_eq!(
-        ops::remove(&dir, &root).unwrap_err().code(),
+        ops::remove(&dir, &root, false, &no_confirm)
+            .unwrap_err()
+            .code(),
         ErrorCode::NotFound
     );
     assert!(ops::load_key(&dir, &targets, &fixed("p"), &KDF).is_ok());
+    // A refused confirmation changes nothing.
+    let err = ops::remove(&dir, &targets, false, &|_| Err(keystore::Error::Cancelled)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Cancelled);
+    assert!(dir.key_path(&targets).is_file());
+}
+
+#[test]
+fn remove_refuses_a_key_that_cached_trust_data_names() {
+    let (_tmp, dir) = tmp_trust();
+    let targets = generate(&dir, Role::Targets, Some(gun()), "p");
+    let key = ops::load_key(&dir, &targets, &fixed("p"), &KDF).unwrap().2;
+    cache_root_naming(&dir, &gun(), "targets", &key);
+    assert_eq!(
+        ops::key_uses(&dir, &targets).unwrap(),
+        [format!("the targets key of {GUN}")]
+    );
+    let before = snapshot(dir.root());
+    let asked = RefCell::new(0);
+    let err = ops::remove(&dir, &targets, false, &|_| {
+        *asked.borrow_mut() += 1;
+        Ok(())
+    })
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    assert!(err.to_string().contains("still in use"), "{err}");
+    assert!(err.to_string().contains(GUN), "{err}");
+    assert_eq!(*asked.borrow(), 0, "refused before asking");
+    assert_eq!(snapshot(dir.root()), before, "nothing changed");
+
+    // Forced: retired (not deleted), and the result says who still names it.
+    let done = ops::remove(&dir, &targets, true, &|plan| {
+        assert_eq!(plan.still_named_by, [format!("the targets key of {GUN}")]);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(done.still_named_by, [format!("the targets key of {GUN}")]);
+    assert!(!dir.key_path(&targets).exists());
+    assert!(done.retired_to.is_file());
 }
 
 #[test]

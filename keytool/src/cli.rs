@@ -258,13 +258,18 @@ pub(crate) enum KeyCommand {
         #[arg(long, value_name = "FILE")]
         new_passphrase_file: Option<PathBuf>,
     },
-    /// Delete a key file
+    /// Take a key out of use: its file moves to keytool-retired/ (never deleted; move it back to
+    /// undo). A key that a published repository still names is refused without --force
     Remove {
         /// Key ID or unique prefix
         key_id: String,
         /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
+        /// Retire the key even though a published repository's trust data still names it (this
+        /// machine can then no longer sign or rotate that repository with it)
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -201,6 +201,22 @@ pub(crate) fn chain(ctx: &Context, file: Option<&Path>) -> Chain {
     chain
 }
 
+/// The chain for checking which passphrase opens a key (`status`, `passphrase explain`): the
+/// sources of [`chain`] that answer without a person. The vault's master passphrase comes only
+/// from `--vault-passphrase-file` or `KEYTOOL_VAULT_PASSPHRASE`; there is no prompt.
+pub(crate) fn checking_chain(ctx: &Context, file: Option<&Path>) -> Chain {
+    let mut chain = Chain::new();
+    push_explicit(ctx, file, &mut chain);
+    chain.push(Box::new(EnvSource::process()));
+    if let Ok(Some(kr)) = crate::passphrase_cmd::keyring(ctx) {
+        chain.push(Box::new(StoredSource::new(kr)));
+    }
+    chain.push(Box::new(StoredSource::new(
+        crate::passphrase_cmd::unattended_vault_store(ctx),
+    )));
+    chain
+}
+
 /// The chain without stored passphrases (what `passphrase set` stores from).
 pub(crate) fn plain_chain(ctx: &Context, file: Option<&Path>) -> Chain {
     let mut chain = Chain::new();
@@ -480,25 +496,56 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
                 eprintln!("Successfully updated passphrase for key ID: {id}");
             }
         }
-        KeyCommand::Remove { key_id, yes } => {
+        KeyCommand::Remove { key_id, yes, force } => {
             let id = ops::resolve_key_id(&ctx.dir, &key_id)?;
-            if !yes {
-                let (_, file) = ctx.dir.read_key(&id)?;
+            let confirm_plan = |plan: &ops::RemovalPlan| -> Result<()> {
+                if yes {
+                    return Ok(());
+                }
                 confirm(
                     ctx,
                     &format!(
-                        "Delete {} key {}{}? There is no undo. (yes/no) ",
-                        file.role(),
-                        id,
-                        file.gun().map(|g| format!(" of {g}")).unwrap_or_default()
+                        "Remove {} key {}{}{}? It is moved to {} (docker and notary no longer use it; move it back to undo). (yes/no) ",
+                        plan.role,
+                        plan.id,
+                        plan.gun
+                            .as_ref()
+                            .map(|g| format!(" of {g}"))
+                            .unwrap_or_default(),
+                        if plan.still_named_by.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                ", still {} (this machine can no longer sign with it)",
+                                plan.still_named_by.join(", ")
+                            )
+                        },
+                        ctx.dir.retired_dir().display()
                     ),
-                )?;
-            }
-            let path = ops::remove(&ctx.dir, &id)?;
+                )
+            };
+            let done = ops::remove(&ctx.dir, &id, force, &confirm_plan)?;
             if ctx.json {
-                output::json(&serde_json::json!({ "removed": id, "path": path }));
+                output::json(&serde_json::json!({
+                    "removed": done.id,
+                    "path": done.path,
+                    "retired_to": done.retired_to,
+                    "still_named_by": done.still_named_by,
+                }));
             } else {
-                eprintln!("Deleted {}", path.display());
+                eprintln!(
+                    "Retired {} key {} to {} (keytool key list --retired shows it; move it back to {} to undo; delete that file to purge the key for good).",
+                    done.role,
+                    done.id,
+                    done.retired_to.display(),
+                    ctx.dir.private_dir().display()
+                );
+                if !done.still_named_by.is_empty() {
+                    eprintln!(
+                        "Warning: it is still {}: this machine can no longer sign with it.",
+                        done.still_named_by.join(", ")
+                    );
+                }
             }
         }
     }
@@ -600,7 +647,9 @@ pub(crate) fn server_ca(ctx: &Context, url: &str, tlscacert: Option<&Path>) -> O
 fn status(ctx: &Context, args: &ServerArgs) -> Result<u8> {
     let gun: Gun = args.repo.parse()?;
     let client = server_client(ctx, args)?;
-    let st = ops::status(&ctx.dir, &gun, client.as_ref())?;
+    // "Ready" means a passphrase source opens the targets key, tried without asking anyone.
+    let sources = checking_chain(ctx, None);
+    let st = ops::status(&ctx.dir, &gun, client.as_ref(), Some(&sources), &ctx.kdf)?;
     if ctx.json {
         output::json(&st);
     } else {
@@ -662,13 +711,18 @@ fn status(ctx: &Context, args: &ServerArgs) -> Result<u8> {
                 }
             );
         }
+        match (&st.targets_passphrase, st.can_sign_targets) {
+            (Some(from), _) => println!("Passphrase    the targets key opens with {from}"),
+            (None, true) => println!("Passphrase    NO source opens the targets key (see below)"),
+            (None, false) => {}
+        }
         for p in &st.problems {
             println!("Note: {p}");
         }
         println!(
             "Ready: {}",
             if st.ready {
-                "yes, docker push signs with the targets key on this machine"
+                "yes, this machine can sign with the targets key the server expects"
             } else {
                 "NO"
             }

@@ -71,6 +71,21 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
                 env_names_for(&role)[1..].join(", ")
             )
         }
+        Error::NewPassphraseRequired { role, .. } => {
+            let role: Role = role.parse().unwrap_or(Role::Other(String::new()));
+            let names = env_names_for(&role);
+            format!(
+                "Set {} (or another of: {}), pass --passphrase-file FILE, --passphrase-fd N or --passphrase-stdin, pass --generate-passphrase to generate one and keep it in the OS keyring or the vault, or run on a terminal without --non-interactive to type one.",
+                names[0],
+                names[1..].join(", ")
+            )
+        }
+        Error::SamePassphrase { .. } => {
+            "Give the new passphrase with --new-passphrase-file FILE (mode 0600) or on a terminal, or pass --generate-passphrase; environment variables hold the current passphrase. To keep the passphrase on purpose (e.g. to apply a new --kdf-iterations), put it in --new-passphrase-file.".into()
+        }
+        Error::KeyInUse { .. } => {
+            "To replace the key, rotate it (keytool rotate --repo GUN); the old key is then retired, not lost. To take it off this machine anyway, pass --force: it is retired to keytool-retired/ (keytool key list --retired), never deleted.".into()
+        }
         Error::VaultLocked { .. } => {
             "Check KEYTOOL_VAULT_PASSPHRASE or --vault-passphrase-file; if the master passphrase is right, the vault file was modified: restore it from a backup.".into()
         }

@@ -16,7 +16,7 @@ use keystore::passphrase::{
 use keystore::{Error, KeyId, Passphrase, Result, Role};
 
 use crate::cli::Global;
-use crate::commands::{Context, chain, check_iterations, plain_chain};
+use crate::commands::{Context, chain, check_iterations, checking_chain, plain_chain};
 use crate::output;
 use crate::prompt::TtyPrompt;
 
@@ -122,6 +122,16 @@ pub(crate) fn keyring(ctx: &Context) -> Result<Option<Keyring>> {
 /// Where the vault's master passphrase comes from: --vault-passphrase-file, then
 /// KEYTOOL_VAULT_PASSPHRASE, then a prompt (when allowed).
 fn master_chain(ctx: &Context, file: Option<&std::path::Path>) -> Chain {
+    let mut chain = unattended_master_chain(file);
+    if ctx.interactive {
+        chain.push(Box::new(TtyPrompt));
+    }
+    chain
+}
+
+/// The vault's master passphrase without a prompt: --vault-passphrase-file, then
+/// KEYTOOL_VAULT_PASSPHRASE.
+fn unattended_master_chain(file: Option<&std::path::Path>) -> Chain {
     let mut chain = Chain::new();
     if let Some(f) = file {
         chain.push(Box::new(FileSource::new(f)));
@@ -131,10 +141,18 @@ fn master_chain(ctx: &Context, file: Option<&std::path::Path>) -> Chain {
     {
         chain.push(Box::new(FixedSource::new(Passphrase::new(text), VAULT_ENV)));
     }
-    if ctx.interactive {
-        chain.push(Box::new(TtyPrompt));
-    }
     chain
+}
+
+/// The vault of the trust directory as a store that never prompts for its master passphrase
+/// (for checks: `status`, `passphrase explain`).
+pub(crate) fn unattended_vault_store(ctx: &Context) -> VaultStore {
+    VaultStore::new(
+        ctx.dir.clone(),
+        Box::new(unattended_master_chain(
+            ctx.vault_passphrase_file.as_deref(),
+        )),
+    )
 }
 
 /// The vault of the trust directory as a store: one per command, shared by everything that
@@ -285,17 +303,45 @@ fn explain(ctx: &Context, g: &Global, args: &ExplainArgs) -> Result<()> {
         purpose: Purpose::Unlock,
         attempt: 0,
     };
-    let lines = chain(ctx, g.passphrase_file.as_deref()).explain(&request);
+    // Every source that answers by itself is tried on the key (no prompt, also not for the
+    // vault's master passphrase); a prompt is only listed.
+    let mut sources = checking_chain(ctx, g.passphrase_file.as_deref());
+    if ctx.interactive {
+        sources.push(Box::new(TtyPrompt));
+    }
+    let checks: Vec<ops::SourceCheck> = match &id {
+        Some(id) => ops::check_sources(&ctx.dir, id, &sources, &ctx.kdf)?,
+        None => sources
+            .explain(&request)
+            .into_iter()
+            .map(|explained| ops::SourceCheck {
+                explained,
+                opens: None,
+            })
+            .collect(),
+    };
+    let lines: Vec<_> = checks.iter().map(|c| &c.explained).collect();
     let winner = lines
         .iter()
         .position(|l| matches!(l.probe, Probe::Answers(_) | Probe::Asks(_)));
+    let verdict = |i: usize| -> String {
+        match &checks[i].opens {
+            Some(ops::Opens::Yes) => " -- opens the key".into(),
+            Some(ops::Opens::No) => " -- WRONG: does not open the key".into(),
+            Some(ops::Opens::Unknown(why)) => format!(" -- not checked: {why}"),
+            None => String::new(),
+        }
+    };
     if ctx.json {
         let rows: Vec<_> = lines
             .iter()
             .enumerate()
             .map(|(i, l)| {
                 let (state, why) = split(&l.probe);
-                serde_json::json!({"source": l.source, "state": state, "detail": why, "used": Some(i) == winner})
+                serde_json::json!({
+                    "source": l.source, "state": state, "detail": why, "used": Some(i) == winner,
+                    "opens": checks[i].opens,
+                })
             })
             .collect();
         output::json(&serde_json::json!({
@@ -312,10 +358,11 @@ fn explain(ctx: &Context, g: &Global, args: &ExplainArgs) -> Result<()> {
     for (i, l) in lines.iter().enumerate() {
         let (state, why) = split(&l.probe);
         println!(
-            "{} {}. {}: {state} ({why})",
+            "{} {}. {}: {state} ({why}){}",
             if Some(i) == winner { "->" } else { "  " },
             i + 1,
-            l.source
+            l.source,
+            verdict(i)
         );
     }
     if !ctx.interactive {
@@ -323,8 +370,16 @@ fn explain(ctx: &Context, g: &Global, args: &ExplainArgs) -> Result<()> {
             "   -. a prompt on this terminal: not used (--non-interactive, CI=true, or no terminal)"
         );
     }
-    match winner {
-        Some(i) => println!("The passphrase would come from source {}.", i + 1),
+    match winner.map(|i| (i, &checks[i].opens)) {
+        Some((i, Some(ops::Opens::Yes))) => println!(
+            "The passphrase would come from source {}, and it opens the key.",
+            i + 1
+        ),
+        Some((i, Some(ops::Opens::No))) => println!(
+            "The passphrase would come from source {}, but it does NOT open the key: commands fail with \"wrong passphrase\". Correct or unset it.",
+            i + 1
+        ),
+        Some((i, _)) => println!("The passphrase would come from source {}.", i + 1),
         None => println!(
             "No source would answer: the command would fail with \"a passphrase is needed\"."
         ),

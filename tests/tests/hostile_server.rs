@@ -132,6 +132,7 @@ fn trust_dir(keys: &Keys) -> tempfile::TempDir {
 
 fn status(stack: &Stack, fake: &Fake, trust: &Path) -> (Option<i32>, String) {
     let out = keytool(trust)
+        .env("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "pw-123456")
         .args([
             "status",
             "--repo",

@@ -179,6 +179,7 @@ fn status_says_whether_this_machine_can_sign(stack: &Stack) {
     let trust = tmp.path().join("trust");
     let status = |dir: &Path| {
         let out = keytool(dir)
+            .env("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", REPO_PW)
             .args([
                 "--json",
                 "status",

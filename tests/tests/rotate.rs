@@ -41,7 +41,8 @@ fn rotate(stack: &Stack, trust: &Path, gun: &str, url: &str) -> Output {
 }
 
 fn status(stack: &Stack, trust: &Path, gun: &str) -> (Option<i32>, serde_json::Value) {
-    let mut cmd = keytool(trust);
+    // With the passphrases: "ready" means a source opens the targets key.
+    let mut cmd = kt(trust);
     cmd.args(["--json", "status", "--repo", gun]);
     let out = server_args(stack, &mut cmd, &stack.url)
         .output()

@@ -111,6 +111,7 @@ fn local_snapshot_repositories_are_signed_by_notary_with_keytool_keys() {
     );
 
     let out = ok(interop_tests::keytool(&trust)
+        .env("KEYTOOL_TARGETS_PASSPHRASE", "repo-pass-1")
         .args([
             "--json",
             "status",

@@ -423,6 +423,11 @@ uint32_t kt_passphrase_request_attempt(const kt_passphrase_request *req);
 // `keytool --json status` prints). `ca_path` is a PEM CA file for the server (NULL: docker's
 // `tls/<host:port>/ca.crt` when it exists, else the system's trust store).
 //
+// This call has no passphrase callback, so it does not check passphrases: `passphrase_checked`
+// is false and `ready` means only that the targets key the server expects is in the trust
+// directory (the CLI's `status` also requires a passphrase source that opens it). To check
+// that the key opens, load it with `kt_key_load`.
+//
 // On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
 // untouched and `*err_out` (if not NULL) receives the error (`KT_STATUS_NETWORK`,
 // `KT_STATUS_SERVER_REJECTED`, `KT_STATUS_INVALID_METADATA`, ...). Blocks on the network (30 s

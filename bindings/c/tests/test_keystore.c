@@ -372,6 +372,16 @@ static void test_passphrase_failures(const char *dir) {
     CHECK_STATUS(kt_key_generate(store, "root", NULL, answer_cb, &empty, &other, NULL), KT_STATUS_WEAK_PASSPHRASE);
     CHECK(key == NULL && other == NULL);
 
+    /* passwd to the current passphrase (a callback that ignores is_new) is refused and changes
+     * nothing: "Successfully updated" would be untrue. */
+    struct answer same = {.passphrase = CANARY};
+    CHECK_STATUS(kt_keystore_passwd(store, id, answer_cb, &same, &err), KT_STATUS_WEAK_PASSPHRASE);
+    expect_error(err, KT_STATUS_WEAK_PASSPHRASE, "same as the current one", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_key_load(store, id, answer_cb, &good, &key, NULL), KT_STATUS_OK);
+    kt_key_free(key);
+    key = NULL;
+
     /* passwd: the old passphrase stops working, the new one works. */
     struct answer change = {.passphrase = CANARY, .new_passphrase = "the-new-passphrase"};
     CHECK_STATUS(kt_keystore_passwd(store, id, answer_cb, &change, &err), KT_STATUS_OK);

@@ -62,7 +62,7 @@ pub(crate) fn generate_key(
     let gun = gun_for(&role, gun)?;
     let key = PrivateKey::generate_ecdsa()?;
     let id = key.id();
-    let supplied = new_passphrase(source, &id, &role, gun.as_ref())?;
+    let supplied = new_passphrase(source, &id, &role, gun.as_ref(), false)?;
     let pem = file::encode(
         &key,
         &role,

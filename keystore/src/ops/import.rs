@@ -224,7 +224,7 @@ fn plan_block(
         let (key, _) = unlock_with(&file, None, source, kdf)?;
         plan.id = key.id();
         check_id(&plan.id)?;
-        let supplied = new_passphrase(source, &plan.id, &plan.role, plan.gun.as_ref())?;
+        let supplied = new_passphrase(source, &plan.id, &plan.role, plan.gun.as_ref(), false)?;
         plan.pem = file::encode(
             &key,
             &plan.role,

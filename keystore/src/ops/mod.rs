@@ -1,6 +1,7 @@
 //! One function per user intent. The CLI, and later the C and Go faces, call these and nothing
 //! below them, so an operation means the same thing everywhere.
 
+mod explain;
 mod export;
 mod generate;
 mod import;
@@ -16,6 +17,7 @@ mod sandbox;
 mod status;
 mod stored;
 
+pub use explain::{Opens, SourceCheck, check_sources};
 pub use export::{Selection, export, export_to_file};
 pub use generate::{Generated, generate};
 pub use import::{ImportOptions, Imported, Outcome, import};
@@ -27,7 +29,7 @@ pub use provision::{
     provision,
 };
 pub use publish::{Published, publish};
-pub use remove::remove;
+pub use remove::{RemovalPlan, Removed, key_uses, remove};
 pub use rotate::{
     RotateOptions, Rotated, Step, local_repositories, pending_rotation, published_repositories,
     rotate,
@@ -140,8 +142,19 @@ pub fn load_key(
     source: &dyn PassphraseSource,
     kdf: &KdfSettings,
 ) -> Result<(PathBuf, KeyFile, PrivateKey)> {
+    load_key_with(dir, id, source, kdf).map(|(path, file, key, _)| (path, file, key))
+}
+
+/// Like [`load_key`], also returning the passphrase that opened it (`None` when unencrypted).
+pub(crate) fn load_key_with(
+    dir: &TrustDir,
+    id: &KeyId,
+    source: &dyn PassphraseSource,
+    kdf: &KdfSettings,
+) -> Result<(PathBuf, KeyFile, PrivateKey, Option<Supplied>)> {
     let (path, file) = dir.read_key(id)?;
-    let key = unlock(&file, Some(id), source, kdf).map_err(|e| e.in_file(&path))?;
+    let (key, supplied) =
+        unlock_with(&file, Some(id), source, kdf).map_err(|e| e.in_file(&path))?;
     if &key.id() != id {
         return Err(Error::invalid(format!(
             "the file is named {id} but holds key {}; notary would fail to sign with it",
@@ -149,20 +162,30 @@ pub fn load_key(
         ))
         .in_file(&path));
     }
-    Ok((path, file, key))
+    Ok((path, file, key, supplied))
 }
 
-/// Decrypts a key file with passphrases from `source`, retrying only sources that allow it.
-pub(crate) fn unlock(
-    file: &KeyFile,
-    id: Option<&KeyId>,
-    source: &dyn PassphraseSource,
-    kdf: &KdfSettings,
-) -> Result<PrivateKey> {
-    unlock_with(file, id, source, kdf).map(|(key, _)| key)
+/// `key passwd` must change something: a new passphrase equal to the current one is refused
+/// unless it came from a deliberate, distinct source (`--new-passphrase-file`, a prompt for the
+/// new passphrase after the old one came from elsewhere), e.g. to re-encrypt under a new KDF
+/// setting. The same source twice, or an environment variable (which holds the key's *current*
+/// passphrase for docker and notary), is the mistake of passing the old passphrase as the new.
+pub(crate) fn check_new_differs(id: &KeyId, old: Option<&Supplied>, new: &Supplied) -> Result<()> {
+    let Some(old) = old else { return Ok(()) };
+    let (a, b) = (old.passphrase.expose(), new.passphrase.expose());
+    let equal = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    if equal && (old.origin == new.origin || crate::passphrase::is_env_origin(&new.origin)) {
+        return Err(Error::SamePassphrase {
+            key: FileLabel::text(id.to_string()),
+            old_source: old.origin.clone(),
+            new_source: new.origin.clone(),
+        });
+    }
+    Ok(())
 }
 
-/// Like [`unlock`], also returning the passphrase that worked (`None` for unencrypted files).
+/// Decrypts a key file with passphrases from `source`, retrying only sources that allow it;
+/// also returns the passphrase that worked (`None` for unencrypted files).
 pub(crate) fn unlock_with(
     file: &KeyFile,
     id: Option<&KeyId>,
@@ -213,13 +236,14 @@ pub(crate) fn unlock_with(
     }
 }
 
-/// Asks `source` for the passphrase of a new key. Empty passphrases are refused: they would
-/// leave the key unencrypted on disk.
+/// Asks `source` for the passphrase of a new key, or the new passphrase of the saved key `id`
+/// (`saved`). Empty passphrases are refused: they would leave the key unencrypted on disk.
 pub(crate) fn new_passphrase(
     source: &dyn PassphraseSource,
     id: &KeyId,
     role: &Role,
     gun: Option<&Gun>,
+    saved: bool,
 ) -> Result<Supplied> {
     let request = Request {
         key_id: Some(id),
@@ -228,12 +252,21 @@ pub(crate) fn new_passphrase(
         purpose: Purpose::NewKey,
         attempt: 0,
     };
-    let supplied = source
-        .supply(&request)?
-        .ok_or_else(|| Error::PassphraseRequired {
-            key: FileLabel::text(id.to_string()),
-            role: role.to_string(),
-        })?;
+    // A key not saved yet has an ID that means nothing to the user (it changes every run), so
+    // the error names its role and repository instead.
+    let supplied = source.supply(&request)?.ok_or_else(|| {
+        if saved {
+            Error::PassphraseRequired {
+                key: FileLabel::text(id.to_string()),
+                role: role.to_string(),
+            }
+        } else {
+            Error::NewPassphraseRequired {
+                role: role.to_string(),
+                gun: gun.map(ToString::to_string),
+            }
+        }
+    })?;
     if supplied.passphrase.is_empty() {
         return Err(Error::WeakPassphrase {
             reason: format!("the passphrase from {} is empty", supplied.origin),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{KdfSettings, load_key, new_passphrase};
+use super::{KdfSettings, check_new_differs, load_key_with, new_passphrase};
 use crate::error::{Error, Result};
 use crate::ids::KeyId;
 use crate::key::file;
@@ -19,9 +19,10 @@ pub fn passwd(
     new: &dyn PassphraseSource,
     kdf: &KdfSettings,
 ) -> Result<PathBuf> {
-    let (path, file, key) = load_key(dir, id, old, kdf)?;
+    let (path, file, key, current) = load_key_with(dir, id, old, kdf)?;
     let before = read_no_follow(&path, MAX_KEY_FILE)?;
-    let supplied = new_passphrase(new, id, file.role(), file.gun())?;
+    let supplied = new_passphrase(new, id, file.role(), file.gun(), true)?;
+    check_new_differs(id, current.as_ref(), &supplied)?;
     let pem = file::encode(
         &key,
         file.role(),

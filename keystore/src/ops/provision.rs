@@ -36,7 +36,8 @@ use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
-use super::{Outcome, list, status};
+use super::status::key_status;
+use super::{Outcome, list};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId, Role};
 use crate::notary::{NotaryClient, host_port};
@@ -452,7 +453,7 @@ pub fn provision(
     if let Target::Container { name, .. } = target {
         check_container_name(name)?;
     }
-    let st = status(dir, gun, options.server)?;
+    let st = key_status(dir, gun, options.server)?;
     let published = st.published;
     let not_found = |role: &str| Error::KeyNotFound {
         key_id: format!("(the {role} key of {gun})"),
@@ -538,7 +539,7 @@ pub(crate) fn targets_keys(
     gun: &Gun,
     server: Option<&NotaryClient>,
 ) -> Result<(Vec<KeyId>, Option<bool>)> {
-    let st = status(dir, gun, server)?;
+    let st = key_status(dir, gun, server)?;
     let ids: Vec<String> = if st.published == Some(true) {
         st.expected_targets_keys
             .iter()

@@ -370,7 +370,7 @@ pub fn rotate(
         (false, None) => {
             let key = PrivateKey::generate_ecdsa()?;
             let key_gun = role.carries_gun().then_some(gun);
-            let supplied = new_passphrase(source, &key.id(), role, key_gun)?;
+            let supplied = new_passphrase(source, &key.id(), role, key_gun, false)?;
             let pem = file::encode(&key, role, key_gun, &supplied.passphrase, kdf.iterations)?;
             (NewKey::Local(key), Some(pem))
         }
@@ -807,7 +807,7 @@ fn adopt(
         Some(_) if key_file.notary_readable() => key_file.rewrap(role, key_gun),
         Some(s) => file::encode(&key, role, key_gun, &s.passphrase, kdf.iterations)?,
         None => {
-            let s = new_passphrase(source, &key.id(), role, key_gun)?;
+            let s = new_passphrase(source, &key.id(), role, key_gun, false)?;
             file::encode(&key, role, key_gun, &s.passphrase, kdf.iterations)?
         }
     };

@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
-use super::{list, remote};
-use crate::error::Result;
-use crate::ids::{Gun, Role};
+use super::{KdfSettings, list, remote, unlock_with};
+use crate::error::{Error, Result};
+use crate::ids::{Gun, KeyId, Role};
 use crate::notary::NotaryClient;
+use crate::passphrase::{PassphraseSource, env_names_for};
 use crate::trust_dir::{Location, TrustDir};
 use crate::tuf::roles;
 
@@ -48,9 +49,15 @@ pub struct Status {
     pub timestamp_expires: Option<String>,
     /// Whether this machine holds the targets key the server expects.
     pub can_sign_targets: bool,
+    /// Whether passphrases were checked: a source was given to try them with.
+    pub passphrase_checked: bool,
+    /// The source whose passphrase opens that targets key (`"not encrypted"` for a key without
+    /// one); `None` when no source opens it or passphrases were not checked.
+    pub targets_passphrase: Option<String>,
     /// Whether an interrupted rotation of the repository waits to be completed.
     pub pending_rotation: bool,
-    /// Ready for `docker push` to sign with the local keys.
+    /// Ready for `docker push` to sign with the local keys: the targets key the server expects
+    /// is here and (when passphrases are checked) a passphrase source opens it.
     pub ready: bool,
     /// What stands in the way, in plain words.
     pub problems: Vec<String>,
@@ -58,7 +65,92 @@ pub struct Status {
 
 /// Builds the status of `gun`, asking `server` when given. The server's root.json is verified
 /// (signatures, certificates, expiry) before anything in it is believed.
-pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Result<Status> {
+///
+/// With `passphrases`, "ready" also means that a passphrase from them decrypts the targets key:
+/// give only sources that answer without a person (files, environment, stored passphrases; no
+/// prompt). Nothing secret is reported, only which source opened the key, or why none did. No
+/// lock of the trust directory is held while the sources are asked.
+pub fn status(
+    dir: &TrustDir,
+    gun: &Gun,
+    server: Option<&NotaryClient>,
+    passphrases: Option<&dyn PassphraseSource>,
+    kdf: &KdfSettings,
+) -> Result<Status> {
+    let mut st = key_status(dir, gun, server)?;
+    let Some(source) = passphrases else {
+        return Ok(st);
+    };
+    st.passphrase_checked = true;
+    let candidates: Vec<String> = if st.published == Some(true) {
+        st.expected_targets_keys
+            .iter()
+            .filter(|k| k.local)
+            .filter_map(|k| k.key_id.clone())
+            .collect()
+    } else {
+        st.local_targets_keys.clone()
+    };
+    let mut why_not = Vec::new();
+    for id in candidates {
+        let Ok(id) = id.parse::<KeyId>() else {
+            continue;
+        };
+        match opens(dir, &id, source, kdf) {
+            Ok(origin) => {
+                st.targets_passphrase = Some(origin);
+                why_not.clear();
+                break;
+            }
+            Err(e) => why_not.push(unopened(&id, gun, &e)),
+        }
+    }
+    if st.targets_passphrase.is_none() {
+        st.ready = false;
+    }
+    st.problems.extend(why_not);
+    Ok(st)
+}
+
+/// Which source's passphrase opens key `id` (or "not encrypted"), asked as a command would ask.
+fn opens(
+    dir: &TrustDir,
+    id: &KeyId,
+    source: &dyn PassphraseSource,
+    kdf: &KdfSettings,
+) -> Result<String> {
+    let (path, file) = dir.read_key(id)?;
+    let (_, supplied) = unlock_with(&file, Some(id), source, kdf).map_err(|e| e.in_file(&path))?;
+    Ok(supplied.map_or_else(|| "not encrypted".to_owned(), |s| s.origin))
+}
+
+/// Why no passphrase opens the targets key `id`, in plain words (never a secret).
+fn unopened(id: &KeyId, gun: &Gun, error: &Error) -> String {
+    match error {
+        Error::WrongPassphrase { source_name, .. } => format!(
+            "the passphrase from {source_name} does not open the targets key {id} of {gun} (a stale or wrong value?); signing would fail"
+        ),
+        Error::PassphraseRequired { role, .. } if role == crate::passphrase::vault::MASTER_ROLE => {
+            format!(
+                "the vault holds the passphrase of the targets key {id} of {gun}, but its master passphrase was not given without a prompt (KEYTOOL_VAULT_PASSPHRASE or --vault-passphrase-file)"
+            )
+        }
+        Error::PassphraseRequired { .. } => format!(
+            "no passphrase source opens the targets key {id} of {gun} without a prompt: set {} (or --passphrase-file), or store it (keytool passphrase set {id})",
+            env_names_for(&Role::Targets).join(" or ")
+        ),
+        other => format!(
+            "cannot check whether a passphrase opens the targets key {id} of {gun}: {other}"
+        ),
+    }
+}
+
+/// The keys-only part of [`status`]: which keys are here and which the server expects.
+pub(crate) fn key_status(
+    dir: &TrustDir,
+    gun: &Gun,
+    server: Option<&NotaryClient>,
+) -> Result<Status> {
     let flat_ids = |role: Role, g: Option<&Gun>| -> Result<Vec<String>> {
         Ok(list(dir, Some(&role), g)?
             .into_iter()
@@ -79,6 +171,8 @@ pub fn status(dir: &TrustDir, gun: &Gun, server: Option<&NotaryClient>) -> Resul
         targets_expires: None,
         timestamp_expires: None,
         can_sign_targets: false,
+        passphrase_checked: false,
+        targets_passphrase: None,
         pending_rotation: super::pending_rotation(dir, gun)?,
         ready: false,
         problems: Vec::new(),

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{KdfSettings, load_key, new_passphrase, unlock_with};
+use super::{KdfSettings, check_new_differs, load_key_with, new_passphrase, unlock_with};
 use crate::error::{Error, Result};
 use crate::ids::KeyId;
 use crate::key::file;
@@ -32,11 +32,13 @@ pub fn passwd_stored(
     store: Option<&dyn SecretStore>,
     kdf: &KdfSettings,
 ) -> Result<PathBuf> {
-    let (path, key_file, key) = load_key(dir, id, old, kdf)?;
+    let (path, key_file, key, current) = load_key_with(dir, id, old, kdf)?;
     let before = read_no_follow(&path, MAX_KEY_FILE)?;
     let passphrase = match new {
         NewPassphrase::From(source) => {
-            new_passphrase(source, id, key_file.role(), key_file.gun())?.passphrase
+            let supplied = new_passphrase(source, id, key_file.role(), key_file.gun(), true)?;
+            check_new_differs(id, current.as_ref(), &supplied)?;
+            supplied.passphrase
         }
         NewPassphrase::Generate => generate_passphrase()?,
     };

@@ -46,6 +46,19 @@ pub fn env_names_for(role: &Role) -> Vec<&'static str> {
     }
 }
 
+/// Whether `origin` (a [`Supplied`] origin) is one of the passphrase variables above.
+pub(crate) fn is_env_origin(origin: &str) -> bool {
+    [
+        Role::Root,
+        Role::Targets,
+        Role::Snapshot,
+        Role::Timestamp,
+        Role::Other(String::new()),
+    ]
+    .iter()
+    .any(|role| env_names_for(role).contains(&origin))
+}
+
 /// Whether an environment variable may hold a passphrase or lead to one: every `*_PASSPHRASE`
 /// (the names above, the vault's `KEYTOOL_VAULT_PASSPHRASE`, and any other tool's), every
 /// `*_PASSPHRASE_FILE` and every `KEYTOOL_VAULT_*`. Child processes (docker) inherit none of

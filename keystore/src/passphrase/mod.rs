@@ -10,8 +10,8 @@ pub mod vault;
 
 use std::fmt;
 
-pub(crate) use env::is_secret_env;
 pub use env::{EnvSource, env_names_for};
+pub(crate) use env::{is_env_origin, is_secret_env};
 pub use file::{FileSource, FixedSource, LineSource};
 
 use crate::error::Result;
@@ -118,6 +118,11 @@ impl Chain {
     /// Appends a boxed source.
     pub fn push(&mut self, source: Box<dyn PassphraseSource>) {
         self.sources.push(source);
+    }
+
+    /// The sources, in the order they are asked.
+    pub fn sources(&self) -> impl Iterator<Item = &dyn PassphraseSource> {
+        self.sources.iter().map(|s| s.as_ref())
     }
 
     /// Descriptions of the sources, in order.

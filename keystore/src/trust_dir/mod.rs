@@ -344,27 +344,6 @@ impl TrustDir {
         }
     }
 
-    /// Deletes `private/<id>.key` durably.
-    pub fn remove_key(&self, _lock: &DirLock, id: &KeyId) -> Result<PathBuf> {
-        let path = self.key_path(id);
-        let meta = fs::symlink_metadata(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::KeyNotFound {
-                    key_id: id.to_string(),
-                    dir: self.private_dir(),
-                }
-            } else {
-                Error::io("inspect", &path, e)
-            }
-        })?;
-        if meta.file_type().is_symlink() {
-            return Err(Error::Symlink { path });
-        }
-        fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
-        sync_dir(&self.private_dir())?;
-        Ok(path)
-    }
-
     /// Lists every `*.key` file under `private/` (recursively, as notary does), flat, legacy
     /// and nested, sorted as notary sorts: root first, then by GUN, role and ID.
     pub fn list(&self) -> Result<Vec<ListedKey>> {
