@@ -143,7 +143,8 @@ pub(crate) struct RotateArgs {
     /// Repository (GUN); repeat to rotate several
     #[arg(long = "repo", value_name = "GUN", required_unless_present = "all")]
     pub(crate) repos: Vec<String>,
-    /// Every repository with a local targets key that the server has published
+    /// Every repository with a local targets key that the server has published (or whose root
+    /// this machine trusts); published ones without a local targets key are skipped
     #[arg(long, conflicts_with = "repos")]
     pub(crate) all: bool,
     /// Notary server [default: $DOCKER_CONTENT_TRUST_SERVER, the config file's server]

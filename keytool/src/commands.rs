@@ -45,6 +45,8 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
     let config = Config::load(g.config.as_deref(), |k| std::env::var_os(k))?;
     let non_interactive =
         g.non_interactive || config.flag("KEYTOOL_NON_INTERACTIVE")?.unwrap_or(false);
+    // A misspelt keyring choice fails every command, before anything is read or written.
+    keystore::passphrase::keyring::check_choice(|k| config.var(k))?;
     let ctx = Context {
         dir: TrustDir::resolve(g.trust_dir.as_deref(), |k| config.var(k))?,
         kdf: kdf_settings(g, &config)?,
@@ -275,7 +277,11 @@ fn parse_gun(text: Option<&str>) -> Result<Option<Gun>> {
 }
 
 fn parse_role(text: Option<&str>) -> Result<Option<Role>> {
-    text.map(str::parse).transpose()
+    let role: Option<Role> = text.map(str::parse).transpose()?;
+    if let Some(role) = &role {
+        role.check_spelling()?;
+    }
+    Ok(role)
 }
 
 pub(crate) fn check_iterations(kdf: &KdfSettings) -> Result<()> {
@@ -687,7 +693,13 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<u8> {
         args.offline,
     )?;
     let guns: Vec<Gun> = if let (true, Some(server)) = (args.all, &client) {
-        ops::published_repositories(&ctx.dir, server)?
+        let published = ops::published_repositories(&ctx.dir, server)?;
+        for gun in &published.without_targets_key {
+            eprintln!(
+                "Skipped {gun}: published, but no targets key of it is in this trust directory (rotate it by name, keytool rotate --repo {gun}, to replace a lost key)."
+            );
+        }
+        published.rotate
     } else if args.all {
         return Err(Error::InvalidArgument {
             what: "--all",
