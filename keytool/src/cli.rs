@@ -222,7 +222,7 @@ pub(crate) enum KeyCommand {
     },
     /// Import key files: notary export bundles, unencrypted keys, encrypted keys
     Import {
-        /// Files to import
+        /// Files to import; - reads standard input (e.g. from key export)
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Role for keys whose file has no role header

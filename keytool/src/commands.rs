@@ -91,7 +91,30 @@ fn show_config(ctx: &Context) {
         env: &'static str,
         value: Option<String>,
         origin: Option<Origin>,
+        /// What applies when neither the environment nor the file sets it.
+        default: String,
     }
+    let kdf = KdfSettings::default();
+    let default_of = |key: &str| -> String {
+        match key {
+            "trust_dir" => TrustDir::resolve(None, |k| {
+                (k != "KEYTOOL_TRUST_DIR")
+                    .then(|| std::env::var_os(k))
+                    .flatten()
+            })
+            .map(|d| d.root().display().to_string())
+            .unwrap_or_else(|_| "$DOCKER_CONFIG/trust, else ~/.docker/trust".into()),
+            "generate_passphrase" | "non_interactive" | "notary_compat" => "false".into(),
+            "kdf_iterations" => kdf.iterations.to_string(),
+            "max_kdf_iterations" => kdf.max_iterations.to_string(),
+            "keyring" => "auto".into(),
+            "vault_passphrase_file" => "none (KEYTOOL_VAULT_PASSPHRASE, else a prompt)".into(),
+            "server" => "none".into(),
+            "tlscacert" => "$DOCKER_CONFIG/tls/<host:port>/ca.crt, else the system's".into(),
+            "notary_config" => "~/.notary/config.json".into(),
+            _ => "-".into(),
+        }
+    };
     let settings: Vec<Setting> = config::KEYS
         .iter()
         .map(|(key, env)| {
@@ -103,6 +126,7 @@ fn show_config(ctx: &Context) {
                     .as_ref()
                     .map(|(v, _)| v.to_string_lossy().into_owned()),
                 origin: found.map(|(_, o)| o),
+                default: default_of(key),
             }
         })
         .collect();
@@ -121,7 +145,7 @@ fn show_config(ctx: &Context) {
             (Some(v), Some(Origin::Environment)) => (v.as_str(), format!("from {}", s.env)),
             (Some(v), _) => (v.as_str(), "from the configuration file".to_owned()),
             (None, _) => (
-                "-",
+                s.default.as_str(),
                 format!("built-in default (set {} or {})", s.key, s.env),
             ),
         };
@@ -389,9 +413,21 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
                 gun: parse_gun(repo.as_deref())?,
                 force,
             };
+            let stdin_inputs = files.iter().filter(|f| f.as_os_str() == "-").count();
+            if stdin_inputs > 1 || (stdin_inputs == 1 && g.passphrase_stdin) {
+                return Err(Error::InvalidArgument {
+                    what: "input",
+                    reason: "standard input (-) can be read once: name it once, and not together with --passphrase-stdin".into(),
+                });
+            }
             let mut inputs = Vec::with_capacity(files.len());
             for f in &files {
-                inputs.push((f.display().to_string(), read_input(f)?));
+                if f.as_os_str() == "-" {
+                    // `key export` writes to standard output; `key import -` reads it back.
+                    inputs.push(("standard input".to_owned(), read_stdin()?));
+                } else {
+                    inputs.push((f.display().to_string(), read_input(f)?));
+                }
             }
             let done = ops::import(
                 &ctx.dir,
@@ -948,6 +984,28 @@ fn migrate(ctx: &Context) -> Result<()> {
             ),
         })
     }
+}
+
+/// Standard input, bounded as a key file is.
+fn read_stdin() -> Result<Zeroizing<Vec<u8>>> {
+    let path = Path::new("standard input");
+    let mut buf = Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .lock()
+        .take(MAX_IMPORT_FILE + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    if buf.len() as u64 > MAX_IMPORT_FILE {
+        return Err(Error::InvalidKeyFile {
+            file: keystore::error::FileLabel::path(path),
+            reason: format!("larger than {MAX_IMPORT_FILE} bytes"),
+        });
+    }
+    Ok(buf)
 }
 
 fn read_input(path: &Path) -> Result<Zeroizing<Vec<u8>>> {

@@ -306,3 +306,78 @@ fn a_misspelt_keyring_choice_is_an_error() {
     assert!(err.contains("\"nonee\""), "{err}");
     assert!(keys(home.path()).is_empty());
 }
+
+/// Item 12: `key import -` reads standard input, so `key export | key import -` works.
+#[test]
+fn key_import_dash_reads_standard_input() {
+    let from = tempfile::tempdir().expect("tmp");
+    let out = keytool(
+        from.path(),
+        &["key", "generate", "--role", "root"],
+        &PASSPHRASES,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let out = keytool(from.path(), &["key", "export", "--key", &id], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bundle = out.stdout;
+
+    let to = tempfile::tempdir().expect("tmp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keytool"))
+        .arg("--trust-dir")
+        .arg(to.path().join("trust"))
+        .args(["key", "import", "-"])
+        .env_clear()
+        .env("HOME", to.path())
+        .env("KEYTOOL_NON_INTERACTIVE", "1")
+        .env(PASSPHRASES[0].0, PASSPHRASES[0].1)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("keytool runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bundle)
+        .expect("write");
+    let out = child.wait_with_output().expect("waits");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(keys(to.path()), [format!("{id}.key")]);
+}
+
+/// Item 12: `keytool config` shows the built-in defaults that apply, not "-".
+#[test]
+fn config_shows_effective_defaults() {
+    let home = tempfile::tempdir().expect("tmp");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keytool"));
+    let out = cmd
+        .arg("config")
+        .env_clear()
+        .env("HOME", home.path())
+        .output()
+        .expect("keytool runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{key} ")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line("kdf_iterations").contains("600000"), "{text}");
+    assert!(line("max_kdf_iterations").contains("10000000"), "{text}");
+    assert!(line("keyring").contains("auto"), "{text}");
+    let trust = home.path().join(".docker/trust");
+    assert!(
+        line("trust_dir").contains(&trust.display().to_string()),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("-")),
+        "{text}"
+    );
+}
