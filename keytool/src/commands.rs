@@ -66,20 +66,31 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
         config,
         vault: OnceCell::new(),
     };
-    match cli.command {
-        Command::Key(cmd) => key(&ctx, g, cmd).map(|()| 0),
+    // A directory this command created and left empty but for lock files (a misspelt
+    // --trust-dir, a command that failed before writing) is removed again.
+    let existed = ctx.dir.root().exists();
+    let result = run_command(&ctx, g, cli.command);
+    if !existed {
+        let _ = ctx.dir.remove_if_unused();
+    }
+    result
+}
+
+fn run_command(ctx: &Context, g: &Global, command: Command) -> Result<u8> {
+    match command {
+        Command::Key(cmd) => key(ctx, g, cmd).map(|()| 0),
         Command::Config => {
-            show_config(&ctx);
+            show_config(ctx);
             Ok(0)
         }
-        Command::Init(args) => init(&ctx, g, &args).map(|()| 0),
-        Command::Status(args) => status(&ctx, &args),
-        Command::Rotate(args) => rotate(&ctx, g, &args),
-        Command::Migrate => migrate(&ctx).map(|()| 0),
-        Command::Provision(args) => crate::sandbox::provision(&ctx, &args).map(|()| 0),
-        Command::Sandbox(cmd) => crate::sandbox::sandbox(&ctx, g, cmd).map(|()| 0),
-        Command::Passphrase(cmd) => crate::passphrase_cmd::passphrase(&ctx, g, cmd).map(|()| 0),
-        Command::Vault(cmd) => crate::passphrase_cmd::vault(&ctx, cmd).map(|()| 0),
+        Command::Init(args) => init(ctx, g, &args).map(|()| 0),
+        Command::Status(args) => status(ctx, &args),
+        Command::Rotate(args) => rotate(ctx, g, &args),
+        Command::Migrate => migrate(ctx).map(|()| 0),
+        Command::Provision(args) => crate::sandbox::provision(ctx, &args).map(|()| 0),
+        Command::Sandbox(cmd) => crate::sandbox::sandbox(ctx, g, cmd).map(|()| 0),
+        Command::Passphrase(cmd) => crate::passphrase_cmd::passphrase(ctx, g, cmd).map(|()| 0),
+        Command::Vault(cmd) => crate::passphrase_cmd::vault(ctx, cmd).map(|()| 0),
     }
 }
 

@@ -381,3 +381,37 @@ fn config_shows_effective_defaults() {
         "{text}"
     );
 }
+
+/// Item 12: a command that wrote nothing does not leave a misspelt --trust-dir behind with a
+/// lock file in it; a directory that existed before is kept.
+#[test]
+fn a_misspelt_trust_dir_is_not_left_behind() {
+    let home = tempfile::tempdir().expect("tmp");
+    for args in [
+        &["rotate", "--repo", "example.com/a/b", "--offline"][..],
+        &["migrate"][..],
+    ] {
+        let typo = home.path().join("trsut");
+        let out = Command::new(env!("CARGO_BIN_EXE_keytool"))
+            .arg("--trust-dir")
+            .arg(&typo)
+            .args(args)
+            .env_clear()
+            .env("HOME", home.path())
+            .env("KEYTOOL_NON_INTERACTIVE", "1")
+            .output()
+            .expect("keytool runs");
+        assert!(
+            !typo.exists(),
+            "{args:?} left {} behind: {}",
+            typo.display(),
+            stderr(&out)
+        );
+    }
+    // An existing (empty) directory stays.
+    let trust = home.path().join("trust");
+    std::fs::create_dir(&trust).expect("mkdir");
+    let out = keytool(home.path(), &["migrate"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(trust.is_dir());
+}
