@@ -207,7 +207,8 @@ pub(crate) enum KeyCommand {
         #[arg(long, value_name = "GUN")]
         repo: Option<String>,
     },
-    /// List keys with role, repository, ID, algorithm and file
+    /// List keys: ID, role, algorithm, encryption; the repository (and an unusual file) on the
+    /// line below, within 100 columns (--json for every field)
     List {
         /// Only keys of this repository
         #[arg(long, value_name = "GUN")]

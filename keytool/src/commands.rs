@@ -379,37 +379,41 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
             } else if keys.is_empty() {
                 eprintln!("No keys in {}.", ctx.dir.private_dir().display());
             } else {
-                let rows: Vec<Vec<String>> = keys
+                // Full key IDs (what notary and docker print) in a table that fits 100 columns;
+                // the repository and any unusual file go on an indented line below the key.
+                let rows: Vec<(Vec<String>, Vec<String>)> = keys
                     .iter()
                     .map(|k| {
-                        vec![
-                            k.role.clone(),
-                            k.gun.clone().unwrap_or_default(),
+                        let row = vec![
                             k.id.clone(),
+                            k.role.clone(),
                             k.algorithm
                                 .map(|a| a.to_string())
                                 .unwrap_or_else(|| "?".into()),
                             if k.encrypted { "yes" } else { "NO" }.into(),
-                            match (&k.problem, k.location) {
-                                (Some(p), _) => format!("{} (unusable: {p})", k.path.display()),
-                                (None, Location::Legacy) => {
-                                    format!("{} (legacy: run keytool migrate)", k.path.display())
-                                }
-                                (None, Location::Nested) => {
-                                    format!("{} (nested: notary cannot load it)", k.path.display())
-                                }
-                                (None, Location::Flat) => k.path.display().to_string(),
-                                (None, Location::Retired) => {
-                                    format!("{} (retired)", k.path.display())
-                                }
-                            },
-                        ]
+                        ];
+                        let mut details = Vec::new();
+                        if let Some(g) = &k.gun {
+                            details.push(format!("repository {g}"));
+                        }
+                        let file = k.path.display();
+                        match (&k.problem, k.location) {
+                            (Some(p), _) => details.push(format!("file {file} (unusable: {p})")),
+                            (None, Location::Legacy) => {
+                                details.push(format!("file {file} (legacy: run keytool migrate)"));
+                            }
+                            (None, Location::Nested) => {
+                                details.push(format!("file {file} (nested: notary cannot load it)"))
+                            }
+                            (None, Location::Retired) => {
+                                details.push(format!("file {file} (retired)"));
+                            }
+                            (None, Location::Flat) => {}
+                        }
+                        (row, details)
                     })
                     .collect();
-                output::table(
-                    &["ROLE", "GUN", "KEY ID", "ALGORITHM", "ENCRYPTED", "FILE"],
-                    &rows,
-                );
+                output::table_with_details(&["KEY ID", "ROLE", "ALG", "ENC"], &rows);
             }
         }
         KeyCommand::Import {

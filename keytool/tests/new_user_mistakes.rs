@@ -415,3 +415,36 @@ fn a_misspelt_trust_dir_is_not_left_behind() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(trust.is_dir());
 }
+
+/// Item 12: `key list` fits 100 columns, with the full key IDs and the repository.
+#[test]
+fn key_list_fits_100_columns() {
+    let home = tempfile::tempdir().expect("tmp");
+    let gun = "sandboxregistry:5000/test/trusttest";
+    let out = keytool(
+        home.path(),
+        &["init", "--repo", gun, "--offline"],
+        &PASSPHRASES,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = keytool(
+        home.path(),
+        &["key", "generate", "--role", "targets/releases"],
+        &PASSPHRASES,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = keytool(home.path(), &["key", "list"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    for k in keys(home.path()) {
+        assert!(text.contains(k.trim_end_matches(".key")), "{text}");
+    }
+    assert!(text.contains(&format!("repository {gun}")), "{text}");
+}
