@@ -40,7 +40,9 @@ pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<*mut c_char, Fail
 
 /// Generates a new ECDSA P-256 key for `role` ("root", "targets", "snapshot", a delegation such
 /// as "targets/releases", or a signer name) and repository `gun` (required for targets and
-/// snapshot keys; NULL for the others, where it is ignored as notary does), encrypts it with a
+/// snapshot keys; must be NULL for the others). A GUN docker could not use (a tag, upper case)
+/// and a near miss of a role name ("target", "root-key") are `KT_STATUS_INVALID_ARGUMENT`, with
+/// the likely fix in the message ("did you mean targets?"). Encrypts the key with a
 /// new passphrase from the callback (`is_new` true; empty is `KT_STATUS_WEAK_PASSPHRASE`) and
 /// writes it atomically as `private/<key ID>.key`, where docker and notary find it.
 ///

@@ -116,3 +116,65 @@ fn go_signature_verifies_with_p256() {
         "p256 rejects the Go-made signature"
     );
 }
+
+/// The C ABI parses GUNs and role names as the CLI does (through keystore): a tag, upper case, a
+/// near miss of a role name and a repository for a root key are invalid arguments whose message
+/// names the fix.
+#[test]
+fn c_abi_refuses_names_docker_cannot_use() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = CString::new(tmp.path().to_str().expect("utf-8")).expect("no NUL");
+    let mut store = null_mut();
+    // SAFETY: every pointer is valid for the call; handles are freed once at the end.
+    unsafe {
+        assert_eq!(
+            kt_keystore_open(dir.as_ptr(), &mut store, null_mut()),
+            kt_status::Ok
+        );
+        for (role, gun, fix) in [
+            (
+                "targets",
+                Some("host/acme/web:latest"),
+                "did you mean host/acme/web?",
+            ),
+            (
+                "targets",
+                Some("host/Acme/Web"),
+                "did you mean host/acme/web?",
+            ),
+            ("target", Some("host/acme/web"), "did you mean targets?"),
+            (
+                "root",
+                Some("host/acme/web"),
+                "only targets and snapshot keys",
+            ),
+        ] {
+            let role_c = CString::new(role).expect("no NUL");
+            let gun_c = gun.map(|g| CString::new(g).expect("no NUL"));
+            let mut id = null_mut();
+            let mut err = null_mut();
+            let st = kt_key_generate(
+                store,
+                role_c.as_ptr(),
+                gun_c.as_ref().map_or(std::ptr::null(), |g| g.as_ptr()),
+                Some(fixed),
+                null_mut(),
+                &mut id,
+                &mut err,
+            );
+            assert_eq!(st, kt_status::InvalidArgument, "{role} {gun:?}");
+            let message = CStr::from_ptr(kt_error_message(err))
+                .to_string_lossy()
+                .into_owned();
+            assert!(message.contains(fix), "{role} {gun:?}: {message}");
+            kt_error_free(err);
+            assert!(id.is_null());
+        }
+        kt_keystore_free(store);
+    }
+    let private = tmp.path().join("private");
+    assert!(
+        !private.exists() || std::fs::read_dir(&private).expect("ls").next().is_none(),
+        "nothing was written"
+    );
+}

@@ -199,8 +199,10 @@ pub enum Error {
     Network {
         /// The server URL.
         url: String,
-        /// What failed (connection, TLS, timeout).
+        /// What failed (connection, TLS, timeout), and which request was waiting.
         reason: String,
+        /// The kind of failure, for the faces' advice.
+        problem: NetworkProblem,
     },
     /// TUF metadata cannot be trusted or parsed.
     #[error("invalid trust metadata: {reason}")]
@@ -356,6 +358,24 @@ impl Error {
             what: what.into(),
         }
     }
+}
+
+/// Why a Notary server could not be reached.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkProblem {
+    /// Nothing answered in time (connection or answer).
+    Timeout,
+    /// The port does not speak TLS (a plain HTTP port, or another service).
+    NotTls,
+    /// The server's certificate is not issued by a CA trusted here.
+    UntrustedCertificate,
+    /// The server's certificate is not valid (for this name, or expired).
+    InvalidCertificate,
+    /// The host name does not resolve, or the connection was refused.
+    Unreachable,
+    /// Anything else.
+    Other,
 }
 
 /// An optional name (file path or key ID) shown after a noun in messages, with a leading space.

@@ -14,6 +14,9 @@ use crate::tuf::{MAX_METADATA, TufKey};
 
 /// Time allowed for one request.
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// Time allowed to set up a connection (TCP and TLS): a server that is up answers in
+/// milliseconds, so a paused or unreachable one is reported well before [`TIMEOUT`].
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest error body kept for messages.
 const MAX_ERROR_BODY: usize = 512;
 
@@ -22,6 +25,8 @@ pub struct NotaryClient {
     base: String,
     agent: ureq::Agent,
     pinning: TrustPinning,
+    /// Connection and whole-request timeouts, named in messages.
+    timeouts: (Duration, Duration),
 }
 
 impl std::fmt::Debug for NotaryClient {
@@ -59,6 +64,16 @@ impl NotaryClient {
     /// file) and the system's trust store otherwise. Proxies from the environment are honoured,
     /// except for loopback servers.
     pub fn new(url: &str, ca: Option<&Path>) -> Result<Self> {
+        Self::with_timeouts(url, ca, CONNECT_TIMEOUT, TIMEOUT)
+    }
+
+    /// [`NotaryClient::new`] with other timeouts (tests).
+    pub(crate) fn with_timeouts(
+        url: &str,
+        ca: Option<&Path>,
+        connect: Duration,
+        total: Duration,
+    ) -> Result<Self> {
         let bad = |reason: &str| Error::InvalidArgument {
             what: "server URL",
             reason: format!("{url:?}: {reason}"),
@@ -99,7 +114,8 @@ impl NotaryClient {
         let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .https_only(true)
-            .timeout_global(Some(TIMEOUT))
+            .timeout_global(Some(total))
+            .timeout_connect(Some(connect))
             .max_redirects(0)
             .tls_config(tls.build());
         if loopback {
@@ -109,6 +125,7 @@ impl NotaryClient {
             base: url.trim_end_matches('/').to_owned(),
             agent: config.build().new_agent(),
             pinning: TrustPinning::default(),
+            timeouts: (connect, total),
         })
     }
 
@@ -133,10 +150,80 @@ impl NotaryClient {
         format!("{}/v2/{}/_trust/tuf/{file}", self.base, gun)
     }
 
-    fn network(&self, e: ureq::Error) -> Error {
+    /// A transport failure of the request for `url`, in words that say what was being waited
+    /// for and what is likely wrong (never the TLS library's bare text).
+    fn network(&self, url: &str, e: ureq::Error) -> Error {
+        use crate::error::NetworkProblem as P;
+        let request = url
+            .strip_prefix(&self.base)
+            .unwrap_or(url)
+            .trim_start_matches("/v2/");
+        let host = host_port(&self.base).unwrap_or(&self.base);
+        let (connect, total) = self.timeouts;
+        let text = e.to_string();
+        let (problem, reason) = match &e {
+            ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => (
+                P::Timeout,
+                format!(
+                    "no connection to {host} within {} s (TCP and TLS set-up) for {request}; the server is down, paused or unreachable",
+                    connect.as_secs()
+                ),
+            ),
+            ureq::Error::Timeout(_) => (
+                P::Timeout,
+                format!(
+                    "no complete answer within {} s to {request}; the server accepted the connection but stopped answering (paused or overloaded?)",
+                    total.as_secs()
+                ),
+            ),
+            _ if text.contains("InvalidContentType")
+                || text.contains("corrupt message")
+                || text.contains("InvalidMessage") =>
+            {
+                (
+                    P::NotTls,
+                    format!(
+                        "{host} does not speak TLS (the port is plain HTTP or another service); requesting {request}"
+                    ),
+                )
+            }
+            _ if text.contains("UnknownIssuer") || text.contains("UnknownCA") => (
+                P::UntrustedCertificate,
+                format!(
+                    "the TLS certificate of {host} is issued by a CA that is not trusted here (the CA file given, else the system's trust store); requesting {request}"
+                ),
+            ),
+            _ if text.contains("NotValidForName") || text.contains("Expired") => (
+                P::InvalidCertificate,
+                format!(
+                    "the TLS certificate of {host} is not valid for this name or has expired ({}); requesting {request}",
+                    if text.contains("Expired") {
+                        "expired"
+                    } else {
+                        "wrong name"
+                    }
+                ),
+            ),
+            ureq::Error::HostNotFound => (
+                P::Unreachable,
+                format!("the host name of {host} does not resolve; requesting {request}"),
+            ),
+            ureq::Error::ConnectionFailed => (
+                P::Unreachable,
+                format!("the connection to {host} failed; requesting {request}"),
+            ),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => (
+                P::Unreachable,
+                format!(
+                    "{host} refused the connection (nothing listens there); requesting {request}"
+                ),
+            ),
+            _ => (P::Other, format!("{text}; requesting {request}")),
+        };
         Error::Network {
             url: self.base.clone(),
-            reason: e.to_string(),
+            reason,
+            problem,
         }
     }
 
@@ -169,7 +256,7 @@ impl NotaryClient {
                 ureq::Error::BodyExceedsLimit(_) => Error::InvalidMetadata {
                     reason: format!("{url} sent more than {limit} bytes"),
                 },
-                e => self.network(e),
+                e => self.network(url, e),
             })?;
         if bytes.len() > limit {
             return Err(Error::InvalidMetadata {
@@ -194,7 +281,11 @@ impl NotaryClient {
     /// GETs a metadata file of `gun`; `None` when the server has none (404).
     pub fn get(&self, gun: &Gun, file: &str) -> Result<Option<Vec<u8>>> {
         let url = self.url_for(gun, file);
-        let response = self.agent.get(&url).call().map_err(|e| self.network(e))?;
+        let response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| self.network(&url, e))?;
         let (status, body) = self.read(&url, response, MAX_METADATA)?;
         match status {
             200 => Ok(Some(body)),
@@ -227,7 +318,7 @@ impl NotaryClient {
             .agent
             .post(&url)
             .send_empty()
-            .map_err(|e| self.network(e))?;
+            .map_err(|e| self.network(&url, e))?;
         let (status, body) = self.read(&url, response, 64 * 1024)?;
         if !(200..300).contains(&status) {
             return Err(self.rejected(&url, status, &body));
@@ -267,7 +358,7 @@ impl NotaryClient {
                 format!("multipart/form-data; boundary={boundary}"),
             )
             .send(&body[..])
-            .map_err(|e| self.network(e))?;
+            .map_err(|e| self.network(&url, e))?;
         let (status, reply) = self.read(&url, response, MAX_ERROR_BODY)?;
         if (200..300).contains(&status) {
             Ok(())
@@ -467,5 +558,99 @@ s.serve_forever()
             }
             other => panic!("expected the size limit, got {other:?}"),
         }
+    }
+
+    /// A server whose CA this machine does not trust: the message says so (not rustls'
+    /// `UnknownIssuer`), and names the request.
+    #[test]
+    fn untrusted_ca_is_named_as_such() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let Some((_server, client)) = serve(tmp.path()) else {
+            return;
+        };
+        let other = tempfile::tempdir().expect("tmp");
+        // A CA file holding another certificate (the leaf's CA is not in it).
+        std::fs::copy(tmp.path().join("leaf.crt"), other.path().join("ca.crt")).expect("copy");
+        let client =
+            NotaryClient::new(client.url(), Some(&other.path().join("ca.crt"))).expect("client");
+        let gun: Gun = "example.com/tls/untrusted".parse().expect("gun");
+        match client.get(&gun, "root.json") {
+            Err(Error::Network {
+                reason, problem, ..
+            }) => {
+                assert_eq!(problem, crate::error::NetworkProblem::UntrustedCertificate);
+                assert!(reason.contains("not trusted here"), "{reason}");
+                assert!(reason.contains("example.com/tls/untrusted"), "{reason}");
+                assert!(!reason.contains("UnknownIssuer"), "{reason}");
+            }
+            other => panic!("expected a network error, got {other:?}"),
+        }
+    }
+}
+
+/// Servers that do not behave: a plain-HTTP port, and one that accepts and never answers.
+#[cfg(test)]
+mod transport_tests {
+    use super::*;
+    use crate::error::NetworkProblem;
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpListener;
+
+    #[test]
+    fn a_plain_http_port_is_named_not_tls() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        let client = NotaryClient::new(&format!("https://127.0.0.1:{port}"), None).expect("client");
+        let gun: Gun = "example.com/tls/plain".parse().expect("gun");
+        match client.get(&gun, "root.json") {
+            Err(Error::Network {
+                reason, problem, ..
+            }) => {
+                assert_eq!(problem, NetworkProblem::NotTls, "{reason}");
+                assert!(reason.contains("does not speak TLS"), "{reason}");
+                assert!(!reason.contains("InvalidContentType"), "{reason}");
+            }
+            other => panic!("expected a network error, got {other:?}"),
+        }
+        let _ = server.join();
+    }
+
+    /// A paused server (the kernel accepts, nothing answers): the error comes after the
+    /// connection timeout and says what was waited for.
+    #[test]
+    fn a_server_that_never_answers_is_reported_with_what_was_awaited() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let client = NotaryClient::with_timeouts(
+            &format!("https://127.0.0.1:{port}"),
+            None,
+            Duration::from_secs(1),
+            Duration::from_secs(3),
+        )
+        .expect("client");
+        let gun: Gun = "example.com/paused/server".parse().expect("gun");
+        match client.get(&gun, "root.json") {
+            Err(Error::Network {
+                reason, problem, ..
+            }) => {
+                assert_eq!(problem, NetworkProblem::Timeout, "{reason}");
+                assert!(reason.contains(&format!("127.0.0.1:{port}")), "{reason}");
+                assert!(reason.contains("within 1 s"), "{reason}");
+                assert!(
+                    reason.contains("example.com/paused/server/_trust/tuf/root.json"),
+                    "{reason}"
+                );
+                assert!(!reason.contains("timeout: global"), "{reason}");
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        drop(listener);
     }
 }

@@ -205,7 +205,15 @@ fn generate_root_targets_and_refusals() {
         ("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "repo-pass"),
     ]);
 
-    let root = ops::generate(&dir, &source, Role::Root, Some(gun()), &KDF).unwrap();
+    // A repository does not apply to a root key: an error, not silently dropped.
+    let err = ops::generate(&dir, &source, Role::Root, Some(gun()), &KDF).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    assert!(
+        err.to_string().contains("not tied to one repository"),
+        "{err}"
+    );
+    assert!(flat_key_names(&dir).iter().all(|n| !n.ends_with(".key")));
+    let root = ops::generate(&dir, &source, Role::Root, None, &KDF).unwrap();
     assert_eq!(root.gun, None, "root keys never carry a gun");
     assert_eq!(root.path, dir.key_path(&root.id));
     let text = fs::read_to_string(&root.path).unwrap();
@@ -253,9 +261,17 @@ fn generate_root_targets_and_refusals() {
     );
     assert!(unlock_file(&targets.path, "root-pass").is_err());
 
-    // A docker signer key and a delegation key drop the gun, as notary does.
+    // A docker signer key and a delegation key have no gun, as notary writes them; a repository
+    // given for them is an error, and so is a near miss of a base role's name.
     for role in ["alice", "targets/releases"] {
-        let made = ops::generate(&dir, &source, role.parse().unwrap(), Some(gun()), &KDF).unwrap();
+        let err =
+            ops::generate(&dir, &source, role.parse().unwrap(), Some(gun()), &KDF).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
+    }
+    let err = ops::generate(&dir, &source, "target".parse().unwrap(), None, &KDF).unwrap_err();
+    assert!(err.to_string().ends_with("did you mean targets?"), "{err}");
+    for role in ["alice", "targets/releases"] {
+        let made = ops::generate(&dir, &source, role.parse().unwrap(), None, &KDF).unwrap();
         assert_eq!(made.gun, None);
         let text = fs::read_to_string(&made.path).unwrap();
         assert_eq!(headers_of(&text), [("role".to_owned(), role.to_owned())]);

@@ -143,7 +143,8 @@ pub(crate) struct RotateArgs {
     /// Repository (GUN); repeat to rotate several
     #[arg(long = "repo", value_name = "GUN", required_unless_present = "all")]
     pub(crate) repos: Vec<String>,
-    /// Every repository with a local targets key that the server has published
+    /// Every repository with a local targets key that the server has published (or whose root
+    /// this machine trusts); published ones without a local targets key are skipped
     #[arg(long, conflicts_with = "repos")]
     pub(crate) all: bool,
     /// Notary server [default: $DOCKER_CONTENT_TRUST_SERVER, the config file's server]
@@ -206,7 +207,8 @@ pub(crate) enum KeyCommand {
         #[arg(long, value_name = "GUN")]
         repo: Option<String>,
     },
-    /// List keys with role, repository, ID, algorithm and file
+    /// List keys: ID, role, algorithm, encryption; the repository (and an unusual file) on the
+    /// line below, within 100 columns (--json for every field)
     List {
         /// Only keys of this repository
         #[arg(long, value_name = "GUN")]
@@ -221,7 +223,7 @@ pub(crate) enum KeyCommand {
     },
     /// Import key files: notary export bundles, unencrypted keys, encrypted keys
     Import {
-        /// Files to import
+        /// Files to import; - reads standard input (e.g. from key export)
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Role for keys whose file has no role header

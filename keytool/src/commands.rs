@@ -45,6 +45,8 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
     let config = Config::load(g.config.as_deref(), |k| std::env::var_os(k))?;
     let non_interactive =
         g.non_interactive || config.flag("KEYTOOL_NON_INTERACTIVE")?.unwrap_or(false);
+    // A misspelt keyring choice fails every command, before anything is read or written.
+    keystore::passphrase::keyring::check_choice(|k| config.var(k))?;
     let ctx = Context {
         dir: TrustDir::resolve(g.trust_dir.as_deref(), |k| config.var(k))?,
         kdf: kdf_settings(g, &config)?,
@@ -64,20 +66,31 @@ pub(crate) fn run(cli: Cli) -> Result<u8> {
         config,
         vault: OnceCell::new(),
     };
-    match cli.command {
-        Command::Key(cmd) => key(&ctx, g, cmd).map(|()| 0),
+    // A directory this command created and left empty but for lock files (a misspelt
+    // --trust-dir, a command that failed before writing) is removed again.
+    let existed = ctx.dir.root().exists();
+    let result = run_command(&ctx, g, cli.command);
+    if !existed {
+        let _ = ctx.dir.remove_if_unused();
+    }
+    result
+}
+
+fn run_command(ctx: &Context, g: &Global, command: Command) -> Result<u8> {
+    match command {
+        Command::Key(cmd) => key(ctx, g, cmd).map(|()| 0),
         Command::Config => {
-            show_config(&ctx);
+            show_config(ctx);
             Ok(0)
         }
-        Command::Init(args) => init(&ctx, g, &args).map(|()| 0),
-        Command::Status(args) => status(&ctx, &args),
-        Command::Rotate(args) => rotate(&ctx, g, &args),
-        Command::Migrate => migrate(&ctx).map(|()| 0),
-        Command::Provision(args) => crate::sandbox::provision(&ctx, &args).map(|()| 0),
-        Command::Sandbox(cmd) => crate::sandbox::sandbox(&ctx, g, cmd).map(|()| 0),
-        Command::Passphrase(cmd) => crate::passphrase_cmd::passphrase(&ctx, g, cmd).map(|()| 0),
-        Command::Vault(cmd) => crate::passphrase_cmd::vault(&ctx, cmd).map(|()| 0),
+        Command::Init(args) => init(ctx, g, &args).map(|()| 0),
+        Command::Status(args) => status(ctx, &args),
+        Command::Rotate(args) => rotate(ctx, g, &args),
+        Command::Migrate => migrate(ctx).map(|()| 0),
+        Command::Provision(args) => crate::sandbox::provision(ctx, &args).map(|()| 0),
+        Command::Sandbox(cmd) => crate::sandbox::sandbox(ctx, g, cmd).map(|()| 0),
+        Command::Passphrase(cmd) => crate::passphrase_cmd::passphrase(ctx, g, cmd).map(|()| 0),
+        Command::Vault(cmd) => crate::passphrase_cmd::vault(ctx, cmd).map(|()| 0),
     }
 }
 
@@ -89,7 +102,30 @@ fn show_config(ctx: &Context) {
         env: &'static str,
         value: Option<String>,
         origin: Option<Origin>,
+        /// What applies when neither the environment nor the file sets it.
+        default: String,
     }
+    let kdf = KdfSettings::default();
+    let default_of = |key: &str| -> String {
+        match key {
+            "trust_dir" => TrustDir::resolve(None, |k| {
+                (k != "KEYTOOL_TRUST_DIR")
+                    .then(|| std::env::var_os(k))
+                    .flatten()
+            })
+            .map(|d| d.root().display().to_string())
+            .unwrap_or_else(|_| "$DOCKER_CONFIG/trust, else ~/.docker/trust".into()),
+            "generate_passphrase" | "non_interactive" | "notary_compat" => "false".into(),
+            "kdf_iterations" => kdf.iterations.to_string(),
+            "max_kdf_iterations" => kdf.max_iterations.to_string(),
+            "keyring" => "auto".into(),
+            "vault_passphrase_file" => "none (KEYTOOL_VAULT_PASSPHRASE, else a prompt)".into(),
+            "server" => "none".into(),
+            "tlscacert" => "$DOCKER_CONFIG/tls/<host:port>/ca.crt, else the system's".into(),
+            "notary_config" => "~/.notary/config.json".into(),
+            _ => "-".into(),
+        }
+    };
     let settings: Vec<Setting> = config::KEYS
         .iter()
         .map(|(key, env)| {
@@ -101,6 +137,7 @@ fn show_config(ctx: &Context) {
                     .as_ref()
                     .map(|(v, _)| v.to_string_lossy().into_owned()),
                 origin: found.map(|(_, o)| o),
+                default: default_of(key),
             }
         })
         .collect();
@@ -119,7 +156,7 @@ fn show_config(ctx: &Context) {
             (Some(v), Some(Origin::Environment)) => (v.as_str(), format!("from {}", s.env)),
             (Some(v), _) => (v.as_str(), "from the configuration file".to_owned()),
             (None, _) => (
-                "-",
+                s.default.as_str(),
                 format!("built-in default (set {} or {})", s.key, s.env),
             ),
         };
@@ -291,7 +328,11 @@ fn parse_gun(text: Option<&str>) -> Result<Option<Gun>> {
 }
 
 fn parse_role(text: Option<&str>) -> Result<Option<Role>> {
-    text.map(str::parse).transpose()
+    let role: Option<Role> = text.map(str::parse).transpose()?;
+    if let Some(role) = &role {
+        role.check_spelling()?;
+    }
+    Ok(role)
 }
 
 pub(crate) fn check_iterations(kdf: &KdfSettings) -> Result<()> {
@@ -354,37 +395,41 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
             } else if keys.is_empty() {
                 eprintln!("No keys in {}.", ctx.dir.private_dir().display());
             } else {
-                let rows: Vec<Vec<String>> = keys
+                // Full key IDs (what notary and docker print) in a table that fits 100 columns;
+                // the repository and any unusual file go on an indented line below the key.
+                let rows: Vec<(Vec<String>, Vec<String>)> = keys
                     .iter()
                     .map(|k| {
-                        vec![
-                            k.role.clone(),
-                            k.gun.clone().unwrap_or_default(),
+                        let row = vec![
                             k.id.clone(),
+                            k.role.clone(),
                             k.algorithm
                                 .map(|a| a.to_string())
                                 .unwrap_or_else(|| "?".into()),
                             if k.encrypted { "yes" } else { "NO" }.into(),
-                            match (&k.problem, k.location) {
-                                (Some(p), _) => format!("{} (unusable: {p})", k.path.display()),
-                                (None, Location::Legacy) => {
-                                    format!("{} (legacy: run keytool migrate)", k.path.display())
-                                }
-                                (None, Location::Nested) => {
-                                    format!("{} (nested: notary cannot load it)", k.path.display())
-                                }
-                                (None, Location::Flat) => k.path.display().to_string(),
-                                (None, Location::Retired) => {
-                                    format!("{} (retired)", k.path.display())
-                                }
-                            },
-                        ]
+                        ];
+                        let mut details = Vec::new();
+                        if let Some(g) = &k.gun {
+                            details.push(format!("repository {g}"));
+                        }
+                        let file = k.path.display();
+                        match (&k.problem, k.location) {
+                            (Some(p), _) => details.push(format!("file {file} (unusable: {p})")),
+                            (None, Location::Legacy) => {
+                                details.push(format!("file {file} (legacy: run keytool migrate)"));
+                            }
+                            (None, Location::Nested) => {
+                                details.push(format!("file {file} (nested: notary cannot load it)"))
+                            }
+                            (None, Location::Retired) => {
+                                details.push(format!("file {file} (retired)"));
+                            }
+                            (None, Location::Flat) => {}
+                        }
+                        (row, details)
                     })
                     .collect();
-                output::table(
-                    &["ROLE", "GUN", "KEY ID", "ALGORITHM", "ENCRYPTED", "FILE"],
-                    &rows,
-                );
+                output::table_with_details(&["KEY ID", "ROLE", "ALG", "ENC"], &rows);
             }
         }
         KeyCommand::Import {
@@ -399,9 +444,21 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
                 gun: parse_gun(repo.as_deref())?,
                 force,
             };
+            let stdin_inputs = files.iter().filter(|f| f.as_os_str() == "-").count();
+            if stdin_inputs > 1 || (stdin_inputs == 1 && g.passphrase_stdin) {
+                return Err(Error::InvalidArgument {
+                    what: "input",
+                    reason: "standard input (-) can be read once: name it once, and not together with --passphrase-stdin".into(),
+                });
+            }
             let mut inputs = Vec::with_capacity(files.len());
             for f in &files {
-                inputs.push((f.display().to_string(), read_input(f)?));
+                if f.as_os_str() == "-" {
+                    // `key export` writes to standard output; `key import -` reads it back.
+                    inputs.push(("standard input".to_owned(), read_stdin()?));
+                } else {
+                    inputs.push((f.display().to_string(), read_input(f)?));
+                }
             }
             let done = ops::import(
                 &ctx.dir,
@@ -741,7 +798,13 @@ fn rotate(ctx: &Context, g: &Global, args: &RotateArgs) -> Result<u8> {
         args.offline,
     )?;
     let guns: Vec<Gun> = if let (true, Some(server)) = (args.all, &client) {
-        ops::published_repositories(&ctx.dir, server)?
+        let published = ops::published_repositories(&ctx.dir, server)?;
+        for gun in &published.without_targets_key {
+            eprintln!(
+                "Skipped {gun}: published, but no targets key of it is in this trust directory (rotate it by name, keytool rotate --repo {gun}, to replace a lost key)."
+            );
+        }
+        published.rotate
     } else if args.all {
         return Err(Error::InvalidArgument {
             what: "--all",
@@ -990,6 +1053,28 @@ fn migrate(ctx: &Context) -> Result<()> {
             ),
         })
     }
+}
+
+/// Standard input, bounded as a key file is.
+fn read_stdin() -> Result<Zeroizing<Vec<u8>>> {
+    let path = Path::new("standard input");
+    let mut buf = Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .lock()
+        .take(MAX_IMPORT_FILE + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    if buf.len() as u64 > MAX_IMPORT_FILE {
+        return Err(Error::InvalidKeyFile {
+            file: keystore::error::FileLabel::path(path),
+            reason: format!("larger than {MAX_IMPORT_FILE} bytes"),
+        });
+    }
+    Ok(buf)
 }
 
 fn read_input(path: &Path) -> Result<Zeroizing<Vec<u8>>> {

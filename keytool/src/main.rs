@@ -55,28 +55,42 @@ fn protect_memory() {
 }
 
 /// A command line clap refuses: with `--json` anywhere on it, the error is the same JSON object
-/// as every other error (kind `InvalidArgument`, exit code 2); otherwise clap's own text. Help
-/// and version requests print as usual.
+/// as every other error (kind `InvalidArgument`, exit code 2); otherwise clap's own text, headed
+/// `Error:` like every other error. Help and version requests print as usual.
 fn usage_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     let wants_json = std::env::args_os().skip(1).any(|a| a == "--json");
-    if !wants_json
-        || matches!(
-            e.kind(),
-            ErrorKind::DisplayHelp
-                | ErrorKind::DisplayVersion
-                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-        )
-    {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         e.exit();
     }
     let rendered = e.render().to_string();
+    if !wants_json {
+        let text = rendered.strip_prefix("error: ").unwrap_or(&rendered);
+        let mut chars = text.chars();
+        let head: String = chars
+            .next()
+            .map(|c| c.to_uppercase().collect())
+            .unwrap_or_default();
+        eprint!("Error: {head}{}", chars.as_str());
+        return ExitCode::from(messages::exit_code(keystore::ErrorCode::InvalidArgument));
+    }
+    // The message is everything before the usage line: for a missing argument, clap names it on
+    // the lines after the first ("the following required arguments were not provided:").
     let first = rendered
-        .lines()
+        .split("\n\n")
         .next()
         .unwrap_or_default()
-        .trim_start_matches("error: ")
-        .trim_end_matches('.');
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let first = first.trim_start_matches("error: ").trim_end_matches('.');
     // A sentence, like every other error message.
     let mut chars = first.chars();
     let message = match chars.next() {

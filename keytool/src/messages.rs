@@ -1,6 +1,7 @@
 //! How errors reach a person: an `Error:` sentence, a `Hint:` with a next step, an exit code.
 //! Hints live here, not in the library, because they name flags and commands.
 
+use keystore::error::NetworkProblem;
 use keystore::passphrase::env_names_for;
 use keystore::{Error, ErrorCode, Role};
 
@@ -44,6 +45,11 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::KeyNotFound { .. } => {
             "Run \"keytool key list\" to see key IDs, or pass --trust-dir DIR.".into()
         }
+        Error::AlreadyExists { path }
+            if path.file_name() == Some(std::ffi::OsStr::new(keystore::passphrase::vault::VAULT_FILE)) =>
+        {
+            "The vault is already set up: \"keytool vault status\" shows it, \"keytool vault change-master\" changes its master passphrase.".into()
+        }
         Error::AlreadyExists { .. } => {
             "Pass --force to replace it, or choose another name.".into()
         }
@@ -59,6 +65,9 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         }
         Error::WrongPassphrase { source_name, .. } => {
             format!("Check the passphrase supplied by {source_name}.")
+        }
+        Error::PassphraseRequired { role, .. } if role == crate::passphrase_cmd::NEW_MASTER_ROLE => {
+            "Pass --new-vault-passphrase-file FILE (mode 0600), or run on a terminal without --non-interactive to type the new master passphrase.".into()
         }
         Error::PassphraseRequired { role, .. } if role == keystore::passphrase::vault::MASTER_ROLE => {
             "Set KEYTOOL_VAULT_PASSPHRASE, pass --vault-passphrase-file FILE, or run on a terminal without --non-interactive.".into()
@@ -95,6 +104,9 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::ExcessiveVaultCost { .. } => {
             "The vault asks for more Argon2id work than keytool allows; it was not made by keytool, or was tampered with.".into()
         }
+        Error::Keyring { store, .. } if store == "none" => {
+            "Create the vault with \"keytool vault init\" (master passphrase from KEYTOOL_VAULT_PASSPHRASE, --vault-passphrase-file or a prompt), then run the command again.".into()
+        }
         Error::Keyring { .. } => {
             "Set KEYTOOL_KEYRING=none to use the vault instead (keytool vault init), or on a headless machine run inside a session keyring: keyctl session - keytool ...".into()
         }
@@ -104,12 +116,30 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::ServerRejected { .. } => {
             "This error comes from the Notary server; use --verbose to see its answer.".into()
         }
-        Error::Network { .. } => {
-            "Check --server and the CA (--tlscacert, or $DOCKER_CONFIG/tls/<host:port>/ca.crt).".into()
-        }
+        Error::Network { problem, .. } => match problem {
+            NetworkProblem::Timeout => {
+                "Check that the Notary server is running and not paused (docker ps; docker unpause NAME), and that --server names its host and port.".into()
+            }
+            NetworkProblem::NotTls => {
+                "--server must name the server's TLS port (notary-server's https:// address, e.g. https://HOST:4443), not a plain-HTTP port.".into()
+            }
+            NetworkProblem::UntrustedCertificate => {
+                "Pass the server's CA certificate with --tlscacert FILE (or KEYTOOL_TLSCACERT, or put it in $DOCKER_CONFIG/tls/<host:port>/ca.crt, where docker looks).".into()
+            }
+            NetworkProblem::InvalidCertificate => {
+                "Use in --server the host name the server's certificate was issued for, and check that the certificate has not expired.".into()
+            }
+            _ => "Check --server and the CA (--tlscacert, or $DOCKER_CONFIG/tls/<host:port>/ca.crt).".into(),
+        },
         Error::InvalidArgument { what, .. } => match *what {
-            "repository" | "repository name (GUN)" => {
+            "repository" => {
                 "Pass --repo GUN, e.g. --repo sandboxregistry:5000/test/trusttest.".into()
+            }
+            "repository name (GUN)" => {
+                "A GUN is the image name docker signs, without tag or digest: an optional registry host[:port], then lower-case path components, e.g. sandboxregistry:5000/test/trusttest.".into()
+            }
+            "role and repository" => {
+                "Give --repo only with targets and snapshot keys (key generate --role targets --repo GUN); root, delegation and signer keys serve every repository.".into()
             }
             "role" => "Roles are root, targets, snapshot, targets/<name> or a docker signer name.".into(),
             "key ID" => "Run \"keytool key list\" to see key IDs.".into(),

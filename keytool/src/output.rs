@@ -30,8 +30,16 @@ pub(crate) fn json<T: Serialize>(value: &T) {
 
 /// Prints rows as an aligned table with a header line.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<(Vec<String>, Vec<String>)> =
+        rows.iter().map(|r| (r.clone(), Vec::new())).collect();
+    table_with_details(header, &rows);
+}
+
+/// [`table`], each row followed by its detail lines (indented), so that long values (a GUN, a
+/// file path) do not widen every line.
+pub(crate) fn table_with_details(header: &[&str], rows: &[(Vec<String>, Vec<String>)]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
+    for (row, _) in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -51,8 +59,11 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) {
         text.push('\n');
     };
     line(header);
-    for row in rows {
+    for (row, details) in rows {
         line(&row.iter().map(String::as_str).collect::<Vec<_>>());
+        for d in details {
+            line(&[&format!("    {d}")]);
+        }
     }
     emit(&text);
 }

@@ -396,23 +396,29 @@ fn split(p: &Probe) -> (&'static str, &str) {
     }
 }
 
+/// The role name under which `vault change-master` asks for the new master passphrase (its
+/// sources differ from the current one's, and so does the advice when none answers).
+pub(crate) const NEW_MASTER_ROLE: &str = "new vault master";
+
 pub(crate) fn vault(ctx: &Context, cmd: VaultCommand) -> Result<()> {
-    let master_role = Role::Other(MASTER_ROLE.into());
-    let ask = |source: &dyn PassphraseSource, purpose: Purpose| -> Result<Passphrase> {
-        source
-            .supply(&Request {
-                key_id: None,
-                role: &master_role,
-                gun: None,
-                purpose,
-                attempt: 0,
-            })?
-            .map(|s| s.passphrase)
-            .ok_or_else(|| Error::PassphraseRequired {
-                key: keystore::error::FileLabel::none(),
-                role: MASTER_ROLE.into(),
-            })
-    };
+    let ask_as =
+        |source: &dyn PassphraseSource, purpose: Purpose, role: &str| -> Result<Passphrase> {
+            source
+                .supply(&Request {
+                    key_id: None,
+                    role: &Role::Other(MASTER_ROLE.into()),
+                    gun: None,
+                    purpose,
+                    attempt: 0,
+                })?
+                .map(|s| s.passphrase)
+                .ok_or_else(|| Error::PassphraseRequired {
+                    key: keystore::error::FileLabel::none(),
+                    role: role.into(),
+                })
+        };
+    let ask =
+        |source: &dyn PassphraseSource, purpose: Purpose| ask_as(source, purpose, MASTER_ROLE);
     match cmd {
         VaultCommand::Init { kdf } => {
             let master = ask(
@@ -491,7 +497,7 @@ pub(crate) fn vault(ctx: &Context, cmd: VaultCommand) -> Result<()> {
             if ctx.interactive {
                 new_chain.push(Box::new(TtyPrompt));
             }
-            let new = ask(&new_chain, Purpose::NewKey)?;
+            let new = ask_as(&new_chain, Purpose::NewKey, NEW_MASTER_ROLE)?;
             let lock = ctx.dir.lock()?;
             let mut v = Vault::open(&ctx.dir, &old)?.ok_or_else(|| Error::KeyNotFound {
                 key_id: "(passphrase vault)".into(),

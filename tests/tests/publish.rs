@@ -162,7 +162,16 @@ fn init_reports_server_errors_clearly(stack: &Stack) {
     exits(&out, 5);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Cannot reach the Notary server"), "{err}");
-    assert!(err.contains("Hint: Check --server and the CA"), "{err}");
+    // Named as an untrusted CA (not rustls' "UnknownIssuer"), with the flag that fixes it.
+    assert!(
+        err.contains("is issued by a CA that is not trusted here"),
+        "{err}"
+    );
+    assert!(!err.contains("UnknownIssuer"), "{err}");
+    assert!(
+        err.contains("Hint: Pass the server's CA certificate with --tlscacert FILE"),
+        "{err}"
+    );
     assert!(
         !tmp.path().join("tuf").exists(),
         "no metadata cached after a failure"

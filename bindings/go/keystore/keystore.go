@@ -63,8 +63,9 @@ func (ks *Keystore) use(f func(p *C.kt_keystore)) {
 }
 
 // Generate creates a new ECDSA P-256 key for role ("root", "targets", "snapshot", a delegation
-// such as "targets/releases") and repository gun (required for targets and snapshot keys, ignored
-// for the others), encrypted with a new passphrase from pass (Request.New is true), and writes it
+// such as "targets/releases") and repository gun (required for targets and snapshot keys, empty
+// for the others; a GUN docker cannot use and a near miss of a role name are ErrInvalidArgument,
+// with the likely fix in the message), encrypted with a new passphrase from pass (Request.New is true), and writes it
 // where docker and notary find it. It returns the new key ID.
 func (ks *Keystore) Generate(role, gun string, pass PassphraseFunc) (string, error) {
 	crole, cgun := cString(role), cOptString(gun)

@@ -62,7 +62,7 @@ impl KeyFile {
         };
         let gun = match block.header("gun") {
             Some("") | None => None,
-            Some(g) => Some(g.parse::<Gun>().map_err(|_| {
+            Some(g) => Some(Gun::stored(g).map_err(|_| {
                 Error::invalid(format!(
                     "the gun header {:?} is not a valid repository name",
                     crate::ids::clip(g)

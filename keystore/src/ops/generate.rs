@@ -35,6 +35,18 @@ pub fn generate(
     gun: Option<Gun>,
     kdf: &KdfSettings,
 ) -> Result<Generated> {
+    // What a person asked for is checked here; internal callers pass validated roles.
+    role.check_spelling()?;
+    if !role.carries_gun()
+        && let Some(gun) = &gun
+    {
+        return Err(Error::InvalidArgument {
+            what: "role and repository",
+            reason: format!(
+                "a {role} key is not tied to one repository, so a repository ({gun}) cannot be given for it; only targets and snapshot keys have one"
+            ),
+        });
+    }
     generate_key(dir, source, role, gun, kdf).map(|(made, _)| made)
 }
 

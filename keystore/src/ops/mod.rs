@@ -31,8 +31,8 @@ pub use provision::{
 pub use publish::{Published, publish};
 pub use remove::{RemovalPlan, Removed, key_uses, remove};
 pub use rotate::{
-    RotateOptions, Rotated, Step, local_repositories, pending_rotation, published_repositories,
-    rotate,
+    BulkSelection, RotateOptions, Rotated, Step, local_repositories, pending_rotation,
+    published_repositories, rotate,
 };
 pub use sandbox::{
     FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Pulled, Pushed, SandboxOptions, pull, push,
@@ -113,25 +113,48 @@ pub fn resolve_key_id(dir: &TrustDir, text: &str) -> Result<KeyId> {
             ),
         });
     }
-    let matches: Vec<String> = dir
+    let mut matches: Vec<_> = dir
         .list()?
         .into_iter()
         .filter(|k| k.location == Location::Flat && k.id.starts_with(text))
-        .map(|k| k.id)
         .collect();
+    matches.sort_by(|a, b| a.id.cmp(&b.id));
     match matches.as_slice() {
-        [one] => one.parse(),
+        [one] => one.id.parse(),
         [] => Err(Error::KeyNotFound {
             key_id: text.to_owned(),
             dir: dir.private_dir(),
         }),
-        many => Err(Error::InvalidArgument {
-            what: "key ID",
-            reason: format!(
-                "prefix {text} matches {} keys; give more characters",
-                many.len()
-            ),
-        }),
+        many => {
+            // The candidates, so that the next attempt can name one (IDs are public).
+            const SHOWN: usize = 10;
+            let mut listed: Vec<String> = many
+                .iter()
+                .take(SHOWN)
+                .map(|k| {
+                    let role = if k.role.is_empty() {
+                        "no role"
+                    } else {
+                        &k.role
+                    };
+                    match &k.gun {
+                        Some(g) => format!("{} ({role}, {g})", k.id),
+                        None => format!("{} ({role})", k.id),
+                    }
+                })
+                .collect();
+            if many.len() > SHOWN {
+                listed.push(format!("and {} more", many.len() - SHOWN));
+            }
+            Err(Error::InvalidArgument {
+                what: "key ID",
+                reason: format!(
+                    "prefix {text} matches {} keys: {}; give more characters",
+                    many.len(),
+                    listed.join(", ")
+                ),
+            })
+        }
     }
 }
 

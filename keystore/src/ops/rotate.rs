@@ -167,7 +167,7 @@ pub fn local_repositories(dir: &TrustDir) -> Result<Vec<Gun>> {
     let mut guns: Vec<Gun> = list(dir, Some(&Role::Targets), None)?
         .into_iter()
         .filter(|k| k.location == Location::Flat)
-        .filter_map(|k| k.gun?.parse().ok())
+        .filter_map(|k| Gun::stored(&k.gun?).ok())
         .collect();
     let tuf = dir.root().join("tuf");
     let mut stack = vec![tuf.clone()];
@@ -184,7 +184,7 @@ pub fn local_repositories(dir: &TrustDir) -> Result<Vec<Gun>> {
                 if let Some(gun) = d
                     .strip_prefix(&tuf)
                     .ok()
-                    .and_then(|g| g.to_str()?.parse().ok())
+                    .and_then(|g| Gun::stored(g.to_str()?).ok())
                 {
                     guns.push(gun);
                 }
@@ -198,13 +198,35 @@ pub fn local_repositories(dir: &TrustDir) -> Result<Vec<Gun>> {
     Ok(guns)
 }
 
+/// What `rotate --all` rotates, and the published repositories it leaves alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BulkSelection {
+    /// Repositories with a targets key in `private/` that `server` has published, or that this
+    /// machine trusts a root of (included so that a server that forgot one is reported as a
+    /// failure, not skipped in silence). Each is verified when it is rotated.
+    pub rotate: Vec<Gun>,
+    /// Published or trusted repositories without a local targets key: this machine does not sign
+    /// for them (the key was removed, or another machine holds it), so a bulk rotation must not
+    /// take them over. `rotate --repo GUN` still replaces a lost targets key on purpose.
+    pub without_targets_key: Vec<Gun>,
+}
+
 /// The repositories of the trust directory that `server` has published, or that this machine
-/// trusts a root of (what `rotate --all` rotates). Each is verified when it is rotated.
-pub fn published_repositories(dir: &TrustDir, server: &NotaryClient) -> Result<Vec<Gun>> {
-    let mut published = Vec::new();
+/// trusts a root of, split by whether a targets key of theirs is in `private/`.
+pub fn published_repositories(dir: &TrustDir, server: &NotaryClient) -> Result<BulkSelection> {
+    let with_key: std::collections::BTreeSet<Gun> = list(dir, Some(&Role::Targets), None)?
+        .into_iter()
+        .filter(|k| k.location == Location::Flat)
+        .filter_map(|k| Gun::stored(&k.gun?).ok())
+        .collect();
+    let mut published = BulkSelection::default();
     for gun in local_repositories(dir)? {
         if remote::trusted(dir, &gun)? || server.get(&gun, "root.json")?.is_some() {
-            published.push(gun);
+            if with_key.contains(&gun) {
+                published.rotate.push(gun);
+            } else {
+                published.without_targets_key.push(gun);
+            }
         }
     }
     Ok(published)
@@ -230,6 +252,7 @@ pub fn rotate(
     options: &RotateOptions<'_>,
     kdf: &KdfSettings,
 ) -> Result<Rotated> {
+    role.check_spelling()?;
     if !ROTATABLE.contains(role) {
         return Err(Error::InvalidArgument {
             what: "role",

@@ -27,6 +27,29 @@ pub const SERVICE: &str = "keytool";
 /// `keyutils` (Linux), `native` (the macOS keychain) or `none`.
 pub const KEYRING_ENV: &str = "KEYTOOL_KEYRING";
 
+/// The store [`KEYRING_ENV`] chooses, checked without opening anything: a misspelt value (say
+/// `nonee`) is an error, never a silent fallback to no keyring or to another store.
+pub fn check_choice(env: impl Fn(&str) -> Option<OsString>) -> Result<String> {
+    let raw = env(KEYRING_ENV).unwrap_or_default();
+    let choice = raw
+        .to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::InvalidArgument {
+            what: "KEYTOOL_KEYRING",
+            reason: "the value is not UTF-8 text".into(),
+        })?;
+    match choice.as_str() {
+        "" | "auto" | "secret-service" | "keyutils" | "native" | "none" => Ok(choice),
+        other => Err(Error::InvalidArgument {
+            what: "KEYTOOL_KEYRING",
+            reason: format!(
+                "expected auto, secret-service, keyutils, native or none, got {:?}",
+                crate::ids::clip(other)
+            ),
+        }),
+    }
+}
+
 /// A credential store of the OS (or the mock store, in tests).
 pub struct Keyring {
     store: Arc<CredentialStore>,
@@ -46,9 +69,7 @@ impl Keyring {
     /// session bus is set and the service answers, else kernel keyutils; on macOS the keychain.
     /// `None` for `none` (and on systems without a supported store).
     pub fn open_os(env: impl Fn(&str) -> Option<OsString>) -> Result<Option<Keyring>> {
-        let choice = env(KEYRING_ENV)
-            .and_then(|v| v.into_string().ok())
-            .unwrap_or_default();
+        let choice = check_choice(&env)?;
         match choice.as_str() {
             "" | "auto" if cfg!(target_os = "linux") => {
                 if env("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty())
@@ -63,14 +84,7 @@ impl Keyring {
             "secret-service" => Self::secret_service().map(Some),
             "keyutils" => Self::keyutils().map(Some),
             "native" => Self::native().map(Some),
-            "none" => Ok(None),
-            other => Err(Error::InvalidArgument {
-                what: "KEYTOOL_KEYRING",
-                reason: format!(
-                    "expected auto, secret-service, keyutils, native or none, got {:?}",
-                    crate::ids::clip(other)
-                ),
-            }),
+            _ => Ok(None),
         }
     }
 

@@ -47,7 +47,7 @@ impl LegacyName {
 
     /// The validated GUN, if any (an invalid one is `Err`).
     pub fn parsed_gun(&self) -> crate::Result<Option<Gun>> {
-        self.gun.as_deref().map(str::parse).transpose()
+        self.gun.as_deref().map(Gun::stored).transpose()
     }
 }
 

@@ -145,6 +145,46 @@ impl TrustDir {
         self.lock_file(LOCK_FILE)
     }
 
+    /// Removes the trust directory if it holds nothing but keytool's lock files, none of them
+    /// held (checked with a non-blocking lock of each): what a command leaves behind when it
+    /// created the directory (say a misspelt `--trust-dir`) and then wrote nothing. Returns
+    /// whether it was removed; anything else in it, or a lock in use, leaves it alone.
+    pub fn remove_if_unused(&self) -> Result<bool> {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return Ok(false);
+        };
+        let mut locks = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("list", &self.root, e))?;
+            let name = entry.file_name();
+            let is_lock = name == LOCK_FILE || name == ROTATION_LOCK_FILE;
+            if !is_lock || !entry.file_type().is_ok_and(|t| t.is_file()) {
+                return Ok(false);
+            }
+            locks.push(entry.path());
+        }
+        // Hold every lock while removing, so that no keytool process is using the directory.
+        let mut held = Vec::new();
+        for path in &locks {
+            let Ok(file) = OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(path)
+            else {
+                return Ok(false);
+            };
+            if file.try_lock().is_err() {
+                return Ok(false);
+            }
+            held.push(file);
+        }
+        for path in &locks {
+            fs::remove_file(path).map_err(|e| Error::io("remove", path, e))?;
+        }
+        drop(held);
+        Ok(fs::remove_dir(&self.root).is_ok())
+    }
+
     /// Takes the rotation lock ([`ROTATION_LOCK_FILE`]), as [`TrustDir::lock`] does.
     pub fn rotation_lock(&self) -> Result<DirLock> {
         self.lock_file(ROTATION_LOCK_FILE)
@@ -489,6 +529,25 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_unused_directory_of_lock_files_is_removed() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = TrustDir::new(tmp.path().join("trust"));
+        assert!(!dir.remove_if_unused().expect("nothing there"));
+        // A lock in use keeps the directory.
+        let held = dir.lock().expect("lock");
+        assert!(!dir.remove_if_unused().expect("checked"));
+        assert!(dir.root().join(LOCK_FILE).exists());
+        drop(held);
+        // Anything but lock files keeps it.
+        std::fs::write(dir.root().join("other"), b"x").expect("write");
+        assert!(!dir.remove_if_unused().expect("checked"));
+        std::fs::remove_file(dir.root().join("other")).expect("rm");
+        drop(dir.rotation_lock().expect("lock"));
+        assert!(dir.remove_if_unused().expect("removed"));
+        assert!(!dir.root().exists());
+    }
 
     #[test]
     fn resolution_order() {
