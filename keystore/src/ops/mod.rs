@@ -29,14 +29,17 @@ pub use provision::{
 pub use publish::{Published, publish};
 pub use remove::remove;
 pub use rotate::{
-    RotateOptions, Rotated, Step, local_repositories, pending_rotation, published_repositories,
-    rotate,
+    NewKeyPassphrase, RotateOptions, Rotated, Step, local_repositories, pending_rotation,
+    published_repositories, rotate,
 };
 pub use sandbox::{
     FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Pulled, Pushed, SandboxOptions, pull, push,
 };
 pub use status::{ExpectedKey, Status, status};
-pub use stored::{NewPassphrase, forget_passphrase, passwd_stored, store_passphrase};
+pub use stored::{
+    NewPassphrase, Revealed, forget_everywhere, forget_passphrase, passwd_stored,
+    reveal_passphrase, store_passphrase, write_passphrase_file,
+};
 
 use std::path::PathBuf;
 
