@@ -177,6 +177,21 @@ pub(crate) fn holder(
     store::holder(stores, id)
 }
 
+/// The stores keytool keeps passphrases in (the OS keyring when one can be opened, the vault), in
+/// the order the chain reads them.
+pub(crate) fn stores(
+    dir: &TrustDir,
+    cb: kt_passphrase_cb,
+    user_data: *mut c_void,
+) -> Vec<Box<dyn SecretStore>> {
+    let mut stores: Vec<Box<dyn SecretStore>> = Vec::new();
+    if let Ok(Some(kr)) = os_keyring() {
+        stores.push(Box::new(kr));
+    }
+    stores.push(Box::new(vault(dir, cb, user_data)));
+    stores
+}
+
 fn os_keyring() -> Result<Option<Keyring>> {
     Keyring::open_os(|k| std::env::var_os(k))
 }

@@ -84,7 +84,10 @@ pub unsafe extern "C" fn kt_repo_status_json(
 
 /// Rotates the `role` key ("targets", "snapshot" or "root") of repository `gun`, crash-safely,
 /// as `keytool rotate --repo GUN --role ROLE`: a new key is generated (the callback is asked for
-/// its passphrase, `is_new` true) and, for a repository published on `server_url` (NULL: local
+/// its passphrase, `is_new` true — unless the old key's passphrase is stored in the OS keyring or
+/// the vault: then the new key gets a generated passphrase stored there too, reported as
+/// `new_passphrase_stored_in`, and the old key's entry stays for the retired key) and, for a
+/// repository published on `server_url` (NULL: local
 /// only, for a repository not yet published), a new root.json is signed with the root key (the
 /// callback is asked for its passphrase) and published; the old key is retired to
 /// `keytool-retired/` only after the server accepted the new one. With `server_managed` (snapshot
@@ -136,12 +139,17 @@ pub unsafe extern "C" fn kt_repo_rotate(
         let role: Role = role.parse()?;
         let server = client(server_url, ca_path)?;
         let source = sources(&store.dir, cb, user_data);
+        let stored = crate::passphrase::stores(&store.dir, cb, user_data);
+        let stores: Vec<&dyn keystore::passphrase::store::SecretStore> =
+            stored.iter().map(|s| s.as_ref()).collect();
         let options = RotateOptions {
             server: server.as_ref(),
             server_managed,
             new_key_file: None,
             dry_run,
             on_step: &|_| {},
+            stores: &stores,
+            new_passphrase: keystore::ops::NewKeyPassphrase::Keep,
         };
         let rotated = ops::rotate(&store.dir, &source, &gun, &role, &options, &store.kdf)?;
         let json = to_json(&rotated)?;

@@ -70,6 +70,26 @@ pub enum Error {
         /// The directory searched.
         dir: PathBuf,
     },
+    /// No store (OS keyring, vault) holds a passphrase of this key.
+    #[error("no stored passphrase of key {key_id} was found (looked in {})", .looked_in.join(", "))]
+    NotStored {
+        /// The key ID.
+        key_id: String,
+        /// The stores looked in.
+        looked_in: Vec<String>,
+    },
+    /// A generated passphrase has no durable store to go to (only kernel keyutils, or none).
+    #[error(
+        "a generated passphrase must be kept in a durable store, and there is none here{}: kernel keyutils forgets its entries at reboot and after days unused, and there is no vault {}; nothing was changed",
+        if .not_durable.is_empty() { String::new() } else { format!(" (not durable or not usable: {})", .not_durable.join(", ")) },
+        .vault.display()
+    )]
+    NoDurableStore {
+        /// The stores that were looked at and refused.
+        not_durable: Vec<String>,
+        /// Where the vault would be.
+        vault: PathBuf,
+    },
     /// A file or key that must not exist already does.
     #[error("{path} already exists")]
     AlreadyExists {
@@ -285,7 +305,7 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
-            Error::KeyNotFound { .. } => ErrorCode::NotFound,
+            Error::KeyNotFound { .. } | Error::NotStored { .. } => ErrorCode::NotFound,
             Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             Error::Symlink { .. } | Error::InsecureFile { .. } => ErrorCode::InsecurePermissions,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -296,9 +316,9 @@ impl Error {
             Error::UnsupportedAlgorithm { .. } => ErrorCode::UnsupportedAlgorithm,
             Error::ExcessiveKdfCost { .. } => ErrorCode::ExcessiveKdfCost,
             Error::WrongPassphrase { .. } => ErrorCode::WrongPassphrase,
-            Error::PassphraseRequired { .. } | Error::NewPassphraseRequired { .. } => {
-                ErrorCode::PassphraseRequired
-            }
+            Error::PassphraseRequired { .. }
+            | Error::NewPassphraseRequired { .. }
+            | Error::NoDurableStore { .. } => ErrorCode::PassphraseRequired,
             Error::SamePassphrase { .. } => ErrorCode::WeakPassphrase,
             Error::KeyInUse { .. } => ErrorCode::InvalidArgument,
             Error::Cancelled => ErrorCode::Cancelled,

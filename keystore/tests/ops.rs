@@ -1440,6 +1440,8 @@ fn a_forged_rotation_journal_retires_nothing() {
         new_key_file: None,
         dry_run: false,
         on_step: &|_| {},
+        stores: &[],
+        new_passphrase: ops::NewKeyPassphrase::Keep,
     };
     let forged = |old: &str, journal_gun: &str| {
         serde_json::json!({

@@ -64,7 +64,8 @@ pub(crate) struct Global {
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) vault_passphrase_file: Option<PathBuf>,
     /// For new keys (key generate, init, rotate) and key passwd: a random passphrase (192 bits)
-    /// stored in the OS keyring, or the vault when there is no keyring; =false turns a configured
+    /// kept in a durable store (Secret Service or the macOS keychain, else the vault; never kernel
+    /// keyutils alone; see passphrase reveal to back it up); =false turns a configured
     /// default off [default: $KEYTOOL_GENERATE_PASSPHRASE, the config file's
     /// generate_passphrase, false]
     #[arg(
@@ -175,6 +176,11 @@ pub(crate) struct RotateArgs {
     /// Only complete an interrupted rotation; do nothing if none is pending
     #[arg(long)]
     pub(crate) resume: bool,
+    /// Take the new key's passphrase from --passphrase-file, the environment or a prompt even
+    /// when the old key's passphrase is stored (by default the new key then gets a generated
+    /// passphrase stored where the old one is)
+    #[arg(long)]
+    pub(crate) ask_new_passphrase: bool,
 }
 
 /// A repository and the Notary server that holds it.

@@ -219,8 +219,10 @@ fn kdf_settings(g: &Global, config: &Config) -> Result<KdfSettings> {
 pub(crate) fn chain(ctx: &Context, file: Option<&Path>) -> Chain {
     let mut chain = Chain::new();
     if ctx.generate_passphrase {
-        match crate::passphrase_cmd::preferred_store(ctx, false) {
-            Ok(store) => chain.push(Box::new(GeneratingSource::new(store))),
+        match crate::passphrase_cmd::generated_store(ctx, false) {
+            Ok(store) => chain.push(Box::new(
+                GeneratingSource::new(store).notify(output::record_generated),
+            )),
             Err(e) => chain.push(Box::new(Failing(std::cell::RefCell::new(Some(e))))),
         }
     }
@@ -537,7 +539,7 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
             let new = plain_chain(ctx, new_passphrase_file.as_deref());
             // The stored passphrase follows the key file (crash-safely, see ops::passwd_stored).
             let store = if ctx.generate_passphrase {
-                Some(crate::passphrase_cmd::preferred_store(ctx, false)?)
+                Some(crate::passphrase_cmd::generated_store(ctx, false)?)
             } else {
                 crate::passphrase_cmd::holder(ctx, &id)?
             };
@@ -547,6 +549,11 @@ fn key(ctx: &Context, g: &Global, cmd: KeyCommand) -> Result<()> {
                 ops::NewPassphrase::From(&new)
             };
             let path = ops::passwd_stored(&ctx.dir, &id, &old, how, store.as_deref(), &ctx.kdf)?;
+            if ctx.generate_passphrase
+                && let Some(s) = &store
+            {
+                crate::passphrase_cmd::generated_into(ctx, &id, s.as_ref())?;
+            }
             if ctx.json {
                 output::json(&serde_json::json!({ "id": id, "path": path }));
             } else {
@@ -866,12 +873,26 @@ fn rotate_each(
             std::process::abort();
         }
     };
+    // The stores the chain reads, for the old key's passphrase policy (managed stays managed).
+    let keyring = crate::passphrase_cmd::keyring(ctx).ok().flatten();
+    let vault = crate::passphrase_cmd::vault_store(ctx);
+    let mut stores: Vec<&dyn keystore::passphrase::store::SecretStore> = Vec::new();
+    if let Some(kr) = &keyring {
+        stores.push(kr);
+    }
+    stores.push(&vault);
     let options = ops::RotateOptions {
         server: client,
         server_managed: args.server_managed,
         new_key_file: key_file.as_ref().map(|k| k.as_slice()),
         dry_run: args.dry_run,
         on_step: &on_step,
+        stores: &stores,
+        new_passphrase: if args.ask_new_passphrase {
+            ops::NewKeyPassphrase::Ask
+        } else {
+            ops::NewKeyPassphrase::Keep
+        },
     };
     if let [gun] = guns {
         let done = ops::rotate(&ctx.dir, &source, gun, role, &options, &ctx.kdf)?;
@@ -888,7 +909,10 @@ fn rotate_each(
     for gun in guns {
         bar.set_message(gun.to_string());
         match ops::rotate(&ctx.dir, &source, gun, role, &options, &ctx.kdf) {
-            Ok(done) => rows.push(serde_json::json!({"gun": gun, "ok": true, "result": done})),
+            Ok(done) => {
+                record_managed(&done);
+                rows.push(serde_json::json!({"gun": gun, "ok": true, "result": done}));
+            }
             Err(e) => {
                 failed += 1;
                 rows.push(serde_json::json!({
@@ -937,8 +961,21 @@ fn rotate_each(
     Ok(u8::from(failed > 0))
 }
 
+/// A managed rotation's new passphrase, for the notes printed at the end (and --json).
+fn record_managed(done: &ops::Rotated) {
+    if let (Some(stored_in), Some(key_id)) = (&done.new_passphrase_stored_in, &done.new_key) {
+        output::record_generated(keystore::passphrase::store::GeneratedPassphrase {
+            key_id: key_id.clone(),
+            role: done.role.clone(),
+            gun: done.role.carries_gun().then(|| done.gun.clone()),
+            stored_in: stored_in.clone(),
+        });
+    }
+}
+
 fn print_rotated(ctx: &Context, done: &ops::Rotated) {
     let (gun, role) = (&done.gun, &done.role);
+    record_managed(done);
 
     if ctx.json {
         output::json(done);
@@ -1100,7 +1137,7 @@ fn read_input(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     Ok(buf)
 }
 
-fn confirm(ctx: &Context, question: &str) -> Result<()> {
+pub(crate) fn confirm(ctx: &Context, question: &str) -> Result<()> {
     if !ctx.interactive || !std::io::stdin().is_terminal() {
         return Err(Error::InvalidArgument {
             what: "confirmation",

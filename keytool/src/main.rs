@@ -29,7 +29,14 @@ fn main() -> ExitCode {
     let json = cli.global.json;
     let verbose = cli.global.verbose;
     match commands::run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => {
+            if !json {
+                for note in output::generated_notes() {
+                    eprintln!("{note}");
+                }
+            }
+            ExitCode::from(code)
+        }
         Err(error) => {
             report(&error, json, verbose);
             ExitCode::from(messages::exit_code(error.code()))

@@ -50,6 +50,10 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         {
             "The vault is already set up: \"keytool vault status\" shows it, \"keytool vault change-master\" changes its master passphrase.".into()
         }
+        Error::NotStored { key_id, .. } => format!(
+            "\"keytool passphrase explain {key_id}\" shows which source answers for this key."
+        ),
+        Error::NoDurableStore { .. } => "Create the vault: keytool vault init (its master passphrase then comes from KEYTOOL_VAULT_PASSPHRASE, --vault-passphrase-file or a prompt), or run in a session with a Secret Service (gnome-keyring, KWallet); or choose the new key's passphrase yourself (--passphrase-file, the environment).".into(),
         Error::AlreadyExists { .. } => {
             "Pass --force to replace it, or choose another name.".into()
         }

@@ -36,8 +36,8 @@ pub(crate) enum PassphraseCommand {
         #[arg(long)]
         vault: bool,
     },
-    /// Re-encrypt a key under a new random passphrase (192 bits) kept in the OS keyring, or the
-    /// vault when there is no keyring
+    /// Re-encrypt a key under a new random passphrase (192 bits) kept in a durable store: Secret
+    /// Service or the macOS keychain, else the vault (never kernel keyutils alone)
     Generate {
         /// Key ID or unique prefix
         key_id: String,
@@ -45,10 +45,24 @@ pub(crate) enum PassphraseCommand {
         #[arg(long)]
         vault: bool,
     },
-    /// Delete a key's stored passphrase from the OS keyring and the vault (not the key)
+    /// Delete a key's stored passphrase from every OS keyring and the vault that hold one (not
+    /// the key)
     Remove {
-        /// Key ID or unique prefix
+        /// Key ID or unique prefix (a full ID for a retired or removed key)
         key_id: String,
+    },
+    /// Show a key's stored passphrase on this terminal, or write it to a new file (mode 0600),
+    /// to back it up; asks for confirmation. Never into a pipe, a log or JSON
+    Reveal {
+        /// Key ID or unique prefix (a full ID for a retired key)
+        key_id: String,
+        /// Write it to FILE (first line; created with mode 0600; it must not exist yet) instead
+        /// of the terminal
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -188,6 +202,49 @@ pub(crate) fn preferred_store(ctx: &Context, force_vault: bool) -> Result<Box<dy
     })
 }
 
+/// Where generated passphrases are stored: a durable store, never kernel keyutils alone (it
+/// forgets entries at reboot and after days unused). The OS keyring when it is durable (Secret
+/// Service, the macOS keychain), else the vault; without either, a refusal that says how to
+/// get one, before anything is changed.
+pub(crate) fn generated_store(ctx: &Context, force_vault: bool) -> Result<Box<dyn SecretStore>> {
+    let mut candidates: Vec<Box<dyn SecretStore>> = Vec::new();
+    if !force_vault && let Some(kr) = keyring(ctx)? {
+        candidates.push(Box::new(kr));
+    }
+    let vault = vault_store(ctx);
+    if vault.exists() {
+        candidates.push(Box::new(vault));
+    }
+    store::durable_store(
+        candidates,
+        &keystore::passphrase::vault::vault_path(&ctx.dir),
+    )
+}
+
+/// After a key was re-encrypted under a generated passphrase kept in `store`: removes the
+/// entries of the old passphrase from every other store (a stale entry in the keyring would be
+/// tried first and fail), and records where the new one went.
+pub(crate) fn generated_into(ctx: &Context, id: &KeyId, store: &dyn SecretStore) -> Result<()> {
+    let (_, file) = ctx.dir.read_key(id)?;
+    let keyrings = Keyring::all_os(|k| ctx.config.var(k))?;
+    let vault = vault_store(ctx);
+    let mut others: Vec<&dyn SecretStore> =
+        keyrings.iter().map(|k| k as &dyn SecretStore).collect();
+    others.push(&vault);
+    for other in others {
+        if other.describe() != store.describe() {
+            ops::forget_passphrase(id, other)?;
+        }
+    }
+    output::record_generated(store::GeneratedPassphrase {
+        key_id: id.clone(),
+        role: file.role().clone(),
+        gun: file.gun().cloned(),
+        stored_in: store.describe(),
+    });
+    Ok(())
+}
+
 /// The store that holds the current passphrase of `id`, if any (keyring first, then vault).
 pub(crate) fn holder(ctx: &Context, id: &KeyId) -> Result<Option<Box<dyn SecretStore>>> {
     let mut stores: Vec<Box<dyn SecretStore>> = Vec::new();
@@ -217,7 +274,7 @@ pub(crate) fn passphrase(ctx: &Context, g: &Global, cmd: PassphraseCommand) -> R
         PassphraseCommand::Generate { key_id, vault } => {
             check_iterations(&ctx.kdf)?;
             let id = ops::resolve_key_id(&ctx.dir, &key_id)?;
-            let store = preferred_store(ctx, vault)?;
+            let store = generated_store(ctx, vault)?;
             ops::passwd_stored(
                 &ctx.dir,
                 &id,
@@ -226,6 +283,7 @@ pub(crate) fn passphrase(ctx: &Context, g: &Global, cmd: PassphraseCommand) -> R
                 Some(store.as_ref()),
                 &ctx.kdf,
             )?;
+            generated_into(ctx, &id, store.as_ref())?;
             report(
                 ctx,
                 &id,
@@ -237,26 +295,100 @@ pub(crate) fn passphrase(ctx: &Context, g: &Global, cmd: PassphraseCommand) -> R
         }
         PassphraseCommand::Remove { key_id } => {
             let id = ops::resolve_key_id(&ctx.dir, &key_id).or_else(|_| key_id.parse::<KeyId>())?;
-            let mut removed = Vec::new();
-            if let Some(kr) = keyring(ctx)?
-                && ops::forget_passphrase(&id, &kr)?
-            {
-                removed.push(kr.describe());
-            }
+            let keyrings = Keyring::all_os(|k| ctx.config.var(k))?;
             let vault = vault_store(ctx);
-            if ops::forget_passphrase(&id, &vault)? {
-                removed.push(vault.describe());
+            let mut stores: Vec<&dyn SecretStore> =
+                keyrings.iter().map(|k| k as &dyn SecretStore).collect();
+            stores.push(&vault);
+            let removed = ops::forget_everywhere(&id, &stores)?;
+            if ctx.json {
+                output::json(&serde_json::json!({
+                    "id": id, "action": "removed", "store": removed.join(" and "),
+                    "removed_from": removed,
+                }));
+            } else {
+                eprintln!(
+                    "Passphrase of key {id} removed from {}.",
+                    removed.join(" and ")
+                );
             }
-            if removed.is_empty() {
-                return Err(Error::KeyNotFound {
-                    key_id: format!("{id} (stored passphrase)"),
-                    dir: keystore::passphrase::vault::vault_path(&ctx.dir),
-                });
-            }
-            report(ctx, &id, "removed", &removed.join(" and "), None);
             Ok(())
         }
+        PassphraseCommand::Reveal {
+            key_id,
+            output: file,
+            yes,
+        } => reveal(ctx, &key_id, file.as_deref(), yes),
     }
+}
+
+/// `passphrase reveal`: a stored passphrase, on purpose, to a terminal or a new 0600 file only.
+fn reveal(ctx: &Context, key_id: &str, file: Option<&std::path::Path>, yes: bool) -> Result<()> {
+    use std::io::{IsTerminal, Write};
+    let id = ops::resolve_key_id(&ctx.dir, key_id).or_else(|_| key_id.parse::<KeyId>())?;
+    if file.is_none() && (ctx.json || !std::io::stdout().is_terminal()) {
+        return Err(Error::InvalidArgument {
+            what: "output",
+            reason: "standard output is not a terminal (or --json was given): the passphrase \
+                     would end up in a pipe, a file or a log. Write it to a new file with \
+                     -o FILE (created with mode 0600), or run on a terminal"
+                .into(),
+        });
+    }
+    if !yes {
+        crate::commands::confirm(
+            ctx,
+            &format!(
+                "Reveal the passphrase of key {id}{}? Anyone who sees it can open the key. (yes/no) ",
+                file.map(|f| format!(" into {}", f.display()))
+                    .unwrap_or_else(|| " on this terminal".into())
+            ),
+        )?;
+    }
+    let keyrings = Keyring::all_os(|k| ctx.config.var(k))?;
+    let vault = vault_store(ctx);
+    let mut stores: Vec<&dyn SecretStore> =
+        keyrings.iter().map(|k| k as &dyn SecretStore).collect();
+    stores.push(&vault);
+    let revealed = ops::reveal_passphrase(&ctx.dir, &id, &stores, &ctx.kdf)?;
+    let checked = if revealed.checked {
+        "it opens the key"
+    } else {
+        "no key file of that ID to check it against"
+    };
+    match file {
+        Some(path) => {
+            ops::write_passphrase_file(path, &revealed.passphrase)?;
+            if ctx.json {
+                output::json(&serde_json::json!({
+                    "id": id, "file": path, "store": revealed.store, "checked": revealed.checked,
+                }));
+            } else {
+                eprintln!(
+                    "Passphrase of key {id} (from {}; {checked}) written to {} (mode 0600). Keep \
+                     the copy offline and delete this file once it is backed up.",
+                    revealed.store,
+                    path.display()
+                );
+            }
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(revealed.passphrase.expose())
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::Io {
+                    action: "write",
+                    path: "standard output".into(),
+                    source: e,
+                })?;
+            eprintln!(
+                "Passphrase of key {id} from {} ({checked}).",
+                revealed.store
+            );
+        }
+    }
+    Ok(())
 }
 
 fn report(ctx: &Context, id: &KeyId, what: &str, store: &str, origin: Option<&str>) {

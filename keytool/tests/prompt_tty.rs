@@ -455,3 +455,74 @@ exec pkill -INT -P [exp_pid]
     assert!(!out.contains("Passphrase incorrect"), "{out}");
     assert_terminal_restored(&out);
 }
+
+/// `passphrase reveal` on a terminal (issue 19, item 1): it asks first; "no" shows nothing;
+/// "yes" (then the vault's master passphrase) prints the stored passphrase, the same one that
+/// `-o FILE` writes.
+#[test]
+fn reveal_on_a_terminal_asks_first() {
+    if !have_expect() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let kt = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keytool"));
+        cmd.arg("--trust-dir")
+            .arg(tmp.path())
+            .args(["--non-interactive", "--kdf-iterations", "2048"])
+            .args(args)
+            .env("KEYTOOL_KEYRING", "none")
+            .env("KEYTOOL_VAULT_PASSPHRASE", "master-pass-456");
+        cmd.output().expect("runs")
+    };
+    assert!(
+        kt(&["vault", "init", "--m-kib", "64", "--t", "1"])
+            .status
+            .success()
+    );
+    let made = kt(&["key", "generate", "--role", "root", "--generate-passphrase"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let id = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+    let file = tmp.path().join("backup");
+    let out = kt(&[
+        "passphrase",
+        "reveal",
+        &id,
+        "--yes",
+        "-o",
+        file.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored = std::fs::read_to_string(&file).expect("backup");
+    let stored = stored.trim();
+    assert_eq!(stored.len(), 32);
+
+    let (code, out) = expect(
+        tmp.path(),
+        &format!("passphrase reveal {id}"),
+        "expect \"Reveal the passphrase of key\"\nsend \"no\\r\"\n",
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(!out.contains(stored), "shown without a yes: {out}");
+    let (code, out) = expect(
+        tmp.path(),
+        &format!("passphrase reveal {id}"),
+        r#"
+expect "Reveal the passphrase of key"
+send "yes\r"
+expect "Enter passphrase for vault master key"
+send "master-pass-456\r"
+"#,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(stored), "{out}");
+    assert!(out.contains("it opens the key"), "{out}");
+}

@@ -99,12 +99,25 @@ fn keytool_migrate_matches_notary_migration() {
             .iter()
             .any(|k| k.id == targets_id && k.role == "targets")
     );
+    // The same passphrase on purpose: through --new-passphrase-file (the environment holds the
+    // current one, and passwd refuses it as the new one).
+    let same = work.path().join("same-passphrase");
+    std::fs::write(&same, format!("{PASS}\n")).expect("write");
+    std::fs::set_permissions(&same, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
     for id in [&root_id, &targets_id] {
         // passwd rewrites the legacy RFC 1423 blocks as PKCS#8, as `notary key passwd` does.
         ok(keytool(by_keytool.path())
             .env("NOTARY_ROOT_PASSPHRASE", PASS)
             .env("NOTARY_TARGETS_PASSPHRASE", PASS)
-            .args(["--notary-compat", "key", "passwd", id]));
+            .args([
+                "--notary-compat",
+                "key",
+                "passwd",
+                id,
+                "--new-passphrase-file",
+            ])
+            .arg(&same));
     }
     let after = notary_key_list(by_keytool.path());
     assert_eq!(after.len(), 2);

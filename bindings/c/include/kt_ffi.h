@@ -447,7 +447,10 @@ kt_status kt_repo_status_json(const kt_keystore *store,
 
 // Rotates the `role` key ("targets", "snapshot" or "root") of repository `gun`, crash-safely,
 // as `keytool rotate --repo GUN --role ROLE`: a new key is generated (the callback is asked for
-// its passphrase, `is_new` true) and, for a repository published on `server_url` (NULL: local
+// its passphrase, `is_new` true — unless the old key's passphrase is stored in the OS keyring or
+// the vault: then the new key gets a generated passphrase stored there too, reported as
+// `new_passphrase_stored_in`, and the old key's entry stays for the retired key) and, for a
+// repository published on `server_url` (NULL: local
 // only, for a repository not yet published), a new root.json is signed with the root key (the
 // callback is asked for its passphrase) and published; the old key is retired to
 // `keytool-retired/` only after the server accepted the new one. With `server_managed` (snapshot

@@ -31,14 +31,17 @@ pub use provision::{
 pub use publish::{Published, publish};
 pub use remove::{RemovalPlan, Removed, key_uses, remove};
 pub use rotate::{
-    BulkSelection, RotateOptions, Rotated, Step, local_repositories, pending_rotation,
-    published_repositories, rotate,
+    BulkSelection, NewKeyPassphrase, RotateOptions, Rotated, Step, local_repositories,
+    pending_rotation, published_repositories, rotate,
 };
 pub use sandbox::{
     FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Pulled, Pushed, SandboxOptions, pull, push,
 };
 pub use status::{ExpectedKey, Status, status};
-pub use stored::{NewPassphrase, forget_passphrase, passwd_stored, store_passphrase};
+pub use stored::{
+    NewPassphrase, Revealed, forget_everywhere, forget_passphrase, passwd_stored,
+    reveal_passphrase, store_passphrase, write_passphrase_file,
+};
 
 use std::path::PathBuf;
 

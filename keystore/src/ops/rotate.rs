@@ -29,6 +29,7 @@ use crate::key::file::{self, KeyFile};
 use crate::key::{PrivateKey, cert};
 use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
+use crate::passphrase::store::{SecretStore, Slot, generate_passphrase, no_durable_store};
 use crate::trust_dir::{DirLock, Location, TrustDir};
 use crate::tuf::{self, TufKey, roles};
 
@@ -75,6 +76,28 @@ pub struct RotateOptions<'a> {
     pub dry_run: bool,
     /// Called after each step boundary.
     pub on_step: &'a dyn Fn(Step),
+    /// The stores passphrases are kept in (OS keyrings, the vault), in the order the passphrase
+    /// chain reads them. When the old key's passphrase is stored in one of them, the new key's
+    /// passphrase is managed too (see [`NewKeyPassphrase::Keep`]). Empty: never managed.
+    pub stores: &'a [&'a dyn SecretStore],
+    /// How the new key's passphrase is chosen.
+    pub new_passphrase: NewKeyPassphrase,
+}
+
+/// How a rotation chooses the new key's passphrase.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NewKeyPassphrase {
+    /// Keep the old key's policy: when the old key's passphrase is stored (OS keyring, vault),
+    /// the new key gets a generated passphrase stored in the same store (in a durable one when
+    /// the old store is kernel keyutils: the vault or Secret Service; refused without one);
+    /// an adopted key file's passphrase is stored there. Otherwise the passphrase source is
+    /// asked, as for any new key. The old key's entry stays under its ID, so that the retired
+    /// key can still be opened.
+    #[default]
+    Keep,
+    /// Always ask the passphrase source (the caller chose the new passphrase's source on
+    /// purpose), even when the old key's passphrase is stored.
+    Ask,
 }
 
 /// What a rotation did (or, with `dry_run`, would do).
@@ -103,6 +126,12 @@ pub struct Rotated {
     pub resumed: bool,
     /// Whether this was only a plan.
     pub dry_run: bool,
+    /// Where the new key's generated (or adopted) passphrase was stored, when the old key's
+    /// passphrase was managed ([`NewKeyPassphrase::Keep`]).
+    pub new_passphrase_stored_in: Option<String>,
+    /// Where the old key's stored passphrase stays (under the old key's ID, so that the retired
+    /// key can still be opened; `keytool passphrase remove OLD_ID` deletes it).
+    pub old_passphrase_kept_in: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -372,6 +401,11 @@ pub fn rotate(
     }
 
     // Everything that can fail for want of a passphrase happens before any change.
+    let store = if options.server_managed {
+        None
+    } else {
+        managed_store(options, old_key.as_ref())?
+    };
     let signers = match &remote {
         Some(r) => Some(signing_keys(dir, source, r, gun, role, kdf)?),
         None => None,
@@ -387,17 +421,27 @@ pub fn rotate(
             )
         }
         (false, Some(bytes)) => {
-            let (key, pem) = adopt(source, bytes, role, gun, kdf)?;
+            let (key, pem) = adopt(source, bytes, role, gun, kdf, store.as_ref())?;
             (NewKey::Local(key), Some(pem))
         }
         (false, None) => {
             let key = PrivateKey::generate_ecdsa()?;
             let key_gun = role.carries_gun().then_some(gun);
-            let supplied = new_passphrase(source, &key.id(), role, key_gun, false)?;
-            let pem = file::encode(&key, role, key_gun, &supplied.passphrase, kdf.iterations)?;
+            let passphrase = match &store {
+                Some(m) => {
+                    // Stored before the key file is written (as --generate-passphrase does), so
+                    // that no moment leaves a key whose passphrase nobody has.
+                    let p = generate_passphrase()?;
+                    m.store.put(&key.id(), role, key_gun, Slot::Current, &p)?;
+                    p
+                }
+                None => new_passphrase(source, &key.id(), role, key_gun, false)?.passphrase,
+            };
+            let pem = file::encode(&key, role, key_gun, &passphrase, kdf.iterations)?;
             (NewKey::Local(key), Some(pem))
         }
     };
+    let managed = store.map(|m| (m.store, m.old_in, m.new_in));
     let new_id = new_key.id();
     if old_key.as_ref() == Some(&new_id) {
         return Err(Error::InvalidArgument {
@@ -444,6 +488,8 @@ pub fn rotate(
         old_root_still_used_by: Vec::new(),
         resumed: restarted,
         dry_run: false,
+        new_passphrase_stored_in: managed.as_ref().map(|(_, _, new)| new.clone()),
+        old_passphrase_kept_in: managed.as_ref().map(|(_, old, _)| old.clone()),
     };
     let mut sent = None;
     if let (Some(r), Some(server), Some(signers)) = (&remote, options.server, &signers) {
@@ -490,6 +536,8 @@ fn resume(
         old_root_still_used_by: Vec::new(),
         resumed: true,
         dry_run: false,
+        new_passphrase_stored_in: None,
+        old_passphrase_kept_in: None,
     };
     if !journal.server_managed && !dir.key_path(&new_id).is_file() {
         return Err(Error::InvalidMetadata {
@@ -810,12 +858,71 @@ fn check_journal(
 
 /// Decrypts a key file to adopt (with its own passphrase, asked for under the target role), and
 /// the PEM to store: the file as it is when docker and notary can read it, else re-encrypted.
+/// The store a managed rotation keeps the new key's passphrase in.
+struct Managed<'a> {
+    store: &'a dyn SecretStore,
+    /// Where the old key's passphrase is.
+    old_in: String,
+    /// Where the new key's goes.
+    new_in: String,
+}
+
+/// With [`NewKeyPassphrase::Keep`]: the store that holds the old key's passphrase, or, when that
+/// one is not durable (kernel keyutils), the first durable store; `None` when the old key's
+/// passphrase is not stored. Refused when it is stored but no durable store can be used.
+fn managed_store<'a>(
+    options: &RotateOptions<'a>,
+    old_key: Option<&KeyId>,
+) -> Result<Option<Managed<'a>>> {
+    let Some(old) = old_key else {
+        return Ok(None);
+    };
+    if options.new_passphrase == NewKeyPassphrase::Ask {
+        return Ok(None);
+    }
+    let mut holder = None;
+    for store in options.stores {
+        if store.contains(old, Slot::Current)? || store.contains(old, Slot::Pending)? {
+            holder = Some(*store);
+            break;
+        }
+    }
+    let Some(holder) = holder else {
+        return Ok(None);
+    };
+    let target = if holder.durable() {
+        Some(holder)
+    } else {
+        options
+            .stores
+            .iter()
+            .copied()
+            .find(|s| s.durable() && s.available().is_ok())
+    };
+    let Some(target) = target else {
+        let vault = options
+            .stores
+            .iter()
+            .map(|s| s.describe())
+            .find(|d| d.starts_with("the vault "))
+            .map(|d| std::path::PathBuf::from(d.trim_start_matches("the vault ")))
+            .unwrap_or_default();
+        return Err(no_durable_store(&[holder.describe()], &vault));
+    };
+    Ok(Some(Managed {
+        store: target,
+        old_in: holder.describe(),
+        new_in: target.describe(),
+    }))
+}
+
 fn adopt(
     source: &dyn PassphraseSource,
     bytes: &[u8],
     role: &Role,
     gun: &Gun,
     kdf: &KdfSettings,
+    managed: Option<&Managed<'_>>,
 ) -> Result<(PrivateKey, String)> {
     let key_file = KeyFile::parse(bytes)?;
     let (key, supplied) = unlock_with(&key_file, None, source, kdf)?;
@@ -826,10 +933,25 @@ fn adopt(
         )));
     }
     let key_gun = role.carries_gun().then_some(gun);
-    let pem = match supplied {
-        Some(_) if key_file.notary_readable() => key_file.rewrap(role, key_gun),
-        Some(s) => file::encode(&key, role, key_gun, &s.passphrase, kdf.iterations)?,
-        None => {
+    let pem = match (supplied, managed) {
+        (Some(s), Some(m)) => {
+            // The adopted key keeps its passphrase; the store now keeps it too.
+            m.store
+                .put(&key.id(), role, key_gun, Slot::Current, &s.passphrase)?;
+            if key_file.notary_readable() {
+                key_file.rewrap(role, key_gun)
+            } else {
+                file::encode(&key, role, key_gun, &s.passphrase, kdf.iterations)?
+            }
+        }
+        (Some(_), None) if key_file.notary_readable() => key_file.rewrap(role, key_gun),
+        (Some(s), None) => file::encode(&key, role, key_gun, &s.passphrase, kdf.iterations)?,
+        (None, Some(m)) => {
+            let p = generate_passphrase()?;
+            m.store.put(&key.id(), role, key_gun, Slot::Current, &p)?;
+            file::encode(&key, role, key_gun, &p, kdf.iterations)?
+        }
+        (None, None) => {
             let s = new_passphrase(source, &key.id(), role, key_gun, false)?;
             file::encode(&key, role, key_gun, &s.passphrase, kdf.iterations)?
         }
@@ -898,6 +1020,8 @@ fn plan(
         old_root_still_used_by: Vec::new(),
         resumed,
         dry_run: true,
+        new_passphrase_stored_in: None,
+        old_passphrase_kept_in: None,
     }
 }
 

@@ -122,10 +122,146 @@ pub fn store_passphrase(
 }
 
 /// Removes the stored passphrases (current and pending) of `id`; `false` if there were none.
+/// Copies are removed until none is left (kernel keyutils can hold one in the session keyring
+/// and another in the persistent keyring).
 pub fn forget_passphrase(id: &KeyId, store: &dyn SecretStore) -> Result<bool> {
     let mut any = false;
     for slot in Slot::BOTH {
-        any |= store.delete(id, slot)?;
+        // A bound, in case a store reported a removal and still had the entry.
+        for _ in 0..8 {
+            if !store.delete(id, slot)? {
+                break;
+            }
+            any = true;
+        }
     }
     Ok(any)
+}
+
+/// Removes the stored passphrases of `id` from every one of `stores` that holds one (the OS
+/// keyrings and the vault), and returns the descriptions of those it was removed from, in order.
+/// `KeyNotFound` naming every store looked at when none held one.
+pub fn forget_everywhere(id: &KeyId, stores: &[&dyn SecretStore]) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for store in stores {
+        if forget_passphrase(id, *store)? {
+            removed.push(store.describe());
+        }
+    }
+    if removed.is_empty() {
+        return Err(Error::NotStored {
+            key_id: id.to_string(),
+            looked_in: stores.iter().map(|s| s.describe()).collect(),
+        });
+    }
+    Ok(removed)
+}
+
+/// A stored passphrase handed out on purpose (`passphrase reveal`).
+pub struct Revealed {
+    /// The passphrase.
+    pub passphrase: crate::secret::Passphrase,
+    /// The store that holds it.
+    pub store: String,
+    /// Whether it was checked against the key file (`false` when no key file of that ID is in
+    /// `private/` or `keytool-retired/`).
+    pub checked: bool,
+}
+
+/// The stored passphrase of `id`, from the first of `stores` that holds one (current entry, then
+/// pending), after checking that it opens the key when its file is found in `private/` or among
+/// the retired keys. For backups and for moving a key; the caller decides where it may go.
+pub fn reveal_passphrase(
+    dir: &TrustDir,
+    id: &KeyId,
+    stores: &[&dyn SecretStore],
+    kdf: &KdfSettings,
+) -> Result<Revealed> {
+    let key_file = match dir.read_key(id) {
+        Ok((path, file)) => Some((path, file)),
+        Err(_) => {
+            let path = dir.retired_dir().join(format!("{id}.key"));
+            match read_no_follow(&path, MAX_KEY_FILE) {
+                Ok(bytes) => Some((path, file::KeyFile::parse(&bytes)?)),
+                Err(_) => None,
+            }
+        }
+    };
+    let mut wrong = None;
+    for store in stores {
+        for slot in Slot::BOTH {
+            let Some(passphrase) = store.get(id, slot)? else {
+                continue;
+            };
+            let Some((path, key_file)) = &key_file else {
+                return Ok(Revealed {
+                    passphrase,
+                    store: store.describe(),
+                    checked: false,
+                });
+            };
+            let fixed = crate::passphrase::FixedSource::new(passphrase.clone(), store.describe());
+            match unlock_with(key_file, Some(id), &fixed, kdf) {
+                Ok(_) => {
+                    return Ok(Revealed {
+                        passphrase,
+                        store: store.describe(),
+                        checked: true,
+                    });
+                }
+                Err(Error::WrongPassphrase { .. }) => {
+                    wrong = Some((path.clone(), store.describe()));
+                }
+                Err(e) => return Err(e.in_file(path)),
+            }
+        }
+    }
+    match wrong {
+        Some((path, store)) => Err(Error::WrongPassphrase {
+            key: crate::error::FileLabel::path(&path),
+            role: key_file
+                .as_ref()
+                .map(|(_, f)| f.role().to_string())
+                .unwrap_or_default(),
+            source_name: store,
+        }),
+        None => Err(Error::NotStored {
+            key_id: id.to_string(),
+            looked_in: stores.iter().map(|s| s.describe()).collect(),
+        }),
+    }
+}
+
+/// Writes `passphrase` (and a newline) to a new file at `path`, created with mode 0600 whatever
+/// the umask, never through a symbolic link, and synced; an existing file is refused
+/// (`AlreadyExists`), so a backup never replaces another file.
+pub fn write_passphrase_file(
+    path: &std::path::Path,
+    passphrase: &crate::secret::Passphrase,
+) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::AlreadyExists {
+                path: path.to_owned(),
+            },
+            _ => Error::io("create", path, e),
+        })?;
+    let written = f
+        .set_permissions(std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| f.write_all(passphrase.expose()))
+        .and_then(|()| f.write_all(b"\n"))
+        .and_then(|()| f.sync_all());
+    if let Err(e) = written {
+        drop(f);
+        let _ = std::fs::remove_file(path);
+        return Err(Error::io("write", path, e));
+    }
+    Ok(())
 }

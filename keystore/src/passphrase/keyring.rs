@@ -50,10 +50,13 @@ pub fn check_choice(env: impl Fn(&str) -> Option<OsString>) -> Result<String> {
     }
 }
 
+const SECRET_SERVICE: &str = "Secret Service";
+
 /// A credential store of the OS (or the mock store, in tests).
 pub struct Keyring {
     store: Arc<CredentialStore>,
     name: String,
+    durable: bool,
 }
 
 impl Keyring {
@@ -62,7 +65,44 @@ impl Keyring {
         Keyring {
             store,
             name: name.into(),
+            durable: true,
         }
+    }
+
+    /// Marks the store as volatile: it may lose entries on its own (kernel keyutils forgets
+    /// them at reboot and after days unused), so a generated passphrase is never kept only
+    /// there.
+    pub fn volatile(mut self) -> Self {
+        self.durable = false;
+        self
+    }
+
+    /// Every OS keyring an entry of keytool may be held in, for clean-ups (`passphrase remove`):
+    /// the one [`Keyring::open_os`] chooses first, then, with `auto` on Linux, the other one
+    /// that can be opened (an entry stored in keyutils while no D-Bus session was running stays
+    /// there when Secret Service later answers, and the reverse). Empty for `none`.
+    pub fn all_os(env: impl Fn(&str) -> Option<OsString>) -> Result<Vec<Keyring>> {
+        let chosen = Self::open_os(&env)?;
+        let auto = matches!(
+            env(KEYRING_ENV)
+                .and_then(|v| v.into_string().ok())
+                .as_deref(),
+            None | Some("") | Some("auto")
+        );
+        let mut all: Vec<Keyring> = chosen.into_iter().collect();
+        if auto && cfg!(target_os = "linux") {
+            let bus = env("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty());
+            let mut others = vec![Self::keyutils()];
+            if bus && all.iter().all(|k| k.name != SECRET_SERVICE) {
+                others.push(Self::secret_service());
+            }
+            for other in others.into_iter().flatten() {
+                if all.iter().all(|k| k.name != other.name) && other.available().is_ok() {
+                    all.push(other);
+                }
+            }
+        }
+        Ok(all)
     }
 
     /// The OS keyring chosen by [`KEYRING_ENV`]: with `auto`, on Linux Secret Service when a
@@ -90,7 +130,7 @@ impl Keyring {
 
     #[cfg(target_os = "linux")]
     fn secret_service() -> Result<Keyring> {
-        let name = "Secret Service";
+        let name = SECRET_SERVICE;
         let store = dbus_secret_service_keyring_store::Store::new()
             .map_err(|e| keyring_error(name, "connect", e))?;
         Ok(Keyring::with_store(store, name))
@@ -101,7 +141,7 @@ impl Keyring {
         let name = "kernel keyutils";
         let store = linux_keyutils_keyring_store::Store::new()
             .map_err(|e| keyring_error(name, "open", e))?;
-        Ok(Keyring::with_store(store, name))
+        Ok(Keyring::with_store(store, name).volatile())
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -182,6 +222,10 @@ fn keyring_error(store: &str, action: &'static str, e: keyring_core::Error) -> E
 impl SecretStore for Keyring {
     fn describe(&self) -> String {
         format!("the OS keyring ({})", self.name)
+    }
+
+    fn durable(&self) -> bool {
+        self.durable
     }
 
     fn available(&self) -> Result<()> {

@@ -50,6 +50,13 @@ pub trait SecretStore {
         Ok(())
     }
 
+    /// Whether the store keeps entries until they are removed. Kernel keyutils does not (its
+    /// entries are gone at reboot and expire after days unused): a generated passphrase, which
+    /// nobody knows, is never kept only in a store that is not durable.
+    fn durable(&self) -> bool {
+        true
+    }
+
     /// Whether the store has an entry, without handing out the passphrase.
     fn contains(&self, key_id: &KeyId, slot: Slot) -> Result<bool>;
 
@@ -80,6 +87,30 @@ pub fn generate_passphrase() -> Result<Passphrase> {
     let mut text = String::with_capacity(GENERATED_BYTES * 4 / 3 + 4);
     URL_SAFE_NO_PAD.encode_string(raw.as_ref(), &mut text);
     Ok(Passphrase::new(text))
+}
+
+/// The store a generated passphrase goes to: the first of `candidates` that is durable and can
+/// be used. Without one the error says how to get one, and nothing is stored or written.
+pub fn durable_store(
+    candidates: Vec<Box<dyn SecretStore>>,
+    vault_path: &std::path::Path,
+) -> Result<Box<dyn SecretStore>> {
+    let mut seen = Vec::new();
+    for store in candidates {
+        if store.durable() && store.available().is_ok() {
+            return Ok(store);
+        }
+        seen.push(store.describe());
+    }
+    Err(no_durable_store(&seen, vault_path))
+}
+
+/// The refusal when no durable store can take a generated passphrase.
+pub fn no_durable_store(seen: &[String], vault_path: &std::path::Path) -> Error {
+    Error::NoDurableStore {
+        not_durable: seen.to_vec(),
+        vault: vault_path.to_owned(),
+    }
 }
 
 /// The first of `stores` that holds a current passphrase for `id` (the store `key passwd` must
@@ -170,16 +201,40 @@ impl<S: SecretStore> PassphraseSource for StoredSource<S> {
     }
 }
 
+/// Where a generated passphrase was stored (never the passphrase).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct GeneratedPassphrase {
+    /// The key it encrypts.
+    pub key_id: KeyId,
+    /// The key's role.
+    pub role: Role,
+    /// The key's repository.
+    pub gun: Option<Gun>,
+    /// The store that holds it ([`SecretStore::describe`]).
+    pub stored_in: String,
+}
+
 /// Answers requests for new keys with a generated passphrase, stored under the key's ID in
-/// `store` before the caller writes the key file (`--generate-passphrase`).
+/// `store` before the caller writes the key file (`--generate-passphrase`). `store` should be
+/// durable (see [`durable_store`]): nobody knows a generated passphrase.
 pub struct GeneratingSource<S> {
     store: S,
+    notify: Option<Box<dyn Fn(GeneratedPassphrase)>>,
 }
 
 impl<S: SecretStore> GeneratingSource<S> {
     /// Generates and stores into `store`.
     pub fn new(store: S) -> Self {
-        GeneratingSource { store }
+        GeneratingSource {
+            store,
+            notify: None,
+        }
+    }
+
+    /// Also tells `notify` where each generated passphrase went (for the user's report).
+    pub fn notify(mut self, notify: impl Fn(GeneratedPassphrase) + 'static) -> Self {
+        self.notify = Some(Box::new(notify));
+        self
     }
 }
 
@@ -198,6 +253,14 @@ impl<S: SecretStore> PassphraseSource for GeneratingSource<S> {
         let passphrase = generate_passphrase()?;
         self.store
             .put(id, request.role, request.gun, Slot::Current, &passphrase)?;
+        if let Some(notify) = &self.notify {
+            notify(GeneratedPassphrase {
+                key_id: id.clone(),
+                role: request.role.clone(),
+                gun: request.gun.cloned(),
+                stored_in: self.store.describe(),
+            });
+        }
         Ok(Some(Supplied {
             passphrase,
             origin: format!(
@@ -226,6 +289,9 @@ macro_rules! forward_secret_store {
             }
             fn available(&self) -> Result<()> {
                 (**self).available()
+            }
+            fn durable(&self) -> bool {
+                (**self).durable()
             }
             fn contains(&self, key_id: &KeyId, slot: Slot) -> Result<bool> {
                 (**self).contains(key_id, slot)

@@ -622,6 +622,11 @@ impl VaultStore {
     }
 
     fn modify(&self, f: impl FnOnce(&mut Vault) -> bool) -> Result<bool> {
+        // The master passphrase is asked before the lock is taken: its source (a C or Go
+        // callback) may call back into the library, which may need the lock.
+        if self.exists() {
+            self.master(Purpose::Unlock)?;
+        }
         let lock = self.dir.lock()?;
         let Some((changed, result)) = self.with_vault(|v| {
             let changed = f(v);
@@ -646,6 +651,11 @@ impl SecretStore for VaultStore {
     fn available(&self) -> Result<()> {
         // A missing vault is simply empty; a damaged one is unusable.
         Vault::status(&self.dir).map(|_| ())
+    }
+
+    fn durable(&self) -> bool {
+        // Only a vault that exists can keep anything (keytool vault init creates it).
+        self.exists()
     }
 
     fn contains(&self, key_id: &KeyId, slot: Slot) -> Result<bool> {
