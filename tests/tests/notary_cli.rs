@@ -26,6 +26,22 @@ fn nt(cmd: &mut std::process::Command) -> &mut std::process::Command {
         .env("NOTARY_DELEGATION_PASSPHRASE", REPO_PW)
 }
 
+/// `keytool key passwd ID`: opens the key and re-encrypts it under the same passphrase, on
+/// purpose (the environment holds the current one, so the same one again comes from
+/// `--new-passphrase-file`; keytool refuses it from the environment).
+fn passwd_same(dir: &Path, extra: &[&str], id: &str, role: &str) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("same");
+    let pass = if role == "root" { ROOT_PW } else { REPO_PW };
+    std::fs::write(&file, format!("{pass}\n")).expect("write");
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    ok(kt(dir)
+        .args(extra)
+        .args(["key", "passwd", id, "--new-passphrase-file"])
+        .arg(&file));
+}
+
 fn generate(dir: &Path, extra: &[&str], role: &str, gun: Option<&str>) -> String {
     let mut cmd = kt(dir);
     cmd.args(extra).args(["key", "generate", "--role", role]);
@@ -74,9 +90,8 @@ fn notary_lists_and_opens_keytool_keys() {
         );
     }
     // ... and keytool still opens what notary rewrote.
-    for id in [&root, &targets] {
-        ok(kt(dir).args(["key", "passwd", id]));
-    }
+    passwd_same(dir, &[], &root, "root");
+    passwd_same(dir, &[], &targets, "targets");
 }
 
 #[test]
@@ -143,7 +158,7 @@ fn keytool_reads_keys_made_by_notary() {
 
     // keytool opens each one (re-encrypting with the same passphrase) and exports them.
     for k in &notary_keys {
-        ok(kt(dir).args(["--notary-compat", "key", "passwd", &k.id]));
+        passwd_same(dir, &["--notary-compat"], &k.id, &k.role);
     }
     let out = ok(kt(dir).args(["key", "export"]));
     assert_eq!(stdout(&out).matches("path: ").count(), 3);
@@ -229,7 +244,7 @@ fn keytool_reads_docker_trust_keys() {
     assert_eq!(key["gun"], serde_json::Value::Null);
     let id = key["id"].as_str().expect("id").to_owned();
     // keytool decrypts it with docker's repository passphrase and exports it.
-    ok(kt(&trust).args(["key", "passwd", &id]));
+    passwd_same(&trust, &[], &id, "alice");
     let out = ok(kt(&trust).args(["key", "export", "--key", &id[..8]]));
     assert!(stdout(&out).contains(&format!("path: {id}")));
 }
