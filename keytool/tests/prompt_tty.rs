@@ -146,10 +146,17 @@ send "long-enough-1\r"
                 .map(str::to_owned)
         })
         .expect("a key file");
+    // passwd to another passphrase succeeds only if the trimmed one opened the key.
+    let next = tmp.path().join("next-passphrase");
+    std::fs::write(&next, "another-passphrase-9\n").expect("write");
+    std::fs::set_permissions(&next, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
     let status = Command::new(env!("CARGO_BIN_EXE_keytool"))
         .arg("--trust-dir")
         .arg(tmp.path())
         .args(["--non-interactive", "--notary-compat", "key", "passwd", &id])
+        .arg("--new-passphrase-file")
+        .arg(&next)
         .env("KEYTOOL_ROOT_PASSPHRASE", "long-enough-1")
         .output()
         .expect("runs");
