@@ -1094,24 +1094,7 @@ fn migrate(ctx: &Context) -> Result<()> {
 
 /// Standard input, bounded as a key file is.
 fn read_stdin() -> Result<Zeroizing<Vec<u8>>> {
-    let path = Path::new("standard input");
-    let mut buf = Zeroizing::new(Vec::new());
-    std::io::stdin()
-        .lock()
-        .take(MAX_IMPORT_FILE + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-    if buf.len() as u64 > MAX_IMPORT_FILE {
-        return Err(Error::InvalidKeyFile {
-            file: keystore::error::FileLabel::path(path),
-            reason: format!("larger than {MAX_IMPORT_FILE} bytes"),
-        });
-    }
-    Ok(buf)
+    read_bounded(std::io::stdin().lock(), Path::new("standard input"))
 }
 
 fn read_input(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
@@ -1120,8 +1103,14 @@ fn read_input(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
         path: path.to_path_buf(),
         source: e,
     })?;
+    read_bounded(file, path)
+}
+
+/// Reads `reader` (named `path` in errors) up to [`MAX_IMPORT_FILE`] bytes; more is an error.
+fn read_bounded(reader: impl Read, path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     let mut buf = Zeroizing::new(Vec::new());
-    file.take(MAX_IMPORT_FILE + 1)
+    reader
+        .take(MAX_IMPORT_FILE + 1)
         .read_to_end(&mut buf)
         .map_err(|e| Error::Io {
             action: "read",
