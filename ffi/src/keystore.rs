@@ -8,7 +8,7 @@ use keystore::{Gun, KeyId, Role, TrustDir};
 use crate::boundary::{Fail, bytes, guard, handle, invalid, non_null, opt_text, put, text};
 use crate::error::kt_error;
 use crate::key::KT_SIGNATURE_LEN;
-use crate::passphrase::{Callback, holder, kt_passphrase_cb, sources};
+use crate::passphrase::{kt_passphrase_cb, policy};
 use crate::status::kt_status;
 
 /// An open trust directory: the `private/` keys and `tuf/` metadata that docker and notary use.
@@ -168,7 +168,7 @@ pub unsafe extern "C" fn kt_keystore_import(
             force,
         };
         let inputs = [(name.unwrap_or("input").to_owned(), data)];
-        let source = sources(&store.dir, cb, user_data);
+        let source = policy(&store.dir, cb, user_data).unlock();
         let imported = ops::import(&store.dir, &source, &inputs, &options, &store.kdf)?;
         let json = crate::key::to_json(&imported)?;
         // SAFETY: `json_out` is non-NULL and writable by contract.
@@ -256,16 +256,12 @@ pub unsafe extern "C" fn kt_keystore_passwd(
         // SAFETY: forwarded from this function's contract.
         let (store, key_id) = unsafe { (handle(store, "store")?, text(key_id, "key_id")?) };
         let id = ops::resolve_key_id(&store.dir, key_id)?;
-        let old = sources(&store.dir, cb, user_data);
-        let new = Callback::new(cb, user_data);
         // A passphrase keytool stores for the key follows it, crash-safely.
-        let holder = holder(&store.dir, &id, cb, user_data)?;
-        ops::passwd_stored(
-            &store.dir,
+        let policy = policy(&store.dir, cb, user_data);
+        ops::passwd(
+            &policy,
             &id,
-            &old,
-            ops::NewPassphrase::From(&new),
-            holder.as_deref(),
+            ops::NewPassphrase::From(&policy.choosing()),
             &store.kdf,
         )?;
         Ok(())
@@ -306,7 +302,7 @@ pub unsafe extern "C" fn kt_keystore_sign(
         };
         let sig_out = non_null(sig_out.cast::<[u8; KT_SIGNATURE_LEN]>(), "sig_out")?;
         let id = ops::resolve_key_id(&store.dir, key_id)?;
-        let source = sources(&store.dir, cb, user_data);
+        let source = policy(&store.dir, cb, user_data).unlock();
         let (_, _, key) = ops::load_key(&store.dir, &id, &source, &store.kdf)?;
         let sig = key.sign(message)?;
         // SAFETY: `sig_out` is non-NULL and points to 64 writable bytes by contract.

@@ -31,6 +31,7 @@ mod memory;
 mod passphrase;
 mod repo;
 mod status;
+mod vault;
 
 pub use error::{kt_error, kt_error_code, kt_error_free, kt_error_message};
 pub use key::{
@@ -47,7 +48,8 @@ pub use passphrase::{
     kt_passphrase_request_gun, kt_passphrase_request_is_new, kt_passphrase_request_key_id,
     kt_passphrase_request_role,
 };
-pub use repo::{kt_repo_init, kt_repo_rotate, kt_repo_status_json};
+pub use repo::{kt_repo_init, kt_repo_rotate, kt_repo_status_checked_json, kt_repo_status_json};
 #[cfg(feature = "test-panic")]
 pub use status::kt_test_panic;
 pub use status::{kt_status, kt_status_str, kt_version};
+pub use vault::{kt_vault_change_master, kt_vault_init, kt_vault_status_json};

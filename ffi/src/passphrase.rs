@@ -5,11 +5,9 @@
 
 use std::ffi::{CString, c_char, c_void};
 
-use keystore::passphrase::keyring::Keyring;
-use keystore::passphrase::store::{self, SecretStore, StoredSource};
-use keystore::passphrase::vault::VaultStore;
-use keystore::passphrase::{Chain, PassphraseSource, Probe, Purpose, Request, Supplied};
-use keystore::{Error, KeyId, Passphrase, Result, TrustDir};
+use keystore::passphrase::policy::Policy;
+use keystore::passphrase::{PassphraseSource, Purpose, Request, Supplied};
+use keystore::{Error, Passphrase, Result, TrustDir};
 use zeroize::Zeroizing;
 
 use crate::boundary::infallible;
@@ -33,8 +31,11 @@ pub const KT_PASSPHRASE_MAX: usize = 1024;
 /// (for an existing key the passphrase keytool stores for it is used then — OS keyring, then
 /// vault — and without one the call fails with `KT_STATUS_PASSPHRASE_REQUIRED`); any other value
 /// cancels the call, which fails with `KT_STATUS_CANCELLED`. Opening the vault asks the callback
-/// for its master passphrase: role `"vault master"`, no key ID, `is_new` false. After a wrong passphrase the callback is asked again with a
-/// higher attempt number, up to 3 attempts in all (then `KT_STATUS_WRONG_PASSPHRASE`). The callback
+/// for its master passphrase (unless `KEYTOOL_VAULT_PASSPHRASE` is set): role `"vault master"`,
+/// no key ID, `is_new` false. A new passphrase (`is_new` true) must have at least 8 characters,
+/// else the call fails with `KT_STATUS_WEAK_PASSPHRASE` and nothing is written. After a wrong
+/// passphrase the callback is asked again with a higher attempt number, up to 3 attempts in all
+/// (then `KT_STATUS_WRONG_PASSPHRASE`). The callback
 /// runs on the thread that made the call, and must not unwind (no C++ exception, no Go panic).
 pub type kt_passphrase_cb = Option<
     unsafe extern "C" fn(
@@ -144,77 +145,17 @@ pub unsafe extern "C" fn kt_passphrase_request_attempt(req: *const kt_passphrase
     })
 }
 
-/// The passphrase sources of every call: the callback, then the passphrases keytool stores for
-/// existing keys — the OS keyring (chosen by `KEYTOOL_KEYRING` as in the CLI; opened only if the
-/// callback has nothing), then the vault, whose master passphrase is asked of the callback (role
-/// `"vault master"`, no key ID). So a key made by `keytool --generate-passphrase` opens with a
-/// NULL callback, or one that answers `KT_STATUS_PASSPHRASE_REQUIRED`.
-pub(crate) fn sources(dir: &TrustDir, cb: kt_passphrase_cb, user_data: *mut c_void) -> Chain {
-    Chain::new()
-        .with(Callback::new(cb, user_data))
-        .with(OsKeyring)
-        .with(StoredSource::new(vault(dir, cb, user_data)))
-}
-
-/// The vault of `dir`, its master passphrase asked of the callback.
-fn vault(dir: &TrustDir, cb: kt_passphrase_cb, user_data: *mut c_void) -> VaultStore {
-    VaultStore::new(dir.clone(), Box::new(Callback::new(cb, user_data)))
-}
-
-/// The store holding the current passphrase of `id` (OS keyring, then vault), which
-/// `kt_keystore_passwd` keeps in step with the key file.
-pub(crate) fn holder(
-    dir: &TrustDir,
-    id: &KeyId,
-    cb: kt_passphrase_cb,
-    user_data: *mut c_void,
-) -> Result<Option<Box<dyn SecretStore>>> {
-    let mut stores: Vec<Box<dyn SecretStore>> = Vec::new();
-    if let Ok(Some(kr)) = os_keyring() {
-        stores.push(Box::new(kr));
-    }
-    stores.push(Box::new(vault(dir, cb, user_data)));
-    store::holder(stores, id)
-}
-
-/// The stores keytool keeps passphrases in (the OS keyring when one can be opened, the vault), in
-/// the order the chain reads them.
-pub(crate) fn stores(
-    dir: &TrustDir,
-    cb: kt_passphrase_cb,
-    user_data: *mut c_void,
-) -> Vec<Box<dyn SecretStore>> {
-    let mut stores: Vec<Box<dyn SecretStore>> = Vec::new();
-    if let Ok(Some(kr)) = os_keyring() {
-        stores.push(Box::new(kr));
-    }
-    stores.push(Box::new(vault(dir, cb, user_data)));
-    stores
-}
-
-fn os_keyring() -> Result<Option<Keyring>> {
-    Keyring::open_os(|k| std::env::var_os(k))
-}
-
-/// The OS keyring as a source, opened only when asked (a call whose callback answers never
-/// touches D-Bus or the kernel keyring).
-struct OsKeyring;
-
-impl PassphraseSource for OsKeyring {
-    fn describe(&self) -> String {
-        "the OS keyring".into()
-    }
-
-    fn supply(&self, request: &Request<'_>) -> Result<Option<Supplied>> {
-        match os_keyring() {
-            Ok(Some(kr)) => StoredSource::new(kr).supply(request),
-            Ok(None) | Err(_) => Ok(None),
-        }
-    }
-
-    fn probe(&self, _request: &Request<'_>) -> Probe {
-        Probe::Asks("looked up when the callback has nothing".into())
-    }
+/// The passphrase policy of every call (keystore's one documented order): the callback first,
+/// then the passphrases keytool stores for existing keys — the OS keyring (chosen by
+/// `KEYTOOL_KEYRING` in the environment, as the CLI; opened only if the callback has nothing),
+/// then the vault, whose master passphrase comes from `KEYTOOL_VAULT_PASSPHRASE`, else the
+/// callback (role `"vault master"`, no key ID). So a key made by `keytool
+/// --generate-passphrase` opens with a NULL callback, or one that answers
+/// `KT_STATUS_PASSPHRASE_REQUIRED`. docker's and notary's passphrase variables are not read: a
+/// library takes secrets from its caller. New passphrases from the callback have at least 8
+/// characters.
+pub(crate) fn policy(dir: &TrustDir, cb: kt_passphrase_cb, user_data: *mut c_void) -> Policy {
+    Policy::new(dir.clone(), |k| std::env::var_os(k)).with_callback(Callback::new(cb, user_data))
 }
 
 /// A callback as a passphrase source. Holds `user_data` only for the duration of one export.

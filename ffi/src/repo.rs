@@ -13,7 +13,7 @@ use crate::boundary::{Fail, guard, handle, non_null, opt_text, put, text};
 use crate::error::kt_error;
 use crate::key::to_json;
 use crate::keystore::kt_keystore;
-use crate::passphrase::{kt_passphrase_cb, sources};
+use crate::passphrase::{kt_passphrase_cb, policy};
 use crate::status::kt_status;
 
 /// A client of `server_url` trusting `ca_path`, else docker's CA file for that server
@@ -41,8 +41,8 @@ fn client(server_url: Option<&str>, ca_path: Option<&str>) -> Result<Option<Nota
 ///
 /// This call has no passphrase callback, so it does not check passphrases: `passphrase_checked`
 /// is false and `ready` means only that the targets key the server expects is in the trust
-/// directory (the CLI's `status` also requires a passphrase source that opens it). To check
-/// that the key opens, load it with `kt_key_load`.
+/// directory. `kt_repo_status_checked_json` also checks that a passphrase opens it, as the
+/// CLI's `status` does.
 ///
 /// On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
 /// untouched and `*err_out` (if not NULL) receives the error (`KT_STATUS_NETWORK`,
@@ -75,6 +75,61 @@ pub unsafe extern "C" fn kt_repo_status_json(
         let gun: Gun = gun.parse()?;
         let server = client(server_url, ca_path)?;
         let status = ops::status(&store.dir, &gun, server.as_ref(), None, &store.kdf)?;
+        let json = to_json(&status)?;
+        // SAFETY: `json_out` is non-NULL and writable by contract.
+        unsafe { put(json_out, json) };
+        Ok(())
+    })
+}
+
+/// Like `kt_repo_status_json`, and also checks, as `keytool status` does, that a passphrase
+/// source opens the targets key the server expects: the callback (asked with `is_new` false;
+/// it may answer `KT_STATUS_PASSPHRASE_REQUIRED`), then the passphrases keytool stores (OS
+/// keyring; the vault, its master passphrase from `KEYTOOL_VAULT_PASSPHRASE` or the callback).
+/// The JSON then has `passphrase_checked` true, `targets_passphrase` naming the source that
+/// opened the key, and `ready` true only when one did (a wrong or missing passphrase is listed
+/// in `problems`, not returned as an error).
+///
+/// On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
+/// untouched and `*err_out` (if not NULL) receives the error. Blocks on the network (30 s
+/// timeout per request). Thread-safe.
+///
+/// # Safety
+/// `store` is NULL or a live handle; `gun`, `server_url`, `ca_path` are NULL or NUL-terminated;
+/// `cb` is NULL or a valid callback, called with `user_data`; `json_out` and `err_out` are NULL
+/// or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kt_repo_status_checked_json(
+    store: *const kt_keystore,
+    gun: *const c_char,
+    server_url: *const c_char,
+    ca_path: *const c_char,
+    cb: kt_passphrase_cb,
+    user_data: *mut c_void,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut kt_error,
+) -> kt_status {
+    guard(err_out, || {
+        // SAFETY: forwarded from this function's contract.
+        let (store, gun, server_url, ca_path) = unsafe {
+            (
+                handle(store, "store")?,
+                text(gun, "gun")?,
+                opt_text(server_url, "server_url")?,
+                opt_text(ca_path, "ca_path")?,
+            )
+        };
+        let json_out = non_null(json_out, "json_out")?;
+        let gun: Gun = gun.parse()?;
+        let server = client(server_url, ca_path)?;
+        let sources = policy(&store.dir, cb, user_data).checking();
+        let status = ops::status(
+            &store.dir,
+            &gun,
+            server.as_ref(),
+            Some(&sources),
+            &store.kdf,
+        )?;
         let json = to_json(&status)?;
         // SAFETY: `json_out` is non-NULL and writable by contract.
         unsafe { put(json_out, json) };
@@ -138,8 +193,9 @@ pub unsafe extern "C" fn kt_repo_rotate(
         let gun: Gun = gun.parse()?;
         let role: Role = role.parse()?;
         let server = client(server_url, ca_path)?;
-        let source = sources(&store.dir, cb, user_data);
-        let stored = crate::passphrase::stores(&store.dir, cb, user_data);
+        let policy = policy(&store.dir, cb, user_data);
+        let source = policy.unlock();
+        let stored = policy.stores();
         let stores: Vec<&dyn keystore::passphrase::store::SecretStore> =
             stored.iter().map(|s| s.as_ref()).collect();
         let options = RotateOptions {
@@ -201,7 +257,7 @@ pub unsafe extern "C" fn kt_repo_init(
         };
         let json_out = non_null(json_out, "json_out")?;
         let gun: Gun = gun.parse()?;
-        let source = sources(&store.dir, cb, user_data);
+        let source = policy(&store.dir, cb, user_data).unlock();
         let json = match client(server_url, ca_path)? {
             Some(server) => to_json(&ops::publish(
                 &store.dir,

@@ -48,6 +48,22 @@ fn env(vars: &[(&'static str, &'static str)]) -> EnvSource {
     })
 }
 
+/// `ops::passwd` with `old` as the only source of the current passphrase (no OS keyring, no
+/// vault) and `new` for the new one.
+fn passwd(
+    dir: &TrustDir,
+    id: &KeyId,
+    old: impl keystore::passphrase::PassphraseSource + 'static,
+    new: &dyn keystore::passphrase::PassphraseSource,
+    kdf: &KdfSettings,
+) -> keystore::Result<PathBuf> {
+    let policy = keystore::passphrase::policy::Policy::new(dir.clone(), |k| {
+        (k == "KEYTOOL_KEYRING").then(|| "none".into())
+    })
+    .with_explicit(old);
+    ops::passwd(&policy, id, ops::NewPassphrase::From(new), kdf).map(|done| done.path)
+}
+
 fn gun() -> Gun {
     GUN.parse().unwrap()
 }
@@ -891,9 +907,9 @@ fn passwd_changes_the_passphrase_and_keeps_role_and_gun() {
     let original = fs::read(&path).unwrap();
 
     // A wrong old passphrase or an empty new one change nothing.
-    let err = ops::passwd(&dir, &id, &fixed("nope"), &fixed("new-pass"), &KDF).unwrap_err();
+    let err = passwd(&dir, &id, fixed("nope"), &fixed("new-pass"), &KDF).unwrap_err();
     assert_eq!(err.code(), ErrorCode::WrongPassphrase);
-    let err = ops::passwd(&dir, &id, &fixed("old-pass"), &fixed(""), &KDF).unwrap_err();
+    let err = passwd(&dir, &id, fixed("old-pass"), &fixed(""), &KDF).unwrap_err();
     assert_eq!(err.code(), ErrorCode::WeakPassphrase);
     assert_eq!(fs::read(&path).unwrap(), original);
 
@@ -901,7 +917,7 @@ fn passwd_changes_the_passphrase_and_keeps_role_and_gun() {
         iterations: 3000,
         ..KDF
     };
-    let written = ops::passwd(&dir, &id, &fixed("old-pass"), &fixed("new-pass"), &kdf).unwrap();
+    let written = passwd(&dir, &id, fixed("old-pass"), &fixed("new-pass"), &kdf).unwrap();
     assert_eq!(written, path);
     assert_eq!(mode(&path), 0o600);
     assert_eq!(
@@ -931,27 +947,17 @@ fn passwd_refuses_the_current_passphrase_as_the_new_one() {
     let id = generate(&dir, Role::Targets, Some(gun()), "old-pass");
     let path = dir.key_path(&id);
     let original = fs::read(&path).unwrap();
-    let repo = env(&[("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "old-pass")]);
+    let repo = || env(&[("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "old-pass")]);
     // The same variable answers both questions: the old passphrase twice.
-    let err = ops::passwd(&dir, &id, &repo, &repo, &KDF).unwrap_err();
+    let err = passwd(&dir, &id, repo(), &repo(), &KDF).unwrap_err();
     assert_eq!(err.code(), ErrorCode::WeakPassphrase);
     assert!(err.to_string().contains("same as the current one"), "{err}");
     assert!(!err.to_string().contains("old-pass"), "{err}");
     // The same source, whatever it is.
-    let err = ops::passwd(&dir, &id, &fixed("old-pass"), &fixed("old-pass"), &KDF).unwrap_err();
+    let err = passwd(&dir, &id, fixed("old-pass"), &fixed("old-pass"), &KDF).unwrap_err();
     assert_eq!(err.code(), ErrorCode::WeakPassphrase);
     // An environment variable is never a deliberate new passphrase when it equals the old one.
-    let err = ops::passwd(&dir, &id, &fixed("old-pass"), &repo, &KDF).unwrap_err();
-    assert_eq!(err.code(), ErrorCode::WeakPassphrase);
-    let err = ops::passwd_stored(
-        &dir,
-        &id,
-        &repo,
-        ops::NewPassphrase::From(&repo),
-        None,
-        &KDF,
-    )
-    .unwrap_err();
+    let err = passwd(&dir, &id, fixed("old-pass"), &repo(), &KDF).unwrap_err();
     assert_eq!(err.code(), ErrorCode::WeakPassphrase);
     assert_eq!(fs::read(&path).unwrap(), original);
     // A distinct, deliberate source may keep the passphrase (re-encryption, new KDF setting).
@@ -960,7 +966,7 @@ fn passwd_refuses_the_current_passphrase_as_the_new_one() {
         iterations: 3000,
         ..KDF
     };
-    ops::passwd(&dir, &id, &repo, &deliberate, &kdf).unwrap();
+    passwd(&dir, &id, repo(), &deliberate, &kdf).unwrap();
     assert_ne!(fs::read(&path).unwrap(), original);
     assert_eq!(unlock_file(&path, "old-pass").unwrap().id(), id);
 }
@@ -1309,10 +1315,10 @@ fn migrate_notary_0_1_layout() {
     assert_eq!(snapshot(dir.root()), before);
 
     // passwd turns a migrated legacy key into notary's PKCS#8, keeping role and gun.
-    ops::passwd(
+    passwd(
         &dir,
         &targets.id(),
-        &fixed("repo-pass"),
+        fixed("repo-pass"),
         &fixed("fresh-pass"),
         &KDF,
     )

@@ -111,8 +111,11 @@ typedef struct kt_passphrase_request kt_passphrase_request;
 // (for an existing key the passphrase keytool stores for it is used then — OS keyring, then
 // vault — and without one the call fails with `KT_STATUS_PASSPHRASE_REQUIRED`); any other value
 // cancels the call, which fails with `KT_STATUS_CANCELLED`. Opening the vault asks the callback
-// for its master passphrase: role `"vault master"`, no key ID, `is_new` false. After a wrong passphrase the callback is asked again with a
-// higher attempt number, up to 3 attempts in all (then `KT_STATUS_WRONG_PASSPHRASE`). The callback
+// for its master passphrase (unless `KEYTOOL_VAULT_PASSPHRASE` is set): role `"vault master"`,
+// no key ID, `is_new` false. A new passphrase (`is_new` true) must have at least 8 characters,
+// else the call fails with `KT_STATUS_WEAK_PASSPHRASE` and nothing is written. After a wrong
+// passphrase the callback is asked again with a higher attempt number, up to 3 attempts in all
+// (then `KT_STATUS_WRONG_PASSPHRASE`). The callback
 // runs on the thread that made the call, and must not unwind (no C++ exception, no Go panic).
 typedef int32_t (*kt_passphrase_cb)(void *user_data,
                                     const kt_passphrase_request *req,
@@ -427,8 +430,8 @@ uint32_t kt_passphrase_request_attempt(const kt_passphrase_request *req);
 //
 // This call has no passphrase callback, so it does not check passphrases: `passphrase_checked`
 // is false and `ready` means only that the targets key the server expects is in the trust
-// directory (the CLI's `status` also requires a passphrase source that opens it). To check
-// that the key opens, load it with `kt_key_load`.
+// directory. `kt_repo_status_checked_json` also checks that a passphrase opens it, as the
+// CLI's `status` does.
 //
 // On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
 // untouched and `*err_out` (if not NULL) receives the error (`KT_STATUS_NETWORK`,
@@ -444,6 +447,31 @@ kt_status kt_repo_status_json(const kt_keystore *store,
                               const char *ca_path,
                               char **json_out,
                               kt_error **err_out);
+
+// Like `kt_repo_status_json`, and also checks, as `keytool status` does, that a passphrase
+// source opens the targets key the server expects: the callback (asked with `is_new` false;
+// it may answer `KT_STATUS_PASSPHRASE_REQUIRED`), then the passphrases keytool stores (OS
+// keyring; the vault, its master passphrase from `KEYTOOL_VAULT_PASSPHRASE` or the callback).
+// The JSON then has `passphrase_checked` true, `targets_passphrase` naming the source that
+// opened the key, and `ready` true only when one did (a wrong or missing passphrase is listed
+// in `problems`, not returned as an error).
+//
+// On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
+// untouched and `*err_out` (if not NULL) receives the error. Blocks on the network (30 s
+// timeout per request). Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `gun`, `server_url`, `ca_path` are NULL or NUL-terminated;
+// `cb` is NULL or a valid callback, called with `user_data`; `json_out` and `err_out` are NULL
+// or writable.
+kt_status kt_repo_status_checked_json(const kt_keystore *store,
+                                      const char *gun,
+                                      const char *server_url,
+                                      const char *ca_path,
+                                      kt_passphrase_cb cb,
+                                      void *user_data,
+                                      char **json_out,
+                                      kt_error **err_out);
 
 // Rotates the `role` key ("targets", "snapshot" or "root") of repository `gun`, crash-safely,
 // as `keytool rotate --repo GUN --role ROLE`: a new key is generated (the callback is asked for
@@ -528,6 +556,57 @@ const char *kt_version(void);
 // (when `err_out` is not NULL) and that the library stays usable afterwards. Thread-safe.
 kt_status kt_test_panic(kt_error **err_out);
 #endif
+
+// Creates the passphrase vault of the trust directory (`keytool-vault.json`), sealed with
+// Argon2id (`m_kib` KiB of memory, `t` passes, `p` lanes; 0 takes the default of each: 65536,
+// 4, 1). Its master passphrase comes from `KEYTOOL_VAULT_PASSPHRASE`, else the callback (role
+// `"vault master"`, no key ID, `is_new` true; at least 8 characters). An existing vault is
+// never replaced (`KT_STATUS_ALREADY_EXISTS`).
+//
+// On success `*json_out` receives the vault's status as JSON (as `kt_vault_status_json`; free
+// it with `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives
+// the error. Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `cb` is NULL or a valid callback, called with `user_data`;
+// `json_out` and `err_out` are NULL or writable.
+kt_status kt_vault_init(const kt_keystore *store,
+                        uint32_t m_kib,
+                        uint32_t t,
+                        uint32_t p,
+                        kt_passphrase_cb cb,
+                        void *user_data,
+                        char **json_out,
+                        kt_error **err_out);
+
+// Reports the vault's header as JSON, nothing secret: `path`, `exists`, `version`, `kdf`
+// (`m_kib`, `t`, `p`) and `entries` (`key_id`, `slot`, `role`, `gun`). No passphrase is asked.
+//
+// On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
+// untouched and `*err_out` (if not NULL) receives the error (`KT_STATUS_INVALID_KEY_FILE` for a
+// damaged file). Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `json_out` and `err_out` are NULL or writable.
+kt_status kt_vault_status_json(const kt_keystore *store, char **json_out, kt_error **err_out);
+
+// Re-seals the vault under a new master passphrase and new Argon2id parameters (0 takes the
+// default of each), atomically: a crash leaves the vault under the old master passphrase or
+// the new one. The current master passphrase comes from `KEYTOOL_VAULT_PASSPHRASE`, else the
+// callback (role `"vault master"`, `is_new` false); the new one from the callback (role
+// `"new vault master"`, `is_new` true; at least 8 characters). On failure the vault is unchanged
+// and `*err_out` (if not NULL) receives the error. Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `cb` is NULL or a valid callback, called with `user_data`;
+// `err_out` is NULL or writable.
+kt_status kt_vault_change_master(const kt_keystore *store,
+                                 uint32_t m_kib,
+                                 uint32_t t,
+                                 uint32_t p,
+                                 kt_passphrase_cb cb,
+                                 void *user_data,
+                                 kt_error **err_out);
 
 #ifdef __cplusplus
 }  // extern "C"

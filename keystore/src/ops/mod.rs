@@ -5,6 +5,7 @@ mod explain;
 mod export;
 mod generate;
 mod import;
+mod init;
 mod migrate;
 mod passwd;
 mod preseed;
@@ -16,13 +17,15 @@ mod rotate;
 mod sandbox;
 mod status;
 mod stored;
+mod vault;
 
 pub use explain::{Opens, SourceCheck, check_sources};
 pub use export::{Selection, export, export_to_file};
 pub use generate::{Generated, generate};
 pub use import::{ImportOptions, Imported, Outcome, import};
+pub use init::{Initialized, init};
 pub use migrate::{MigrationReport, migrate};
-pub use passwd::passwd;
+pub use passwd::{NewPassphrase, Passwd, passwd};
 pub use preseed::{Preseeded, Provenance, preseed};
 pub use provision::{
     CONTAINER_CONFIG_DIR, DockerCli, ProvisionOptions, Provisioned, ProvisionedFile, Target,
@@ -39,9 +42,10 @@ pub use sandbox::{
 };
 pub use status::{ExpectedKey, Status, status};
 pub use stored::{
-    NewPassphrase, Revealed, forget_everywhere, forget_passphrase, passwd_stored,
-    reveal_passphrase, store_passphrase, write_passphrase_file,
+    Revealed, forget_everywhere, forget_passphrase, reveal_passphrase, store_passphrase,
+    write_passphrase_file,
 };
+pub use vault::{vault_change_master, vault_init, vault_status};
 
 use std::path::PathBuf;
 

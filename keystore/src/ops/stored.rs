@@ -1,5 +1,5 @@
-//! Stored passphrases: `key passwd` that keeps the keyring or vault in step with the key file,
-//! and `passphrase set|generate|remove`.
+//! Stored passphrases: re-encryption that keeps the keyring or vault in step with the key file,
+//! and `passphrase set|remove|reveal`.
 
 use std::path::PathBuf;
 
@@ -11,8 +11,8 @@ use crate::passphrase::store::{SecretStore, Slot, generate_passphrase};
 use crate::passphrase::{PassphraseSource, Supplied};
 use crate::trust_dir::{MAX_KEY_FILE, TrustDir, read_no_follow};
 
-/// Where `key passwd` takes the new passphrase from.
-pub enum NewPassphrase<'a> {
+/// Where [`reencrypt`] takes the new passphrase from.
+pub(crate) enum Reencrypt<'a> {
     /// From a source (file, environment, prompt).
     From(&'a dyn PassphraseSource),
     /// Generated (at least 128 bits of entropy).
@@ -24,23 +24,23 @@ pub enum NewPassphrase<'a> {
 /// the key file is replaced atomically, then the pending entry becomes the current one. A crash
 /// at any point leaves the key openable with the current or the pending entry (unlocking tries
 /// both). Returns the key file's path.
-pub fn passwd_stored(
+pub(crate) fn reencrypt(
     dir: &TrustDir,
     id: &KeyId,
     old: &dyn PassphraseSource,
-    new: NewPassphrase<'_>,
+    new: Reencrypt<'_>,
     store: Option<&dyn SecretStore>,
     kdf: &KdfSettings,
 ) -> Result<PathBuf> {
     let (path, key_file, key, current) = load_key_with(dir, id, old, kdf)?;
     let before = read_no_follow(&path, MAX_KEY_FILE)?;
     let passphrase = match new {
-        NewPassphrase::From(source) => {
+        Reencrypt::From(source) => {
             let supplied = new_passphrase(source, id, key_file.role(), key_file.gun(), true)?;
             check_new_differs(id, current.as_ref(), &supplied)?;
             supplied.passphrase
         }
-        NewPassphrase::Generate => generate_passphrase()?,
+        Reencrypt::Generate => generate_passphrase()?,
     };
     if let Some(s) = store {
         s.put(
@@ -121,22 +121,7 @@ pub fn store_passphrase(
     Ok(origin)
 }
 
-/// Removes the stored passphrases (current and pending) of `id`; `false` if there were none.
-/// Copies are removed until none is left (kernel keyutils can hold one in the session keyring
-/// and another in the persistent keyring).
-pub fn forget_passphrase(id: &KeyId, store: &dyn SecretStore) -> Result<bool> {
-    let mut any = false;
-    for slot in Slot::BOTH {
-        // A bound, in case a store reported a removal and still had the entry.
-        for _ in 0..8 {
-            if !store.delete(id, slot)? {
-                break;
-            }
-            any = true;
-        }
-    }
-    Ok(any)
-}
+pub use crate::passphrase::store::forget as forget_passphrase;
 
 /// Removes the stored passphrases of `id` from every one of `stores` that holds one (the OS
 /// keyrings and the vault), and returns the descriptions of those it was removed from, in order.

@@ -5,6 +5,7 @@
 mod env;
 mod file;
 pub mod keyring;
+pub mod policy;
 pub mod store;
 pub mod vault;
 
@@ -84,6 +85,21 @@ pub trait PassphraseSource {
     /// What [`supply`](Self::supply) would do, without a secret leaving the source.
     fn probe(&self, _request: &Request<'_>) -> Probe {
         Probe::Asks("asked when needed".into())
+    }
+}
+
+/// A shared source is a source (one callback asked for keys and for the vault master).
+impl<S: PassphraseSource + ?Sized> PassphraseSource for std::rc::Rc<S> {
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+
+    fn supply(&self, request: &Request<'_>) -> Result<Option<Supplied>> {
+        (**self).supply(request)
+    }
+
+    fn probe(&self, request: &Request<'_>) -> Probe {
+        (**self).probe(request)
     }
 }
 

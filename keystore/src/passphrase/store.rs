@@ -127,6 +127,23 @@ pub fn holder(
     Ok(None)
 }
 
+/// Removes the stored passphrases (current and pending) of `id`; `false` if there were none.
+/// Copies are removed until none is left (kernel keyutils can hold one in the session keyring
+/// and another in the persistent keyring).
+pub fn forget(id: &KeyId, store: &dyn SecretStore) -> Result<bool> {
+    let mut any = false;
+    for slot in Slot::BOTH {
+        // A bound, in case a store reported a removal and still had the entry.
+        for _ in 0..8 {
+            if !store.delete(id, slot)? {
+                break;
+            }
+            any = true;
+        }
+    }
+    Ok(any)
+}
+
 /// Answers unlock requests from a [`SecretStore`]: the current entry, then the pending one.
 pub struct StoredSource<S> {
     store: S,

@@ -78,7 +78,7 @@ impl KdfParams {
     };
 
     /// Refuses parameters above the caps (or below Argon2's minimums) before any work.
-    fn check(&self, path: &Path) -> Result<()> {
+    pub(crate) fn check(&self, path: &Path) -> Result<()> {
         let over = |what: &str, value: u32, limit: u32| Error::ExcessiveVaultCost {
             path: path.to_path_buf(),
             what: format!("{what} = {value}"),
