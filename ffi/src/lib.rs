@@ -45,8 +45,8 @@ pub use keystore::{
 pub use memory::{kt_bytes_free, kt_string_free};
 pub use passphrase::{
     KT_PASSPHRASE_MAX, kt_passphrase_cb, kt_passphrase_request, kt_passphrase_request_attempt,
-    kt_passphrase_request_gun, kt_passphrase_request_is_new, kt_passphrase_request_key_id,
-    kt_passphrase_request_role,
+    kt_passphrase_request_gun, kt_passphrase_request_is_new, kt_passphrase_request_is_vault_master,
+    kt_passphrase_request_key_id, kt_passphrase_request_role,
 };
 pub use repo::{kt_repo_init, kt_repo_rotate, kt_repo_status_checked_json, kt_repo_status_json};
 #[cfg(feature = "test-panic")]

@@ -6,7 +6,7 @@
 use std::ffi::{CString, c_char, c_void};
 
 use keystore::passphrase::policy::Policy;
-use keystore::passphrase::{PassphraseSource, Purpose, Request, Supplied};
+use keystore::passphrase::{PassphraseSource, Purpose, Request, Subject, Supplied};
 use keystore::{Error, Passphrase, Result, TrustDir};
 use zeroize::Zeroizing;
 
@@ -54,6 +54,7 @@ pub struct kt_passphrase_request {
     key_id: Option<CString>,
     is_new: bool,
     attempt: u32,
+    vault_master: bool,
 }
 
 impl kt_passphrase_request {
@@ -67,6 +68,7 @@ impl kt_passphrase_request {
             key_id: request.key_id.map(|k| c(k.as_str())),
             is_new: request.purpose == Purpose::NewKey,
             attempt: request.attempt,
+            vault_master: request.subject == Subject::VaultMaster,
         }
     }
 }
@@ -142,6 +144,22 @@ pub unsafe extern "C" fn kt_passphrase_request_attempt(req: *const kt_passphrase
     infallible(0, || {
         // SAFETY: by contract `req` is NULL or the live request of the running callback.
         unsafe { req.as_ref() }.map_or(0, |r| r.attempt)
+    })
+}
+
+/// Whether the request is for the vault's master passphrase (role `"vault master"`, or `"new
+/// vault master"` for the new one of `kt_vault_change_master`; no key ID) rather than a key's
+/// passphrase. NULL `req` gives false.
+///
+/// # Safety
+/// `req` is NULL or the request passed to the running callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kt_passphrase_request_is_vault_master(
+    req: *const kt_passphrase_request,
+) -> bool {
+    infallible(false, || {
+        // SAFETY: by contract `req` is NULL or the live request of the running callback.
+        unsafe { req.as_ref() }.is_some_and(|r| r.vault_master)
     })
 }
 

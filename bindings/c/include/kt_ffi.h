@@ -422,6 +422,14 @@ bool kt_passphrase_request_is_new(const kt_passphrase_request *req);
 // `req` is NULL or the request passed to the running callback.
 uint32_t kt_passphrase_request_attempt(const kt_passphrase_request *req);
 
+// Whether the request is for the vault's master passphrase (role `"vault master"`, or `"new
+// vault master"` for the new one of `kt_vault_change_master`; no key ID) rather than a key's
+// passphrase. NULL `req` gives false.
+//
+// # Safety
+// `req` is NULL or the request passed to the running callback.
+bool kt_passphrase_request_is_vault_master(const kt_passphrase_request *req);
+
 // Reports the state of repository `gun` as JSON: local root/targets keys and, when `server_url`
 // (`https://host:port`, NULL: offline) is given, what the server's verified root.json expects,
 // expiry dates, whether this machine can sign, and any pending rotation (the object

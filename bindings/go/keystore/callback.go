@@ -29,11 +29,12 @@ func ktGoPassphrase(userData unsafe.Pointer, req *C.kt_passphrase_request, buf *
 		}
 	}()
 	r := Request{
-		Role:    C.GoString(C.kt_passphrase_request_role(req)),
-		GUN:     goOptString(C.kt_passphrase_request_gun(req)),
-		KeyID:   goOptString(C.kt_passphrase_request_key_id(req)),
-		New:     bool(C.kt_passphrase_request_is_new(req)),
-		Attempt: int(C.kt_passphrase_request_attempt(req)),
+		Role:        C.GoString(C.kt_passphrase_request_role(req)),
+		GUN:         goOptString(C.kt_passphrase_request_gun(req)),
+		KeyID:       goOptString(C.kt_passphrase_request_key_id(req)),
+		New:         bool(C.kt_passphrase_request_is_new(req)),
+		Attempt:     int(C.kt_passphrase_request_attempt(req)),
+		VaultMaster: bool(C.kt_passphrase_request_is_vault_master(req)),
 	}
 	pass, err := st.fn(r)
 	defer wipe(pass)

@@ -27,6 +27,9 @@ type Request struct {
 	New bool
 	// Attempt is 0 the first time, then 1 and 2 after wrong passphrases.
 	Attempt int
+	// VaultMaster is true when the vault's master passphrase is asked for (Role "vault master",
+	// or "new vault master" for the new one of ChangeVaultMaster; no KeyID), not a key's.
+	VaultMaster bool
 }
 
 // PassphraseFunc supplies passphrases. Return the passphrase as a fresh []byte: the package
@@ -35,7 +38,8 @@ type Request struct {
 // (nil, nil) when you have no passphrase — for an existing key, the passphrase keytool stores for
 // it (OS keyring, then vault) is used then, and without one the call fails with
 // ErrPassphraseRequired; a nil PassphraseFunc means the same for every request. Opening the vault
-// asks for its master passphrase with Role "vault master" and no KeyID. Return an error
+// asks for its master passphrase (unless KEYTOOL_VAULT_PASSPHRASE is set) with VaultMaster true,
+// Role "vault master" and no KeyID. A new passphrase (New true) must have at least 8 characters. Return an error
 // to cancel the call: it fails with an *Error of code CodeCancelled that wraps your error, so
 // errors.Is and errors.As find it. After a wrong passphrase the function is called again with a
 // higher Attempt, up to 3 attempts in all. It runs on the calling goroutine; a panic in it is

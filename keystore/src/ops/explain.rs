@@ -48,6 +48,7 @@ pub fn check_sources(
         gun: file.gun(),
         purpose: Purpose::Unlock,
         attempt: 0,
+        subject: crate::passphrase::Subject::Key,
     };
     let mut out = Vec::new();
     for (explained, source) in chain.explain(&request).into_iter().zip(chain.sources()) {

@@ -243,6 +243,7 @@ pub(crate) fn unlock_with(
             gun: file.gun(),
             purpose: Purpose::Unlock,
             attempt,
+            subject: crate::passphrase::Subject::Key,
         };
         let Some(supplied) = source.supply(&request)? else {
             return Err(Error::PassphraseRequired {
@@ -281,6 +282,7 @@ pub(crate) fn new_passphrase(
         gun,
         purpose: Purpose::NewKey,
         attempt: 0,
+        subject: crate::passphrase::Subject::Key,
     };
     // A key not saved yet has an ID that means nothing to the user (it changes every run), so
     // the error names its role and repository instead.

@@ -192,6 +192,7 @@ mod tests {
             gun: None,
             purpose: Purpose::Unlock,
             attempt: 0,
+            subject: crate::passphrase::Subject::Key,
         })
         .expect("ok")
         .map(|s| s.origin)

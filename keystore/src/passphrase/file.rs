@@ -219,6 +219,7 @@ mod tests {
             gun: None,
             purpose: Purpose::Unlock,
             attempt: 0,
+            subject: crate::passphrase::Subject::Key,
         };
         let s = FileSource::new(&path)
             .supply(&req)
@@ -244,6 +245,7 @@ mod tests {
             gun: None,
             purpose: Purpose::Unlock,
             attempt: 0,
+            subject: crate::passphrase::Subject::Key,
         }
     }
 

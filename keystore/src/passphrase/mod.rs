@@ -28,6 +28,16 @@ pub enum Purpose {
     NewKey,
 }
 
+/// Which secret a request is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// The passphrase of a key (its role, GUN and ID say which).
+    Key,
+    /// The master passphrase of the vault (role `"vault master"`, or `"new vault master"` for the
+    /// new one of `vault change-master`; no key ID).
+    VaultMaster,
+}
+
 /// A request for one passphrase. `attempt` counts from 0 and grows after a wrong passphrase.
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
@@ -41,6 +51,8 @@ pub struct Request<'a> {
     pub purpose: Purpose,
     /// 0 for the first try.
     pub attempt: u32,
+    /// A key's passphrase or the vault's master passphrase.
+    pub subject: Subject,
 }
 
 /// A passphrase and where it came from.
@@ -194,6 +206,7 @@ mod tests {
                     gun: None,
                     purpose: Purpose::Unlock,
                     attempt: 0,
+                    subject: Subject::Key,
                 })
                 .expect("ok")
                 .expect("answer")
@@ -240,6 +253,7 @@ mod tests {
                 gun: Some(&gun),
                 purpose: Purpose::Unlock,
                 attempt: 0,
+                subject: Subject::Key,
             };
             // No environment: the keyring answers before the prompt.
             let got = chain_with(|_| None)

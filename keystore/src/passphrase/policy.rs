@@ -439,6 +439,7 @@ fn ask_master(source: &dyn PassphraseSource, purpose: Purpose, role: &str) -> Re
             gun: None,
             purpose,
             attempt: 0,
+            subject: crate::passphrase::Subject::VaultMaster,
         })?
         .map(|s| s.passphrase)
         .ok_or_else(|| Error::PassphraseRequired {
@@ -611,6 +612,7 @@ mod tests {
                 gun: None,
                 purpose,
                 attempt: 0,
+                subject: crate::passphrase::Subject::Key,
             })?
             .map(|s| s.origin))
     }

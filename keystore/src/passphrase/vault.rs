@@ -589,6 +589,7 @@ impl VaultStore {
                 gun: None,
                 purpose,
                 attempt: 0,
+                subject: crate::passphrase::Subject::VaultMaster,
             })?
             .ok_or_else(|| Error::PassphraseRequired {
                 key: FileLabel::text(vault_path(&self.dir).display().to_string()),
@@ -888,6 +889,7 @@ mod tests {
                     gun: None,
                     purpose: Purpose::Unlock,
                     attempt,
+                    subject: crate::passphrase::Subject::Key,
                 })
                 .expect("ok")
         };
