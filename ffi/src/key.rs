@@ -75,7 +75,7 @@ pub unsafe extern "C" fn kt_key_generate(
         let key_id_out = non_null(key_id_out, "key_id_out")?;
         let role = role.parse()?;
         let gun = gun.map(str::parse).transpose()?;
-        let source = policy(&store.dir, cb, user_data).unlock();
+        let source = policy(&store.dir, cb, user_data)?.unlock();
         let made = ops::generate(&store.dir, &source, role, gun, &store.kdf)?;
         let id = c_string(made.id.to_string())?;
         // SAFETY: `key_id_out` is non-NULL and writable by contract.
@@ -108,7 +108,7 @@ pub unsafe extern "C" fn kt_key_load(
         let (store, key_id) = unsafe { (handle(store, "store")?, text(key_id, "key_id")?) };
         let key_out = non_null(key_out, "key_out")?;
         let id = ops::resolve_key_id(&store.dir, key_id)?;
-        let source = policy(&store.dir, cb, user_data).unlock();
+        let source = policy(&store.dir, cb, user_data)?.unlock();
         let (_, file, key) = ops::load_key(&store.dir, &id, &source, &store.kdf)?;
         let c = |s: &str| {
             CString::new(s).map_err(|_| {

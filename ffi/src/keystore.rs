@@ -168,7 +168,7 @@ pub unsafe extern "C" fn kt_keystore_import(
             force,
         };
         let inputs = [(name.unwrap_or("input").to_owned(), data)];
-        let source = policy(&store.dir, cb, user_data).unlock();
+        let source = policy(&store.dir, cb, user_data)?.unlock();
         let imported = ops::import(&store.dir, &source, &inputs, &options, &store.kdf)?;
         let json = crate::key::to_json(&imported)?;
         // SAFETY: `json_out` is non-NULL and writable by contract.
@@ -257,7 +257,7 @@ pub unsafe extern "C" fn kt_keystore_passwd(
         let (store, key_id) = unsafe { (handle(store, "store")?, text(key_id, "key_id")?) };
         let id = ops::resolve_key_id(&store.dir, key_id)?;
         // A passphrase keytool stores for the key follows it, crash-safely.
-        let policy = policy(&store.dir, cb, user_data);
+        let policy = policy(&store.dir, cb, user_data)?;
         ops::passwd(
             &policy,
             &id,
@@ -302,7 +302,7 @@ pub unsafe extern "C" fn kt_keystore_sign(
         };
         let sig_out = non_null(sig_out.cast::<[u8; KT_SIGNATURE_LEN]>(), "sig_out")?;
         let id = ops::resolve_key_id(&store.dir, key_id)?;
-        let source = policy(&store.dir, cb, user_data).unlock();
+        let source = policy(&store.dir, cb, user_data)?.unlock();
         let (_, _, key) = ops::load_key(&store.dir, &id, &source, &store.kdf)?;
         let sig = key.sign(message)?;
         // SAFETY: `sig_out` is non-NULL and points to 64 writable bytes by contract.

@@ -172,8 +172,15 @@ pub unsafe extern "C" fn kt_passphrase_request_is_vault_master(
 /// `KT_STATUS_PASSPHRASE_REQUIRED`. docker's and notary's passphrase variables are not read: a
 /// library takes secrets from its caller. New passphrases from the callback have at least 8
 /// characters.
-pub(crate) fn policy(dir: &TrustDir, cb: kt_passphrase_cb, user_data: *mut c_void) -> Policy {
-    Policy::new(dir.clone(), |k| std::env::var_os(k)).with_callback(Callback::new(cb, user_data))
+/// A misspelt `KEYTOOL_KEYRING` fails the call with `KT_STATUS_INVALID_ARGUMENT`, as it fails
+/// every CLI command.
+pub(crate) fn policy(
+    dir: &TrustDir,
+    cb: kt_passphrase_cb,
+    user_data: *mut c_void,
+) -> Result<Policy> {
+    Ok(Policy::new(dir.clone(), |k| std::env::var_os(k))?
+        .with_callback(Callback::new(cb, user_data)))
 }
 
 /// A callback as a passphrase source. Holds `user_data` only for the duration of one export.

@@ -122,7 +122,7 @@ pub unsafe extern "C" fn kt_repo_status_checked_json(
         let json_out = non_null(json_out, "json_out")?;
         let gun: Gun = gun.parse()?;
         let server = client(server_url, ca_path)?;
-        let sources = policy(&store.dir, cb, user_data).checking();
+        let sources = policy(&store.dir, cb, user_data)?.checking();
         let status = ops::status(
             &store.dir,
             &gun,
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn kt_repo_rotate(
         let gun: Gun = gun.parse()?;
         let role: Role = role.parse()?;
         let server = client(server_url, ca_path)?;
-        let policy = policy(&store.dir, cb, user_data);
+        let policy = policy(&store.dir, cb, user_data)?;
         let source = policy.unlock();
         let stored = policy.stores();
         let stores: Vec<&dyn keystore::passphrase::store::SecretStore> =
@@ -257,7 +257,7 @@ pub unsafe extern "C" fn kt_repo_init(
         };
         let json_out = non_null(json_out, "json_out")?;
         let gun: Gun = gun.parse()?;
-        let source = policy(&store.dir, cb, user_data).unlock();
+        let source = policy(&store.dir, cb, user_data)?.unlock();
         let json = match client(server_url, ca_path)? {
             Some(server) => to_json(&ops::publish(
                 &store.dir,

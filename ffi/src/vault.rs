@@ -52,7 +52,7 @@ pub unsafe extern "C" fn kt_vault_init(
         // SAFETY: forwarded from this function's contract.
         let store = unsafe { handle(store, "store")? };
         let json_out = non_null(json_out, "json_out")?;
-        let status = ops::vault_init(&policy(&store.dir, cb, user_data), params(m_kib, t, p))?;
+        let status = ops::vault_init(&policy(&store.dir, cb, user_data)?, params(m_kib, t, p))?;
         let json = to_json(&status)?;
         // SAFETY: `json_out` is non-NULL and writable by contract.
         unsafe { put(json_out, json) };
@@ -111,7 +111,7 @@ pub unsafe extern "C" fn kt_vault_change_master(
         // SAFETY: forwarded from this function's contract.
         let store = unsafe { handle(store, "store")? };
         ops::vault_change_master(
-            &policy(&store.dir, cb, user_data),
+            &policy(&store.dir, cb, user_data)?,
             None,
             params(m_kib, t, p),
         )?;

@@ -59,7 +59,7 @@ fn passwd(
 ) -> keystore::Result<PathBuf> {
     let policy = keystore::passphrase::policy::Policy::new(dir.clone(), |k| {
         (k == "KEYTOOL_KEYRING").then(|| "none".into())
-    })
+    })?
     .with_explicit(old);
     ops::passwd(&policy, id, ops::NewPassphrase::From(new), kdf).map(|done| done.path)
 }

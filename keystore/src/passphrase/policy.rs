@@ -93,8 +93,15 @@ impl Policy {
     /// (`KEYTOOL_KEYRING`): the CLI passes its configuration file over the environment, C the
     /// environment. Secrets (`KEYTOOL_VAULT_PASSPHRASE`, docker's and notary's passphrase
     /// variables) are read from the process environment only.
-    pub fn new(dir: TrustDir, settings: impl Fn(&str) -> Option<OsString> + 'static) -> Self {
-        Policy {
+    ///
+    /// A misspelt `KEYTOOL_KEYRING` (say `nonee`) is an error here, before anything is read or
+    /// written: never a silent fallback to no keyring or to another store.
+    pub fn new(
+        dir: TrustDir,
+        settings: impl Fn(&str) -> Option<OsString> + 'static,
+    ) -> Result<Self> {
+        super::keyring::check_choice(&settings)?;
+        Ok(Policy {
             dir,
             settings: Rc::new(settings),
             secrets: Arc::new(|k| std::env::var_os(k)),
@@ -106,7 +113,7 @@ impl Policy {
             generate: false,
             on_generated: None,
             vault: OnceCell::new(),
-        }
+        })
     }
 
     /// Reads secrets through `lookup` instead of the process environment (tests).
@@ -249,12 +256,9 @@ impl Policy {
 
     /// The OS keyring as a source, unless `KEYTOOL_KEYRING` is `none`.
     fn push_keyring(&self, chain: &mut Chain) {
-        match super::keyring::check_choice(|k| (self.settings)(k)) {
-            Ok(choice) if choice == "none" => {}
-            Ok(_) => chain.push(Box::new(LazyKeyring::new(Rc::clone(&self.settings)))),
-            // A misspelt choice is an error when a passphrase is asked for, never a silent
-            // fallback to no keyring.
-            Err(e) => chain.push(Box::new(Failing(RefCell::new(Some(e))))),
+        // The choice was checked when the policy was made.
+        if super::keyring::check_choice(|k| (self.settings)(k)).is_ok_and(|c| c != "none") {
+            chain.push(Box::new(LazyKeyring::new(Rc::clone(&self.settings))));
         }
     }
 
@@ -640,6 +644,7 @@ mod tests {
         };
         let (prompt, prompted) = counting("typed-passphrase");
         let policy = Policy::new(dir.clone(), no_keyring)
+            .expect("policy")
             .with_secrets(env)
             .with_explicit(FixedSource::only_for(
                 Role::Targets,
@@ -700,12 +705,14 @@ mod tests {
         let (_tmp, dir) = setup();
         let (callback, asked) = counting("master-pw-1");
         let policy = Policy::new(dir.clone(), no_keyring)
+            .expect("policy")
             .with_secrets(|_| None)
             .with_callback(callback);
         crate::ops::vault_init(&policy, FAST).expect("init");
         assert_eq!(*asked.borrow(), [MASTER_ROLE]);
         let (explicit, explicit_asked) = counting("master-pw-1");
         let policy = Policy::new(dir, no_keyring)
+            .expect("policy")
             .with_secrets(|_| None)
             .with_explicit(explicit);
         let err = policy
@@ -721,7 +728,9 @@ mod tests {
         let id = KeyId::from_digest(&[5; 32]);
         for callback in [true, false] {
             let (short, _) = counting("short");
-            let policy = Policy::new(dir.clone(), no_keyring).with_secrets(|_| None);
+            let policy = Policy::new(dir.clone(), no_keyring)
+                .expect("policy")
+                .with_secrets(|_| None);
             let policy = if callback {
                 policy.with_callback(short)
             } else {
@@ -736,6 +745,7 @@ mod tests {
         }
         // Given deliberately (a file, the environment), it is taken as it is, as docker does.
         let policy = Policy::new(dir, no_keyring)
+            .expect("policy")
             .with_secrets(|k| {
                 (k == "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE").then(|| "pw".into())
             })
@@ -750,18 +760,11 @@ mod tests {
     }
 
     #[test]
-    fn a_misspelt_keyring_choice_fails_when_a_passphrase_is_asked() {
+    fn a_misspelt_keyring_choice_fails_before_anything_is_asked() {
         let (_tmp, dir) = setup();
-        let policy = Policy::new(dir, |k| (k == "KEYTOOL_KEYRING").then(|| "nonee".into()))
-            .with_secrets(|_| None);
-        let err = ask(
-            &policy.unlock(),
-            &Role::Root,
-            Some(&KeyId::from_digest(&[1; 32])),
-            Purpose::Unlock,
-        )
-        .expect_err("misspelt");
+        let err = Policy::new(dir, |k| (k == "KEYTOOL_KEYRING").then(|| "nonee".into()))
+            .err()
+            .expect("misspelt");
         assert!(err.to_string().contains("KEYTOOL_KEYRING"), "{err}");
-        assert!(policy.keyring().is_err());
     }
 }
