@@ -1,10 +1,16 @@
-//! The Go package's generated part is current: `bindings/go/keystore/codes.go` (the status codes
-//! and error sentinels, from `keystore::ErrorCode` through `kt_status`).
-//! `KT_UPDATE_GO=1 cargo test -p keystore-ffi --test go_bindings` rewrites it.
+//! The Go package's generated parts are current: `bindings/go/keystore/codes.go` (the status codes
+//! and error sentinels, from `keystore::ErrorCode` through `kt_status`) and the JSON samples in
+//! `bindings/go/keystore/testdata/ffi-json/` (one per JSON result type the C ABI returns that Go
+//! decodes into a struct; `json_test.go` decodes each with unknown fields disallowed, so a field
+//! Rust sends that Go lacks fails the Go suite). `KT_UPDATE_GO=1 cargo test -p keystore-ffi
+//! --test go_bindings` rewrites them.
 
 use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 
+use keystore::key::Algorithm;
+use keystore::ops::{Imported, Outcome, Rotated};
+use keystore::trust_dir::{ListedKey, Location};
 use kt_ffi::{kt_status, kt_status_str};
 
 /// The Go package directory.
@@ -100,4 +106,87 @@ fn render_codes() -> String {
 #[test]
 fn go_codes_are_current() {
     check_or_update(&go_dir().join("codes.go"), &render_codes());
+}
+
+/// A value of every JSON result type that Go decodes into a struct, each field set (every option
+/// `Some`, every list non-empty), so that the sample shows every field the type serialises. The
+/// struct literals name every field: a field added in Rust does not build here until it is given
+/// a value, and then the Go suite fails until the Go struct has it.
+fn samples() -> Vec<(&'static str, serde_json::Value)> {
+    let key_id = "1f3a9c0e5b7d2a4c6e8f0a1b3c5d7e9f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9c0d";
+    let old_id = "0aa9c0e5b7d2a4c6e8f0a1b3c5d7e9f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9c0d1";
+    let gun = "example.com/app";
+    let listed = ListedKey {
+        id: key_id.into(),
+        role: "targets".into(),
+        gun: Some(gun.into()),
+        algorithm: Some(Algorithm::Ecdsa),
+        encrypted: true,
+        path: PathBuf::from(format!("/home/user/.docker/trust/private/{key_id}.key")),
+        location: Location::Flat,
+        problem: Some("the file is not a PEM key".into()),
+    };
+    let imported = Imported {
+        id: key_id.parse().expect("a key ID"),
+        role: "targets".parse().expect("a role"),
+        gun: Some(gun.parse().expect("a GUN")),
+        source: "backup.pem".into(),
+        path: PathBuf::from(format!("/home/user/.docker/trust/private/{key_id}.key")),
+        outcome: Outcome::Written,
+        reencrypted: true,
+        id_verified: true,
+    };
+    let rotated = Rotated {
+        gun: gun.parse().expect("a GUN"),
+        role: "root".parse().expect("a role"),
+        old_key: Some(old_id.parse().expect("a key ID")),
+        new_key: Some(key_id.parse().expect("a key ID")),
+        server_managed: false,
+        published: true,
+        root_version: Some(3),
+        retired: Some(PathBuf::from(format!(
+            "/home/user/.docker/trust/keytool-retired/{old_id}.key"
+        ))),
+        old_root_still_used_by: vec!["example.com/other".parse().expect("a GUN")],
+        resumed: false,
+        dry_run: false,
+        new_passphrase_stored_in: Some("passphrase vault".into()),
+        old_passphrase_kept_in: Some("passphrase vault".into()),
+    };
+    let json = |v: Result<serde_json::Value, _>| v.expect("serialise");
+    vec![
+        ("list.json", json(serde_json::to_value(vec![listed]))),
+        ("import.json", json(serde_json::to_value(vec![imported]))),
+        ("rotate.json", json(serde_json::to_value(rotated))),
+    ]
+}
+
+/// Fails on a `null` or an empty list anywhere: the sample would not show the type of that field.
+fn assert_every_field_set(file: &str, path: &str, value: &serde_json::Value) {
+    match value {
+        serde_json::Value::Null => panic!("{file}: {path} is null; give the sample a value"),
+        serde_json::Value::Array(items) => {
+            assert!(!items.is_empty(), "{file}: {path} is an empty list");
+            for (i, item) in items.iter().enumerate() {
+                assert_every_field_set(file, &format!("{path}[{i}]"), item);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (k, v) in fields {
+                assert_every_field_set(file, &format!("{path}.{k}"), v);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn go_json_samples_are_current() {
+    let dir = go_dir().join("testdata/ffi-json");
+    for (file, value) in samples() {
+        assert_every_field_set(file, "$", &value);
+        let mut rendered = serde_json::to_string_pretty(&value).expect("serialise");
+        rendered.push('\n');
+        check_or_update(&dir.join(file), &rendered);
+    }
 }
