@@ -5,7 +5,7 @@
 //! Rust sends that Go lacks fails the Go suite). `KT_UPDATE_GO=1 cargo test -p keystore-ffi
 //! --test go_bindings` rewrites them.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 
 use keystore::key::Algorithm;
@@ -188,5 +188,152 @@ fn go_json_samples_are_current() {
         let mut rendered = serde_json::to_string_pretty(&value).expect("serialise");
         rendered.push('\n');
         check_or_update(&dir.join(file), &rendered);
+    }
+}
+
+const PASSPHRASE: &[u8] = b"go-bindings-sample-passphrase";
+
+unsafe extern "C" fn fixed(
+    _user_data: *mut std::ffi::c_void,
+    _req: *const kt_ffi::kt_passphrase_request,
+    buf: *mut u8,
+    buf_len: usize,
+    len_out: *mut usize,
+) -> i32 {
+    assert!(PASSPHRASE.len() <= buf_len);
+    // SAFETY: the library passes `buf_len` writable bytes and a writable `len_out`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(PASSPHRASE.as_ptr(), buf, PASSPHRASE.len());
+        *len_out = PASSPHRASE.len();
+    }
+    kt_status::Ok as i32
+}
+
+/// Takes a JSON string returned by the library.
+///
+/// # Safety
+/// `json` is a string from the library, not yet freed.
+unsafe fn take(json: *mut std::ffi::c_char) -> serde_json::Value {
+    // SAFETY: by contract.
+    let text = unsafe { CStr::from_ptr(json) }
+        .to_str()
+        .expect("UTF-8")
+        .to_owned();
+    // SAFETY: by contract; freed once.
+    unsafe { kt_ffi::kt_string_free(json) };
+    serde_json::from_str(&text).expect("JSON")
+}
+
+/// The field names of an object, or of the first object of a list.
+fn fields(value: &serde_json::Value) -> Vec<String> {
+    let object = match value {
+        serde_json::Value::Array(items) => items.first().expect("a non-empty list"),
+        other => other,
+    };
+    let mut names: Vec<String> = object
+        .as_object()
+        .expect("an object")
+        .keys()
+        .cloned()
+        .collect();
+    names.sort();
+    names
+}
+
+/// The samples are the types the C ABI really returns: every field of the results of real calls
+/// (offline init, list, import, local rotation) is in the sample.
+#[test]
+fn real_results_have_the_samples_fields() {
+    use kt_ffi::*;
+    use std::ptr::{null, null_mut};
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir =
+        |name: &str| CString::new(tmp.path().join(name).to_str().expect("UTF-8")).expect("no NUL");
+    let (first, second) = (dir("first"), dir("second"));
+    let gun = c"example.com/go/samples";
+    let mut real = Vec::new();
+    // SAFETY: every pointer is valid for its call; each handle and string is freed once.
+    unsafe {
+        let (mut store, mut other) = (null_mut(), null_mut());
+        assert_eq!(
+            kt_keystore_open(first.as_ptr(), &mut store, null_mut()),
+            kt_status::Ok
+        );
+        assert_eq!(
+            kt_keystore_open(second.as_ptr(), &mut other, null_mut()),
+            kt_status::Ok
+        );
+        let mut json = null_mut();
+        let st = kt_repo_init(
+            store,
+            gun.as_ptr(),
+            null(),
+            null(),
+            false,
+            Some(fixed),
+            null_mut(),
+            &mut json,
+            null_mut(),
+        );
+        assert_eq!(st, kt_status::Ok);
+        kt_string_free(json);
+
+        let st = kt_keystore_list_json(store, null(), null(), &mut json, null_mut());
+        assert_eq!(st, kt_status::Ok);
+        real.push(("list.json", take(json)));
+
+        let st = kt_keystore_export(store, null(), 0, gun.as_ptr(), &mut json, null_mut());
+        assert_eq!(st, kt_status::Ok);
+        let bundle = CStr::from_ptr(json).to_bytes().to_vec();
+        kt_string_free(json);
+        let st = kt_keystore_import(
+            other,
+            bundle.as_ptr(),
+            bundle.len(),
+            null(),
+            null(),
+            null(),
+            false,
+            Some(fixed),
+            null_mut(),
+            &mut json,
+            null_mut(),
+        );
+        assert_eq!(st, kt_status::Ok);
+        real.push(("import.json", take(json)));
+
+        let st = kt_repo_rotate(
+            store,
+            gun.as_ptr(),
+            c"targets".as_ptr(),
+            null(),
+            null(),
+            false,
+            false,
+            Some(fixed),
+            null_mut(),
+            &mut json,
+            null_mut(),
+        );
+        assert_eq!(st, kt_status::Ok);
+        real.push(("rotate.json", take(json)));
+
+        kt_keystore_free(store);
+        kt_keystore_free(other);
+    }
+    let samples = samples();
+    assert_eq!(
+        real.len(),
+        samples.len(),
+        "a sample without a real call, or the reverse"
+    );
+    for ((file, real), (sample_file, sample)) in real.iter().zip(&samples) {
+        assert_eq!(file, sample_file);
+        assert_eq!(
+            fields(real),
+            fields(sample),
+            "{file}: the real result's fields"
+        );
     }
 }
