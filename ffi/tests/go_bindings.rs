@@ -330,10 +330,12 @@ fn real_results_have_the_samples_fields() {
     );
     for ((file, real), (sample_file, sample)) in real.iter().zip(&samples) {
         assert_eq!(file, sample_file);
-        assert_eq!(
-            fields(real),
-            fields(sample),
-            "{file}: the real result's fields"
-        );
+        let sample = fields(sample);
+        for field in fields(real) {
+            assert!(
+                sample.contains(&field),
+                "{file}: the sample lacks {field}, which the C ABI sends"
+            );
+        }
     }
 }
