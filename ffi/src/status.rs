@@ -1,5 +1,8 @@
-//! `kt_status`: the numbered outcome of every fallible call, equal number for number to
-//! [`keystore::ErrorCode`], plus two codes only the C ABI has (NULL argument, panic).
+//! `kt_status`: the numbered outcome of every fallible call, equal number for number and name for
+//! name to [`keystore::ErrorCode`] (the one definition of the table), plus the codes only the C
+//! ABI has (OK, NULL argument, panic). cbindgen reads this enum to write the header, so its
+//! variants are spelt out here; `From<ErrorCode>` does not build without a status for every code,
+//! and `ffi/tests/status_codes.rs` fails on any other drift (number, name, header).
 
 use std::ffi::{CStr, c_char};
 
@@ -109,32 +112,30 @@ impl kt_status {
         }
     }
 
+    /// Every status, in numeric order: one per [`ErrorCode`] (same number, same name) and the
+    /// C ABI's own `Ok`, `NullArgument` and `Panic`. The Go constants are generated from this
+    /// list (`ffi/tests/go_bindings.rs`).
+    pub fn all() -> impl Iterator<Item = kt_status> {
+        let mut all: Vec<kt_status> = kt_status::unordered().collect();
+        all.sort_by_key(|s| *s as i32);
+        all.into_iter()
+    }
+
+    /// Every status, the C ABI's own first.
+    fn unordered() -> impl Iterator<Item = kt_status> {
+        C_ONLY
+            .into_iter()
+            .chain(ErrorCode::ALL.iter().map(|&code| kt_status::from(code)))
+    }
+
     /// The status with this number, if any.
     fn from_i32(n: i32) -> Option<Self> {
-        const ALL: [kt_status; 19] = [
-            kt_status::Ok,
-            kt_status::InvalidArgument,
-            kt_status::NullArgument,
-            kt_status::NotFound,
-            kt_status::AlreadyExists,
-            kt_status::InsecurePermissions,
-            kt_status::Io,
-            kt_status::InvalidKeyFile,
-            kt_status::UnsupportedAlgorithm,
-            kt_status::ExcessiveKdfCost,
-            kt_status::WrongPassphrase,
-            kt_status::PassphraseRequired,
-            kt_status::Cancelled,
-            kt_status::WeakPassphrase,
-            kt_status::ServerRejected,
-            kt_status::Network,
-            kt_status::InvalidMetadata,
-            kt_status::Internal,
-            kt_status::Panic,
-        ];
-        ALL.into_iter().find(|s| *s as i32 == n)
+        kt_status::unordered().find(|s| *s as i32 == n)
     }
 }
+
+/// The statuses only the C ABI has; every other one is an [`ErrorCode`]'s.
+const C_ONLY: [kt_status; 3] = [kt_status::Ok, kt_status::NullArgument, kt_status::Panic];
 
 /// Returns a static description of a status number, such as "wrong passphrase".
 ///

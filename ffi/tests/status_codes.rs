@@ -1,43 +1,78 @@
-//! `kt_status` repeats `keystore::ErrorCode` number for number, and every status has a text.
+//! `kt_status` repeats `keystore::ErrorCode` (the one definition of the table) number for number
+//! and name for name, the committed header spells the same table, and every status has a text.
 
+use std::collections::BTreeMap;
 use std::ffi::CStr;
 
 use keystore::ErrorCode;
 use kt_ffi::{kt_status, kt_status_str};
 
+/// The statuses only the C ABI has, with their numbers.
+const C_ONLY: [(kt_status, &str, i32); 3] = [
+    (kt_status::Ok, "Ok", 0),
+    (kt_status::NullArgument, "NullArgument", 2),
+    (kt_status::Panic, "Panic", 99),
+];
+
+/// cbindgen's spelling of a variant (`ExcessiveKdfCost` → `KT_STATUS_EXCESSIVE_KDF_COST`).
+fn c_name(rust: &str) -> String {
+    let mut out = String::from("KT_STATUS");
+    for c in rust.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
 #[test]
 fn statuses_equal_error_codes() {
-    let codes = [
-        ErrorCode::InvalidArgument,
-        ErrorCode::NotFound,
-        ErrorCode::AlreadyExists,
-        ErrorCode::InsecurePermissions,
-        ErrorCode::Io,
-        ErrorCode::InvalidKeyFile,
-        ErrorCode::UnsupportedAlgorithm,
-        ErrorCode::ExcessiveKdfCost,
-        ErrorCode::WrongPassphrase,
-        ErrorCode::PassphraseRequired,
-        ErrorCode::Cancelled,
-        ErrorCode::WeakPassphrase,
-        ErrorCode::ServerRejected,
-        ErrorCode::Network,
-        ErrorCode::InvalidMetadata,
-        ErrorCode::Internal,
-    ];
-    for code in codes {
-        assert_eq!(kt_status::from(code) as i32, code as i32, "{code:?}");
+    for &code in ErrorCode::ALL {
+        let status = kt_status::from(code);
+        assert_eq!(status as i32, code as i32, "number of {code:?}");
+        assert_eq!(format!("{status:?}"), code.name(), "name of {code:?}");
     }
-    assert_eq!(kt_status::Ok as i32, 0);
-    assert_eq!(kt_status::NullArgument as i32, 2);
-    assert_eq!(kt_status::Panic as i32, 99);
+    for (status, name, n) in C_ONLY {
+        assert_eq!(status as i32, n, "{name}");
+        assert_eq!(format!("{status:?}"), name);
+        assert!(
+            ErrorCode::ALL.iter().all(|&c| c as i32 != n),
+            "{name} ({n}) is the C ABI's own status, yet an ErrorCode has its number"
+        );
+    }
+    // Every status is a code's or one of the C ABI's own, in numeric order, without duplicates.
+    let all: Vec<i32> = kt_status::all().map(|s| s as i32).collect();
+    assert_eq!(all.len(), ErrorCode::ALL.len() + C_ONLY.len());
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "{all:?}");
+}
+
+/// The `kt_status` enum of the committed header (itself checked against the sources by
+/// tests/header.rs) holds exactly the table: same names, same numbers.
+#[test]
+fn header_spells_the_same_table() {
+    let header = include_str!("../../bindings/c/include/kt_ffi.h");
+    let start = header
+        .find("enum kt_status")
+        .expect("the header has enum kt_status");
+    let body = &header[start..];
+    let body = &body[..body.find("};").expect("enum kt_status ends")];
+    let in_header: BTreeMap<String, i32> = body
+        .lines()
+        .filter_map(|l| l.trim().strip_suffix(','))
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(name, n)| (name.to_owned(), n.parse().expect("a number")))
+        .collect();
+    let expected: BTreeMap<String, i32> = kt_status::all()
+        .map(|s| (c_name(&format!("{s:?}")), s as i32))
+        .collect();
+    assert_eq!(in_header, expected);
 }
 
 #[test]
 fn every_status_has_a_text() {
-    for n in [
-        0, 1, 2, 10, 11, 12, 13, 20, 21, 22, 30, 31, 32, 33, 40, 41, 42, 90, 99,
-    ] {
+    for status in kt_status::all() {
+        let n = status as i32;
         // SAFETY: kt_status_str returns a static NUL-terminated string.
         let text = unsafe { CStr::from_ptr(kt_status_str(n)) };
         assert_ne!(text.to_str(), Ok("unknown status"), "status {n}");

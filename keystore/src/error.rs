@@ -1,8 +1,8 @@
 //! The one error type of the crate, and its stable codes.
 //!
 //! [`Error`] carries context (key ID, role, path) and never a secret. [`ErrorCode`] is a fieldless
-//! number that never changes once released: the CLI maps it to an exit code, and the C and Go
-//! faces will map it to their status values.
+//! number that never changes once released: the CLI maps it to an exit code, and the C status
+//! values and the Go constants are derived from its table.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -10,44 +10,68 @@ use std::path::{Path, PathBuf};
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Stable, numbered error kinds. Numbers are never renumbered or reused.
-///
-/// Deliberately exhaustive: a new code must be mapped by every face before it builds.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    /// An argument was malformed (bad key ID, GUN, role, option value).
-    InvalidArgument = 1,
-    /// The key, file or repository does not exist.
-    NotFound = 10,
-    /// The target exists and would be overwritten.
-    AlreadyExists = 11,
-    /// A file is reachable through a symbolic link or has unsafe permissions.
-    InsecurePermissions = 12,
-    /// The operating system refused an I/O operation.
-    Io = 13,
-    /// A key file is malformed or hostile.
-    InvalidKeyFile = 20,
-    /// The key file uses an algorithm keytool does not support.
-    UnsupportedAlgorithm = 21,
-    /// The key file asks for more key-derivation work than allowed.
-    ExcessiveKdfCost = 22,
-    /// The passphrase does not decrypt the key.
-    WrongPassphrase = 30,
-    /// No source could supply a needed passphrase.
-    PassphraseRequired = 31,
-    /// The user cancelled (a prompt or a confirmation).
-    Cancelled = 32,
-    /// A new passphrase does not meet the rules.
-    WeakPassphrase = 33,
-    /// The Notary server answered with an error status.
-    ServerRejected = 40,
-    /// The Notary server could not be reached (connection, TLS, timeout).
-    Network = 41,
-    /// TUF metadata is malformed, badly signed, expired or rolled back.
-    InvalidMetadata = 42,
-    /// An unexpected failure: a bug.
-    Internal = 90,
+/// Defines `ErrorCode` and its table ([`ErrorCode::ALL`], [`ErrorCode::name`]) from one list.
+macro_rules! error_codes {
+    ($(#[$doc:meta])* pub enum ErrorCode { $($(#[$vdoc:meta])* $name:ident = $n:literal,)* }) => {
+        $(#[$doc])*
+        #[repr(i32)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $($(#[$vdoc])* $name = $n,)* }
+
+        impl ErrorCode {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name),*];
+
+            /// The name ("WrongPassphrase"); C spells it `KT_STATUS_WRONG_PASSPHRASE`, Go
+            /// `CodeWrongPassphrase`.
+            pub fn name(self) -> &'static str {
+                match self { $(ErrorCode::$name => stringify!($name)),* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// Stable, numbered error kinds. Numbers are never renumbered or reused.
+    ///
+    /// The one definition of the table: the C ABI's `kt_status` repeats it number for number and
+    /// name for name (checked by `ffi/tests/status_codes.rs`), and the Go constants are generated
+    /// from it (`KT_UPDATE_GO=1 cargo test -p keystore-ffi --test go_bindings`). Deliberately
+    /// exhaustive: a new code must be mapped by every face before it builds.
+    pub enum ErrorCode {
+        /// An argument was malformed (bad key ID, GUN, role, option value).
+        InvalidArgument = 1,
+        /// The key, file or repository does not exist.
+        NotFound = 10,
+        /// The target exists and would be overwritten.
+        AlreadyExists = 11,
+        /// A file is reachable through a symbolic link or has unsafe permissions.
+        InsecurePermissions = 12,
+        /// The operating system refused an I/O operation.
+        Io = 13,
+        /// A key file is malformed or hostile.
+        InvalidKeyFile = 20,
+        /// The key file uses an algorithm keytool does not support.
+        UnsupportedAlgorithm = 21,
+        /// The key file asks for more key-derivation work than allowed.
+        ExcessiveKdfCost = 22,
+        /// The passphrase does not decrypt the key.
+        WrongPassphrase = 30,
+        /// No source could supply a needed passphrase.
+        PassphraseRequired = 31,
+        /// The user cancelled (a prompt or a confirmation).
+        Cancelled = 32,
+        /// A new passphrase does not meet the rules.
+        WeakPassphrase = 33,
+        /// The Notary server answered with an error status.
+        ServerRejected = 40,
+        /// The Notary server could not be reached (connection, TLS, timeout).
+        Network = 41,
+        /// TUF metadata is malformed, badly signed, expired or rolled back.
+        InvalidMetadata = 42,
+        /// An unexpected failure: a bug.
+        Internal = 90,
+    }
 }
 
 /// Every error the keystore reports. Messages name the action and the object, never a secret.
@@ -440,6 +464,12 @@ mod tests {
         assert_eq!(ErrorCode::ExcessiveKdfCost as i32, 22);
         assert_eq!(ErrorCode::WrongPassphrase as i32, 30);
         assert_eq!(ErrorCode::Internal as i32, 90);
+        assert!(
+            ErrorCode::ALL
+                .windows(2)
+                .all(|w| (w[0] as i32) < (w[1] as i32))
+        );
+        assert_eq!(ErrorCode::ExcessiveKdfCost.name(), "ExcessiveKdfCost");
     }
 
     #[test]

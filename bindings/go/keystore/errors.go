@@ -8,40 +8,9 @@ import "C"
 import "fmt"
 
 // Code is the stable number of an outcome: the C library's kt_status, which equals keystore's
-// ErrorCode number for number.
+// ErrorCode number for number. The constants (CodeOK, ...), AllCodes and the Err* sentinels are
+// in codes.go, generated from keystore's ErrorCode.
 type Code int32
-
-// The codes, taken from the C header (no number is typed twice).
-const (
-	CodeOK                   Code = C.KT_STATUS_OK
-	CodeInvalidArgument      Code = C.KT_STATUS_INVALID_ARGUMENT
-	CodeNullArgument         Code = C.KT_STATUS_NULL_ARGUMENT
-	CodeNotFound             Code = C.KT_STATUS_NOT_FOUND
-	CodeAlreadyExists        Code = C.KT_STATUS_ALREADY_EXISTS
-	CodeInsecurePermissions  Code = C.KT_STATUS_INSECURE_PERMISSIONS
-	CodeIO                   Code = C.KT_STATUS_IO
-	CodeInvalidKeyFile       Code = C.KT_STATUS_INVALID_KEY_FILE
-	CodeUnsupportedAlgorithm Code = C.KT_STATUS_UNSUPPORTED_ALGORITHM
-	CodeExcessiveKDFCost     Code = C.KT_STATUS_EXCESSIVE_KDF_COST
-	CodeWrongPassphrase      Code = C.KT_STATUS_WRONG_PASSPHRASE
-	CodePassphraseRequired   Code = C.KT_STATUS_PASSPHRASE_REQUIRED
-	CodeCancelled            Code = C.KT_STATUS_CANCELLED
-	CodeWeakPassphrase       Code = C.KT_STATUS_WEAK_PASSPHRASE
-	CodeServerRejected       Code = C.KT_STATUS_SERVER_REJECTED
-	CodeNetwork              Code = C.KT_STATUS_NETWORK
-	CodeInvalidMetadata      Code = C.KT_STATUS_INVALID_METADATA
-	CodeInternal             Code = C.KT_STATUS_INTERNAL
-	CodePanic                Code = C.KT_STATUS_PANIC
-)
-
-// AllCodes lists every code, in numeric order.
-var AllCodes = []Code{
-	CodeOK, CodeInvalidArgument, CodeNullArgument, CodeNotFound, CodeAlreadyExists,
-	CodeInsecurePermissions, CodeIO, CodeInvalidKeyFile, CodeUnsupportedAlgorithm,
-	CodeExcessiveKDFCost, CodeWrongPassphrase, CodePassphraseRequired, CodeCancelled,
-	CodeWeakPassphrase, CodeServerRejected, CodeNetwork, CodeInvalidMetadata, CodeInternal,
-	CodePanic,
-}
 
 // String is the library's description of the code ("wrong passphrase").
 func (c Code) String() string { return C.GoString(C.kt_status_str(C.int32_t(c))) }
@@ -76,27 +45,6 @@ func (e *Error) Is(target error) bool {
 func (e *Error) Unwrap() error { return e.cause }
 
 func sentinel(c Code) *Error { return &Error{Code: c, Message: c.String()} }
-
-// Sentinels for errors.Is; compare by Code.
-var (
-	ErrInvalidArgument      = sentinel(CodeInvalidArgument)
-	ErrNotFound             = sentinel(CodeNotFound)
-	ErrAlreadyExists        = sentinel(CodeAlreadyExists)
-	ErrInsecurePermissions  = sentinel(CodeInsecurePermissions)
-	ErrIO                   = sentinel(CodeIO)
-	ErrInvalidKeyFile       = sentinel(CodeInvalidKeyFile)
-	ErrUnsupportedAlgorithm = sentinel(CodeUnsupportedAlgorithm)
-	ErrExcessiveKDFCost     = sentinel(CodeExcessiveKDFCost)
-	ErrWrongPassphrase      = sentinel(CodeWrongPassphrase)
-	ErrPassphraseRequired   = sentinel(CodePassphraseRequired)
-	ErrCancelled            = sentinel(CodeCancelled)
-	ErrWeakPassphrase       = sentinel(CodeWeakPassphrase)
-	ErrServerRejected       = sentinel(CodeServerRejected)
-	ErrNetwork              = sentinel(CodeNetwork)
-	ErrInvalidMetadata      = sentinel(CodeInvalidMetadata)
-	ErrInternal             = sentinel(CodeInternal)
-	ErrPanic                = sentinel(CodePanic)
-)
 
 // toError turns a status and its optional kt_error into a Go error, copying the message and
 // freeing the kt_error at once.

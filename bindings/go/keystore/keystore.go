@@ -84,12 +84,18 @@ func (ks *Keystore) Generate(role, gun string, pass PassphraseFunc) (string, err
 
 // KeyInfo is one key file as listed (nothing is decrypted).
 type KeyInfo struct {
-	ID        string  `json:"id"`
-	Role      string  `json:"role"`
-	GUN       *string `json:"gun"`
+	// ID is the key ID the file name claims.
+	ID string `json:"id"`
+	// Role is the role ("" when the file has none, as notary lists it).
+	Role string `json:"role"`
+	// GUN is the repository, for repository keys.
+	GUN *string `json:"gun"`
+	// Algorithm is "ecdsa", "rsa" or "ed25519", when it can be told without decrypting.
 	Algorithm *string `json:"algorithm"`
-	Encrypted bool    `json:"encrypted"`
-	Path      string  `json:"path"`
+	// Encrypted is whether the key is encrypted at rest.
+	Encrypted bool `json:"encrypted"`
+	// Path is the file.
+	Path string `json:"path"`
 	// Location is "flat" (private/<id>.key, where notary and docker look), "legacy", "nested"
 	// or "retired".
 	Location string `json:"location"`
@@ -166,14 +172,22 @@ type ImportOptions struct {
 
 // Imported is one imported key.
 type Imported struct {
-	ID          string  `json:"id"`
-	Role        string  `json:"role"`
-	GUN         *string `json:"gun"`
-	Source      string  `json:"source"`
-	Path        string  `json:"path"`
-	Outcome     string  `json:"outcome"` // "written", "unchanged" or "replaced"
-	Reencrypted bool    `json:"reencrypted"`
-	IDVerified  bool    `json:"id_verified"`
+	// ID is the key ID.
+	ID string `json:"id"`
+	// Role is the key's role.
+	Role string `json:"role"`
+	// GUN is the repository, for repository keys.
+	GUN *string `json:"gun"`
+	// Source is where the key came from (ImportOptions.Name).
+	Source string `json:"source"`
+	// Path is the file in the trust directory.
+	Path string `json:"path"`
+	// Outcome is "written", "unchanged" or "replaced".
+	Outcome string `json:"outcome"`
+	// Reencrypted is whether the key was (re-)encrypted in notary's format on the way in.
+	Reencrypted bool `json:"reencrypted"`
+	// IDVerified is whether keytool decrypted the key and checked its ID (always true).
+	IDVerified bool `json:"id_verified"`
 }
 
 // Import imports every PEM block of data (a `notary key export` bundle, an encrypted key file or
@@ -299,14 +313,36 @@ type RotateOptions struct {
 
 // Rotated reports a rotation (the JSON object of `keytool --json rotate`).
 type Rotated struct {
-	GUN       string  `json:"gun"`
-	Role      string  `json:"role"`
-	OldKey    *string `json:"old_key"`
-	NewKey    *string `json:"new_key"`
-	Published bool    `json:"published"`
-	Retired   *string `json:"retired"`
-	Resumed   bool    `json:"resumed"`
-	DryRun    bool    `json:"dry_run"`
+	// GUN is the repository.
+	GUN string `json:"gun"`
+	// Role is the role rotated: "targets", "snapshot" or "root".
+	Role string `json:"role"`
+	// OldKey is the ID of the key that was replaced, if there was one.
+	OldKey *string `json:"old_key"`
+	// NewKey is the ID of the new key (nil for a dry run).
+	NewKey *string `json:"new_key"`
+	// ServerManaged is whether the new key is held by the server.
+	ServerManaged bool `json:"server_managed"`
+	// Published is whether the rotation was published to the server (else: local only).
+	Published bool `json:"published"`
+	// RootVersion is the new root.json version, for published rotations.
+	RootVersion *uint64 `json:"root_version"`
+	// Retired is where the old key went (nil when it stays: server keys, or a root key still
+	// used).
+	Retired *string `json:"retired"`
+	// OldRootStillUsedBy lists, for a root rotation, the other repositories whose cached
+	// root.json still names the old root key, which therefore stays in private/.
+	OldRootStillUsedBy []string `json:"old_root_still_used_by"`
+	// Resumed is whether an interrupted rotation was completed.
+	Resumed bool `json:"resumed"`
+	// DryRun is whether this was only a plan.
+	DryRun bool `json:"dry_run"`
+	// NewPassphraseStoredIn names the store (OS keyring, vault) that holds the new key's
+	// generated or adopted passphrase, when the old key's passphrase was stored.
+	NewPassphraseStoredIn *string `json:"new_passphrase_stored_in"`
+	// OldPassphraseKeptIn names the store where the old key's stored passphrase stays (under the
+	// old key's ID, so that the retired key can still be opened).
+	OldPassphraseKeptIn *string `json:"old_passphrase_kept_in"`
 }
 
 // Rotate replaces a key of repository gun crash-safely, as `keytool rotate`: the old key is

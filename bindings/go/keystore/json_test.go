@@ -1,0 +1,75 @@
+package keystore_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"example.invalid/keytool/bindings/go/keystore"
+)
+
+// The JSON results the C library returns, as Rust serialises them: testdata/ffi-json/ is written
+// by ffi/tests/go_bindings.rs from values of keystore's own types with every field set, and that
+// test fails when the files are stale (`KT_UPDATE_GO=1 cargo test -p keystore-ffi --test
+// go_bindings` rewrites them). Status and Init return generic maps, so they have no sample.
+var rustJSON = map[string]interface{}{
+	"list.json":   &[]keystore.KeyInfo{},
+	"import.json": &[]keystore.Imported{},
+	"rotate.json": &keystore.Rotated{},
+}
+
+// TestStructsDecodeEveryRustField decodes each sample with unknown fields disallowed, so a field
+// Rust sends that the Go struct lacks fails here; and checks the other way that every field of
+// the Go struct is one Rust sends.
+func TestStructsDecodeEveryRustField(t *testing.T) {
+	dir := filepath.Join("testdata", "ffi-json")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range entries {
+		files = append(files, e.Name())
+	}
+	var want []string
+	for f := range rustJSON {
+		want = append(want, f)
+	}
+	sort.Strings(want)
+	if !reflect.DeepEqual(files, want) {
+		t.Fatalf("%s holds %v, the test decodes %v: give every sample a Go type", dir, files, want)
+	}
+	for file, into := range rustJSON {
+		data, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(into); err != nil {
+			t.Errorf("%s into %T: %v", file, into, err)
+			continue
+		}
+		// The other way: every field of the Go struct is in the sample.
+		var generic interface{}
+		if err := json.Unmarshal(data, &generic); err != nil {
+			t.Fatal(err)
+		}
+		obj, typ := generic, reflect.TypeOf(into).Elem()
+		if typ.Kind() == reflect.Slice {
+			obj, typ = generic.([]interface{})[0], typ.Elem()
+		}
+		fields := obj.(map[string]interface{})
+		for i := 0; i < typ.NumField(); i++ {
+			name := strings.Split(typ.Field(i).Tag.Get("json"), ",")[0]
+			if _, ok := fields[name]; !ok {
+				t.Errorf("%s: %s.%s (json %q) is not a field Rust sends", file, typ.Name(), typ.Field(i).Name, name)
+			}
+		}
+	}
+}
