@@ -49,11 +49,6 @@ pub(crate) fn guard(
     status
 }
 
-/// Runs the body of a function that cannot report errors; a panic gives `fallback`.
-pub(crate) fn infallible<T>(fallback: T, body: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
-}
-
 /// The `Display` of an error followed by those of its sources that it does not already contain,
 /// joined with ": ". keystore errors never hold secrets, so neither does this.
 fn message_of(e: &keystore::Error) -> String {
@@ -171,5 +166,26 @@ pub(crate) fn c_string(text: String) -> Result<*mut c_char, Fail> {
         Fail::Keystore(keystore::Error::Internal {
             what: "a returned string holds a NUL byte".into(),
         })
+    })
+}
+
+/// Serialises a listing or report for a `json_out` parameter.
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<*mut c_char, Fail> {
+    let json = serde_json::to_string(value).map_err(|e| {
+        Fail::Keystore(keystore::Error::Internal {
+            what: format!("cannot serialise the result as JSON: {e}"),
+        })
+    })?;
+    c_string(json)
+}
+
+/// TEST ONLY (built with the `test-panic` cargo feature, `#define KT_TEST_PANIC`): panics inside
+/// Rust, to prove that a panic comes back as `KT_STATUS_PANIC` with a `kt_error` in `*err_out`
+/// (when `err_out` is not NULL) and that the library stays usable afterwards. Thread-safe.
+#[cfg(feature = "test-panic")]
+#[unsafe(no_mangle)]
+pub extern "C" fn kt_test_panic(err_out: *mut *mut kt_error) -> kt_status {
+    guard(err_out, || -> Result<(), Fail> {
+        panic!("kt_test_panic: a deliberate panic for the boundary test")
     })
 }

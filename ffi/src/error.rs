@@ -3,8 +3,8 @@
 
 use std::ffi::{CString, c_char};
 
-use crate::boundary::infallible;
 use crate::status::kt_status;
+use crate::unwind::infallible;
 
 /// What went wrong in one failed call: its status and a message naming the action and the object
 /// (key ID, role, path, URL). Messages never contain passphrases or key material.

@@ -5,14 +5,13 @@ use std::ffi::{CString, c_char, c_void};
 use keystore::key::PrivateKey;
 use keystore::ops;
 
-use crate::boundary::{
-    Fail, bytes, c_string, guard, handle, infallible, non_null, opt_text, put, text,
-};
+use crate::boundary::{Fail, bytes, c_string, guard, handle, non_null, opt_text, put, text};
 use crate::error::kt_error;
 use crate::keystore::kt_keystore;
 use crate::memory::bytes_out;
 use crate::passphrase::{kt_passphrase_cb, policy};
 use crate::status::kt_status;
+use crate::unwind::infallible;
 
 /// The length of a signature: raw `r‖s`, two 32-byte big-endian integers (notary's ECDSA form).
 pub const KT_SIGNATURE_LEN: usize = 64;
@@ -26,16 +25,6 @@ pub struct kt_key {
     id: CString,
     role: CString,
     gun: Option<CString>,
-}
-
-/// Serialises a listing or report for a `json_out` parameter.
-pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<*mut c_char, Fail> {
-    let json = serde_json::to_string(value).map_err(|e| {
-        Fail::Keystore(keystore::Error::Internal {
-            what: format!("cannot serialise the result as JSON: {e}"),
-        })
-    })?;
-    c_string(json)
 }
 
 /// Generates a new ECDSA P-256 key for `role` ("root", "targets", "snapshot", a delegation such
@@ -238,6 +227,49 @@ pub unsafe extern "C" fn kt_key_sign(
         let (key, message) = unsafe { (handle(key, "key")?, bytes(message, len, "message")?) };
         let sig_out = non_null(sig_out.cast::<[u8; KT_SIGNATURE_LEN]>(), "sig_out")?;
         let sig = key.key.sign(message)?;
+        // SAFETY: `sig_out` is non-NULL and points to 64 writable bytes by contract.
+        unsafe { put(sig_out, sig) };
+        Ok(())
+    })
+}
+
+/// Signs `len` bytes at `message` with key `key_id` (full ID or unique prefix) in one call:
+/// decrypts the key with a passphrase from the callback, signs (ECDSA P-256 over SHA-256, as
+/// notary signs TUF metadata) and forgets the key. To sign many messages, `kt_key_load` once and
+/// `kt_key_sign` each (decrypting costs far more than signing).
+///
+/// On success the raw `r‖s` signature (`KT_SIGNATURE_LEN` = 64 bytes) is written to `sig_out`.
+/// On failure `sig_out` is untouched and `*err_out` (if not NULL) receives the error. Thread-safe.
+///
+/// # Safety
+/// `store` is NULL or a live handle; `key_id` is NULL or NUL-terminated; `message` is NULL (only
+/// with `len` 0) or `len` readable bytes; `cb` is NULL or a valid callback, called with
+/// `user_data`; `sig_out` is NULL or 64 writable bytes; `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kt_keystore_sign(
+    store: *const kt_keystore,
+    key_id: *const c_char,
+    message: *const u8,
+    len: usize,
+    cb: kt_passphrase_cb,
+    user_data: *mut c_void,
+    sig_out: *mut u8,
+    err_out: *mut *mut kt_error,
+) -> kt_status {
+    guard(err_out, || {
+        // SAFETY: forwarded from this function's contract.
+        let (store, key_id, message) = unsafe {
+            (
+                handle(store, "store")?,
+                text(key_id, "key_id")?,
+                bytes(message, len, "message")?,
+            )
+        };
+        let sig_out = non_null(sig_out.cast::<[u8; KT_SIGNATURE_LEN]>(), "sig_out")?;
+        let id = ops::resolve_key_id(&store.dir, key_id)?;
+        let source = policy(&store.dir, cb, user_data)?.unlock();
+        let (_, _, key) = ops::load_key(&store.dir, &id, &source, &store.kdf)?;
+        let sig = key.sign(message)?;
         // SAFETY: `sig_out` is non-NULL and points to 64 writable bytes by contract.
         unsafe { put(sig_out, sig) };
         Ok(())

@@ -5,9 +5,10 @@ use std::ffi::{c_char, c_void};
 use keystore::ops::{self, ImportOptions, KdfSettings, Selection};
 use keystore::{Gun, KeyId, Role, TrustDir};
 
-use crate::boundary::{Fail, bytes, guard, handle, invalid, non_null, opt_text, put, text};
+use crate::boundary::{
+    Fail, bytes, guard, handle, invalid, non_null, opt_text, put, text, to_json,
+};
 use crate::error::kt_error;
-use crate::key::KT_SIGNATURE_LEN;
 use crate::passphrase::{kt_passphrase_cb, policy};
 use crate::status::kt_status;
 
@@ -71,7 +72,7 @@ pub unsafe extern "C" fn kt_keystore_open(
 /// `store` is NULL or a handle from `kt_keystore_open` that has not been freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kt_keystore_free(store: *mut kt_keystore) {
-    crate::boundary::infallible((), || {
+    crate::unwind::infallible((), || {
         if !store.is_null() {
             // SAFETY: by contract `store` came from Box::into_raw in kt_keystore_open, freed once.
             drop(unsafe { Box::from_raw(store) });
@@ -111,7 +112,7 @@ pub unsafe extern "C" fn kt_keystore_list_json(
         let role: Option<Role> = role.map(str::parse).transpose()?;
         let gun: Option<Gun> = gun.map(str::parse).transpose()?;
         let keys = ops::list(&store.dir, role.as_ref(), gun.as_ref())?;
-        let json = crate::key::to_json(&keys)?;
+        let json = to_json(&keys)?;
         // SAFETY: `json_out` is non-NULL and writable by contract.
         unsafe { put(json_out, json) };
         Ok(())
@@ -170,7 +171,7 @@ pub unsafe extern "C" fn kt_keystore_import(
         let inputs = [(name.unwrap_or("input").to_owned(), data)];
         let source = policy(&store.dir, cb, user_data)?.unlock();
         let imported = ops::import(&store.dir, &source, &inputs, &options, &store.kdf)?;
-        let json = crate::key::to_json(&imported)?;
+        let json = to_json(&imported)?;
         // SAFETY: `json_out` is non-NULL and writable by contract.
         unsafe { put(json_out, json) };
         Ok(())
@@ -264,49 +265,6 @@ pub unsafe extern "C" fn kt_keystore_passwd(
             ops::NewPassphrase::From(&policy.choosing()),
             &store.kdf,
         )?;
-        Ok(())
-    })
-}
-
-/// Signs `len` bytes at `message` with key `key_id` (full ID or unique prefix) in one call:
-/// decrypts the key with a passphrase from the callback, signs (ECDSA P-256 over SHA-256, as
-/// notary signs TUF metadata) and forgets the key. To sign many messages, `kt_key_load` once and
-/// `kt_key_sign` each (decrypting costs far more than signing).
-///
-/// On success the raw `r‖s` signature (`KT_SIGNATURE_LEN` = 64 bytes) is written to `sig_out`.
-/// On failure `sig_out` is untouched and `*err_out` (if not NULL) receives the error. Thread-safe.
-///
-/// # Safety
-/// `store` is NULL or a live handle; `key_id` is NULL or NUL-terminated; `message` is NULL (only
-/// with `len` 0) or `len` readable bytes; `cb` is NULL or a valid callback, called with
-/// `user_data`; `sig_out` is NULL or 64 writable bytes; `err_out` is NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn kt_keystore_sign(
-    store: *const kt_keystore,
-    key_id: *const c_char,
-    message: *const u8,
-    len: usize,
-    cb: kt_passphrase_cb,
-    user_data: *mut c_void,
-    sig_out: *mut u8,
-    err_out: *mut *mut kt_error,
-) -> kt_status {
-    guard(err_out, || {
-        // SAFETY: forwarded from this function's contract.
-        let (store, key_id, message) = unsafe {
-            (
-                handle(store, "store")?,
-                text(key_id, "key_id")?,
-                bytes(message, len, "message")?,
-            )
-        };
-        let sig_out = non_null(sig_out.cast::<[u8; KT_SIGNATURE_LEN]>(), "sig_out")?;
-        let id = ops::resolve_key_id(&store.dir, key_id)?;
-        let source = policy(&store.dir, cb, user_data)?.unlock();
-        let (_, _, key) = ops::load_key(&store.dir, &id, &source, &store.kdf)?;
-        let sig = key.sign(message)?;
-        // SAFETY: `sig_out` is non-NULL and points to 64 writable bytes by contract.
-        unsafe { put(sig_out, sig) };
         Ok(())
     })
 }

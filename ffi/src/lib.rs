@@ -31,16 +31,19 @@ mod memory;
 mod passphrase;
 mod repo;
 mod status;
+mod unwind;
 mod vault;
 
+#[cfg(feature = "test-panic")]
+pub use boundary::kt_test_panic;
 pub use error::{kt_error, kt_error_code, kt_error_free, kt_error_message};
 pub use key::{
     KT_SIGNATURE_LEN, kt_key, kt_key_free, kt_key_generate, kt_key_gun, kt_key_id, kt_key_load,
-    kt_key_public_spki, kt_key_role, kt_key_sign,
+    kt_key_public_spki, kt_key_role, kt_key_sign, kt_keystore_sign,
 };
 pub use keystore::{
     kt_keystore, kt_keystore_export, kt_keystore_free, kt_keystore_import, kt_keystore_list_json,
-    kt_keystore_open, kt_keystore_passwd, kt_keystore_sign,
+    kt_keystore_open, kt_keystore_passwd,
 };
 pub use memory::{kt_bytes_free, kt_string_free};
 pub use passphrase::{
@@ -49,7 +52,5 @@ pub use passphrase::{
     kt_passphrase_request_key_id, kt_passphrase_request_role,
 };
 pub use repo::{kt_repo_init, kt_repo_rotate, kt_repo_status_checked_json, kt_repo_status_json};
-#[cfg(feature = "test-panic")]
-pub use status::kt_test_panic;
 pub use status::{kt_status, kt_status_str, kt_version};
 pub use vault::{kt_vault_change_master, kt_vault_init, kt_vault_status_json};

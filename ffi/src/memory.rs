@@ -5,7 +5,7 @@ use std::ffi::{CString, c_char};
 
 use zeroize::Zeroize;
 
-use crate::boundary::infallible;
+use crate::unwind::infallible;
 
 /// Wipes and frees a string returned by this library (`*json_out`, `*key_id_out`,
 /// `*bundle_out`, ...). NULL is a no-op. Never pass a string from `malloc` or a static string

@@ -10,8 +10,8 @@ use keystore::passphrase::{PassphraseSource, Purpose, Request, Subject, Supplied
 use keystore::{Error, Passphrase, Result, TrustDir};
 use zeroize::Zeroizing;
 
-use crate::boundary::infallible;
 use crate::status::kt_status;
+use crate::unwind::infallible;
 
 /// The size of the buffer a passphrase callback writes into: the longest passphrase accepted.
 pub const KT_PASSPHRASE_MAX: usize = 1024;

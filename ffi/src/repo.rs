@@ -9,9 +9,8 @@ use keystore::ops::{self, RotateOptions};
 use keystore::tuf::pinning::TrustPinning;
 use keystore::{Gun, Role};
 
-use crate::boundary::{Fail, guard, handle, non_null, opt_text, put, text};
+use crate::boundary::{Fail, guard, handle, non_null, opt_text, put, text, to_json};
 use crate::error::kt_error;
-use crate::key::to_json;
 use crate::keystore::kt_keystore;
 use crate::passphrase::{kt_passphrase_cb, policy};
 use crate::status::kt_status;

@@ -8,12 +8,7 @@ use std::ffi::{CStr, c_char};
 
 use keystore::ErrorCode;
 
-use crate::boundary::infallible;
-#[cfg(feature = "test-panic")]
-use crate::{
-    boundary::{Fail, guard},
-    error::kt_error,
-};
+use crate::unwind::infallible;
 
 /// The outcome of a call. The numbers are stable and never reused; `KT_STATUS_OK` (0) is success.
 /// Functions take and return it as a plain `int32_t`, so an unknown number from a newer library is
@@ -160,15 +155,4 @@ pub extern "C" fn kt_version() -> *const c_char {
             Err(_) => panic!("the package version holds a NUL byte"),
         };
     VERSION.as_ptr()
-}
-
-/// TEST ONLY (built with the `test-panic` cargo feature, `#define KT_TEST_PANIC`): panics inside
-/// Rust, to prove that a panic comes back as `KT_STATUS_PANIC` with a `kt_error` in `*err_out`
-/// (when `err_out` is not NULL) and that the library stays usable afterwards. Thread-safe.
-#[cfg(feature = "test-panic")]
-#[unsafe(no_mangle)]
-pub extern "C" fn kt_test_panic(err_out: *mut *mut kt_error) -> kt_status {
-    guard(err_out, || -> Result<(), Fail> {
-        panic!("kt_test_panic: a deliberate panic for the boundary test")
-    })
 }

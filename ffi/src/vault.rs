@@ -6,9 +6,8 @@ use std::ffi::{c_char, c_void};
 use keystore::ops;
 use keystore::passphrase::vault::KdfParams;
 
-use crate::boundary::{guard, handle, non_null, put};
+use crate::boundary::{guard, handle, non_null, put, to_json};
 use crate::error::kt_error;
-use crate::key::to_json;
 use crate::keystore::kt_keystore;
 use crate::passphrase::{kt_passphrase_cb, policy};
 use crate::status::kt_status;

@@ -127,6 +127,13 @@ typedef int32_t (*kt_passphrase_cb)(void *user_data,
 extern "C" {
 #endif // __cplusplus
 
+#if defined(KT_TEST_PANIC)
+// TEST ONLY (built with the `test-panic` cargo feature, `#define KT_TEST_PANIC`): panics inside
+// Rust, to prove that a panic comes back as `KT_STATUS_PANIC` with a `kt_error` in `*err_out`
+// (when `err_out` is not NULL) and that the library stays usable afterwards. Thread-safe.
+kt_status kt_test_panic(kt_error **err_out);
+#endif
+
 // Returns the status of `err` (a `KT_STATUS_*` number). `err` is borrowed.
 // NULL gives `KT_STATUS_NULL_ARGUMENT`. Thread-safe.
 //
@@ -243,6 +250,27 @@ kt_status kt_key_sign(const kt_key *key,
                       uint8_t *sig_out,
                       kt_error **err_out);
 
+// Signs `len` bytes at `message` with key `key_id` (full ID or unique prefix) in one call:
+// decrypts the key with a passphrase from the callback, signs (ECDSA P-256 over SHA-256, as
+// notary signs TUF metadata) and forgets the key. To sign many messages, `kt_key_load` once and
+// `kt_key_sign` each (decrypting costs far more than signing).
+//
+// On success the raw `r‖s` signature (`KT_SIGNATURE_LEN` = 64 bytes) is written to `sig_out`.
+// On failure `sig_out` is untouched and `*err_out` (if not NULL) receives the error. Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `key_id` is NULL or NUL-terminated; `message` is NULL (only
+// with `len` 0) or `len` readable bytes; `cb` is NULL or a valid callback, called with
+// `user_data`; `sig_out` is NULL or 64 writable bytes; `err_out` is NULL or writable.
+kt_status kt_keystore_sign(const kt_keystore *store,
+                           const char *key_id,
+                           const uint8_t *message,
+                           size_t len,
+                           kt_passphrase_cb cb,
+                           void *user_data,
+                           uint8_t *sig_out,
+                           kt_error **err_out);
+
 // Opens the trust directory at `trust_dir` (for docker's: `$HOME/.docker/trust`). Nothing is
 // created until a key is written.
 //
@@ -349,27 +377,6 @@ kt_status kt_keystore_passwd(const kt_keystore *store,
                              kt_passphrase_cb cb,
                              void *user_data,
                              kt_error **err_out);
-
-// Signs `len` bytes at `message` with key `key_id` (full ID or unique prefix) in one call:
-// decrypts the key with a passphrase from the callback, signs (ECDSA P-256 over SHA-256, as
-// notary signs TUF metadata) and forgets the key. To sign many messages, `kt_key_load` once and
-// `kt_key_sign` each (decrypting costs far more than signing).
-//
-// On success the raw `r‖s` signature (`KT_SIGNATURE_LEN` = 64 bytes) is written to `sig_out`.
-// On failure `sig_out` is untouched and `*err_out` (if not NULL) receives the error. Thread-safe.
-//
-// # Safety
-// `store` is NULL or a live handle; `key_id` is NULL or NUL-terminated; `message` is NULL (only
-// with `len` 0) or `len` readable bytes; `cb` is NULL or a valid callback, called with
-// `user_data`; `sig_out` is NULL or 64 writable bytes; `err_out` is NULL or writable.
-kt_status kt_keystore_sign(const kt_keystore *store,
-                           const char *key_id,
-                           const uint8_t *message,
-                           size_t len,
-                           kt_passphrase_cb cb,
-                           void *user_data,
-                           uint8_t *sig_out,
-                           kt_error **err_out);
 
 // Wipes and frees a string returned by this library (`*json_out`, `*key_id_out`,
 // `*bundle_out`, ...). NULL is a no-op. Never pass a string from `malloc` or a static string
@@ -557,13 +564,6 @@ const char *kt_status_str(int32_t status);
 // Returns the library version ("0.1.0"), a static NUL-terminated string: never free it.
 // Never returns NULL. Thread-safe.
 const char *kt_version(void);
-
-#if defined(KT_TEST_PANIC)
-// TEST ONLY (built with the `test-panic` cargo feature, `#define KT_TEST_PANIC`): panics inside
-// Rust, to prove that a panic comes back as `KT_STATUS_PANIC` with a `kt_error` in `*err_out`
-// (when `err_out` is not NULL) and that the library stays usable afterwards. Thread-safe.
-kt_status kt_test_panic(kt_error **err_out);
-#endif
 
 // Creates the passphrase vault of the trust directory (`keytool-vault.json`), sealed with
 // Argon2id (`m_kib` KiB of memory, `t` passes, `p` lanes; 0 takes the default of each: 65536,
