@@ -186,3 +186,30 @@ pub(crate) fn rotated(json: bool, done: &ops::Rotated) {
         eprintln!("(This completed an interrupted rotation.)");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed repository's row is `{"gun", "ok": false, "error": {"code", "message"}}`, the
+    /// shape `rotate --json` has always printed.
+    #[test]
+    fn failed_row_json_shape() {
+        let row = Row {
+            gun: "example.com/app".parse().expect("GUN"),
+            outcome: Err(Error::Cancelled),
+        };
+        let value = serde_json::to_value(&row).expect("JSON");
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "gun": "example.com/app",
+                "ok": false,
+                "error": {
+                    "code": Error::Cancelled.code() as i32,
+                    "message": crate::messages::sentence(&Error::Cancelled),
+                },
+            })
+        );
+    }
+}
