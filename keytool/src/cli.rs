@@ -1,8 +1,12 @@
-//! Command-line definitions (clap derive). No logic here.
+//! The top of the command line (clap derive): [`Cli`], the options every command takes
+//! ([`Global`]) and the [`Command`]s, whose arguments are defined with them in [`crate::cmd`].
+//! No logic here.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::cmd;
 
 /// Exit codes, shown in `--help` and documented in the README.
 pub(crate) const EXIT_CODES: &str = "\
@@ -96,189 +100,39 @@ pub(crate) struct Global {
     pub(crate) max_kdf_iterations: Option<u32>,
 }
 
+/// The commands; each one's arguments and `run` live in its module under [`crate::cmd`].
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Create, list, import, export and re-encrypt keys
     #[command(subcommand)]
-    Key(KeyCommand),
+    Key(cmd::key::KeyCommand),
     /// Show the configuration file in use and where each setting's value comes from (flag,
     /// then environment, then configuration file, then built-in default)
     Config,
     /// Make sure a repository has a root key and a targets key (reusing existing ones), and
     /// publish its trust data to a Notary server when one is given
-    Init(InitArgs),
+    Init(cmd::init::InitArgs),
     /// Replace a repository's targets, snapshot or root key; crash-safe (an interrupted rotation
     /// is completed by the next run). Published repositories need the server; an unpublished
     /// repository's targets key rotates locally
-    Rotate(RotateArgs),
+    Rotate(cmd::rotate::RotateArgs),
     /// Pre-flight: local keys, the keys the server expects, whether this machine can sign now
     /// (exit code 0 when ready, 1 when not)
-    Status(ServerArgs),
+    Status(cmd::status::StatusArgs),
     /// Convert notary 0.1-0.3 key layouts (root_keys/, tuf_keys/) to the flat private/ layout
     Migrate,
     /// Copy a repository's targets key (and with --with-root its root key) and the Notary CA
     /// into a docker config directory or a container; idempotent, never overwrites
-    Provision(crate::sandbox::ProvisionArgs),
+    Provision(cmd::provision::ProvisionArgs),
     /// Run docker push/pull with content trust inside a container (the trust sandbox)
     #[command(subcommand)]
-    Sandbox(crate::sandbox::SandboxCommand),
+    Sandbox(cmd::sandbox::SandboxCommand),
     /// Explain, store, generate and remove key passphrases (OS keyring, vault)
     #[command(subcommand)]
-    Passphrase(crate::passphrase_cmd::PassphraseCommand),
+    Passphrase(cmd::passphrase::PassphraseCommand),
     /// The passphrase vault for machines without an OS keyring
     #[command(subcommand)]
-    Vault(crate::passphrase_cmd::VaultCommand),
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct InitArgs {
-    #[command(flatten)]
-    pub(crate) server: ServerArgs,
-    /// Keep the snapshot key local (as notary init does) instead of on the server (as docker)
-    #[arg(long, conflicts_with = "offline")]
-    pub(crate) local_snapshot: bool,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct RotateArgs {
-    /// Repository (GUN); repeat to rotate several
-    #[arg(long = "repo", value_name = "GUN", required_unless_present = "all")]
-    pub(crate) repos: Vec<String>,
-    /// Every repository with a local targets key that the server has published (or whose root
-    /// this machine trusts); published ones without a local targets key are skipped
-    #[arg(long, conflicts_with = "repos")]
-    pub(crate) all: bool,
-    /// Notary server [default: $DOCKER_CONTENT_TRUST_SERVER, the config file's server]
-    #[arg(long, value_name = "URL", conflicts_with = "offline")]
-    pub(crate) server: Option<String>,
-    /// CA certificate of the server [default: $KEYTOOL_TLSCACERT, the config file's tlscacert,
-    /// $DOCKER_CONFIG/tls/<host:port>/ca.crt]
-    #[arg(long, value_name = "FILE")]
-    pub(crate) tlscacert: Option<PathBuf>,
-    /// Rotate locally only (unpublished repositories), even when DOCKER_CONTENT_TRUST_SERVER is set
-    #[arg(long)]
-    pub(crate) offline: bool,
-    /// The role to rotate: targets, snapshot or root
-    #[arg(long, default_value = "targets")]
-    pub(crate) role: String,
-    /// Snapshot only: have the server hold the (new) snapshot key, as docker sets up
-    #[arg(long)]
-    pub(crate) server_managed: bool,
-    /// Adopt this key file as the new key (decrypted with its own passphrase)
-    #[arg(long, value_name = "FILE", conflicts_with = "server_managed")]
-    pub(crate) key: Option<PathBuf>,
-    /// Rotate the root key without asking for confirmation
-    #[arg(long)]
-    pub(crate) yes: bool,
-    /// Only print the plan: old key, whether it is published, what would change
-    #[arg(long)]
-    pub(crate) dry_run: bool,
-    /// Only complete an interrupted rotation; do nothing if none is pending
-    #[arg(long)]
-    pub(crate) resume: bool,
-    /// Take the new key's passphrase from --passphrase-file, the environment or a prompt even
-    /// when the old key's passphrase is stored (by default the new key then gets a generated
-    /// passphrase stored where the old one is)
-    #[arg(long)]
-    pub(crate) ask_new_passphrase: bool,
-}
-
-/// A repository and the Notary server that holds it.
-#[derive(Debug, Args)]
-pub(crate) struct ServerArgs {
-    /// Repository (GUN), e.g. sandboxregistry:5000/test/trusttest
-    #[arg(long, value_name = "GUN")]
-    pub(crate) repo: String,
-    /// Notary server to publish to [default: $DOCKER_CONTENT_TRUST_SERVER, the config file's
-    /// server]
-    #[arg(long, value_name = "URL", conflicts_with = "offline")]
-    pub(crate) server: Option<String>,
-    /// CA certificate of the server [default: $KEYTOOL_TLSCACERT, the config file's tlscacert,
-    /// $DOCKER_CONFIG/tls/<host:port>/ca.crt]
-    #[arg(long, value_name = "FILE")]
-    pub(crate) tlscacert: Option<PathBuf>,
-    /// Only prepare the keys locally, even when DOCKER_CONTENT_TRUST_SERVER is set
-    #[arg(long)]
-    pub(crate) offline: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum KeyCommand {
-    /// Generate an ECDSA P-256 key and print its ID
-    Generate {
-        /// root, targets, snapshot, targets/<name>, or a docker signer name
-        #[arg(long)]
-        role: String,
-        /// Repository (GUN); required for targets and snapshot keys
-        #[arg(long, value_name = "GUN")]
-        repo: Option<String>,
-    },
-    /// List keys: ID, role, algorithm, encryption; the repository (and an unusual file) on the
-    /// line below, within 100 columns (--json for every field)
-    List {
-        /// Only keys of this repository
-        #[arg(long, value_name = "GUN")]
-        repo: Option<String>,
-        /// Only keys of this role
-        #[arg(long)]
-        role: Option<String>,
-        /// List retired keys (replaced by rotations or import --force; kept in keytool-retired/,
-        /// unseen by notary)
-        #[arg(long)]
-        retired: bool,
-    },
-    /// Import key files: notary export bundles, unencrypted keys, encrypted keys
-    Import {
-        /// Files to import; - reads standard input (e.g. from key export)
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-        /// Role for keys whose file has no role header
-        #[arg(long)]
-        role: Option<String>,
-        /// Repository for targets/snapshot keys whose file has no gun header
-        #[arg(long, value_name = "GUN")]
-        repo: Option<String>,
-        /// Replace a different file stored under the same key ID (the old one is moved to
-        /// keytool-retired/)
-        #[arg(long)]
-        force: bool,
-    },
-    /// Export keys in notary's format (encrypted, with path headers)
-    Export {
-        /// Only the keys of this repository
-        #[arg(long, value_name = "GUN", conflicts_with = "key")]
-        repo: Option<String>,
-        /// Only these keys (ID or unique prefix); repeatable
-        #[arg(long, value_name = "ID")]
-        key: Vec<String>,
-        /// Write to FILE (mode 0600) instead of standard output
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Overwrite FILE if it exists
-        #[arg(long)]
-        force: bool,
-    },
-    /// Re-encrypt a key under a new passphrase (and the current KDF setting)
-    Passwd {
-        /// Key ID or unique prefix
-        key_id: String,
-        /// Read the new passphrase from the first line of FILE (mode 0600)
-        #[arg(long, value_name = "FILE")]
-        new_passphrase_file: Option<PathBuf>,
-    },
-    /// Take a key out of use: its file moves to keytool-retired/ (never deleted; move it back to
-    /// undo). A key that a published repository still names is refused without --force
-    Remove {
-        /// Key ID or unique prefix
-        key_id: String,
-        /// Do not ask for confirmation
-        #[arg(long)]
-        yes: bool,
-        /// Retire the key even though a published repository's trust data still names it (this
-        /// machine can then no longer sign or rotate that repository with it)
-        #[arg(long)]
-        force: bool,
-    },
+    Vault(cmd::vault::VaultCommand),
 }
 
 #[cfg(test)]

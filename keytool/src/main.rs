@@ -1,18 +1,34 @@
 //! keytool: the command-line face of the keystore. It parses, prompts and prints; every
 //! decision is made in `keystore::ops`.
+//!
+//! - [`cli`]: the top-level command line (`Cli`, the global options, the `Command` enum);
+//! - [`cmd`]: one module per command, each with its clap arguments and its `run`;
+//! - [`context`]: the settings a command runs with (flags, environment, configuration file),
+//!   the Notary server options and client, and the passphrase chains and stores;
+//! - [`render`]: what each command prints, as text or JSON;
+//! - [`config`]: the configuration file; [`prompt`]: the terminal prompt; [`output`]: stdout,
+//!   tables and JSON; [`messages`]: error sentences, hints and exit codes.
+//!
+//! Dependencies between these modules go one way (`keytool/tests/module_graph.rs` checks that
+//! there is no cycle): this file uses `cli`, `cmd` and `context`; `cli` names the arguments
+//! defined in `cmd`; the commands in `cmd` use `context` and `render`; `context` and `render`
+//! use only the modules of the last line, which use none of the others.
 
 mod cli;
-mod commands;
+mod cmd;
 mod config;
+mod context;
 mod messages;
 mod output;
-mod passphrase_cmd;
 mod prompt;
-mod sandbox;
+mod render;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+
+use crate::cli::Command;
+use crate::context::{Context, Flags};
 
 /// Every heap block is wiped when freed, so that copies of secrets made inside dependencies
 /// (rpassword's growing buffer, JSON and HTTP scratch space) do not outlive their use.
@@ -28,7 +44,7 @@ fn main() -> ExitCode {
     };
     let json = cli.global.json;
     let verbose = cli.global.verbose;
-    match commands::run(cli) {
+    match run(cli) {
         Ok(code) => {
             if !json {
                 for note in output::generated_notes() {
@@ -41,6 +57,52 @@ fn main() -> ExitCode {
             report(&error, json, verbose);
             ExitCode::from(messages::exit_code(error.code()))
         }
+    }
+}
+
+/// Runs the command; the result is the exit code on success (`status` uses 1 for "not ready").
+fn run(cli: cli::Cli) -> keystore::Result<u8> {
+    let g = &cli.global;
+    let ctx = Context::resolve(&Flags {
+        config: g.config.as_deref(),
+        trust_dir: g.trust_dir.as_deref(),
+        json: g.json,
+        non_interactive: g.non_interactive,
+        passphrase_file: g.passphrase_file.as_deref(),
+        passphrase_fd: g.passphrase_fd,
+        passphrase_stdin: g.passphrase_stdin,
+        vault_passphrase_file: g.vault_passphrase_file.as_deref(),
+        generate_passphrase: g.generate_passphrase,
+        kdf_iterations: g.kdf_iterations,
+        notary_compat: g.notary_compat,
+        max_kdf_iterations: g.max_kdf_iterations,
+    })?;
+    // A directory this command created and left empty but for lock files (a misspelt
+    // --trust-dir, a command that failed before writing) is removed again.
+    let existed = ctx.dir.root().exists();
+    let result = dispatch(&ctx, cli.command);
+    if !existed {
+        let _ = ctx.dir.remove_if_unused();
+    }
+    result
+}
+
+/// Hands the command to its module.
+fn dispatch(ctx: &Context, command: Command) -> keystore::Result<u8> {
+    match command {
+        Command::Key(c) => cmd::key::run(ctx, c).map(|()| 0),
+        Command::Config => {
+            cmd::config::run(ctx);
+            Ok(0)
+        }
+        Command::Init(args) => cmd::init::run(ctx, &args).map(|()| 0),
+        Command::Status(args) => cmd::status::run(ctx, &args),
+        Command::Rotate(args) => cmd::rotate::run(ctx, &args),
+        Command::Migrate => cmd::migrate::run(ctx).map(|()| 0),
+        Command::Provision(args) => cmd::provision::run(ctx, &args).map(|()| 0),
+        Command::Sandbox(c) => cmd::sandbox::run(ctx, c).map(|()| 0),
+        Command::Passphrase(c) => cmd::passphrase::run(ctx, c).map(|()| 0),
+        Command::Vault(c) => cmd::vault::run(ctx, c).map(|()| 0),
     }
 }
 

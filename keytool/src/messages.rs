@@ -5,6 +5,10 @@ use keystore::error::NetworkProblem;
 use keystore::passphrase::env_names_for;
 use keystore::{Error, ErrorCode, Role};
 
+/// The role name under which `vault change-master` asks for the new master passphrase (its
+/// sources differ from the current one's, and so does the advice when none answers).
+pub(crate) const NEW_MASTER_ROLE: &str = "new vault master";
+
 /// Exit code for each stable error code (documented in `--help` and the README).
 pub(crate) fn exit_code(code: ErrorCode) -> u8 {
     match code {
@@ -70,7 +74,7 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::WrongPassphrase { source_name, .. } => {
             format!("Check the passphrase supplied by {source_name}.")
         }
-        Error::PassphraseRequired { role, .. } if role == crate::passphrase_cmd::NEW_MASTER_ROLE => {
+        Error::PassphraseRequired { role, .. } if role == NEW_MASTER_ROLE => {
             "Pass --new-vault-passphrase-file FILE (mode 0600), or run on a terminal without --non-interactive to type the new master passphrase.".into()
         }
         Error::PassphraseRequired { role, .. } if role == keystore::passphrase::vault::MASTER_ROLE => {
