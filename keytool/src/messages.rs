@@ -3,11 +3,8 @@
 
 use keystore::error::NetworkProblem;
 use keystore::passphrase::env_names_for;
+use keystore::passphrase::policy::NEW_MASTER_ROLE;
 use keystore::{Error, ErrorCode, Role};
-
-/// The role name under which `vault change-master` asks for the new master passphrase (its
-/// sources differ from the current one's, and so does the advice when none answers).
-pub(crate) const NEW_MASTER_ROLE: &str = "new vault master";
 
 /// Exit code for each stable error code (documented in `--help` and the README).
 pub(crate) fn exit_code(code: ErrorCode) -> u8 {

@@ -40,11 +40,8 @@ fn keytool_has_no_module_cycle() {
     }
 }
 
-/// ffi/src has cycles today (reported to its owners, who are changing ffi/ now): `error` and
-/// `boundary` use each other; `error -> status -> boundary -> error`; `key` and `keystore` use
-/// each other. Run with `--ignored` to see them; drop the `ignore` once they are gone.
+/// The C ABI's modules form no cycle either.
 #[test]
-#[ignore = "ffi/src has module cycles today (error <-> boundary, key <-> keystore); reported"]
 fn ffi_has_no_module_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ffi/src");
     let graph = graph_of(&src, "lib.rs");

@@ -72,13 +72,30 @@ type SecretLookup = Arc<dyn Fn(&str) -> Option<OsString> + Send + Sync>;
 /// A source shared between several chains (a callback asked for keys and for the vault master).
 type Shared = Rc<dyn PassphraseSource>;
 
+/// The face's explicit source: one shared instance (a callback), or a fresh one for each chain
+/// (a file read when asked; standard input, whose next line each chain reads: the current
+/// passphrase, then the new one of `key passwd`).
+enum Explicit {
+    Shared(Shared),
+    Fresh(Rc<dyn Fn() -> Box<dyn PassphraseSource>>),
+}
+
+impl Explicit {
+    fn source(&self) -> Box<dyn PassphraseSource> {
+        match self {
+            Explicit::Shared(s) => Box::new(Rc::clone(s)),
+            Explicit::Fresh(make) => make(),
+        }
+    }
+}
+
 /// Where passphrases come from and go to, for one command or call. See the module docs for the
 /// order; build it with [`Policy::new`] and the `with_*` methods.
 pub struct Policy {
     dir: TrustDir,
     settings: Lookup,
     secrets: SecretLookup,
-    explicit: Option<Shared>,
+    explicit: Option<Explicit>,
     explicit_for_master: bool,
     environment: bool,
     prompt: Option<Shared>,
@@ -126,10 +143,23 @@ impl Policy {
         self
     }
 
-    /// The face's explicit source of key passphrases (a file, a descriptor), asked first.
+    /// The face's explicit source of key passphrases (a file), asked first; never for the
+    /// vault's master passphrase.
     #[must_use]
     pub fn with_explicit(mut self, source: impl PassphraseSource + 'static) -> Self {
-        self.explicit = Some(Rc::new(source));
+        self.explicit = Some(Explicit::Shared(Rc::new(source)));
+        self.explicit_for_master = false;
+        self
+    }
+
+    /// Like [`Policy::with_explicit`], with a fresh source from `make` for each chain (standard
+    /// input: the first chain reads its first line, the next chain the next line).
+    #[must_use]
+    pub fn with_explicit_each(
+        mut self,
+        make: impl Fn() -> Box<dyn PassphraseSource> + 'static,
+    ) -> Self {
+        self.explicit = Some(Explicit::Fresh(Rc::new(make)));
         self.explicit_for_master = false;
         self
     }
@@ -139,7 +169,7 @@ impl Policy {
     /// passphrases it gives follow [`check_new`].
     #[must_use]
     pub fn with_callback(mut self, callback: impl PassphraseSource + 'static) -> Self {
-        self.explicit = Some(Rc::new(Chosen(callback)));
+        self.explicit = Some(Explicit::Shared(Rc::new(Chosen(callback))));
         self.explicit_for_master = true;
         self
     }
@@ -200,7 +230,7 @@ impl Policy {
                         }
                     })));
                 }
-                Err(e) => chain.push(Box::new(Failing(RefCell::new(Some(e))))),
+                Err(e) => chain.push(Box::new(Failing::new(e))),
             }
         }
         self.push_explicit_and_env(&mut chain);
@@ -264,7 +294,7 @@ impl Policy {
 
     fn push_explicit_and_env(&self, chain: &mut Chain) {
         if let Some(e) = &self.explicit {
-            chain.push(Box::new(Rc::clone(e)));
+            chain.push(e.source());
         }
         if self.environment {
             chain.push(Box::new(self.env_source()));
@@ -287,7 +317,7 @@ impl Policy {
             )));
         }
         if let (true, Some(e)) = (self.explicit_for_master, &self.explicit) {
-            chain.push(Box::new(Rc::clone(e)));
+            chain.push(e.source());
         }
         if let (true, Some(p)) = (person, &self.prompt) {
             chain.push(Box::new(Rc::clone(p)));
@@ -309,7 +339,7 @@ impl Policy {
             chain.push(Box::new(FileSource::new(f)));
         }
         if let (true, Some(e)) = (self.explicit_for_master, &self.explicit) {
-            chain.push(Box::new(Rc::clone(e)));
+            chain.push(e.source());
         }
         if let Some(p) = &self.prompt {
             chain.push(Box::new(Rc::clone(p)));
@@ -521,9 +551,16 @@ impl PassphraseSource for LazyKeyring {
     }
 }
 
-/// A source that reports a setup error (no store for generated passphrases) when first asked,
-/// so that commands needing no passphrase still run.
-struct Failing(RefCell<Option<Error>>);
+/// A source that reports a setup error (no store for generated passphrases, a file descriptor
+/// that cannot be opened) when first asked, so that commands needing no passphrase still run.
+pub struct Failing(RefCell<Option<Error>>);
+
+impl Failing {
+    /// Reports `error` when first asked.
+    pub fn new(error: Error) -> Self {
+        Failing(RefCell::new(Some(error)))
+    }
+}
 
 impl PassphraseSource for Failing {
     fn describe(&self) -> String {

@@ -4,7 +4,6 @@ use clap::Args;
 use keystore::ops;
 use keystore::{Gun, Result};
 
-use crate::context::passphrases::chain;
 use crate::context::server::{PUBLISH_SERVER_HELP, ServerOptions, server_client};
 use crate::context::{Context, check_iterations};
 use crate::render;
@@ -27,20 +26,23 @@ pub(crate) struct InitArgs {
 pub(crate) fn run(ctx: &Context, args: &InitArgs) -> Result<()> {
     check_iterations(&ctx.kdf)?;
     let gun: Gun = args.repo.parse()?;
-    let source = chain(ctx, ctx.passphrase_file.as_deref());
-    let Some(client) = server_client(ctx, &args.server)? else {
-        let done = ops::preseed(&ctx.dir, &source, &gun, &ctx.kdf)?;
-        render::repo::preseeded(ctx.json, &done, &gun, ctx.dir.root());
-        return Ok(());
-    };
-    let done = ops::publish(
+    let source = ctx.passphrases.unlock();
+    let client = server_client(ctx, &args.server)?;
+    match ops::init(
         &ctx.dir,
         &source,
         &gun,
-        &client,
+        client.as_ref(),
         args.local_snapshot,
         &ctx.kdf,
-    )?;
-    render::repo::published(ctx.json, &done, &gun, client.url());
+    )? {
+        ops::Initialized::Preseeded(done) => {
+            render::repo::preseeded(ctx.json, &done, &gun, ctx.dir.root());
+        }
+        ops::Initialized::Published(done) => {
+            let url = client.as_ref().map_or("", |c| c.url());
+            render::repo::published(ctx.json, &done, &gun, url);
+        }
+    }
     Ok(())
 }

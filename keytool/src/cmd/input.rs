@@ -4,7 +4,8 @@
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
 
-use keystore::{Error, Gun, Result, Role};
+use keystore::ops;
+use keystore::{Error, Gun, KeyId, Result, Role};
 use zeroize::Zeroizing;
 
 use crate::context::Context;
@@ -24,6 +25,16 @@ pub(crate) fn parse_role(text: Option<&str>) -> Result<Option<Role>> {
         role.check_spelling()?;
     }
     Ok(role)
+}
+
+/// A key ID for commands on stored passphrases (`passphrase remove|reveal`): a full ID or a
+/// unique prefix of a key in the trust directory, or the full ID of a key that is no longer
+/// there (retired or removed). An ambiguous prefix is an error that lists the candidates.
+pub(crate) fn resolve_stored_key_id(ctx: &Context, text: &str) -> Result<KeyId> {
+    match ops::resolve_key_id(&ctx.dir, text) {
+        Err(Error::KeyNotFound { .. }) if KeyId::is_valid(text) => text.parse(),
+        other => other,
+    }
 }
 
 /// Standard input, bounded as a key file is.

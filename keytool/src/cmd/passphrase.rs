@@ -5,16 +5,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use keystore::ops::{self, NewPassphrase};
-use keystore::passphrase::keyring::Keyring;
+use keystore::passphrase::Subject;
 use keystore::passphrase::store::SecretStore;
 use keystore::passphrase::{Purpose, Request};
-use keystore::{Error, KeyId, Result, Role};
+use keystore::{Error, Result, Role};
 
-use crate::cmd::input::confirm;
-use crate::context::passphrases::{
-    chain, checking_chain, generated_into, generated_store, plain_chain, preferred_store,
-    vault_store,
-};
+use crate::cmd::input::{confirm, resolve_stored_key_id};
 use crate::context::{Context, check_iterations};
 use crate::prompt::TtyPrompt;
 use crate::render;
@@ -83,11 +79,11 @@ pub(crate) fn run(ctx: &Context, cmd: PassphraseCommand) -> Result<()> {
         PassphraseCommand::Explain(args) => explain(ctx, &args),
         PassphraseCommand::Set { key_id, vault } => {
             let id = ops::resolve_key_id(&ctx.dir, &key_id)?;
-            let store = preferred_store(ctx, vault)?;
+            let store = ctx.passphrases.preferred_store(vault)?;
             let origin = ops::store_passphrase(
                 &ctx.dir,
                 &id,
-                &plain_chain(ctx, ctx.passphrase_file.as_deref()),
+                &ctx.passphrases.choosing(),
                 store.as_ref(),
                 &ctx.kdf,
             )?;
@@ -97,32 +93,32 @@ pub(crate) fn run(ctx: &Context, cmd: PassphraseCommand) -> Result<()> {
         PassphraseCommand::Generate { key_id, vault } => {
             check_iterations(&ctx.kdf)?;
             let id = ops::resolve_key_id(&ctx.dir, &key_id)?;
-            let store = generated_store(ctx, vault)?;
-            ops::passwd_stored(
-                &ctx.dir,
+            let done = ops::passwd(
+                &ctx.passphrases,
                 &id,
-                &chain(ctx, ctx.passphrase_file.as_deref()),
-                NewPassphrase::Generate,
-                Some(store.as_ref()),
+                NewPassphrase::Generate { vault },
                 &ctx.kdf,
             )?;
-            generated_into(ctx, &id, store.as_ref())?;
+            let Some(generated) = done.generated else {
+                return Err(Error::Internal {
+                    what: "a generated passphrase was not recorded".into(),
+                });
+            };
+            let stored_in = generated.stored_in.clone();
+            crate::output::record_generated(generated);
             render::passphrase::stored(
                 ctx.json,
                 &id,
                 "re-encrypted under a generated passphrase stored",
-                &store.describe(),
+                &stored_in,
                 None,
             );
             Ok(())
         }
         PassphraseCommand::Remove { key_id } => {
-            let id = ops::resolve_key_id(&ctx.dir, &key_id).or_else(|_| key_id.parse::<KeyId>())?;
-            let keyrings = Keyring::all_os(|k| ctx.config.var(k))?;
-            let vault = vault_store(ctx);
-            let mut stores: Vec<&dyn SecretStore> =
-                keyrings.iter().map(|k| k as &dyn SecretStore).collect();
-            stores.push(&vault);
+            let id = resolve_stored_key_id(ctx, &key_id)?;
+            let every = ctx.passphrases.every_store()?;
+            let stores: Vec<&dyn SecretStore> = every.iter().map(|s| s.as_ref()).collect();
             let removed = ops::forget_everywhere(&id, &stores)?;
             render::passphrase::removed(ctx.json, &id, &removed);
             Ok(())
@@ -137,7 +133,7 @@ pub(crate) fn run(ctx: &Context, cmd: PassphraseCommand) -> Result<()> {
 
 /// `passphrase reveal`: a stored passphrase, on purpose, to a terminal or a new 0600 file only.
 fn reveal(ctx: &Context, key_id: &str, file: Option<&Path>, yes: bool) -> Result<()> {
-    let id = ops::resolve_key_id(&ctx.dir, key_id).or_else(|_| key_id.parse::<KeyId>())?;
+    let id = resolve_stored_key_id(ctx, key_id)?;
     if file.is_none() && (ctx.json || !std::io::stdout().is_terminal()) {
         return Err(Error::InvalidArgument {
             what: "output",
@@ -150,11 +146,8 @@ fn reveal(ctx: &Context, key_id: &str, file: Option<&Path>, yes: bool) -> Result
     if !yes {
         confirm(ctx, &render::passphrase::reveal_question(&id, file))?;
     }
-    let keyrings = Keyring::all_os(|k| ctx.config.var(k))?;
-    let vault = vault_store(ctx);
-    let mut stores: Vec<&dyn SecretStore> =
-        keyrings.iter().map(|k| k as &dyn SecretStore).collect();
-    stores.push(&vault);
+    let every = ctx.passphrases.every_store()?;
+    let stores: Vec<&dyn SecretStore> = every.iter().map(|s| s.as_ref()).collect();
     let revealed = ops::reveal_passphrase(&ctx.dir, &id, &stores, &ctx.kdf)?;
     match file {
         Some(path) => {
@@ -209,10 +202,11 @@ fn explain(ctx: &Context, args: &ExplainArgs) -> Result<()> {
         gun: gun.as_ref(),
         purpose: Purpose::Unlock,
         attempt: 0,
+        subject: Subject::Key,
     };
     // Every source that answers by itself is tried on the key (no prompt, also not for the
     // vault's master passphrase); a prompt is only listed.
-    let mut sources = checking_chain(ctx, ctx.passphrase_file.as_deref());
+    let mut sources = ctx.passphrases.checking();
     if ctx.interactive {
         sources.push(Box::new(TtyPrompt));
     }

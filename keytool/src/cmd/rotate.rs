@@ -10,7 +10,6 @@ use keystore::ops;
 use keystore::{Error, Gun, Result, Role};
 
 use crate::cmd::input::{confirm, read_input};
-use crate::context::passphrases::{chain, keyring, vault_store};
 use crate::context::server::{ServerOptions, server_client};
 use crate::context::{Context, check_iterations};
 use crate::render;
@@ -109,7 +108,7 @@ fn rotate_each(
     guns: &[Gun],
 ) -> Result<u8> {
     let key_file = args.key.as_deref().map(read_input).transpose()?;
-    let source = chain(ctx, ctx.passphrase_file.as_deref());
+    let source = ctx.passphrases.unlock();
     // Test-only fault point: abort at a step boundary. Rotation must survive a crash or SIGKILL
     // at any point anyway, so aborting on purpose there adds no risk.
     let fault = std::env::var("KEYTOOL_FAULT_POINT").ok();
@@ -119,13 +118,9 @@ fn rotate_each(
         }
     };
     // The stores the chain reads, for the old key's passphrase policy (managed stays managed).
-    let keyring = keyring(ctx).ok().flatten();
-    let vault = vault_store(ctx);
-    let mut stores: Vec<&dyn keystore::passphrase::store::SecretStore> = Vec::new();
-    if let Some(kr) = &keyring {
-        stores.push(kr);
-    }
-    stores.push(&vault);
+    let stored = ctx.passphrases.stores();
+    let stores: Vec<&dyn keystore::passphrase::store::SecretStore> =
+        stored.iter().map(|s| s.as_ref()).collect();
     let options = ops::RotateOptions {
         server: client,
         server_managed: args.server_managed,

@@ -4,7 +4,6 @@ use clap::{Args, Subcommand};
 use keystore::ops::{self, DockerCli, ImageRef, SandboxOptions};
 use keystore::{Error, Result};
 
-use crate::context::passphrases::chain;
 use crate::context::server::{NoOffline, ServerOptions};
 use crate::context::{Context, check_iterations};
 use crate::render;
@@ -58,7 +57,7 @@ pub(crate) fn run(ctx: &Context, cmd: SandboxCommand) -> Result<()> {
     };
     if push {
         check_iterations(&ctx.kdf)?;
-        let source = chain(ctx, ctx.passphrase_file.as_deref());
+        let source = ctx.passphrases.unlock();
         let done = ops::push(&ctx.dir, &source, &image, &options, &ctx.kdf)?;
         render::sandbox::pushed(ctx.json, &done, &image, &args.container);
     } else {

@@ -5,7 +5,6 @@ use keystore::ops;
 use keystore::{Gun, Result};
 
 use crate::context::Context;
-use crate::context::passphrases::checking_chain;
 use crate::context::server::{PUBLISH_SERVER_HELP, ServerOptions, server_client};
 use crate::render;
 
@@ -25,7 +24,7 @@ pub(crate) fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     let gun: Gun = args.repo.parse()?;
     let client = server_client(ctx, &args.server)?;
     // "Ready" means a passphrase source opens the targets key, tried without asking anyone.
-    let sources = checking_chain(ctx, None);
+    let sources = ctx.passphrases.checking();
     let st = ops::status(&ctx.dir, &gun, client.as_ref(), Some(&sources), &ctx.kdf)?;
     render::repo::status(ctx.json, &st);
     Ok(if st.ready { 0 } else { 1 })

@@ -2,17 +2,13 @@
 //! keyring.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::{Args, Subcommand};
-use keystore::passphrase::vault::{KdfParams, MASTER_ROLE, Vault};
-use keystore::passphrase::{Chain, FileSource, PassphraseSource, Purpose, Request};
-use keystore::{Error, Passphrase, Result, Role};
+use keystore::Result;
+use keystore::ops;
+use keystore::passphrase::vault::KdfParams;
 
 use crate::context::Context;
-use crate::context::passphrases::master_chain;
-use crate::messages::NEW_MASTER_ROLE;
-use crate::prompt::TtyPrompt;
 use crate::render;
 
 /// `keytool vault ...`.
@@ -66,78 +62,25 @@ impl VaultKdf {
 
 /// Runs `vault ...`.
 pub(crate) fn run(ctx: &Context, cmd: VaultCommand) -> Result<()> {
-    let ask_as =
-        |source: &dyn PassphraseSource, purpose: Purpose, role: &str| -> Result<Passphrase> {
-            source
-                .supply(&Request {
-                    key_id: None,
-                    role: &Role::Other(MASTER_ROLE.into()),
-                    gun: None,
-                    purpose,
-                    attempt: 0,
-                })?
-                .map(|s| s.passphrase)
-                .ok_or_else(|| Error::PassphraseRequired {
-                    key: keystore::error::FileLabel::none(),
-                    role: role.into(),
-                })
-        };
-    let ask =
-        |source: &dyn PassphraseSource, purpose: Purpose| ask_as(source, purpose, MASTER_ROLE);
     match cmd {
         VaultCommand::Init { kdf } => {
-            let master = ask(
-                &master_chain(ctx, ctx.vault_passphrase_file.as_deref()),
-                Purpose::NewKey,
-            )?;
-            let lock = ctx.dir.lock()?;
-            let v = Vault::create(&ctx.dir, &lock, &master, kdf.params())?;
-            let status = if ctx.json {
-                Some(Vault::status(&ctx.dir)?)
-            } else {
-                None
-            };
-            render::passphrase::vault_created(v.path(), status.as_ref());
+            let status = ops::vault_init(&ctx.passphrases, kdf.params())?;
+            render::passphrase::vault_created(&status.path, ctx.json.then_some(&status));
         }
         VaultCommand::Status { unlock } => {
-            let status = Vault::status(&ctx.dir)?;
-            let took = if unlock && status.exists {
-                let master = ask(
-                    &master_chain(ctx, ctx.vault_passphrase_file.as_deref()),
-                    Purpose::Unlock,
-                )?;
-                let start = Instant::now();
-                Vault::open(&ctx.dir, &master)?;
-                Some(start.elapsed())
-            } else {
-                None
-            };
+            let (status, took) = ops::vault_status(&ctx.dir, unlock.then_some(&ctx.passphrases))?;
             render::passphrase::vault_status(ctx.json, &status, took);
         }
         VaultCommand::ChangeMaster {
             new_vault_passphrase_file,
             kdf,
         } => {
-            let old = ask(
-                &master_chain(ctx, ctx.vault_passphrase_file.as_deref()),
-                Purpose::Unlock,
+            let path = ops::vault_change_master(
+                &ctx.passphrases,
+                new_vault_passphrase_file.as_deref(),
+                kdf.params(),
             )?;
-            let mut new_chain = Chain::new();
-            if let Some(f) = &new_vault_passphrase_file {
-                new_chain.push(Box::new(FileSource::new(f)));
-            }
-            if ctx.interactive {
-                new_chain.push(Box::new(TtyPrompt));
-            }
-            let new = ask_as(&new_chain, Purpose::NewKey, NEW_MASTER_ROLE)?;
-            let lock = ctx.dir.lock()?;
-            let mut v = Vault::open(&ctx.dir, &old)?.ok_or_else(|| Error::KeyNotFound {
-                key_id: "(passphrase vault)".into(),
-                dir: keystore::passphrase::vault::vault_path(&ctx.dir),
-            })?;
-            v.change_master(&new, kdf.params())?;
-            v.save(&lock)?;
-            render::passphrase::master_changed(v.path());
+            render::passphrase::master_changed(&path);
         }
     }
     Ok(())

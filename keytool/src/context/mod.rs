@@ -1,21 +1,22 @@
 //! What every command runs with: the settings resolved from the command line, the environment
 //! and the configuration file ([`Context`]), the Notary server the server options name
-//! ([`server`]), and the passphrase sources and stores ([`passphrases`]).
+//! ([`server`]), and where passphrases come from and go to (keystore's [`Policy`], given this
+//! face's own sources: `--passphrase-file`/`-fd`/`-stdin` and the terminal prompt).
 
-pub(crate) mod passphrases;
 pub(crate) mod server;
 
-use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use keystore::key::pbes2;
 use keystore::ops::KdfSettings;
-use keystore::passphrase::vault::VaultStore;
+use keystore::passphrase::policy::{Failing, Policy};
+use keystore::passphrase::{FileSource, LineSource, PassphraseSource};
 use keystore::{Error, Result, TrustDir};
 
 use crate::config::{Config, Origin};
-use crate::prompt;
+use crate::output;
+use crate::prompt::{self, TtyPrompt};
 
 /// The global options as given on the command line, before the environment and the
 /// configuration file fill in what is missing.
@@ -56,19 +57,13 @@ pub(crate) struct Context {
     pub(crate) json: bool,
     /// Whether a terminal prompt may be used.
     pub(crate) interactive: bool,
-    /// Where the vault's master passphrase is read from, if from a file.
-    pub(crate) vault_passphrase_file: Option<PathBuf>,
-    /// `--passphrase-file`: the passphrase of the key being opened or created.
-    pub(crate) passphrase_file: Option<PathBuf>,
-    passphrase_fd: Option<u32>,
     /// `--passphrase-stdin`: standard input holds the passphrase.
     pub(crate) passphrase_stdin: bool,
-    /// New keys get a generated passphrase kept in a durable store.
-    pub(crate) generate_passphrase: bool,
     /// The configuration file and the environment: every setting's default.
-    pub(crate) config: Config,
-    /// The vault store, made on first use (see `passphrases::vault_store`).
-    pub(crate) vault: OnceCell<Rc<VaultStore>>,
+    pub(crate) config: Rc<Config>,
+    /// Where passphrases come from and go to: keystore's one documented order, with this
+    /// command's explicit source and (when allowed) the terminal prompt.
+    pub(crate) passphrases: Policy,
 }
 
 impl Context {
@@ -78,31 +73,76 @@ impl Context {
         let config = Config::load(flags.config, |k| std::env::var_os(k))?;
         let non_interactive =
             flags.non_interactive || config.flag("KEYTOOL_NON_INTERACTIVE")?.unwrap_or(false);
-        // A misspelt keyring choice fails every command, before anything is read or written.
-        keystore::passphrase::keyring::check_choice(|k| config.var(k))?;
-        Ok(Context {
-            dir: TrustDir::resolve(flags.trust_dir, |k| config.var(k))?,
-            kdf: kdf_settings(flags, &config)?,
-            json: flags.json,
-            interactive: prompt::allowed(non_interactive),
-            vault_passphrase_file: flags.vault_passphrase_file.map(Path::to_path_buf).or_else(
-                || {
+        let config = Rc::new(config);
+        let dir = TrustDir::resolve(flags.trust_dir, |k| config.var(k))?;
+        let vault_passphrase_file =
+            flags
+                .vault_passphrase_file
+                .map(Path::to_path_buf)
+                .or_else(|| {
                     config
                         .var("KEYTOOL_VAULT_PASSPHRASE_FILE")
                         .map(PathBuf::from)
-                },
-            ),
-            passphrase_file: flags.passphrase_file.map(Path::to_path_buf),
-            passphrase_fd: flags.passphrase_fd,
+                });
+        let generate = match flags.generate_passphrase {
+            Some(b) => b,
+            None => config.flag("KEYTOOL_GENERATE_PASSPHRASE")?.unwrap_or(false),
+        };
+        let interactive = prompt::allowed(non_interactive);
+        // A misspelt keyring choice fails every command, before anything is read or written.
+        let settings = Rc::clone(&config);
+        let mut passphrases = Policy::new(dir.clone(), move |k| settings.var(k))?
+            .with_environment()
+            .with_vault_master_file(vault_passphrase_file);
+        if let Some(explicit) = explicit_source(flags) {
+            passphrases = passphrases.with_explicit_each(explicit);
+        }
+        if interactive {
+            passphrases = passphrases.with_prompt(TtyPrompt);
+        }
+        if generate {
+            passphrases = passphrases.with_generated(output::record_generated);
+        }
+        Ok(Context {
+            kdf: kdf_settings(flags, &config)?,
+            dir,
+            json: flags.json,
+            interactive,
             passphrase_stdin: flags.passphrase_stdin,
-            generate_passphrase: match flags.generate_passphrase {
-                Some(b) => b,
-                None => config.flag("KEYTOOL_GENERATE_PASSPHRASE")?.unwrap_or(false),
-            },
             config,
-            vault: OnceCell::new(),
+            passphrases,
         })
     }
+}
+
+/// `--passphrase-file`, else `--passphrase-fd`, else `--passphrase-stdin` (read only when the
+/// flag is given, one line per chain: the current passphrase, then the new one of `key passwd`).
+fn explicit_source(flags: &Flags<'_>) -> Option<impl Fn() -> Box<dyn PassphraseSource> + 'static> {
+    let file = flags.passphrase_file.map(Path::to_path_buf);
+    let (fd, stdin) = (flags.passphrase_fd, flags.passphrase_stdin);
+    (file.is_some() || fd.is_some() || stdin).then_some(move || -> Box<dyn PassphraseSource> {
+        if let Some(f) = &file {
+            return Box::new(FileSource::new(f));
+        }
+        if let Some(fd) = fd {
+            let path = PathBuf::from(format!("/dev/fd/{fd}"));
+            return match std::fs::File::open(&path) {
+                Ok(f) => Box::new(LineSource::new(
+                    Box::new(f),
+                    format!("file descriptor {fd}"),
+                )),
+                Err(e) => Box::new(Failing::new(Error::Io {
+                    action: "read",
+                    path,
+                    source: e,
+                })),
+            };
+        }
+        Box::new(LineSource::new(
+            Box::new(std::io::stdin()),
+            "standard input",
+        ))
+    })
 }
 
 /// PBKDF2 settings: flags, then the environment, then the configuration file. Where the

@@ -5,7 +5,6 @@ use keystore::ops;
 use keystore::{Result, Role};
 
 use crate::cmd::input::parse_gun;
-use crate::context::passphrases::chain;
 use crate::context::{Context, check_iterations};
 use crate::render;
 
@@ -25,13 +24,7 @@ pub(crate) fn run(ctx: &Context, args: &GenerateArgs) -> Result<()> {
     check_iterations(&ctx.kdf)?;
     let role: Role = args.role.parse()?;
     let gun = parse_gun(args.repo.as_deref())?;
-    let made = ops::generate(
-        &ctx.dir,
-        &chain(ctx, ctx.passphrase_file.as_deref()),
-        role,
-        gun,
-        &ctx.kdf,
-    )?;
+    let made = ops::generate(&ctx.dir, &ctx.passphrases.unlock(), role, gun, &ctx.kdf)?;
     render::keys::generated(ctx.json, &made);
     Ok(())
 }

@@ -7,7 +7,6 @@ use keystore::ops;
 use keystore::{Error, Result};
 
 use crate::cmd::input::{parse_gun, parse_role, read_input, read_stdin};
-use crate::context::passphrases::chain;
 use crate::context::{Context, check_iterations};
 use crate::render;
 
@@ -55,7 +54,7 @@ pub(crate) fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
     }
     let done = ops::import(
         &ctx.dir,
-        &chain(ctx, ctx.passphrase_file.as_deref()),
+        &ctx.passphrases.unlock(),
         &inputs,
         &options,
         &ctx.kdf,

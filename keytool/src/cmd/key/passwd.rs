@@ -6,8 +6,8 @@ use clap::Args;
 use keystore::Result;
 use keystore::ops;
 
-use crate::context::passphrases::{chain, generated_into, generated_store, holder, plain_chain};
 use crate::context::{Context, check_iterations};
+use crate::output;
 use crate::render;
 
 /// Arguments of `key passwd`.
@@ -25,24 +25,19 @@ pub(crate) struct PasswdArgs {
 pub(crate) fn run(ctx: &Context, args: &PasswdArgs) -> Result<()> {
     check_iterations(&ctx.kdf)?;
     let id = ops::resolve_key_id(&ctx.dir, &args.key_id)?;
-    let old = chain(ctx, ctx.passphrase_file.as_deref());
-    let new = plain_chain(ctx, args.new_passphrase_file.as_deref());
-    let store = if ctx.generate_passphrase {
-        Some(generated_store(ctx, false)?)
-    } else {
-        holder(ctx, &id)?
-    };
-    let how = if ctx.generate_passphrase {
-        ops::NewPassphrase::Generate
+    let new = ctx
+        .passphrases
+        .choosing_from(args.new_passphrase_file.as_deref());
+    let how = if ctx.passphrases.generates() {
+        ops::NewPassphrase::Generate { vault: false }
     } else {
         ops::NewPassphrase::From(&new)
     };
-    let path = ops::passwd_stored(&ctx.dir, &id, &old, how, store.as_deref(), &ctx.kdf)?;
-    if ctx.generate_passphrase
-        && let Some(s) = &store
-    {
-        generated_into(ctx, &id, s.as_ref())?;
+    let done = ops::passwd(&ctx.passphrases, &id, how, &ctx.kdf)?;
+    if let Some(generated) = done.generated {
+        output::record_generated(generated);
     }
+    let path = done.path;
     render::keys::passwd(ctx.json, &id, &path);
     Ok(())
 }
