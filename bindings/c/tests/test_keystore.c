@@ -141,6 +141,10 @@ static void test_null_everywhere(const char *dir) {
     CHECK_STATUS(kt_repo_status_json(NULL, "example.com/app", NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_rotate(NULL, "example.com/app", "targets", NULL, NULL, false, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_init(NULL, "example.com/app", NULL, NULL, false, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_repo_status_checked_json(NULL, "example.com/app", NULL, NULL, answer_cb, &a, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_vault_init(NULL, 64, 1, 1, answer_cb, &a, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_vault_status_json(NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_vault_change_master(NULL, 64, 1, 1, answer_cb, &a, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK(s == NULL && key == NULL && spki == NULL);
 
     CHECK_STATUS(kt_keystore_open(dir, &store, &err), KT_STATUS_OK);
@@ -162,6 +166,10 @@ static void test_null_everywhere(const char *dir) {
     CHECK_STATUS(kt_repo_rotate(store, "example.com/app", NULL, NULL, NULL, false, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_init(store, NULL, NULL, NULL, false, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_init(store, "example.com/app", NULL, NULL, false, NULL, NULL, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_repo_status_checked_json(store, NULL, NULL, NULL, answer_cb, &a, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_repo_status_checked_json(store, "example.com/app", NULL, NULL, answer_cb, &a, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_vault_init(store, 64, 1, 1, answer_cb, &a, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_vault_status_json(store, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK(s == NULL && key == NULL);
 
     /* Accessors and frees accept NULL. */
@@ -171,6 +179,7 @@ static void test_null_everywhere(const char *dir) {
     CHECK(kt_passphrase_request_role(NULL) == NULL && kt_passphrase_request_gun(NULL) == NULL);
     CHECK(kt_passphrase_request_key_id(NULL) == NULL);
     CHECK(!kt_passphrase_request_is_new(NULL) && kt_passphrase_request_attempt(NULL) == 0);
+    CHECK(!kt_passphrase_request_is_vault_master(NULL));
     kt_error_free(NULL);
     kt_string_free(NULL);
     kt_bytes_free(NULL, 0);
@@ -394,6 +403,76 @@ static void test_passphrase_failures(const char *dir) {
     kt_keystore_free(store);
 }
 
+/* The vault from C: created under a master passphrase the callback gives (asked as the vault's,
+ * as new, at least 8 characters), listed, re-sealed under a new master; and a new key's
+ * passphrase from the callback must have 8 characters too. */
+static int32_t vault_cb(void *user_data, const kt_passphrase_request *req, uint8_t *buf,
+                        size_t buf_len, size_t *len_out) {
+    const char **masters = user_data; /* [0]: current master, [1]: new master */
+    if (!kt_passphrase_request_is_vault_master(req) || kt_passphrase_request_key_id(req) != NULL)
+        return KT_STATUS_CANCELLED;
+    bool is_new = kt_passphrase_request_is_new(req);
+    const char *role = kt_passphrase_request_role(req);
+    const char *p;
+    if (strcmp(role, "vault master") == 0)
+        p = masters[0];
+    else if (strcmp(role, "new vault master") == 0 && is_new)
+        p = masters[1];
+    else
+        return KT_STATUS_CANCELLED;
+    size_t n = strlen(p);
+    if (n > buf_len) return KT_STATUS_CANCELLED;
+    memcpy(buf, p, n);
+    *len_out = n;
+    return KT_STATUS_OK;
+}
+
+static void test_vault_and_new_passphrases(const char *dir) {
+    kt_keystore *store = NULL;
+    kt_error *err = NULL;
+    char *json = NULL, *id = NULL;
+    unsetenv("KEYTOOL_VAULT_PASSPHRASE");
+    CHECK_STATUS(kt_keystore_open(dir, &store, NULL), KT_STATUS_OK);
+    CHECK_STATUS(kt_vault_status_json(store, &json, NULL), KT_STATUS_OK);
+    CHECK(json && strstr(json, "\"exists\":false"));
+    kt_string_free(json);
+    json = NULL;
+
+    const char *short_master[] = {"short", "unused"};
+    CHECK_STATUS(kt_vault_init(store, 64, 1, 1, vault_cb, short_master, &json, &err), KT_STATUS_WEAK_PASSPHRASE);
+    expect_error(err, KT_STATUS_WEAK_PASSPHRASE, "at least 8", __LINE__);
+    err = NULL;
+    CHECK(json == NULL);
+    const char *masters[] = {"c-master-passphrase-1", "c-master-passphrase-2"};
+    CHECK_STATUS(kt_vault_init(store, 64, 1, 1, vault_cb, masters, &json, NULL), KT_STATUS_OK);
+    CHECK(json && strstr(json, "\"exists\":true") && strstr(json, "\"m_kib\":64"));
+    kt_string_free(json);
+    json = NULL;
+    CHECK_STATUS(kt_vault_init(store, 64, 1, 1, vault_cb, masters, &json, NULL), KT_STATUS_ALREADY_EXISTS);
+    CHECK_STATUS(kt_vault_change_master(store, 128, 1, 1, vault_cb, masters, NULL), KT_STATUS_OK);
+    CHECK_STATUS(kt_vault_change_master(store, 64, 1, 1, vault_cb, masters, &err), KT_STATUS_WRONG_PASSPHRASE);
+    expect_error(err, KT_STATUS_WRONG_PASSPHRASE, NULL, __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_vault_status_json(store, &json, NULL), KT_STATUS_OK);
+    CHECK(json && strstr(json, "\"m_kib\":128"));
+    kt_string_free(json);
+
+    struct answer seven = {.passphrase = "1234567"};
+    CHECK_STATUS(kt_key_generate(store, "root", NULL, answer_cb, &seven, &id, &err), KT_STATUS_WEAK_PASSPHRASE);
+    expect_error(err, KT_STATUS_WEAK_PASSPHRASE, "at least 8", __LINE__);
+    err = NULL;
+    CHECK(id == NULL);
+    struct answer eight = {.passphrase = "12345678"};
+    CHECK_STATUS(kt_key_generate(store, "targets", "example.com/c/vault", answer_cb, &eight, &id, NULL), KT_STATUS_OK);
+
+    /* The checked status opens the targets key with the callback's passphrase. */
+    CHECK_STATUS(kt_repo_status_checked_json(store, "example.com/c/vault", NULL, NULL, answer_cb, &eight, &json, NULL), KT_STATUS_OK);
+    CHECK(json && strstr(json, "\"passphrase_checked\":true") && strstr(json, "\"targets_passphrase\":\"the passphrase callback\""));
+    kt_string_free(json);
+    kt_string_free(id);
+    kt_keystore_free(store);
+}
+
 static void test_open_a_file(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/plain-file", dir);
@@ -437,6 +516,8 @@ int main(void) {
     test_generate_list_load_sign(sub);
     snprintf(sub, sizeof sub, "%s/pp", dir);
     test_passphrase_failures(sub);
+    snprintf(sub, sizeof sub, "%s/vault", dir);
+    test_vault_and_new_passphrases(sub);
     test_open_a_file(dir);
     test_panic();
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
