@@ -4,9 +4,8 @@
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 
-use keystore::notary::{self, NotaryClient};
+use keystore::notary::NotaryClient;
 use keystore::ops::{self, RotateOptions};
-use keystore::tuf::pinning::TrustPinning;
 use keystore::{Gun, Role};
 
 use crate::boundary::{Fail, guard, handle, non_null, opt_text, put, text, to_json};
@@ -15,27 +14,28 @@ use crate::keystore::kt_keystore;
 use crate::passphrase::{kt_passphrase_cb, policy};
 use crate::status::kt_status;
 
-/// A client of `server_url` trusting `ca_path`, else docker's CA file for that server
-/// (`$DOCKER_CONFIG/tls/<host:port>/ca.crt`, as the CLI), else the system's trust store; or none.
+/// A client of `server_url` trusting `ca_path`, else `KEYTOOL_TLSCACERT`, else docker's CA file
+/// for that server (`$DOCKER_CONFIG/tls/<host:port>/ca.crt`), else the system's trust store, as
+/// the CLI (`NotaryClient::connect`); or none.
 /// A repository's first root is trusted as notary's `trust_pinning` allows (`~/.notary/config.json`
 /// or `$KEYTOOL_NOTARY_CONFIG`), like the CLI.
 fn client(server_url: Option<&str>, ca_path: Option<&str>) -> Result<Option<NotaryClient>, Fail> {
     let Some(url) = server_url else {
         return Ok(None);
     };
-    let ca = ca_path
-        .map(PathBuf::from)
-        .or_else(|| notary::docker_ca_path(url, |k| std::env::var_os(k)));
-    let pinning = TrustPinning::load(None, |k| std::env::var_os(k), None)?;
-    Ok(Some(
-        NotaryClient::new(url, ca.as_deref())?.with_pinning(pinning),
-    ))
+    let ca = ca_path.map(PathBuf::from);
+    Ok(Some(NotaryClient::connect(
+        url,
+        ca.as_deref(),
+        |k| std::env::var_os(k),
+        None,
+    )?))
 }
 
 /// Reports the state of repository `gun` as JSON: local root/targets keys and, when `server_url`
 /// (`https://host:port`, NULL: offline) is given, what the server's verified root.json expects,
 /// expiry dates, whether this machine can sign, and any pending rotation (the object
-/// `keytool --json status` prints). `ca_path` is a PEM CA file for the server (NULL: docker's
+/// `keytool --json status` prints). `ca_path` is a PEM CA file for the server (NULL: `KEYTOOL_TLSCACERT`, else docker's
 /// `tls/<host:port>/ca.crt` when it exists, else the system's trust store).
 ///
 /// This call has no passphrase callback, so it does not check passphrases: `passphrase_checked`
@@ -147,7 +147,7 @@ pub unsafe extern "C" fn kt_repo_status_checked_json(
 /// `keytool-retired/` only after the server accepted the new one. With `server_managed` (snapshot
 /// only) the snapshot key moves to the server instead. An interrupted rotation of the same role
 /// is completed instead of starting another. With `dry_run`, nothing changes and the plan is
-/// reported. `ca_path` is a PEM CA file for the server (NULL: docker's `tls/<host:port>/ca.crt`
+/// reported. `ca_path` is a PEM CA file for the server (NULL: `KEYTOOL_TLSCACERT`, else docker's `tls/<host:port>/ca.crt`
 /// when it exists, else the system's trust store).
 ///
 /// On success `*json_out` receives a JSON report (`gun`, `role`, `old_key`, `new_key`,
@@ -220,7 +220,7 @@ pub unsafe extern "C" fn kt_repo_rotate(
 /// NULL: offline), publishes root.json and targets.json signed by those keys so that the next
 /// `docker push` signs with them (the callback is asked for both keys' passphrases). The
 /// snapshot key is the server's, unless `local_snapshot`. A repository already on the server is
-/// verified and left unchanged. `ca_path` is a PEM CA file for the server (NULL: docker's
+/// verified and left unchanged. `ca_path` is a PEM CA file for the server (NULL: `KEYTOOL_TLSCACERT`, else docker's
 /// `tls/<host:port>/ca.crt` when it exists, else the system's trust store).
 ///
 /// On success `*json_out` receives a JSON report (offline: `gun`, `root`, `targets` and their

@@ -51,6 +51,24 @@ pub fn docker_ca_path(
     path.exists().then_some(path)
 }
 
+/// The CA file to trust for the server at `url`, as every face resolves it: `given`, else the
+/// `KEYTOOL_TLSCACERT` setting, else docker's `$DOCKER_CONFIG/tls/<host:port>/ca.crt` when it
+/// exists; `None`: the system's trust store.
+pub fn server_ca(
+    url: &str,
+    given: Option<&Path>,
+    settings: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    given
+        .map(Path::to_path_buf)
+        .or_else(|| {
+            settings("KEYTOOL_TLSCACERT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(|| docker_ca_path(url, &settings))
+}
+
 /// `host:port` of a server URL, as docker names its `tls/<host:port>/` directory.
 pub(crate) fn host_port(url: &str) -> Option<&str> {
     let rest = url
@@ -60,6 +78,21 @@ pub(crate) fn host_port(url: &str) -> Option<&str> {
 }
 
 impl NotaryClient {
+    /// A client of the server at `url` as every face makes one: trusting the CA of
+    /// [`server_ca`], and trusting a repository's first root only as notary's trust pinning
+    /// allows ([`TrustPinning::load`]: notary's configuration merged with `own_pinning`).
+    /// `settings` reads `KEYTOOL_TLSCACERT`, `KEYTOOL_NOTARY_CONFIG`, `DOCKER_CONFIG`, `HOME`.
+    pub fn connect(
+        url: &str,
+        ca: Option<&Path>,
+        settings: impl Fn(&str) -> Option<std::ffi::OsString>,
+        own_pinning: Option<TrustPinning>,
+    ) -> Result<Self> {
+        let ca = server_ca(url, ca, &settings);
+        let pinning = TrustPinning::load(None, &settings, own_pinning)?;
+        Ok(NotaryClient::new(url, ca.as_deref())?.with_pinning(pinning))
+    }
+
     /// A client of the server at `url` (`https://host[:port]`), trusting `ca` when given (a PEM
     /// file) and the system's trust store otherwise. Proxies from the environment are honoured,
     /// except for loopback servers.

@@ -440,7 +440,7 @@ bool kt_passphrase_request_is_vault_master(const kt_passphrase_request *req);
 // Reports the state of repository `gun` as JSON: local root/targets keys and, when `server_url`
 // (`https://host:port`, NULL: offline) is given, what the server's verified root.json expects,
 // expiry dates, whether this machine can sign, and any pending rotation (the object
-// `keytool --json status` prints). `ca_path` is a PEM CA file for the server (NULL: docker's
+// `keytool --json status` prints). `ca_path` is a PEM CA file for the server (NULL: `KEYTOOL_TLSCACERT`, else docker's
 // `tls/<host:port>/ca.crt` when it exists, else the system's trust store).
 //
 // This call has no passphrase callback, so it does not check passphrases: `passphrase_checked`
@@ -499,7 +499,7 @@ kt_status kt_repo_status_checked_json(const kt_keystore *store,
 // `keytool-retired/` only after the server accepted the new one. With `server_managed` (snapshot
 // only) the snapshot key moves to the server instead. An interrupted rotation of the same role
 // is completed instead of starting another. With `dry_run`, nothing changes and the plan is
-// reported. `ca_path` is a PEM CA file for the server (NULL: docker's `tls/<host:port>/ca.crt`
+// reported. `ca_path` is a PEM CA file for the server (NULL: `KEYTOOL_TLSCACERT`, else docker's `tls/<host:port>/ca.crt`
 // when it exists, else the system's trust store).
 //
 // On success `*json_out` receives a JSON report (`gun`, `role`, `old_key`, `new_key`,
@@ -533,7 +533,7 @@ kt_status kt_repo_rotate(const kt_keystore *store,
 // NULL: offline), publishes root.json and targets.json signed by those keys so that the next
 // `docker push` signs with them (the callback is asked for both keys' passphrases). The
 // snapshot key is the server's, unless `local_snapshot`. A repository already on the server is
-// verified and left unchanged. `ca_path` is a PEM CA file for the server (NULL: docker's
+// verified and left unchanged. `ca_path` is a PEM CA file for the server (NULL: `KEYTOOL_TLSCACERT`, else docker's
 // `tls/<host:port>/ca.crt` when it exists, else the system's trust store).
 //
 // On success `*json_out` receives a JSON report (offline: `gun`, `root`, `targets` and their

@@ -91,22 +91,19 @@ fn connect(
             .map(|s| s.to_string_lossy().into_owned()),
     };
     let Some(url) = url else { return Ok(None) };
-    let ca = server_ca(ctx, &url, tlscacert);
-    let pinning = keystore::tuf::pinning::TrustPinning::load(
-        None,
+    NotaryClient::connect(
+        &url,
+        tlscacert,
         |k| ctx.config.var(k),
         ctx.config.trust_pinning(),
-    )?;
-    NotaryClient::new(&url, ca.as_deref()).map(|c| Some(c.with_pinning(pinning)))
+    )
+    .map(Some)
 }
 
 /// The CA file for `url`: `tlscacert`, else `KEYTOOL_TLSCACERT` or the configuration file's,
 /// else docker's `$DOCKER_CONFIG/tls/<host:port>/ca.crt` when it exists.
 pub(crate) fn server_ca(ctx: &Context, url: &str, tlscacert: Option<&Path>) -> Option<PathBuf> {
-    tlscacert
-        .map(Path::to_path_buf)
-        .or_else(|| ctx.config.var("KEYTOOL_TLSCACERT").map(PathBuf::from))
-        .or_else(|| notary::docker_ca_path(url, |k| std::env::var_os(k)))
+    notary::server_ca(url, tlscacert, |k| ctx.config.var(k))
 }
 
 impl<O: Args + OfflineFlag> ServerOptions<O> {
