@@ -7,8 +7,10 @@ mod envelope;
 pub mod pinning;
 pub mod repository;
 pub mod roles;
+pub mod schema;
 pub mod verify;
 
 pub use envelope::{
     Envelope, MAX_METADATA, Signature, TufKey, sign, verify_canonical, verify_signature,
 };
+pub use schema::Signed;
