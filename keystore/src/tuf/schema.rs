@@ -318,3 +318,312 @@ metadata!(Root, "Root", "root");
 metadata!(Targets, "Targets", "targets");
 metadata!(Snapshot, "Snapshot", "snapshot");
 metadata!(Timestamp, "Timestamp", "timestamp");
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::ids::Gun;
+    use crate::key::{PrivateKey, cert};
+    use crate::tuf::{Envelope, cjson, roles, sign, verify};
+
+    /// notary-compat.md §10 TV4, as notary wrote it.
+    const TV4: &str = r#"{"signed":{"_type":"Targets","delegations":{"keys":{},"roles":[]},"expires":"2029-11-21T09:58:59.833506502Z","targets":{},"version":1},"signatures":[{"keyid":"45ef91c4cf25c5a524c1337ee370d82a4d65ec3d795b55c8687d6da63107bf4d","method":"ecdsa","sig":"4dXgc1Mezcapo+KdV2EG+Derww4Nsz6zQZAumERrH7TQqj5MHhgL8vblA0rnPd20dN0AiQ5yeFvbbPutwBTADA=="}]}"#;
+
+    fn ecdsa(k: &PrivateKey) -> TufKey {
+        TufKey {
+            keytype: "ecdsa".into(),
+            public: k.public().bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn notary_metadata_re_serialises_to_the_same_canonical_bytes() {
+        let env = Envelope::parse(TV4.as_bytes()).expect("parses");
+        let targets: Targets = env.typed().expect("typed");
+        assert_eq!(targets.version, 1);
+        let back = serde_json::to_value(&targets).expect("encodes");
+        assert_eq!(back, env.signed);
+        assert_eq!(
+            cjson::to_vec(&back).expect("canonical"),
+            cjson::to_vec(&env.signed).expect("canonical")
+        );
+    }
+
+    #[test]
+    fn builders_lay_metadata_out_as_notary_does() {
+        let now = SystemTime::now();
+        let key = |_: ()| ecdsa(&PrivateKey::generate_ecdsa().expect("key"));
+        let keys = roles::BaseKeys {
+            root: key(()),
+            targets: key(()),
+            snapshot: key(()),
+            timestamp: key(()),
+        };
+        let mut map = serde_json::Map::new();
+        for k in [&keys.root, &keys.targets, &keys.snapshot, &keys.timestamp] {
+            map.insert(k.id().to_string(), k.to_json());
+        }
+        let role = |k: &TufKey| json!({"keyids": [k.id().to_string()], "threshold": 1});
+        let expected = json!({
+            "_type": "Root",
+            "consistent_snapshot": false,
+            "expires": roles::go_time(now + roles::ROOT_EXPIRY),
+            "keys": map,
+            "roles": {
+                "root": role(&keys.root),
+                "snapshot": role(&keys.snapshot),
+                "targets": role(&keys.targets),
+                "timestamp": role(&keys.timestamp),
+            },
+            "version": 1,
+        });
+        let root = roles::root(&keys, now);
+        assert_eq!(serde_json::to_value(&root).expect("encodes"), expected);
+        let targets = roles::empty_targets(3, now);
+        assert_eq!(
+            serde_json::to_value(&targets).expect("encodes"),
+            json!({
+                "_type": "Targets",
+                "delegations": {"keys": {}, "roles": []},
+                "expires": roles::go_time(now + roles::TARGETS_EXPIRY),
+                "targets": {},
+                "version": 3,
+            })
+        );
+        let snapshot = roles::snapshot(2, b"root", b"targets", now);
+        assert_eq!(
+            serde_json::to_value(&snapshot.meta["root"]).expect("encodes"),
+            json!({
+                "hashes": {
+                    "sha256": "SBNJTRN+FjG7owHVrKtue7eqdM4RhdRWVl71HXN2d7I=",
+                    "sha512": "ma3CMbBFMx5RSlFrS3aA9YjjgjITq+kBc4vDrWey9vyzxk77k9GAAliNPMwaSe+64c4gy0PfNrOGUfEfp1Z46A==",
+                },
+                "length": 4,
+            })
+        );
+    }
+
+    /// A root.json made by another tool, with members keytool does not know at the top level, in
+    /// a key, in a key's `keyval` and in a role, survives parse -> modify -> re-sign -> verify.
+    #[test]
+    fn unknown_members_survive_a_re_sign() {
+        let gun: Gun = "example.com/schema/repo".parse().expect("gun");
+        let now = SystemTime::now();
+        let root_key = PrivateKey::generate_ecdsa().expect("key");
+        let root_cert = TufKey {
+            keytype: "ecdsa-x509".into(),
+            public: cert::root_certificate(&root_key, &gun, now)
+                .expect("cert")
+                .into_bytes(),
+        };
+        let targets = ecdsa(&PrivateKey::generate_ecdsa().expect("key"));
+        let keys = roles::BaseKeys {
+            root: root_cert.clone(),
+            targets: targets.clone(),
+            snapshot: ecdsa(&PrivateKey::generate_ecdsa().expect("key")),
+            timestamp: ecdsa(&PrivateKey::generate_ecdsa().expect("key")),
+        };
+        let mut foreign = serde_json::to_value(roles::root(&keys, now)).expect("encodes");
+        let unknown = json!({"tool": "other", "list": [1, "two", null, {"nested": true}]});
+        foreign["x-top"] = unknown.clone();
+        foreign["keys"][targets.id().as_str()]["x-key"] = json!("key note");
+        foreign["keys"][targets.id().as_str()]["keyval"]["x-keyval"] = json!(7);
+        foreign["roles"]["targets"]["x-role"] = json!({"paths": ["a/", "b/"]});
+        let root_id = root_cert.id();
+        let bytes = sign(&foreign, &[(&root_id, &root_key)]).expect("signs");
+
+        // Parse (verified over the received bytes), then modify the typed document as a
+        // rotation does: a new targets key, the next version.
+        let mut root = verify::verify_root(&bytes, &gun, now).expect("verifies");
+        assert_eq!(serde_json::to_value(&root).expect("encodes"), foreign);
+        let new_targets = ecdsa(&PrivateKey::generate_ecdsa().expect("key"));
+        root.keys
+            .insert(new_targets.id().to_string(), Key::from(&new_targets));
+        let role = root.roles.get_mut("targets").expect("targets role");
+        role.keyids = vec![new_targets.id().to_string()];
+        root.version += 1;
+        let resigned = sign(&root, &[(&root_id, &root_key)]).expect("signs");
+
+        let again = verify::verify_root(&resigned, &gun, now).expect("verifies");
+        assert_eq!(again.version, 2);
+        assert_eq!(
+            again.role_key_ids("targets"),
+            [new_targets.id().to_string()]
+        );
+        let value = Envelope::parse(&resigned).expect("parses").signed;
+        assert_eq!(value["x-top"], unknown);
+        assert_eq!(value["keys"][targets.id().as_str()]["x-key"], "key note");
+        assert_eq!(
+            value["keys"][targets.id().as_str()]["keyval"]["x-keyval"],
+            7
+        );
+        assert_eq!(value["roles"]["targets"]["x-role"]["paths"][1], "b/");
+        assert_eq!(
+            value["keys"][new_targets.id().as_str()],
+            new_targets.to_json(),
+            "new keys are written as notary writes them"
+        );
+    }
+
+    #[test]
+    fn unknown_members_of_targets_and_snapshots_survive() {
+        let signed = json!({
+            "_type": "Targets",
+            "delegations": {
+                "keys": {"k": {"keytype": "ecdsa", "keyval": {"private": null, "public": "AA=="}, "x": 1}},
+                "roles": [{"keyids": ["k"], "name": "targets/releases", "paths": [""], "threshold": 1}],
+                "x-delegations": "d",
+            },
+            "expires": "2030-01-01T00:00:00Z",
+            "targets": {"latest": {"custom": {"a": 1}, "hashes": {"sha256": "x"}, "length": 3}},
+            "version": 4,
+            "x-targets": [],
+        });
+        let targets = Targets::from_signed(&signed).expect("parses");
+        assert_eq!(
+            targets.delegations.as_ref().expect("present").roles[0]
+                .role
+                .threshold,
+            1
+        );
+        assert_eq!(serde_json::to_value(&targets).expect("encodes"), signed);
+        let signed = json!({
+            "_type": "Snapshot",
+            "expires": "2030-01-01T00:00:00Z",
+            "meta": {"root": {"hashes": {"sha256": "x", "md5": "y"}, "length": 3, "x": null}},
+            "version": 4,
+        });
+        let snapshot = Snapshot::from_signed(&signed).expect("parses");
+        assert_eq!(serde_json::to_value(&snapshot).expect("encodes"), signed);
+        // Optional members stay absent when absent.
+        let signed = json!({"_type": "Targets", "expires": "e", "targets": {}, "version": 1});
+        let targets = Targets::from_signed(&signed).expect("parses");
+        assert_eq!(serde_json::to_value(&targets).expect("encodes"), signed);
+    }
+
+    #[test]
+    fn missing_or_ill_typed_members_are_errors_not_defaults() {
+        let good = json!({
+            "_type": "Root",
+            "consistent_snapshot": false,
+            "expires": "2030-01-01T00:00:00Z",
+            "keys": {"k": {"keytype": "ecdsa", "keyval": {"private": null, "public": "AA=="}}},
+            "roles": {"root": {"keyids": ["k"], "threshold": 1}},
+            "version": 1,
+        });
+        assert!(Root::from_signed(&good).is_ok());
+        type Breakage = (&'static str, fn(&mut Value));
+        let broken: Vec<Breakage> = vec![
+            ("no version", |v| {
+                drop(v.as_object_mut().map(|m| m.remove("version")))
+            }),
+            ("version as text", |v| v["version"] = json!("1")),
+            ("negative version", |v| v["version"] = json!(-1)),
+            ("fractional version", |v| v["version"] = json!(1.5)),
+            ("version past u64", |v| v["version"] = json!(1e30)),
+            ("no expiry", |v| {
+                drop(v.as_object_mut().map(|m| m.remove("expires")))
+            }),
+            ("null consistent_snapshot", |v| {
+                v["consistent_snapshot"] = Value::Null
+            }),
+            ("threshold missing", |v| {
+                drop(
+                    v["roles"]["root"]
+                        .as_object_mut()
+                        .map(|m| m.remove("threshold")),
+                )
+            }),
+            ("threshold as text", |v| {
+                v["roles"]["root"]["threshold"] = json!("1")
+            }),
+            ("keyids not a list", |v| {
+                v["roles"]["root"]["keyids"] = json!("k")
+            }),
+            ("key without keytype", |v| {
+                drop(v["keys"]["k"].as_object_mut().map(|m| m.remove("keytype")))
+            }),
+            ("public not text", |v| {
+                v["keys"]["k"]["keyval"]["public"] = json!(5)
+            }),
+            ("keys a list", |v| v["keys"] = json!([])),
+            ("not an object", |v| *v = json!([1, 2])),
+        ];
+        for (what, f) in broken {
+            let mut v = good.clone();
+            f(&mut v);
+            let err = Root::from_signed(&v).expect_err(what);
+            assert!(
+                matches!(err, Error::InvalidMetadata { .. }),
+                "{what}: {err}"
+            );
+            assert!(
+                err.to_string()
+                    .contains("root.json is not valid Root metadata"),
+                "{what}: {err}"
+            );
+        }
+        let meta = json!({"_type": "Timestamp", "expires": "e", "meta": {"snapshot": {"hashes": {"sha256": 1}, "length": 1}}, "version": 1});
+        assert!(
+            Timestamp::from_signed(&meta).is_err(),
+            "a hash that is not text"
+        );
+        let meta = json!({"_type": "Timestamp", "expires": "e", "meta": {"snapshot": {"hashes": {}}}, "version": 1});
+        assert!(Timestamp::from_signed(&meta).is_err(), "no length");
+    }
+
+    fn extras() -> impl proptest::strategy::Strategy<Value = Vec<(String, Value)>> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+        ];
+        let value = leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(any::<String>(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        // Names keytool does not type (they all start with `x-`).
+        proptest::collection::vec(("x-[a-z_]{0,8}", value), 0..4)
+    }
+
+    proptest::proptest! {
+        /// Whatever unknown members a root.json carries, at the top, in a key, in its keyval or
+        /// in a role, reading and writing it back gives the same value.
+        #[test]
+        fn unknown_members_round_trip(
+            top in extras(), key in extras(), keyval in extras(), role in extras()
+        ) {
+            let mut v = json!({
+                "_type": "Root",
+                "expires": "2030-01-01T00:00:00Z",
+                "keys": {"k": {"keytype": "ecdsa", "keyval": {"private": null, "public": "AA=="}}},
+                "roles": {"root": {"keyids": ["k"], "threshold": 1}},
+                "version": 1,
+            });
+            for (name, value) in top {
+                v[name] = value;
+            }
+            for (name, value) in key {
+                v["keys"]["k"][name] = value;
+            }
+            for (name, value) in keyval {
+                v["keys"]["k"]["keyval"][name] = value;
+            }
+            for (name, value) in role {
+                v["roles"]["root"][name] = value;
+            }
+            let root = Root::from_signed(&v).expect("parses");
+            proptest::prop_assert_eq!(serde_json::to_value(&root).expect("encodes"), v);
+        }
+    }
+}
