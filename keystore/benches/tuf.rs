@@ -14,8 +14,8 @@ use std::time::SystemTime;
 use criterion::{Criterion, criterion_group, criterion_main};
 use keystore::Gun;
 use keystore::key::{PrivateKey, cert};
+use keystore::tuf::schema::{FileMeta, Targets};
 use keystore::tuf::{self, TufKey, roles, verify};
-use serde_json::json;
 
 fn ecdsa(k: &PrivateKey) -> TufKey {
     TufKey {
@@ -45,10 +45,18 @@ fn bench(c: &mut Criterion) {
     let root_signed = roles::root(&base, now);
     let mut targets_signed = roles::empty_targets(2, now);
     for i in 0..1000 {
-        targets_signed["targets"][format!("tag-{i}")] = json!({
-            "hashes": {"sha256": "4o4qwzZL+siUMQ+dsgLSMT2i9iWWA7Is8AdBMSYhuMk="},
-            "length": 527 + i,
-        });
+        targets_signed.targets.insert(
+            format!("tag-{i}"),
+            FileMeta {
+                length: 527 + i,
+                hashes: [(
+                    "sha256".to_owned(),
+                    "4o4qwzZL+siUMQ+dsgLSMT2i9iWWA7Is8AdBMSYhuMk=".to_owned(),
+                )]
+                .into(),
+                extra: Default::default(),
+            },
+        );
     }
     let root_bytes = tuf::sign(&root_signed, &[(&root_id, &root_key)]).expect("signs");
     let targets_bytes = tuf::sign(&targets_signed, &[(&targets_id, &targets_key)]).expect("signs");
@@ -68,7 +76,7 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("verify_targets_1000", |b| {
         b.iter(|| {
-            verify::verify_role(black_box(&targets_bytes), "targets", &root, now).expect("verifies")
+            verify::verify_role::<Targets>(black_box(&targets_bytes), &root, now).expect("verifies")
         });
     });
     g.bench_function("root_certificate", |b| {

@@ -13,9 +13,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keystore::key::{PrivateKey, cert};
 use keystore::tuf::pinning::TrustPinning;
+use keystore::tuf::schema::{FileMeta, Key};
 use keystore::tuf::{TufKey, repository, roles, sign};
 use keystore::{Gun, KeyId};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 
 #[path = "../../fuzz/tuf_input.rs"]
 mod tuf_input;
@@ -36,7 +38,7 @@ fn root_cert(k: &PrivateKey, gun: &Gun, now: SystemTime) -> TufKey {
     }
 }
 
-fn signed(value: &Value, signers: &[(&KeyId, &PrivateKey)]) -> Vec<u8> {
+fn signed<T: Serialize>(value: &T, signers: &[(&KeyId, &PrivateKey)]) -> Vec<u8> {
     sign(value, signers).expect("signs")
 }
 
@@ -68,18 +70,26 @@ fn main() -> ExitCode {
     let v1 = signed(&v1_signed, &[(&cert1.id(), &root1)]);
     // v2: rotated to root2, signed by both.
     let mut v2_signed = v1_signed.clone();
-    v2_signed["keys"][cert2.id().as_str()] = cert2.to_json();
-    v2_signed["roles"]["root"]["keyids"] = json!([cert2.id().to_string()]);
-    v2_signed["version"] = 2.into();
+    v2_signed
+        .keys
+        .insert(cert2.id().to_string(), Key::from(&cert2));
+    v2_signed.roles.get_mut("root").expect("root role").keyids = vec![cert2.id().to_string()];
+    v2_signed.version = 2;
     let v2 = signed(&v2_signed, &[(&cert1.id(), &root1), (&cert2.id(), &root2)]);
 
-    let mut target_list = serde_json::Map::new();
-    target_list.insert(
-        "latest".into(),
-        json!({"hashes": {"sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, "length": 0}),
-    );
     let mut targets_signed = roles::empty_targets(2, now);
-    targets_signed["targets"] = Value::Object(target_list);
+    targets_signed.targets.insert(
+        "latest".into(),
+        FileMeta {
+            length: 0,
+            hashes: [(
+                "sha256".to_owned(),
+                "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=".to_owned(),
+            )]
+            .into(),
+            extra: Default::default(),
+        },
+    );
     let targets_bytes = signed(&targets_signed, &[(&targets.id(), &targets)]);
     let files = |root: &[u8]| -> (Vec<u8>, Vec<u8>) {
         let snap = signed(
@@ -87,7 +97,7 @@ fn main() -> ExitCode {
             &[(&snapshot.id(), &snapshot)],
         );
         let ts = signed(
-            &json!({"_type": "Timestamp", "expires": roles::go_time(now + roles::TARGETS_EXPIRY), "meta": {"snapshot": roles::file_meta(&snap)}, "version": 2}),
+            &json!({"_type": "Timestamp", "expires": roles::go_time(now + roles::TARGETS_EXPIRY), "meta": {"snapshot": FileMeta::of(&snap)}, "version": 2}),
             &[(&timestamp.id(), &timestamp)],
         );
         (ts, snap)

@@ -986,6 +986,7 @@ fn cache_root_naming(dir: &TrustDir, gun: &Gun, role: &str, key: &PrivateKey) {
     let root = serde_json::json!({
         "signed": {
             "_type": "Root",
+            "expires": "2030-01-01T00:00:00Z",
             "keys": {id.clone(): tuf.to_json()},
             "roles": {role: {"keyids": [id], "threshold": 1}},
             "version": 1,

@@ -84,10 +84,15 @@ fn repository(
         tweak(role, &mut signed);
         tuf::sign(&signed, &[(id, key)]).expect("signs")
     };
-    let root = sign("root", roles::root(&base, now), &keys.root, &base.root.id());
+    let root = sign(
+        "root",
+        serde_json::to_value(roles::root(&base, now)).expect("encodes"),
+        &keys.root,
+        &base.root.id(),
+    );
     let targets = sign(
         "targets",
-        roles::empty_targets(1, now),
+        serde_json::to_value(roles::empty_targets(1, now)).expect("encodes"),
         &keys.targets,
         &keys.targets.id(),
     );

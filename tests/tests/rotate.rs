@@ -328,8 +328,10 @@ fn root_cert_id(stack: &Stack, gun: &str) -> String {
     let client = NotaryClient::new(&stack.url, Some(&stack.ca)).expect("client");
     let g: Gun = gun.parse().expect("gun");
     let root = client.get(&g, "root.json").expect("get").expect("root");
-    let env = keystore::tuf::Envelope::parse(&root).expect("parses");
-    keystore::tuf::roles::role_key_ids(&env.signed, "root")[0].clone()
+    let root: keystore::tuf::schema::Root = keystore::tuf::Envelope::parse(&root)
+        .and_then(|e| e.typed())
+        .expect("parses");
+    root.role_key_ids("root")[0].clone()
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use interop_tests::{Stack, ok};
 use keystore::Gun;
 use keystore::notary::NotaryClient;
+use keystore::tuf::schema::{Snapshot, Targets, Timestamp};
 use keystore::tuf::{Envelope, cjson, verify};
 
 const GUN: &str = "example.com/notary/published";
@@ -60,12 +61,12 @@ fn keytool_reproduces_and_verifies_notary_metadata() {
     // keytool verifies notary's whole chain.
     let now = SystemTime::now();
     let root = verify::verify_root(&files[0].1, &gun, now).expect("root verifies");
-    let timestamp = verify::verify_role(&files[3].1, "timestamp", &root, now).expect("timestamp");
-    verify::check_meta(&timestamp["meta"]["snapshot"], "snapshot.json", &files[2].1).expect("meta");
-    let snapshot = verify::verify_role(&files[2].1, "snapshot", &root, now).expect("snapshot");
-    verify::check_meta(&snapshot["meta"]["targets"], "targets.json", &files[1].1).expect("meta");
-    let targets = verify::verify_role(&files[1].1, "targets", &root, now).expect("targets");
-    assert!(targets["targets"].get("a&b<c>é\u{7f}").is_some());
+    let timestamp: Timestamp = verify::verify_role(&files[3].1, &root, now).expect("timestamp");
+    verify::check_meta(timestamp.meta.get("snapshot"), "snapshot.json", &files[2].1).expect("meta");
+    let snapshot: Snapshot = verify::verify_role(&files[2].1, &root, now).expect("snapshot");
+    verify::check_meta(snapshot.meta.get("targets"), "targets.json", &files[1].1).expect("meta");
+    let targets: Targets = verify::verify_role(&files[1].1, &root, now).expect("targets");
+    assert!(targets.targets.contains_key("a&b<c>é\u{7f}"));
 }
 
 #[test]

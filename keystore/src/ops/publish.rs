@@ -14,6 +14,7 @@ use crate::key::cert;
 use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
 use crate::trust_dir::TrustDir;
+use crate::tuf::schema::Root;
 use crate::tuf::{self, TufKey, roles};
 
 /// What `init --server` found or did.
@@ -49,20 +50,17 @@ pub fn publish(
     // root, every role); a 404 counts as unpublished only when this machine trusts no root of it.
     if let Some(remote) = remote::fetch(dir, server, gun)? {
         let root = &remote.root;
-        let root_ids = roles::role_key_ids(root, "root");
-        let targets_ids = roles::role_key_ids(root, "targets");
         let keys = Preseeded::from_server(dir, gun, root)?;
-        let snapshot_local = roles::role_key_ids(root, "snapshot")
+        let snapshot_local = root
+            .canonical_ids("snapshot")
             .iter()
-            .filter_map(|id| roles::root_key(root, id))
-            .filter_map(|k| roles::canonical_id(&k))
-            .any(|id| dir.key_path(&id).is_file());
+            .any(|id| dir.key_path(id).is_file());
         return Ok(Published {
             keys,
             server: server.url().to_owned(),
             already_published: true,
-            root_certificate_id: root_ids.first().cloned(),
-            server_targets_key: targets_ids.first().cloned(),
+            root_certificate_id: root.role_key_ids("root").first().cloned(),
+            server_targets_key: root.role_key_ids("targets").first().cloned(),
             snapshot_server_managed: !snapshot_local,
         });
     }
@@ -149,14 +147,9 @@ pub fn publish(
 
 impl Preseeded {
     /// The keys a published root.json names, checked against the local trust directory.
-    fn from_server(dir: &TrustDir, gun: &Gun, root: &serde_json::Value) -> Result<Self> {
+    fn from_server(dir: &TrustDir, gun: &Gun, root: &Root) -> Result<Self> {
         let local = |role: &str| -> Result<KeyId> {
-            let ids = roles::role_key_ids(root, role);
-            let canonical: Vec<KeyId> = ids
-                .iter()
-                .filter_map(|id| roles::root_key(root, id))
-                .filter_map(|k| roles::canonical_id(&k))
-                .collect();
+            let canonical = root.canonical_ids(role);
             canonical
                 .iter()
                 .find(|id| dir.key_path(id).exists())

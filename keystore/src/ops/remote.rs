@@ -14,13 +14,12 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use serde_json::Value;
-
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::notary::NotaryClient;
 use crate::trust_dir::TrustDir;
-use crate::tuf::{repository, roles};
+use crate::tuf::repository;
+use crate::tuf::schema::{Root, Snapshot, Targets, Timestamp};
 
 /// Verified metadata of a published repository.
 #[derive(Clone, Debug)]
@@ -28,15 +27,15 @@ pub(crate) struct Remote {
     /// root.json as served.
     pub(crate) root_bytes: Vec<u8>,
     /// Its `signed` object.
-    pub(crate) root: Value,
+    pub(crate) root: Root,
     /// The listed IDs of the root keys that validly signed it.
     pub(crate) root_signers: BTreeSet<String>,
     /// timestamp.json's `signed` object.
-    pub(crate) timestamp: Value,
+    pub(crate) timestamp: Timestamp,
     /// snapshot.json's `signed` object.
-    pub(crate) snapshot: Value,
+    pub(crate) snapshot: Snapshot,
     /// targets.json's `signed` object.
-    pub(crate) targets: Value,
+    pub(crate) targets: Targets,
     /// The verified files (`root`, `timestamp`, `snapshot`, `targets`), for the cache.
     files: Vec<(&'static str, Vec<u8>)>,
 }
@@ -142,9 +141,11 @@ pub(crate) fn signing_root_key(
     gun: &Gun,
 ) -> Result<(crate::ids::KeyId, crate::ids::KeyId)> {
     let mut listed_locally = false;
-    for listed in roles::role_key_ids(&remote.root, "root") {
-        let Some(canonical) =
-            roles::root_key(&remote.root, &listed).and_then(|k| roles::canonical_id(&k))
+    for listed in remote.root.role_key_ids("root") {
+        let Some(canonical) = remote
+            .root
+            .key(listed)
+            .and_then(|k| crate::tuf::roles::canonical_id(&k))
         else {
             continue;
         };
@@ -152,7 +153,7 @@ pub(crate) fn signing_root_key(
             continue;
         }
         listed_locally = true;
-        if remote.root_signers.contains(&listed) {
+        if remote.root_signers.contains(listed) {
             return Ok((listed.parse()?, canonical));
         }
     }

@@ -17,6 +17,7 @@ use super::rotate::local_repositories;
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId, Role};
 use crate::trust_dir::TrustDir;
+use crate::tuf::schema::{Root, Targets};
 use crate::tuf::{Envelope, roles};
 
 /// What `key remove` did.
@@ -101,42 +102,35 @@ pub fn key_uses(dir: &TrustDir, id: &KeyId) -> Result<Vec<String>> {
         let Some(bytes) = super::remote::cached(dir, &gun, "root")? else {
             continue;
         };
-        let Ok(root) = Envelope::parse(&bytes) else {
+        let Ok(root) = Envelope::parse(&bytes).and_then(|e| e.typed::<Root>()) else {
             uses.push(format!(
                 "the cached root.json of {gun} (unreadable, so keytool cannot tell)"
             ));
             continue;
         };
-        let names = |signed: &serde_json::Value, listed: &str| {
-            roles::root_key(signed, listed)
-                .and_then(|k| roles::canonical_id(&k))
-                .is_some_and(|k| &k == id)
-        };
         for role in ["root", "targets", "snapshot", "timestamp"] {
-            if roles::role_key_ids(&root.signed, role)
-                .iter()
-                .any(|listed| names(&root.signed, listed))
-            {
+            if root.canonical_ids(role).contains(id) {
                 uses.push(format!("the {role} key of {gun}"));
             }
         }
         let Some(bytes) = super::remote::cached(dir, &gun, "targets")? else {
             continue;
         };
-        let Ok(targets) = Envelope::parse(&bytes) else {
+        let Ok(targets) = Envelope::parse(&bytes).and_then(|e| e.typed::<Targets>()) else {
             continue;
         };
-        let delegations = &targets.signed["delegations"];
-        for role in delegations["roles"].as_array().into_iter().flatten() {
-            let listed = role["keyids"].as_array().into_iter().flatten();
-            if listed
-                .filter_map(|k| k.as_str())
-                .any(|k| names(delegations, k))
-            {
-                uses.push(format!(
-                    "a key of delegation {} of {gun}",
-                    role["name"].as_str().unwrap_or("?")
-                ));
+        let Some(delegations) = &targets.delegations else {
+            continue;
+        };
+        for role in &delegations.roles {
+            let names = role.role.keyids.iter().any(|listed| {
+                delegations
+                    .key(listed)
+                    .and_then(|k| roles::canonical_id(&k))
+                    .is_some_and(|k| &k == id)
+            });
+            if names {
+                uses.push(format!("a key of delegation {} of {gun}", role.name));
             }
         }
     }

@@ -19,7 +19,6 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::remote::{self, Remote};
 use super::{KdfSettings, list, load_key, new_passphrase, unlock_with};
@@ -31,6 +30,7 @@ use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
 use crate::passphrase::store::{SecretStore, Slot, generate_passphrase, no_durable_store};
 use crate::trust_dir::{DirLock, Location, TrustDir};
+use crate::tuf::schema::{FileMeta, Key, Metadata, Root};
 use crate::tuf::{self, TufKey, roles};
 
 /// The step boundaries of a rotation, reported as they are passed (progress, and test-only
@@ -564,7 +564,7 @@ fn resume(
         // The server already trusts the new key: only the local clean-up is left.
         let cached = NewMetadata {
             files: vec![("root".into(), remote.root_bytes.clone())],
-            root_version: remote.root["version"].as_u64().unwrap_or(0),
+            root_version: remote.root.version,
         };
         finish(
             dir,
@@ -646,14 +646,10 @@ fn repositories_using_root(dir: &TrustDir, except: &Gun, root_key: &KeyId) -> Re
         let Ok(bytes) = std::fs::read(dir.metadata_dir(&gun).join("root.json")) else {
             continue;
         };
-        let Ok(env) = tuf::Envelope::parse(&bytes) else {
+        let Ok(root) = tuf::Envelope::parse(&bytes).and_then(|e| e.typed::<Root>()) else {
             continue;
         };
-        let uses = roles::role_key_ids(&env.signed, "root")
-            .iter()
-            .filter_map(|id| roles::root_key(&env.signed, id))
-            .filter_map(|k| roles::canonical_id(&k))
-            .any(|id| &id == root_key);
+        let uses = root.canonical_ids("root").contains(root_key);
         if uses {
             users.push(gun);
         }
@@ -681,7 +677,6 @@ fn publish(
 ) -> Result<NewMetadata> {
     let now = SystemTime::now();
     let mut root = remote.root.clone();
-    let old_ids = roles::role_key_ids(&remote.root, role.as_str());
     let new_listed: TufKey = match (role, new_key) {
         (Role::Root, NewKey::Local(k)) => TufKey {
             keytype: "ecdsa-x509".into(),
@@ -690,25 +685,30 @@ fn publish(
         _ => new_key.tuf(),
     };
     let new_listed_id = new_listed.id();
-    if let Some(map) = root["keys"].as_object_mut() {
-        // notary keeps old root certificates for good; keys no other role uses go.
-        if *role != Role::Root {
-            let other_roles = ["root", "targets", "snapshot", "timestamp"]
-                .into_iter()
-                .filter(|r| *r != role.as_str());
-            let still_used: Vec<String> = other_roles
-                .flat_map(|r| roles::role_key_ids(&remote.root, r))
-                .collect();
-            for id in old_ids.iter().filter(|id| !still_used.contains(id)) {
-                map.remove(id);
+    // notary keeps old root certificates for good; keys no other role uses go.
+    if *role != Role::Root {
+        let still_used: Vec<&String> = ["root", "targets", "snapshot", "timestamp"]
+            .into_iter()
+            .filter(|r| *r != role.as_str())
+            .flat_map(|r| remote.root.role_key_ids(r))
+            .collect();
+        for id in remote.root.role_key_ids(role.as_str()) {
+            if !still_used.contains(&id) {
+                root.keys.remove(id);
             }
         }
-        map.insert(new_listed_id.to_string(), new_listed.to_json());
     }
-    root["roles"][role.as_str()]["keyids"] = Value::from(vec![new_listed_id.to_string()]);
-    let root_version = next_version(&remote.root, "root")?;
-    root["version"] = root_version.into();
-    root["expires"] = roles::go_time(now + roles::ROOT_EXPIRY).into();
+    root.keys
+        .insert(new_listed_id.to_string(), Key::from(&new_listed));
+    root.roles
+        .get_mut(role.as_str())
+        .ok_or_else(|| Error::InvalidMetadata {
+            reason: format!("the server's root.json of {gun} has no {role} role"),
+        })?
+        .keyids = vec![new_listed_id.to_string()];
+    let root_version = next_version(&remote.root)?;
+    root.version = root_version;
+    root.expires = roles::go_time(now + roles::ROOT_EXPIRY);
     let (old_root_id, old_root_key) = &signers.root;
     let mut root_signers: Vec<(&KeyId, &PrivateKey)> = vec![(old_root_id, old_root_key)];
     if let (Role::Root, NewKey::Local(k)) = (role, new_key) {
@@ -718,14 +718,14 @@ fn publish(
     let root_bytes = tuf::sign(&root, &root_signers)?;
     let mut files = vec![("root".to_owned(), root_bytes)];
 
-    let mut snapshot_meta = remote.snapshot["meta"].clone();
-    snapshot_meta["root"] = roles::file_meta(&files[0].1);
+    let mut snapshot_meta = remote.snapshot.meta.clone();
+    snapshot_meta.insert("root".into(), FileMeta::of(&files[0].1));
     if let (Role::Targets, NewKey::Local(k)) = (role, new_key) {
         let mut targets = remote.targets.clone();
-        targets["version"] = next_version(&remote.targets, "targets")?.into();
-        targets["expires"] = roles::go_time(now + roles::TARGETS_EXPIRY).into();
+        targets.version = next_version(&remote.targets)?;
+        targets.expires = roles::go_time(now + roles::TARGETS_EXPIRY);
         let bytes = tuf::sign(&targets, &[(&k.id(), k)])?;
-        snapshot_meta["targets"] = roles::file_meta(&bytes);
+        snapshot_meta.insert("targets".into(), FileMeta::of(&bytes));
         files.push(("targets".to_owned(), bytes));
     }
     // The snapshot key that signs from now on, if it is local.
@@ -736,9 +736,9 @@ fn publish(
     };
     if let Some(k) = snapshot_signer {
         let mut snapshot = remote.snapshot.clone();
-        snapshot["meta"] = snapshot_meta;
-        snapshot["version"] = next_version(&remote.snapshot, "snapshot")?.into();
-        snapshot["expires"] = roles::go_time(now + roles::TARGETS_EXPIRY).into();
+        snapshot.meta = snapshot_meta;
+        snapshot.version = next_version(&remote.snapshot)?;
+        snapshot.expires = roles::go_time(now + roles::TARGETS_EXPIRY);
         files.push((
             "snapshot".to_owned(),
             tuf::sign(&snapshot, &[(&k.id(), k)])?,
@@ -786,12 +786,15 @@ fn signing_keys(
 }
 
 /// The version after the one `signed` carries, refusing one that cannot be incremented.
-fn next_version(signed: &Value, role: &str) -> Result<u64> {
-    signed["version"]
-        .as_u64()
-        .and_then(|v| v.checked_add(1))
+fn next_version<T: Metadata>(signed: &T) -> Result<u64> {
+    signed
+        .version()
+        .checked_add(1)
         .ok_or_else(|| Error::InvalidMetadata {
-            reason: format!("the server's {role}.json has a version that cannot be incremented"),
+            reason: format!(
+                "the server's {}.json has a version that cannot be incremented",
+                T::ROLE
+            ),
         })
 }
 
@@ -960,15 +963,15 @@ fn adopt(
 }
 
 /// The canonical ID of the only key of `role` in root.json.
-fn single_key(root: &Value, role: &str) -> Result<KeyId> {
-    let ids = roles::role_key_ids(root, role);
-    let [only] = ids.as_slice() else {
+fn single_key(root: &Root, role: &str) -> Result<KeyId> {
+    let ids = root.role_key_ids(role);
+    let [only] = ids else {
         return Err(Error::unsupported(format!(
             "rotating a {role} role with {} keys (keytool rotates single-key roles)",
             ids.len()
         )));
     };
-    roles::root_key(root, only)
+    root.key(only)
         .and_then(|k| roles::canonical_id(&k))
         .ok_or_else(|| Error::InvalidMetadata {
             reason: format!("root.json names {role} key {only} but does not hold it"),
@@ -976,11 +979,9 @@ fn single_key(root: &Value, role: &str) -> Result<KeyId> {
 }
 
 /// The local key of `role` root.json names, if it is in `private/`.
-fn local_key_of(dir: &TrustDir, root: &Value, role: &str) -> Option<KeyId> {
-    roles::role_key_ids(root, role)
-        .iter()
-        .filter_map(|id| roles::root_key(root, id))
-        .filter_map(|k| roles::canonical_id(&k))
+fn local_key_of(dir: &TrustDir, root: &Root, role: &str) -> Option<KeyId> {
+    root.canonical_ids(role)
+        .into_iter()
         .find(|id| dir.key_path(id).is_file())
 }
 
@@ -1031,10 +1032,17 @@ mod tests {
 
     #[test]
     fn versions_from_the_server_never_overflow() {
-        let at = |v: Value| next_version(&serde_json::json!({ "version": v }), "root");
+        let at = |v: serde_json::Value| {
+            let signed = serde_json::json!({
+                "_type": "Snapshot", "expires": "2030-01-01T00:00:00Z", "meta": {}, "version": v,
+            });
+            next_version(&crate::tuf::schema::Snapshot::from_signed(&signed)?)
+        };
         assert_eq!(at(1.into()).expect("increments"), 2);
         assert!(at(u64::MAX.into()).is_err(), "u64::MAX + 1 is refused");
-        assert!(at((-1).into()).is_err());
-        assert!(at("7".into()).is_err());
+        for bad in [(-1).into(), "7".into(), serde_json::Value::Null] {
+            let err = at(bad).expect_err("not a version");
+            assert!(err.to_string().contains("snapshot.json"), "{err}");
+        }
     }
 }

@@ -31,7 +31,6 @@ use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
 use crate::secret::Passphrase;
 use crate::trust_dir::TrustDir;
-use crate::tuf::roles;
 
 /// The first docker client version whose `push` no longer signs (content trust moved to the
 /// `docker trust` plugin).
@@ -458,8 +457,10 @@ fn signed_target(
     let Some(remote) = remote::fetch(dir, server, &image.gun)? else {
         return Ok(None);
     };
-    let entry = &remote.targets["targets"][&image.tag];
-    let Some(hash) = entry["hashes"]["sha256"].as_str() else {
+    let Some(entry) = remote.targets.targets.get(&image.tag) else {
+        return Ok(None);
+    };
+    let Some(hash) = entry.hashes.get("sha256") else {
         return Ok(None);
     };
     let bytes = base64::engine::general_purpose::STANDARD
@@ -469,12 +470,12 @@ fn signed_target(
         .ok_or_else(|| Error::InvalidMetadata {
             reason: format!("the sha256 of {} in targets.json is malformed", image.tag),
         })?;
-    let size = entry["length"].as_u64().unwrap_or(0);
-    let signed_by = roles::role_key_ids(&remote.root, "targets")
+    let size = entry.length;
+    let signed_by = remote
+        .root
+        .canonical_ids("targets")
         .iter()
-        .filter_map(|id| roles::root_key(&remote.root, id))
-        .filter_map(|k| roles::canonical_id(&k))
-        .map(|k: KeyId| k.to_string())
+        .map(KeyId::to_string)
         .collect();
     Ok(Some((
         format!("sha256:{}", hex::encode(bytes)),

@@ -207,17 +207,16 @@ pub(crate) fn key_status(
     };
     st.published = Some(true);
     let root = &remote.root;
-    st.root_expires = root["expires"].as_str().map(str::to_owned);
+    st.root_expires = Some(root.expires.clone());
     let expected = |role: &str| -> Vec<ExpectedKey> {
-        roles::role_key_ids(root, role)
-            .into_iter()
+        root.role_key_ids(role)
+            .iter()
             .map(|listed_id| {
-                let key_id =
-                    roles::root_key(root, &listed_id).and_then(|k| roles::canonical_id(&k));
+                let key_id = root.key(listed_id).and_then(|k| roles::canonical_id(&k));
                 ExpectedKey {
                     local: key_id.as_ref().is_some_and(|id| dir.key_path(id).is_file()),
                     key_id: key_id.map(|k| k.to_string()),
-                    listed_id,
+                    listed_id: listed_id.clone(),
                 }
             })
             .collect()
@@ -237,10 +236,8 @@ pub(crate) fn key_status(
             "the root key is not on this machine (fine for pushing; rotation needs it)".into(),
         );
     }
-    let targets = &remote.targets;
-    let timestamp = &remote.timestamp;
-    st.targets_expires = targets["expires"].as_str().map(str::to_owned);
-    st.timestamp_expires = timestamp["expires"].as_str().map(str::to_owned);
+    st.targets_expires = Some(remote.targets.expires.clone());
+    st.timestamp_expires = Some(remote.timestamp.expires.clone());
     st.ready = st.can_sign_targets;
     Ok(st)
 }

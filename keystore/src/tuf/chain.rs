@@ -121,7 +121,7 @@ pub fn update(
 /// already, [`check_root`]).
 fn signed_by_previous(previous: &CheckedRoot, next: &CheckedRoot, gun: &Gun) -> Result<()> {
     let role = RoleKeys::of(previous.signed(), "root")?;
-    let signers = role.signers(&next.envelope, &next.canonical)?;
+    let signers = role.signers(&next.document.signatures, &next.canonical)?;
     if (signers.len() as u64) < role.threshold {
         return Err(bad(format!(
             "root.json version {} of {gun} is signed by {} of the root keys of version {}; {} needed. It is not a successor of the root this machine trusts (a forged root, or a rotation that skipped the old root key)",
@@ -138,8 +138,6 @@ fn signed_by_previous(previous: &CheckedRoot, next: &CheckedRoot, gun: &Gun) -> 
 mod tests {
     use std::collections::BTreeMap;
     use std::time::Duration;
-
-    use serde_json::json;
 
     use super::*;
     use crate::ids::KeyId;
@@ -178,11 +176,13 @@ mod tests {
         };
         let mut signed = roles::root(&base, now);
         for r in listed {
-            signed["keys"][r.cert.id().as_str()] = r.cert.to_json();
+            signed
+                .keys
+                .insert(r.cert.id().to_string(), (&r.cert).into());
         }
         let ids: Vec<String> = listed.iter().map(|r| r.cert.id().to_string()).collect();
-        signed["roles"]["root"] = json!({"keyids": ids, "threshold": 1});
-        signed["version"] = version.into();
+        signed.roles.get_mut("root").expect("root role").keyids = ids;
+        signed.version = version;
         let ids: Vec<KeyId> = signers.iter().map(|r| r.cert.id()).collect();
         let pairs: Vec<(&KeyId, &PrivateKey)> =
             ids.iter().zip(signers.iter().map(|r| &r.key)).collect();

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::cjson;
+use super::schema::{Metadata, Signed};
 use crate::error::{Error, Result};
 use crate::ids::KeyId;
 use crate::key::{PrivateKey, key_id_of};
@@ -26,14 +27,9 @@ pub struct Signature {
     pub sig: String,
 }
 
-/// A parsed envelope.
-#[derive(Clone, Debug)]
-pub struct Envelope {
-    /// The `signed` object.
-    pub signed: Value,
-    /// Its signatures.
-    pub signatures: Vec<Signature>,
-}
+/// A parsed envelope whose `signed` object is kept exactly as received: signatures are verified
+/// over its canonical form, then it is read as typed metadata ([`Envelope::typed`]).
+pub type Envelope = Signed<Value>;
 
 impl Envelope {
     /// Parses metadata bytes (at most [`MAX_METADATA`]).
@@ -58,6 +54,11 @@ impl Envelope {
             signed: raw.signed,
             signatures: raw.signatures,
         })
+    }
+
+    /// The `signed` object read as `T` (see [`Metadata::from_signed`]).
+    pub fn typed<T: Metadata>(&self) -> Result<T> {
+        T::from_signed(&self.signed)
     }
 }
 
@@ -111,10 +112,17 @@ impl TufKey {
     }
 }
 
-/// Signs `signed` with each `(TUF key ID, key)` and returns the envelope bytes exactly as notary
-/// writes them: `signed` canonical and Go-escaped, no whitespace, no trailing newline.
-pub fn sign(signed: &Value, signers: &[(&KeyId, &PrivateKey)]) -> Result<Vec<u8>> {
-    let canonical = cjson::to_vec(signed)?;
+/// Signs `signed` (typed metadata, or a JSON value) with each `(TUF key ID, key)` and returns the
+/// envelope bytes exactly as notary writes them: the canonical JSON of `signed`, Go-escaped, no
+/// whitespace, no trailing newline.
+pub fn sign<T: Serialize + ?Sized>(
+    signed: &T,
+    signers: &[(&KeyId, &PrivateKey)],
+) -> Result<Vec<u8>> {
+    let value = serde_json::to_value(signed).map_err(|e| Error::Internal {
+        what: format!("cannot encode metadata to sign: {e}"),
+    })?;
+    let canonical = cjson::to_vec(&value)?;
     let mut out = Vec::with_capacity(canonical.len() + 160 * signers.len() + 32);
     out.extend_from_slice(b"{\"signed\":");
     out.extend_from_slice(&cjson::go_html_escape(&canonical));

@@ -6,19 +6,18 @@
 //!    matching the length and hashes the level above signed for, and no version lower than the
 //!    cached one (rollback), unless the role's keys changed with the root (TUF §5.3.11).
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::Envelope;
 use super::chain::{self, TrustedRoot};
 use super::pinning::TrustPinning;
+use super::schema::{FileMeta, Metadata, Root, Snapshot, Targets, Timestamp};
 use super::verify::{self, RoleKeys};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
-
-/// The roles below root, in the order a client verifies them.
-pub const ROLES: [&str; 3] = ["timestamp", "snapshot", "targets"];
 
 /// A repository whose every file verified.
 #[derive(Clone, Debug)]
@@ -26,14 +25,87 @@ pub struct Verified {
     /// The root now trusted.
     pub root: TrustedRoot,
     /// timestamp.json's `signed` object.
-    pub timestamp: Value,
+    pub timestamp: Timestamp,
     /// snapshot.json's `signed` object.
-    pub snapshot: Value,
+    pub snapshot: Snapshot,
     /// targets.json's `signed` object.
-    pub targets: Value,
+    pub targets: Targets,
     /// The verified bytes by role (`root`, `timestamp`, `snapshot`, `targets`), as the cache
     /// keeps them.
     pub files: Vec<(&'static str, Vec<u8>)>,
+}
+
+/// What verifying the roles below root needs.
+struct Walk<'a> {
+    gun: &'a Gun,
+    root: &'a Root,
+    previous_root: Option<Root>,
+    cached: &'a dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    served: &'a mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
+    now: SystemTime,
+    files: Vec<(&'static str, Vec<u8>)>,
+}
+
+impl Walk<'_> {
+    /// Fetches and verifies role `T`, whose length and hashes `parent` (the `meta` of the level
+    /// above, `None` for timestamp) signed for.
+    fn role<T: Metadata>(&mut self, parent: Option<&BTreeMap<String, FileMeta>>) -> Result<T> {
+        let (gun, role) = (self.gun, T::ROLE);
+        let file = format!("{role}.json");
+        let bytes = (self.served)(&file)?.ok_or_else(|| Error::InvalidMetadata {
+            reason: format!("the server has root.json for {gun} but no {file}"),
+        })?;
+        if let Some(parent) = parent {
+            verify::check_meta(parent.get(role), &file, &bytes)?;
+        }
+        let checked: T = verify::verify_role(&bytes, self.root, self.now)?;
+        if let Some(floor) = self.version_floor(role)?
+            && checked.version() < floor
+        {
+            return Err(Error::InvalidMetadata {
+                reason: format!(
+                    "the server's {file} of {gun} is version {}, older than version {floor} this machine already saw: a rollback",
+                    checked.version()
+                ),
+            });
+        }
+        self.files.push((role, bytes));
+        Ok(checked)
+    }
+
+    /// The lowest acceptable version of `role`: the cached one, unless the role's keys changed
+    /// with the root (after a key rotation a fast-forwarded version must not lock the repository
+    /// out). Snapshot and timestamp floors are reset together when either key changes. A cached
+    /// file that cannot be parsed is no evidence.
+    fn version_floor(&self, role: &str) -> Result<Option<u64>> {
+        let Some(previous_root) = &self.previous_root else {
+            return Ok(None);
+        };
+        let keys = |r: &Root, role: &str| {
+            RoleKeys::of(r, role)
+                .map(|k| k.keys.into_iter().map(|(id, _)| id).collect::<Vec<_>>())
+                .ok()
+        };
+        let related: &[&str] = match role {
+            "targets" => &["targets"],
+            _ => &["timestamp", "snapshot"],
+        };
+        if related
+            .iter()
+            .any(|r| keys(previous_root, r) != keys(self.root, r))
+        {
+            return Ok(None);
+        }
+        /// Only the version of a cached file matters here.
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u64,
+        }
+        Ok((self.cached)(role)?
+            .and_then(|b| Envelope::parse(&b).ok())
+            .and_then(|e| Versioned::deserialize(&e.signed).ok())
+            .map(|v| v.version))
+    }
 }
 
 /// Verifies `gun`'s metadata. `trusted_root` is the cached root (if any), `cached(role)` the
@@ -56,38 +128,22 @@ pub fn verify(
         pinning,
         now,
     )?;
-    let signed_root = root.root.signed().clone();
     let previous_root = trusted_root
         .and_then(|b| Envelope::parse(b).ok())
-        .map(|e| e.signed);
-    let mut files: Vec<(&'static str, Vec<u8>)> = vec![("root", root.bytes.clone())];
-    let mut signed: Vec<Value> = Vec::with_capacity(ROLES.len());
-    for role in ROLES {
-        let file = format!("{role}.json");
-        let bytes = served(&file)?.ok_or_else(|| Error::InvalidMetadata {
-            reason: format!("the server has root.json for {gun} but no {file}"),
-        })?;
-        if let Some(parent) = signed.last() {
-            verify::check_meta(&parent["meta"][role], &file, &bytes)?;
-        }
-        let checked = verify::check_role(&bytes, role, &signed_root, now)?;
-        if let Some(floor) = version_floor(cached, role, previous_root.as_ref(), &signed_root)?
-            && checked.version < floor
-        {
-            return Err(Error::InvalidMetadata {
-                reason: format!(
-                    "the server's {file} of {gun} is version {}, older than version {floor} this machine already saw: a rollback",
-                    checked.version
-                ),
-            });
-        }
-        signed.push(checked.signed);
-        files.push((role, bytes));
-    }
-    let [timestamp, snapshot, targets]: [Value; 3] =
-        signed.try_into().map_err(|_| Error::Internal {
-            what: "three roles were verified".into(),
-        })?;
+        .and_then(|e| e.typed::<Root>().ok());
+    let mut walk = Walk {
+        gun,
+        root: root.root.signed(),
+        previous_root,
+        cached,
+        served,
+        now,
+        files: vec![("root", root.bytes.clone())],
+    };
+    let timestamp: Timestamp = walk.role(None)?;
+    let snapshot: Snapshot = walk.role(Some(&timestamp.meta))?;
+    let targets: Targets = walk.role(Some(&snapshot.meta))?;
+    let files = walk.files;
     Ok(Verified {
         root,
         timestamp,
@@ -95,37 +151,4 @@ pub fn verify(
         targets,
         files,
     })
-}
-
-/// The lowest acceptable version of `role`: the cached one, unless the role's keys changed with
-/// the root (after a key rotation a fast-forwarded version must not lock the repository out).
-/// Snapshot and timestamp floors are reset together when either key changes. A cached file that
-/// cannot be parsed is no evidence.
-fn version_floor(
-    cached: &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
-    role: &str,
-    previous_root: Option<&Value>,
-    root: &Value,
-) -> Result<Option<u64>> {
-    let Some(previous_root) = previous_root else {
-        return Ok(None);
-    };
-    let keys = |r: &Value, role: &str| {
-        RoleKeys::of(r, role)
-            .map(|k| k.keys.into_iter().map(|(id, _)| id).collect::<Vec<_>>())
-            .ok()
-    };
-    let related: &[&str] = match role {
-        "targets" => &["targets"],
-        _ => &["timestamp", "snapshot"],
-    };
-    if related
-        .iter()
-        .any(|r| keys(previous_root, r) != keys(root, r))
-    {
-        return Ok(None);
-    }
-    Ok(cached(role)?
-        .and_then(|b| Envelope::parse(&b).ok())
-        .and_then(|e| e.signed["version"].as_u64()))
 }

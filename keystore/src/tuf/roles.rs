@@ -3,9 +3,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 use super::TufKey;
+use super::schema::{
+    Delegations, Extra, FileMeta, Key, Metadata, RoleEntry, Root, Snapshot, Targets,
+};
 use crate::ids::KeyId;
 
 /// Root metadata expiry: 10 × 365 days.
@@ -27,58 +30,63 @@ pub struct BaseKeys {
 }
 
 /// The `signed` object of root.json version 1.
-pub fn root(keys: &BaseKeys, now: SystemTime) -> Value {
-    let mut map = serde_json::Map::new();
-    for k in [&keys.root, &keys.targets, &keys.snapshot, &keys.timestamp] {
-        map.insert(k.id().to_string(), k.to_json());
+pub fn root(keys: &BaseKeys, now: SystemTime) -> Root {
+    let role = |k: &TufKey| RoleEntry {
+        keyids: vec![k.id().to_string()],
+        threshold: 1,
+        extra: Extra::new(),
+    };
+    Root {
+        kind: Root::TYPE.into(),
+        consistent_snapshot: Some(false),
+        expires: go_time(now + ROOT_EXPIRY),
+        keys: [&keys.root, &keys.targets, &keys.snapshot, &keys.timestamp]
+            .into_iter()
+            .map(|k| (k.id().to_string(), Key::from(k)))
+            .collect(),
+        roles: [
+            ("root", &keys.root),
+            ("snapshot", &keys.snapshot),
+            ("targets", &keys.targets),
+            ("timestamp", &keys.timestamp),
+        ]
+        .into_iter()
+        .map(|(name, k)| (name.to_owned(), role(k)))
+        .collect(),
+        version: 1,
+        extra: Extra::new(),
     }
-    let role = |k: &TufKey| json!({"keyids": [k.id().to_string()], "threshold": 1});
-    json!({
-        "_type": "Root",
-        "consistent_snapshot": false,
-        "expires": go_time(now + ROOT_EXPIRY),
-        "keys": map,
-        "roles": {
-            "root": role(&keys.root),
-            "snapshot": role(&keys.snapshot),
-            "targets": role(&keys.targets),
-            "timestamp": role(&keys.timestamp),
-        },
-        "version": 1,
-    })
 }
 
 /// The `signed` object of an empty targets.json.
-pub fn empty_targets(version: u64, now: SystemTime) -> Value {
-    json!({
-        "_type": "Targets",
-        "delegations": {"keys": {}, "roles": []},
-        "expires": go_time(now + TARGETS_EXPIRY),
-        "targets": {},
-        "version": version,
-    })
-}
-
-/// The `meta` entry of a file in snapshot/timestamp metadata: exact length and SHA-256/512 of the
-/// exact bytes (spec §9.3).
-pub fn file_meta(bytes: &[u8]) -> Value {
-    use base64::Engine as _;
-    use sha2::{Digest, Sha256, Sha512};
-    let b64 = base64::engine::general_purpose::STANDARD;
-    json!({
-        "hashes": {"sha256": b64.encode(Sha256::digest(bytes)), "sha512": b64.encode(Sha512::digest(bytes))},
-        "length": bytes.len(),
-    })
+pub fn empty_targets(version: u64, now: SystemTime) -> Targets {
+    Targets {
+        kind: Targets::TYPE.into(),
+        delegations: Some(Delegations {
+            keys: BTreeMap::new(),
+            roles: Vec::new(),
+            extra: Extra::new(),
+        }),
+        expires: go_time(now + TARGETS_EXPIRY),
+        targets: BTreeMap::new(),
+        version,
+        extra: Extra::new(),
+    }
 }
 
 /// The `signed` object of snapshot.json listing root.json and targets.json.
-pub fn snapshot(version: u64, root: &[u8], targets: &[u8], now: SystemTime) -> Value {
-    json!({
-        "_type": "Snapshot",
-        "expires": go_time(now + TARGETS_EXPIRY),
-        "meta": {"root": file_meta(root), "targets": file_meta(targets)},
-        "version": version,
-    })
+pub fn snapshot(version: u64, root: &[u8], targets: &[u8], now: SystemTime) -> Snapshot {
+    Snapshot {
+        kind: Snapshot::TYPE.into(),
+        expires: go_time(now + TARGETS_EXPIRY),
+        meta: [
+            ("root".to_owned(), FileMeta::of(root)),
+            ("targets".to_owned(), FileMeta::of(targets)),
+        ]
+        .into(),
+        version,
+        extra: Extra::new(),
+    }
 }
 
 /// Go's `time.Time` JSON form in UTC: RFC 3339 with nanoseconds, trailing zeros trimmed.
@@ -94,24 +102,6 @@ pub fn go_time(t: SystemTime) -> String {
     }
     out.push('Z');
     out
-}
-
-/// The key IDs a role of a root `signed` object lists.
-pub fn role_key_ids(root: &Value, role: &str) -> Vec<String> {
-    root["roles"][role]["keyids"]
-        .as_array()
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|i| i.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The key of `id` in a root `signed` object, with its ID checked.
-pub fn root_key(root: &Value, id: &str) -> Option<TufKey> {
-    let key = TufKey::from_json(&root["keys"][id]).ok()?;
-    (key.id().as_str() == id).then_some(key)
 }
 
 /// The canonical (file-name) ID of a key listed in root.json: for x509 keys, the ID of the

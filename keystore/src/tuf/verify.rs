@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use der::Decode;
-use serde_json::Value;
 use x509_cert::Certificate;
 
-use super::{Envelope, TufKey, cjson, roles, verify_canonical};
+use super::schema::{FileMeta, Metadata, Root, Signed};
+use super::{Envelope, Signature, TufKey, cjson, roles, verify_canonical};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::key::pem;
@@ -40,13 +40,17 @@ impl RoleKeys {
     /// The keys and threshold of `role` in `root`. A listed key that is missing, or whose ID
     /// does not match its content, is an error for the root role and skipped for the others (it
     /// can then only fail the threshold).
-    pub fn of(root: &Value, role: &str) -> Result<Self> {
-        let mut ids = roles::role_key_ids(root, role);
+    pub fn of(root: &Root, role: &str) -> Result<Self> {
+        let entry = root
+            .roles
+            .get(role)
+            .ok_or_else(|| bad(format!("root.json has no {role} role")))?;
+        let mut ids = entry.keyids.clone();
         ids.sort();
         ids.dedup();
         let mut keys = Vec::with_capacity(ids.len());
         for id in ids {
-            match roles::root_key(root, &id) {
+            match root.key(&id) {
                 Some(key) => keys.push((id, key)),
                 None if role == "root" => {
                     return Err(bad(format!(
@@ -57,29 +61,31 @@ impl RoleKeys {
                 None => {}
             }
         }
-        let threshold = root["roles"][role]["threshold"].as_u64().unwrap_or(0);
-        if threshold < 1 {
+        if entry.threshold < 1 {
             return Err(bad(format!(
                 "root.json gives the {role} role a threshold below 1"
             )));
         }
-        Ok(RoleKeys { keys, threshold })
+        Ok(RoleKeys {
+            keys,
+            threshold: entry.threshold,
+        })
     }
 
-    /// The listed IDs of the keys that validly signed `env` (whose canonical `signed` bytes are
-    /// `canonical`). Two listed IDs of one public key count as one signer.
-    pub fn signers(&self, env: &Envelope, canonical: &[u8]) -> Result<BTreeSet<String>> {
-        if env.signatures.len() > MAX_SIGNATURES {
+    /// The listed IDs of the keys whose signature among `signatures` is valid over `canonical`
+    /// (the canonical bytes of the `signed` object as received). Two listed IDs of one public key
+    /// count as one signer.
+    pub fn signers(&self, signatures: &[Signature], canonical: &[u8]) -> Result<BTreeSet<String>> {
+        if signatures.len() > MAX_SIGNATURES {
             return Err(bad(format!(
                 "the document carries {} signatures; at most {MAX_SIGNATURES} are accepted",
-                env.signatures.len()
+                signatures.len()
             )));
         }
         let mut signers = BTreeSet::new();
         let mut distinct = BTreeSet::new();
         for (id, key) in &self.keys {
-            let signed = env
-                .signatures
+            let signed = signatures
                 .iter()
                 .filter(|s| &s.keyid == id)
                 .any(|s| verify_canonical(canonical, s, key).unwrap_or(false));
@@ -93,9 +99,14 @@ impl RoleKeys {
         Ok(signers)
     }
 
-    /// Checks that a threshold of distinct keys signed `env`; returns who did.
-    pub fn check(&self, env: &Envelope, canonical: &[u8], what: &str) -> Result<BTreeSet<String>> {
-        let signers = self.signers(env, canonical)?;
+    /// Checks that a threshold of distinct keys signed `canonical`; returns who did.
+    pub fn check(
+        &self,
+        signatures: &[Signature],
+        canonical: &[u8],
+        what: &str,
+    ) -> Result<BTreeSet<String>> {
+        let signers = self.signers(signatures, canonical)?;
         if (signers.len() as u64) < self.threshold {
             return Err(bad(format!(
                 "{what} carries {} valid signature(s) from the keys trusted for it; {} needed",
@@ -110,9 +121,9 @@ impl RoleKeys {
 /// A root.json whose own root role's threshold signed it.
 #[derive(Clone, Debug)]
 pub struct CheckedRoot {
-    /// The parsed document.
-    pub envelope: Envelope,
-    /// Canonical bytes of its `signed` object.
+    /// The typed document.
+    pub document: Signed<Root>,
+    /// Canonical bytes of its `signed` object as received (what the signatures cover).
     pub canonical: Vec<u8>,
     /// Its version (at least 1).
     pub version: u64,
@@ -122,8 +133,8 @@ pub struct CheckedRoot {
 
 impl CheckedRoot {
     /// The `signed` object.
-    pub fn signed(&self) -> &Value {
-        &self.envelope.signed
+    pub fn signed(&self) -> &Root {
+        &self.document.signed
     }
 }
 
@@ -133,34 +144,38 @@ impl CheckedRoot {
 /// in the chain) their dates are not checked.
 pub fn check_root(bytes: &[u8], gun: &Gun, now: Option<SystemTime>) -> Result<CheckedRoot> {
     let envelope = Envelope::parse(bytes)?;
-    let signed = &envelope.signed;
-    if signed["_type"] != "Root" {
+    let signed: Root = envelope.typed()?;
+    if signed.kind != Root::TYPE {
         return Err(bad("root.json is not of type Root"));
     }
-    let version = signed["version"]
-        .as_u64()
-        .filter(|v| *v >= 1)
-        .ok_or_else(|| bad("root.json has no valid version"))?;
+    if signed.version < 1 {
+        return Err(bad("root.json has no valid version"));
+    }
     for role in ["root", "targets", "snapshot", "timestamp"] {
-        if roles::role_key_ids(signed, role).is_empty() {
+        if signed.role_key_ids(role).is_empty() {
             return Err(bad(format!("root.json lists no {role} key")));
         }
     }
     if let Some(now) = now {
-        check_expiry(signed, "root.json", now)?;
+        check_expiry(&signed, "root.json", now)?;
     }
-    let root_role = RoleKeys::of(signed, "root")?;
+    let root_role = RoleKeys::of(&signed, "root")?;
     for (_, key) in &root_role.keys {
         check_certificate(key, gun, now)?;
     }
-    let canonical = cjson::to_vec(signed)?;
+    // The signatures cover the document as received, not as it would re-serialise.
+    let canonical = cjson::to_vec(&envelope.signed)?;
+    let version = signed.version;
     let signers = root_role.check(
-        &envelope,
+        &envelope.signatures,
         &canonical,
         &format!("root.json version {version}"),
     )?;
     Ok(CheckedRoot {
-        envelope,
+        document: Signed {
+            signed,
+            signatures: envelope.signatures,
+        },
         canonical,
         version,
         signers,
@@ -170,64 +185,38 @@ pub fn check_root(bytes: &[u8], gun: &Gun, now: Option<SystemTime>) -> Result<Ch
 /// Verifies a root.json for `gun` as a client trusting it on first use would (signed by its own
 /// root keys, certificates valid, not expired), and returns its `signed` object. Whether a root
 /// may be trusted at all is decided by [`super::chain`].
-pub fn verify_root(bytes: &[u8], gun: &Gun, now: SystemTime) -> Result<Value> {
-    Ok(check_root(bytes, gun, Some(now))?.envelope.signed)
+pub fn verify_root(bytes: &[u8], gun: &Gun, now: SystemTime) -> Result<Root> {
+    Ok(check_root(bytes, gun, Some(now))?.document.signed)
 }
 
-/// A role's metadata verified against root.json: its `signed` object and version.
-#[derive(Clone, Debug)]
-pub struct CheckedRole {
-    /// The `signed` object.
-    pub signed: Value,
-    /// Its version.
-    pub version: u64,
-}
-
-/// Verifies a role's metadata against the keys and threshold root.json gives that role, its type
-/// and its expiry; returns its `signed` object.
-pub fn verify_role(bytes: &[u8], role: &str, root: &Value, now: SystemTime) -> Result<Value> {
-    Ok(check_role(bytes, role, root, now)?.signed)
-}
-
-/// [`verify_role`], also returning the version.
-pub fn check_role(bytes: &[u8], role: &str, root: &Value, now: SystemTime) -> Result<CheckedRole> {
-    let env = Envelope::parse(bytes)?;
-    let expected_type = match role {
-        "targets" => "Targets",
-        "snapshot" => "Snapshot",
-        "timestamp" => "Timestamp",
-        _ => {
-            return Err(bad(format!(
-                "cannot verify role {}",
-                crate::ids::clip(role)
-            )));
-        }
-    };
-    if env.signed["_type"] != expected_type {
-        return Err(bad(format!("{role}.json is not of type {expected_type}")));
+/// Verifies a role's metadata (targets, snapshot or timestamp) against the keys and threshold
+/// root.json gives that role, its type and its expiry; returns its `signed` object. The
+/// signatures are checked over the `signed` object as received, before it is read as `T`.
+pub fn verify_role<T: Metadata>(bytes: &[u8], root: &Root, now: SystemTime) -> Result<T> {
+    let role = T::ROLE;
+    if role == Root::ROLE {
+        return Err(bad("root.json is verified with verify_root"));
     }
-    let version = env.signed["version"]
-        .as_u64()
-        .ok_or_else(|| bad(format!("{role}.json has no valid version")))?;
+    let env = Envelope::parse(bytes)?;
+    let signed: T = env.typed()?;
+    if signed.kind() != T::TYPE {
+        return Err(bad(format!("{role}.json is not of type {}", T::TYPE)));
+    }
     let canonical = cjson::to_vec(&env.signed)?;
-    RoleKeys::of(root, role)?.check(&env, &canonical, &format!("{role}.json"))?;
-    check_expiry(&env.signed, &format!("{role}.json"), now)?;
-    Ok(CheckedRole {
-        signed: env.signed,
-        version,
-    })
+    RoleKeys::of(root, role)?.check(&env.signatures, &canonical, &format!("{role}.json"))?;
+    check_expiry(&signed, &format!("{role}.json"), now)?;
+    Ok(signed)
 }
 
-/// Checks that `bytes` are the file `meta` (a snapshot/timestamp `meta` entry) describes: the
-/// exact length, the SHA-256 and, when recorded, the SHA-512 (spec §9.3: hashes cover the exact
-/// file bytes).
-pub fn check_meta(meta: &Value, file: &str, bytes: &[u8]) -> Result<()> {
+/// Checks that `bytes` are the file `meta` (a snapshot/timestamp `meta` entry, `None` when there
+/// is none) describes: the exact length, the SHA-256 and, when recorded, the SHA-512 (spec §9.3:
+/// hashes cover the exact file bytes).
+pub fn check_meta(meta: Option<&FileMeta>, file: &str, bytes: &[u8]) -> Result<()> {
     use base64::Engine as _;
     use sha2::{Digest, Sha256, Sha512};
     let b64 = base64::engine::general_purpose::STANDARD;
-    let length = meta["length"].as_u64();
-    let sha256 = meta["hashes"]["sha256"].as_str();
-    let (Some(length), Some(sha256)) = (length, sha256) else {
+    let Some((length, sha256)) = meta.and_then(|m| Some((m.length, m.hashes.get("sha256")?)))
+    else {
         return Err(bad(format!("no length and sha256 are recorded for {file}")));
     };
     if length != bytes.len() as u64 {
@@ -236,11 +225,11 @@ pub fn check_meta(meta: &Value, file: &str, bytes: &[u8]) -> Result<()> {
             bytes.len()
         )));
     }
-    let sha512_ok = match meta["hashes"].get("sha512") {
+    let sha512_ok = match meta.and_then(|m| m.hashes.get("sha512")) {
         None => true,
-        Some(v) => v.as_str() == Some(&b64.encode(Sha512::digest(bytes))),
+        Some(v) => *v == b64.encode(Sha512::digest(bytes)),
     };
-    if b64.encode(Sha256::digest(bytes)) != sha256 || !sha512_ok {
+    if b64.encode(Sha256::digest(bytes)) != *sha256 || !sha512_ok {
         return Err(bad(format!(
             "{file} does not match the hash it was signed with"
         )));
@@ -248,12 +237,10 @@ pub fn check_meta(meta: &Value, file: &str, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Fails when `signed.expires` is in the past (or unreadable).
-pub fn check_expiry(signed: &Value, what: &str, now: SystemTime) -> Result<SystemTime> {
-    let expires = signed["expires"]
-        .as_str()
-        .and_then(parse_time)
-        .ok_or_else(|| bad(format!("{what} has no valid expiry")))?;
+/// Fails when `signed`'s expiry is in the past (or unreadable); returns it.
+pub fn check_expiry<T: Metadata>(signed: &T, what: &str, now: SystemTime) -> Result<SystemTime> {
+    let expires =
+        parse_time(signed.expires()).ok_or_else(|| bad(format!("{what} has no valid expiry")))?;
     if expires < now {
         return Err(bad(format!(
             "{what} expired at {}",
@@ -507,8 +494,9 @@ mod tests {
         } = fixture();
         let id = keys.root.id();
         let mut signed = roles::root(&keys, now);
-        signed["roles"]["root"] =
-            serde_json::json!({"keyids": [id.as_str(), id.as_str()], "threshold": 2});
+        let role = signed.roles.get_mut("root").expect("root role");
+        role.keyids = vec![id.to_string(), id.to_string()];
+        role.threshold = 2;
         // Two signatures by the one key, under the one ID.
         let bytes = super::super::sign(&signed, &[(&id, &root), (&id, &root)]).expect("signs");
         let err = verify_root(&bytes, &gun, now).expect_err("threshold 2 needs two keys");
