@@ -16,6 +16,13 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "keystore without its default features (notary-client, os-keyring): check, lint, unit tests"
+cargo check -p keystore --no-default-features
+cargo check -p keystore --no-default-features --features notary-client
+cargo check -p keystore --no-default-features --features os-keyring
+cargo clippy -p keystore --no-default-features --all-targets -- -D warnings
+cargo test -p keystore --no-default-features --lib
+
 step "rustdoc of the libraries, warnings denied (broken links, unescaped HTML)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p keystore -p keystore-ffi
 

@@ -217,6 +217,7 @@ mod tests {
         assert_eq!(chain.describe(), "first, then second");
     }
 
+    #[cfg(feature = "os-keyring")]
     #[test]
     fn chain_order_for_every_role_with_the_mock_keyring() {
         use super::keyring::Keyring;

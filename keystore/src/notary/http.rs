@@ -1,12 +1,13 @@
-//! A blocking HTTPS client of the Notary server API (spec §6.3): TUF metadata, server-managed
-//! keys and the multipart publish. Bounded bodies, timeouts, and errors that say what to do.
+//! The blocking HTTPS client of the Notary server API (feature `notary-client`): bounded bodies,
+//! timeouts, and errors that say what to do.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
+use super::{NotaryClient, host_port};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::tuf::pinning::TrustPinning;
@@ -20,79 +21,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest error body kept for messages.
 const MAX_ERROR_BODY: usize = 512;
 
-/// A Notary server.
-pub struct NotaryClient {
-    base: String,
+/// The HTTPS agent of a [`NotaryClient`].
+pub(super) struct Transport {
     agent: ureq::Agent,
-    pinning: TrustPinning,
     /// Connection and whole-request timeouts, named in messages.
     timeouts: (Duration, Duration),
 }
 
-impl std::fmt::Debug for NotaryClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NotaryClient")
-            .field("base", &self.base)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Where docker looks for a Notary server's CA: `<config dir>/tls/<host:port>/ca.crt`.
-pub fn docker_ca_path(
-    url: &str,
-    env: impl Fn(&str) -> Option<std::ffi::OsString>,
-) -> Option<PathBuf> {
-    let host = host_port(url)?;
-    let config = env("DOCKER_CONFIG")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".docker")))?;
-    let path = config.join("tls").join(host).join("ca.crt");
-    path.exists().then_some(path)
-}
-
-/// The CA file to trust for the server at `url`, as every face resolves it: `given`, else the
-/// `KEYTOOL_TLSCACERT` setting, else docker's `$DOCKER_CONFIG/tls/<host:port>/ca.crt` when it
-/// exists; `None`: the system's trust store.
-pub fn server_ca(
-    url: &str,
-    given: Option<&Path>,
-    settings: impl Fn(&str) -> Option<std::ffi::OsString>,
-) -> Option<PathBuf> {
-    given
-        .map(Path::to_path_buf)
-        .or_else(|| {
-            settings("KEYTOOL_TLSCACERT")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .or_else(|| docker_ca_path(url, &settings))
-}
-
-/// `host:port` of a server URL, as docker names its `tls/<host:port>/` directory.
-pub(crate) fn host_port(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    Some(rest.split('/').next().unwrap_or(rest))
-}
-
 impl NotaryClient {
-    /// A client of the server at `url` as every face makes one: trusting the CA of
-    /// [`server_ca`], and trusting a repository's first root only as notary's trust pinning
-    /// allows ([`TrustPinning::load`]: notary's configuration merged with `own_pinning`).
-    /// `settings` reads `KEYTOOL_TLSCACERT`, `KEYTOOL_NOTARY_CONFIG`, `DOCKER_CONFIG`, `HOME`.
-    pub fn connect(
-        url: &str,
-        ca: Option<&Path>,
-        settings: impl Fn(&str) -> Option<std::ffi::OsString>,
-        own_pinning: Option<TrustPinning>,
-    ) -> Result<Self> {
-        let ca = server_ca(url, ca, &settings);
-        let pinning = TrustPinning::load(None, &settings, own_pinning)?;
-        Ok(NotaryClient::new(url, ca.as_deref())?.with_pinning(pinning))
-    }
-
     /// A client of the server at `url` (`https://host[:port]`), trusting `ca` when given (a PEM
     /// file) and the system's trust store otherwise. Proxies from the environment are honoured,
     /// except for loopback servers.
@@ -156,31 +92,12 @@ impl NotaryClient {
         }
         Ok(NotaryClient {
             base: url.trim_end_matches('/').to_owned(),
-            agent: config.build().new_agent(),
             pinning: TrustPinning::default(),
-            timeouts: (connect, total),
+            transport: Transport {
+                agent: config.build().new_agent(),
+                timeouts: (connect, total),
+            },
         })
-    }
-
-    /// The same client, trusting a repository's first root only as `pinning` allows (notary's
-    /// `trust_pinning`; without it, trust on first use).
-    pub fn with_pinning(mut self, pinning: TrustPinning) -> Self {
-        self.pinning = pinning;
-        self
-    }
-
-    /// The trust pinning applied to roots from this server.
-    pub fn pinning(&self) -> &TrustPinning {
-        &self.pinning
-    }
-
-    /// The server URL.
-    pub fn url(&self) -> &str {
-        &self.base
-    }
-
-    fn url_for(&self, gun: &Gun, file: &str) -> String {
-        format!("{}/v2/{}/_trust/tuf/{file}", self.base, gun)
     }
 
     /// A transport failure of the request for `url`, in words that say what was being waited
@@ -192,7 +109,7 @@ impl NotaryClient {
             .unwrap_or(url)
             .trim_start_matches("/v2/");
         let host = host_port(&self.base).unwrap_or(&self.base);
-        let (connect, total) = self.timeouts;
+        let (connect, total) = self.transport.timeouts;
         let text = e.to_string();
         let (problem, reason) = match &e {
             ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => (
@@ -315,6 +232,7 @@ impl NotaryClient {
     pub fn get(&self, gun: &Gun, file: &str) -> Result<Option<Vec<u8>>> {
         let url = self.url_for(gun, file);
         let response = self
+            .transport
             .agent
             .get(&url)
             .call()
@@ -327,27 +245,12 @@ impl NotaryClient {
         }
     }
 
-    /// The server-managed public key of `role` (`timestamp` or `snapshot`), created by the server
-    /// on first request.
-    pub fn server_key(&self, gun: &Gun, role: &str) -> Result<TufKey> {
-        let file = format!("{role}.key");
-        let body = self.get(gun, &file)?.ok_or_else(|| Error::ServerRejected {
-            url: self.url_for(gun, &file),
-            status: 404,
-            body: String::new(),
-        })?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|_| Error::InvalidMetadata {
-                reason: format!("the server's {role} key is not JSON"),
-            })?;
-        TufKey::from_json(&value)
-    }
-
     /// Asks the server for a new key of the server-managed `role` (`snapshot` or `timestamp`);
     /// the server keeps using the old one until a root.json naming the new one is published.
     pub fn rotate_server_key(&self, gun: &Gun, role: &str) -> Result<TufKey> {
         let url = self.url_for(gun, &format!("{role}.key"));
         let response = self
+            .transport
             .agent
             .post(&url)
             .send_empty()
@@ -384,6 +287,7 @@ impl NotaryClient {
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let url = format!("{}/v2/{}/_trust/tuf/", self.base, gun);
         let response = self
+            .transport
             .agent
             .post(&url)
             .header(
@@ -406,7 +310,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_and_ca_paths() {
+    fn urls() {
         assert!(NotaryClient::new("http://127.0.0.1:4443", None).is_err());
         assert!(NotaryClient::new("127.0.0.1:4443", None).is_err());
         let c = NotaryClient::new("https://127.0.0.1:4443/", None).expect("ok");
@@ -415,13 +319,6 @@ mod tests {
             c.url_for(&gun, "root.json"),
             "https://127.0.0.1:4443/v2/a.io/b/c/_trust/tuf/root.json"
         );
-        let tmp = tempfile::tempdir().expect("tmp");
-        let ca = tmp.path().join("tls/127.0.0.1:4443/ca.crt");
-        std::fs::create_dir_all(ca.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&ca, b"x").expect("write");
-        let root = tmp.path().to_path_buf();
-        let env = move |k: &str| (k == "DOCKER_CONFIG").then(|| root.clone().into_os_string());
-        assert_eq!(docker_ca_path("https://127.0.0.1:4443", env), Some(ca));
     }
 }
 
