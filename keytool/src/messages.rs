@@ -56,7 +56,7 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         ),
         Error::NoDurableStore { .. } => "Create the vault: keytool vault init (its master passphrase then comes from KEYTOOL_VAULT_PASSPHRASE, --vault-passphrase-file or a prompt), or run in a session with a Secret Service (gnome-keyring, KWallet); or choose the new key's passphrase yourself (--passphrase-file, the environment).".into(),
         Error::AlreadyExists { .. } => {
-            "Pass --force to replace it, or choose another name.".into()
+            "Choose another name (key export -o also takes --force to replace the file; a passphrase backup never replaces one).".into()
         }
         Error::Symlink { .. } => "Replace the link with the file itself.".into(),
         Error::InsecureFile { path } => format!("Run: chmod 600 {}", path.display()),

@@ -284,11 +284,21 @@ fn an_ambiguous_prefix_lists_the_candidates() {
     for name in [&a, &b] {
         std::fs::write(private.join(format!("{name}.key")), &file).expect("copy");
     }
-    let out = keytool(home.path(), &["key", "passwd", "abcd"], &[]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("matches 2 keys"), "{err}");
-    assert!(err.contains(&a) && err.contains(&b), "{err}");
+    // Also where a full ID of a key no longer here is accepted (passphrase remove and reveal):
+    // an ambiguous prefix is never taken for such an ID.
+    let backup = home.path().join("backup");
+    let backup = backup.to_str().expect("utf-8");
+    for args in [
+        &["key", "passwd", "abcd"][..],
+        &["passphrase", "remove", "abcd"],
+        &["passphrase", "reveal", "abcd", "-o", backup, "--yes"],
+    ] {
+        let out = keytool(home.path(), args, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("matches 2 keys"), "{args:?}: {err}");
+        assert!(err.contains(&a) && err.contains(&b), "{args:?}: {err}");
+    }
 }
 
 /// Item 12: a misspelt KEYTOOL_KEYRING is an error, not silently "no keyring".
