@@ -194,6 +194,35 @@ kt passphrase set "$new2" --vault 2>/dev/null || fail "the environment's value s
     );
 }
 
+/// A rotation stopped after the new key's generated passphrase was stored but before the new
+/// key file was written (a crash at the journal step; an error there) leaves no entry behind for
+/// a key that never came to be: the next run starts over and the vault holds exactly the
+/// retired key's entry and the new key's.
+#[test]
+fn an_abandoned_rotation_leaves_no_orphan_passphrase() {
+    run(
+        &[],
+        r#"
+export KEYTOOL_KEYRING=none KEYTOOL_VAULT_PASSPHRASE=vault-master-80
+kt vault init --m-kib 64 --t 1 2>/dev/null
+gun=example.com/acme/orphan
+old=$(kt key generate --role targets --repo "$gun" --generate-passphrase 2>/dev/null)
+if KEYTOOL_FAULT_POINT=journaled kt rotate --repo "$gun" --offline 2>/dev/null; then
+  fail "the fault point must stop keytool"
+fi
+[ "$(kt --json vault status | grep -o '"key_id"' | wc -l)" = 2 ] || fail "expected the old key's entry and the interrupted attempt's: $(kt --json vault status)"
+kt --json rotate --repo "$gun" --offline >rot 2>err || fail "rotate: $(cat err)"
+grep -q '"resumed": true' rot || fail "not a restart: $(cat rot)"
+new=$(sed -n 's/.*"new_key": "\([0-9a-f]*\)".*/\1/p' rot)
+kt --json vault status >vs
+[ "$(grep -o '"key_id"' vs | wc -l)" = 2 ] || fail "an orphan entry is left: $(cat vs)"
+grep -q "$old" vs && grep -q "$new" vs || fail "old or new entry missing: $(cat vs)"
+kt passphrase reveal "$new" --yes -o new.pass 2>err
+grep -q 'it opens the key' err || fail "new key: $(cat err)"
+"#,
+    );
+}
+
 /// Item 7, keyutils: `passphrase remove` deletes the entry (and any copy) from the kernel
 /// keyring and says so; nothing is left for `explain` or `keyctl` to find.
 #[test]

@@ -151,6 +151,33 @@ struct Journal {
     server_managed: bool,
     published_repository: bool,
     phase: Phase,
+    /// The new key's passphrase was generated and stored by this rotation (so an attempt
+    /// abandoned before the key file was durable removes that entry again).
+    #[serde(default)]
+    new_passphrase_generated: bool,
+}
+
+/// A generated passphrase stored for a new key whose file is not durable yet: removed again
+/// when the rotation stops before the file is written (nobody could use it; the key ID is new).
+struct PendingEntry<'a> {
+    store: &'a dyn SecretStore,
+    /// `None` once the key file is durable and the entry is kept.
+    id: Option<KeyId>,
+}
+
+impl PendingEntry<'_> {
+    /// The key file is durable: its stored passphrase is the only one it has; keep it.
+    fn keep(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for PendingEntry<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = &self.id {
+            let _ = crate::passphrase::store::forget(id, self.store);
+        }
+    }
 }
 
 /// The new key of a rotation.
@@ -352,7 +379,13 @@ pub fn rotate(
                 kdf,
             );
         }
-        // Interrupted before the new key was durable: nothing else happened. Start over.
+        // Interrupted before the new key was durable: nothing else happened but, perhaps, the
+        // new key's generated passphrase stored; forget it and start over.
+        if journal.new_passphrase_generated {
+            for store in options.stores {
+                crate::passphrase::store::forget(&new_id, *store)?;
+            }
+        }
         dir.remove_journal(&dir.lock()?, &name)?;
         restarted = true;
     }
@@ -410,6 +443,7 @@ pub fn rotate(
         Some(r) => Some(signing_keys(dir, source, r, gun, role, kdf)?),
         None => None,
     };
+    let mut pending_entry = None;
     let (new_key, pem) = match (options.server_managed, options.new_key_file) {
         (true, _) => {
             let server = options.server.ok_or_else(|| Error::Internal {
@@ -433,6 +467,10 @@ pub fn rotate(
                     // that no moment leaves a key whose passphrase nobody has.
                     let p = generate_passphrase()?;
                     m.store.put(&key.id(), role, key_gun, Slot::Current, &p)?;
+                    pending_entry = Some(PendingEntry {
+                        store: m.store,
+                        id: Some(key.id()),
+                    });
                     p
                 }
                 None => new_passphrase(source, &key.id(), role, key_gun, false)?.passphrase,
@@ -458,6 +496,7 @@ pub fn rotate(
         server_managed: options.server_managed,
         published_repository: remote.is_some(),
         phase: Phase::Begun,
+        new_passphrase_generated: pending_entry.is_some(),
     };
     {
         // A rotation that started while the passphrases were asked for was serialised by the
@@ -473,6 +512,9 @@ pub fn rotate(
     (options.on_step)(Step::Journaled);
     if let Some(pem) = &pem {
         dir.write_key(&dir.lock()?, &new_id, pem, false)?;
+        if let Some(entry) = pending_entry.take() {
+            entry.keep();
+        }
         (options.on_step)(Step::NewKeyWritten);
     }
 
