@@ -257,6 +257,15 @@ pub(crate) fn unlock_with(
                 attempt += 1;
             }
             Unlock::WrongPassphrase => {
+                // docker's and notary's variables hold one passphrase for a whole role (the
+                // repository variable even for targets and snapshot keys alike): one that does
+                // not open this key yields to a passphrase stored for this very key, never to a
+                // prompt.
+                if crate::passphrase::is_env_origin(&supplied.origin)
+                    && let Some(stored) = stored_for(file, id, source, kdf)?
+                {
+                    return Ok(stored);
+                }
                 return Err(Error::WrongPassphrase {
                     key: label(),
                     role: file.role().to_string(),
@@ -265,6 +274,38 @@ pub(crate) fn unlock_with(
             }
         }
     }
+}
+
+/// The key, opened with a passphrase the stores of `source` keep for key `id` (the current entry,
+/// then the pending one), if one of them opens it.
+fn stored_for(
+    file: &KeyFile,
+    id: Option<&KeyId>,
+    source: &dyn PassphraseSource,
+    kdf: &KdfSettings,
+) -> Result<Option<(PrivateKey, Option<Supplied>)>> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let request = Request {
+            key_id: id,
+            role: file.role(),
+            gun: file.gun(),
+            purpose: Purpose::Unlock,
+            attempt,
+            subject: crate::passphrase::Subject::Key,
+        };
+        // A store that cannot answer (a vault without its master passphrase) leaves the
+        // variable's error standing.
+        let Ok(Some(stored)) = source.supply_stored(&request) else {
+            return Ok(None);
+        };
+        if let Unlock::Key(k) = file.unlock(Some(&stored.passphrase), kdf.max_iterations)? {
+            return Ok(Some((k, Some(stored))));
+        }
+        if !stored.retry_allowed {
+            return Ok(None);
+        }
+    }
+    Ok(None)
 }
 
 /// Asks `source` for the passphrase of a new key, or the new passphrase of the saved key `id`

@@ -98,6 +98,13 @@ pub trait PassphraseSource {
     fn probe(&self, _request: &Request<'_>) -> Probe {
         Probe::Asks("asked when needed".into())
     }
+
+    /// Like [`supply`](Self::supply), but only from a store that keeps passphrases by key ID (the
+    /// OS keyring, the vault): what is tried when a role-wide environment variable does not open
+    /// a key. Sources that are not such stores have nothing.
+    fn supply_stored(&self, _request: &Request<'_>) -> Result<Option<Supplied>> {
+        Ok(None)
+    }
 }
 
 /// A shared source is a source (one callback asked for keys and for the vault master).
@@ -112,6 +119,10 @@ impl<S: PassphraseSource + ?Sized> PassphraseSource for std::rc::Rc<S> {
 
     fn probe(&self, request: &Request<'_>) -> Probe {
         (**self).probe(request)
+    }
+
+    fn supply_stored(&self, request: &Request<'_>) -> Result<Option<Supplied>> {
+        (**self).supply_stored(request)
     }
 }
 
@@ -178,6 +189,15 @@ impl PassphraseSource for Chain {
     fn supply(&self, request: &Request<'_>) -> Result<Option<Supplied>> {
         for source in &self.sources {
             if let Some(s) = source.supply(request)? {
+                return Ok(Some(s));
+            }
+        }
+        Ok(None)
+    }
+
+    fn supply_stored(&self, request: &Request<'_>) -> Result<Option<Supplied>> {
+        for source in &self.sources {
+            if let Some(s) = source.supply_stored(request)? {
                 return Ok(Some(s));
             }
         }

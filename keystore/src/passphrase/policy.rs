@@ -541,6 +541,10 @@ impl PassphraseSource for LazyKeyring {
         }
     }
 
+    fn supply_stored(&self, request: &Request<'_>) -> Result<Option<Supplied>> {
+        self.supply(request)
+    }
+
     fn probe(&self, request: &Request<'_>) -> Probe {
         match self.keyring() {
             Some(kr) => StoredSource::new(kr).probe(request),
@@ -794,6 +798,75 @@ mod tests {
             check_new(&Passphrase::new("ünïcødé".into()), "x").is_err(),
             "7 characters"
         );
+    }
+
+    #[test]
+    fn a_wrong_environment_variable_yields_to_the_passphrase_stored_for_the_key() {
+        let (_tmp, dir) = setup();
+        let kdf = crate::ops::KdfSettings {
+            iterations: 1000,
+            ..crate::ops::KdfSettings::default()
+        };
+        let gun: crate::ids::Gun = "example.com/acme/app".parse().expect("gun");
+        let made = crate::ops::generate(
+            &dir,
+            &FixedSource::new(Passphrase::new("snapshot-pass-1".into()), "given"),
+            "snapshot".parse().expect("role"),
+            Some(gun),
+            &kdf,
+        )
+        .expect("generate");
+        let id: KeyId = made.id.clone();
+        let lock = dir.lock().expect("lock");
+        let mut vault =
+            Vault::create(&dir, &lock, &Passphrase::new("master-pw".into()), FAST).expect("vault");
+        vault.set(
+            &id,
+            &"snapshot".parse().expect("role"),
+            None,
+            Slot::Current,
+            Passphrase::new("snapshot-pass-1".into()),
+        );
+        vault.save(&lock).expect("save");
+        drop(lock);
+        // docker's repository variable holds the targets key's passphrase: wrong for this key.
+        let env = |k: &str| match k {
+            "KEYTOOL_VAULT_PASSPHRASE" => Some(OsString::from("master-pw")),
+            "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE" => Some(OsString::from("targets-pass")),
+            _ => None,
+        };
+        let (prompt, prompted) = counting("typed-passphrase");
+        let policy = Policy::new(dir.clone(), no_keyring)
+            .expect("policy")
+            .with_secrets(env)
+            .with_environment()
+            .with_prompt(prompt);
+        let (_, _, key) = crate::ops::load_key(&dir, &id, &policy.unlock(), &kdf).expect("opens");
+        assert_eq!(key.id(), id);
+        assert!(prompted.borrow().is_empty(), "never a prompt");
+        // Without a stored passphrase, the wrong variable is the error (not a prompt).
+        let bare = Policy::new(dir.clone(), no_keyring)
+            .expect("policy")
+            .with_secrets(|k| {
+                (k == "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE").then(|| "targets-pass".into())
+            })
+            .with_environment();
+        let err = crate::ops::load_key(&dir, &id, &bare.unlock(), &kdf).expect_err("wrong");
+        assert!(
+            err.to_string()
+                .contains("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE"),
+            "{err}"
+        );
+        // A wrong passphrase given for the key itself (a file, a callback) is not skipped.
+        let explicit = Policy::new(dir.clone(), no_keyring)
+            .expect("policy")
+            .with_secrets(env)
+            .with_explicit(FixedSource::new(
+                Passphrase::new("wrong-one".into()),
+                "the file",
+            ));
+        let err = crate::ops::load_key(&dir, &id, &explicit.unlock(), &kdf).expect_err("wrong");
+        assert!(matches!(err, Error::WrongPassphrase { .. }), "{err}");
     }
 
     #[test]

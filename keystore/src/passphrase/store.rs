@@ -193,6 +193,10 @@ impl<S: SecretStore> PassphraseSource for StoredSource<S> {
         }))
     }
 
+    fn supply_stored(&self, request: &Request<'_>) -> Result<Option<Supplied>> {
+        self.supply(request)
+    }
+
     fn probe(&self, request: &Request<'_>) -> Probe {
         let Some(id) = request.key_id else {
             return Probe::Nothing("entries are per key ID; none is known yet".into());
