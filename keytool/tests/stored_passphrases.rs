@@ -143,7 +143,9 @@ kt passphrase reveal "$id" --yes -o f1 2>/dev/null
 [ "$(stat -c %a f1)" = 600 ] || fail "mode $(stat -c %a f1)"
 [ "$(head -c 32 f1 | wc -c)" = 32 ] || fail "content"
 # Never over an existing file, nor through a link.
-kt passphrase reveal "$id" --yes -o f1 2>/dev/null && fail "overwrote"
+kt passphrase reveal "$id" --yes -o f1 2>err && fail "overwrote"
+grep -q 'never replaces' err || fail "the hint offers a flag reveal does not have: $(cat err)"
+grep -q 'Pass --force' err && fail "the hint offers --force: $(cat err)"
 ln -s elsewhere link
 kt passphrase reveal "$id" --yes -o link 2>/dev/null && fail "followed a link"
 [ ! -e elsewhere ] || fail "wrote through a link"
