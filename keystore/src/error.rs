@@ -81,8 +81,8 @@ pub enum Error {
     /// An argument was malformed.
     #[error("invalid {what}: {reason}")]
     InvalidArgument {
-        /// What was invalid (for example "key ID").
-        what: &'static str,
+        /// What was invalid.
+        what: Argument,
         /// Why, including the value received when it is not secret.
         reason: String,
     },
@@ -401,6 +401,98 @@ impl Error {
             file: FileLabel::none(),
             what: what.into(),
         }
+    }
+}
+
+/// What an [`Error::InvalidArgument`] is about. `Display` gives the noun the message starts with
+/// ("invalid key ID: ..."); the faces choose their advice by variant.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Argument {
+    /// A key ID or key ID prefix ("key ID").
+    KeyId,
+    /// A key that cannot take part in the operation, e.g. an unencrypted one ("key").
+    Key,
+    /// A key file given to an operation ("key file").
+    KeyFile,
+    /// A role name ("role").
+    Role,
+    /// A repository name that is malformed ("repository name (GUN)").
+    Gun,
+    /// The repository an operation needs: absent, or in the wrong state ("repository").
+    Repository,
+    /// A role and a repository that do not go together ("role and repository").
+    RoleAndRepository,
+    /// A passphrase that is not usable text ("passphrase").
+    Passphrase,
+    /// A passphrase file ("passphrase file").
+    PassphraseFile,
+    /// The PBKDF2 iteration count to write ("PBKDF2 iteration count").
+    KdfIterations,
+    /// A Notary server URL ("server URL").
+    ServerUrl,
+    /// The Notary server an operation needs: absent where it is required ("server").
+    Server,
+    /// A Notary server in a build without the Notary client ("Notary server").
+    NotaryServer,
+    /// A CA certificate file ("CA file").
+    CaFile,
+    /// A pinned CA of the notary configuration ("pinned CA").
+    PinnedCa,
+    /// The notary client configuration file ("notary configuration").
+    NotaryConfig,
+    /// A trust directory path ("trust directory").
+    TrustDir,
+    /// The journal of an interrupted rotation ("rotation journal").
+    RotationJournal,
+    /// A container name ("container name").
+    Container,
+    /// An image reference ("image").
+    Image,
+    /// A file to write ("output file").
+    OutputFile,
+    /// A configuration file ("configuration file").
+    ConfigFile,
+    /// A setting, named by its environment variable (e.g. "KEYTOOL_KEYRING").
+    Setting(&'static str),
+    /// A confirmation the caller must give for a destructive action ("confirmation").
+    Confirmation,
+    /// A call that is not allowed in this context, e.g. re-entering from a callback ("call").
+    Call,
+    /// An argument of one face, named as that face names it (a command-line flag or operand, a
+    /// C parameter).
+    Parameter(&'static str),
+}
+
+impl fmt::Display for Argument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Argument::KeyId => "key ID",
+            Argument::Key => "key",
+            Argument::KeyFile => "key file",
+            Argument::Role => "role",
+            Argument::Gun => "repository name (GUN)",
+            Argument::Repository => "repository",
+            Argument::RoleAndRepository => "role and repository",
+            Argument::Passphrase => "passphrase",
+            Argument::PassphraseFile => "passphrase file",
+            Argument::KdfIterations => "PBKDF2 iteration count",
+            Argument::ServerUrl => "server URL",
+            Argument::Server => "server",
+            Argument::NotaryServer => "Notary server",
+            Argument::CaFile => "CA file",
+            Argument::PinnedCa => "pinned CA",
+            Argument::NotaryConfig => "notary configuration",
+            Argument::TrustDir => "trust directory",
+            Argument::RotationJournal => "rotation journal",
+            Argument::Container => "container name",
+            Argument::Image => "image",
+            Argument::OutputFile => "output file",
+            Argument::ConfigFile => "configuration file",
+            Argument::Setting(name) | Argument::Parameter(name) => name,
+            Argument::Confirmation => "confirmation",
+            Argument::Call => "call",
+        })
     }
 }
 

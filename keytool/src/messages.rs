@@ -4,7 +4,7 @@
 use keystore::error::NetworkProblem;
 use keystore::passphrase::env_names_for;
 use keystore::passphrase::policy::NEW_MASTER_ROLE;
-use keystore::{Error, ErrorCode, Role};
+use keystore::{Argument, Error, ErrorCode, Role};
 
 /// Exit code for each stable error code (documented in `--help` and the README).
 pub(crate) fn exit_code(code: ErrorCode) -> u8 {
@@ -136,19 +136,19 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
             }
             _ => "Check --server and the CA (--tlscacert, or $DOCKER_CONFIG/tls/<host:port>/ca.crt).".into(),
         },
-        Error::InvalidArgument { what, .. } => match *what {
-            "repository" => {
+        Error::InvalidArgument { what, .. } => match what {
+            Argument::Repository => {
                 "Pass --repo GUN, e.g. --repo sandboxregistry:5000/test/trusttest.".into()
             }
-            "repository name (GUN)" => {
+            Argument::Gun => {
                 "A GUN is the image name docker signs, without tag or digest: an optional registry host[:port], then lower-case path components, e.g. sandboxregistry:5000/test/trusttest.".into()
             }
-            "role and repository" => {
+            Argument::RoleAndRepository => {
                 "Give --repo only with targets and snapshot keys (key generate --role targets --repo GUN); root, delegation and signer keys serve every repository.".into()
             }
-            "role" => "Roles are root, targets, snapshot, targets/<name> or a docker signer name.".into(),
-            "key ID" => "Run \"keytool key list\" to see key IDs.".into(),
-            "confirmation" => "Pass --yes.".into(),
+            Argument::Role => "Roles are root, targets, snapshot, targets/<name> or a docker signer name.".into(),
+            Argument::KeyId => "Run \"keytool key list\" to see key IDs.".into(),
+            Argument::Confirmation => "Pass --yes.".into(),
             _ => "See keytool --help.".into(),
         },
         Error::Target { .. } => {

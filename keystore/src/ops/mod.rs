@@ -47,6 +47,7 @@ pub use stored::{
 };
 pub use vault::{vault_change_master, vault_init, vault_status};
 
+use crate::error::Argument;
 use std::path::PathBuf;
 
 use crate::error::{Error, FileLabel, Result};
@@ -113,7 +114,7 @@ pub fn resolve_key_id(dir: &TrustDir, text: &str) -> Result<KeyId> {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
         return Err(Error::InvalidArgument {
-            what: "key ID",
+            what: Argument::KeyId,
             reason: format!(
                 "expected a key ID or a prefix of at least 4 lower-case hex characters, got {:?}",
                 crate::ids::clip(text)
@@ -154,7 +155,7 @@ pub fn resolve_key_id(dir: &TrustDir, text: &str) -> Result<KeyId> {
                 listed.push(format!("and {} more", many.len() - SHOWN));
             }
             Err(Error::InvalidArgument {
-                what: "key ID",
+                what: Argument::KeyId,
                 reason: format!(
                     "prefix {text} matches {} keys: {}; give more characters",
                     many.len(),
@@ -312,7 +313,7 @@ pub(crate) fn new_passphrase(
 pub(crate) fn gun_for(role: &Role, gun: Option<Gun>) -> Result<Option<Gun>> {
     if role.carries_gun() {
         gun.map(Some).ok_or_else(|| Error::InvalidArgument {
-            what: "repository",
+            what: Argument::Repository,
             reason: format!(
                 "a {role} key belongs to one repository; name it (notary and docker ignore {role} keys without one)"
             ),

@@ -15,6 +15,7 @@
 //! that, the server trusts only the new key, which is already durable. A rerun (or `--resume`)
 //! completes an interrupted rotation.
 
+use crate::error::Argument;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -284,7 +285,7 @@ pub fn rotate(
     role.check_spelling()?;
     if !ROTATABLE.contains(role) {
         return Err(Error::InvalidArgument {
-            what: "role",
+            what: Argument::Role,
             reason: format!(
                 "{role} keys cannot be rotated (root, targets and snapshot can; timestamp keys are the server's)"
             ),
@@ -292,13 +293,13 @@ pub fn rotate(
     }
     if options.server_managed && *role != Role::Snapshot {
         return Err(Error::InvalidArgument {
-            what: "role",
+            what: Argument::Role,
             reason: format!("only the snapshot key can be server-managed, not the {role} key"),
         });
     }
     if options.server_managed && options.new_key_file.is_some() {
         return Err(Error::InvalidArgument {
-            what: "key file",
+            what: Argument::KeyFile,
             reason: "a server-managed key is made by the server; a key file cannot be adopted"
                 .into(),
         });
@@ -324,7 +325,7 @@ pub fn rotate(
     if let Some(bytes) = dir.read_journal(&name)? {
         let journal: Journal =
             serde_json::from_slice(&bytes).map_err(|_| Error::InvalidArgument {
-                what: "rotation journal",
+                what: Argument::RotationJournal,
                 reason: format!("{name} is unreadable; move it away to start over"),
             })?;
         let (new_id, old) = check_journal(dir, gun, role, &name, &journal)?;
@@ -361,7 +362,7 @@ pub fn rotate(
         Some(r) => Some(single_key(&r.root, role.as_str())?),
         None if remote::trusted(dir, gun)? => {
             return Err(Error::InvalidArgument {
-                what: "server",
+                what: Argument::Server,
                 reason: format!(
                     "{gun} is published (this machine trusts its root, {}); a rotation without the server would retire the key the server still trusts. Name the server with --server; nothing was changed",
                     dir.metadata_dir(gun).display()
@@ -371,7 +372,7 @@ pub fn rotate(
         None if *role == Role::Targets => local_key(dir, role, Some(gun))?,
         None => {
             return Err(Error::InvalidArgument {
-                what: "repository",
+                what: Argument::Repository,
                 reason: format!(
                     "{gun} is not published{}; only its targets key can be rotated locally",
                     if options.server.is_none() {
@@ -445,7 +446,7 @@ pub fn rotate(
     let new_id = new_key.id();
     if old_key.as_ref() == Some(&new_id) {
         return Err(Error::InvalidArgument {
-            what: "key file",
+            what: Argument::KeyFile,
             reason: format!("{new_id} is already the {role} key of {gun}"),
         });
     }
@@ -553,7 +554,7 @@ fn resume(
     }
     let (Some(server), Some(remote)) = (options.server, remote) else {
         return Err(Error::InvalidArgument {
-            what: "server",
+            what: Argument::Server,
             reason: format!(
                 "the interrupted rotation of {gun}'s {role} key was being published; name the server to complete it"
             ),
@@ -809,7 +810,7 @@ fn check_journal(
     journal: &Journal,
 ) -> Result<(KeyId, Option<KeyId>)> {
     let refuse = |why: String| Error::InvalidArgument {
-        what: "rotation journal",
+        what: Argument::RotationJournal,
         reason: format!(
             "{name}: {why}; nothing was changed. Move {} away to start over",
             dir.root()

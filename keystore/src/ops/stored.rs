@@ -1,6 +1,7 @@
 //! Stored passphrases: re-encryption that keeps the keyring or vault in step with the key file,
 //! and `passphrase set|remove|reveal`.
 
+use crate::error::Argument;
 use std::path::PathBuf;
 
 use super::{KdfSettings, check_new_differs, load_key_with, new_passphrase, unlock_with};
@@ -107,7 +108,7 @@ pub fn store_passphrase(
     }) = supplied
     else {
         return Err(Error::InvalidArgument {
-            what: "key",
+            what: Argument::Key,
             reason: format!("key {id} is not encrypted; there is no passphrase to store"),
         });
     };
