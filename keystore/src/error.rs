@@ -7,6 +7,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::ids::{Gun, KeyId, Role};
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -89,16 +91,23 @@ pub enum Error {
     /// No key with this ID is in the trust directory.
     #[error("key {key_id} was not found in {dir}")]
     KeyNotFound {
-        /// The key ID or prefix asked for.
+        /// The key ID or prefix asked for, or a description of the key that was looked for
+        /// ("(the targets key of example.com/app)").
         key_id: String,
         /// The directory searched.
         dir: PathBuf,
+    },
+    /// The passphrase vault an operation needs does not exist.
+    #[error("key (passphrase vault) was not found in {path}")]
+    VaultNotFound {
+        /// Where the vault file would be.
+        path: PathBuf,
     },
     /// No store (OS keyring, vault) holds a passphrase of this key.
     #[error("no stored passphrase of key {key_id} was found (looked in {})", .looked_in.join(", "))]
     NotStored {
         /// The key ID.
-        key_id: String,
+        key_id: KeyId,
         /// The stores looked in.
         looked_in: Vec<String>,
     },
@@ -173,8 +182,8 @@ pub enum Error {
     WrongPassphrase {
         /// The key, when known, formatted as `" <id>"`.
         key: FileLabel,
-        /// The role (notary alias) of the key.
-        role: String,
+        /// The role (notary alias) of the key, when known.
+        role: Role,
         /// Which source supplied the passphrase (never the passphrase itself).
         source_name: String,
     },
@@ -184,16 +193,25 @@ pub enum Error {
         /// The key, when known.
         key: FileLabel,
         /// The role (notary alias) of the key.
-        role: String,
+        role: Role,
+    },
+    /// No source supplied the master passphrase of the passphrase vault (the current one, or the
+    /// new one when it is being changed or the vault created).
+    #[error("a passphrase is needed for the {}vault master key{vault} and no source supplied one", if *.new { "new " } else { "" })]
+    VaultMasterRequired {
+        /// The vault file, when known.
+        vault: FileLabel,
+        /// Whether the new master passphrase was asked for.
+        new: bool,
     },
     /// No source supplied the passphrase of a key about to be created (it has no ID the user
     /// could look up yet, so the message names its role and repository).
     #[error("a passphrase for the new {role} key{} is needed and no source supplied one; no key was created", gun.as_ref().map(|g| format!(" of {g}")).unwrap_or_default())]
     NewPassphraseRequired {
         /// The role of the key to be created.
-        role: String,
+        role: Role,
         /// Its repository, for repository keys.
-        gun: Option<String>,
+        gun: Option<Gun>,
     },
     /// `key passwd` got the current passphrase as the new one, from a source that does not make
     /// that a deliberate choice (the same source, or an environment variable).
@@ -215,7 +233,7 @@ pub enum Error {
     )]
     KeyInUse {
         /// The key.
-        key_id: String,
+        key_id: KeyId,
         /// Who names it, e.g. "the targets key of example.com/app".
         uses: String,
     },
@@ -329,7 +347,9 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
-            Error::KeyNotFound { .. } | Error::NotStored { .. } => ErrorCode::NotFound,
+            Error::KeyNotFound { .. } | Error::VaultNotFound { .. } | Error::NotStored { .. } => {
+                ErrorCode::NotFound
+            }
             Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             Error::Symlink { .. } | Error::InsecureFile { .. } => ErrorCode::InsecurePermissions,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -341,6 +361,7 @@ impl Error {
             Error::ExcessiveKdfCost { .. } => ErrorCode::ExcessiveKdfCost,
             Error::WrongPassphrase { .. } => ErrorCode::WrongPassphrase,
             Error::PassphraseRequired { .. }
+            | Error::VaultMasterRequired { .. }
             | Error::NewPassphraseRequired { .. }
             | Error::NoDurableStore { .. } => ErrorCode::PassphraseRequired,
             Error::SamePassphrase { .. } => ErrorCode::WeakPassphrase,

@@ -3,8 +3,7 @@
 
 use keystore::error::NetworkProblem;
 use keystore::passphrase::env_names_for;
-use keystore::passphrase::policy::NEW_MASTER_ROLE;
-use keystore::{Argument, Error, ErrorCode, Role};
+use keystore::{Argument, Error, ErrorCode};
 
 /// Exit code for each stable error code (documented in `--help` and the README).
 pub(crate) fn exit_code(code: ErrorCode) -> u8 {
@@ -43,6 +42,9 @@ pub(crate) fn sentence(error: &Error) -> String {
 /// One concrete next step, when there is one.
 pub(crate) fn hint(error: &Error) -> Option<String> {
     Some(match error {
+        Error::VaultNotFound { .. } => {
+            "Create the vault with \"keytool vault init\" (its master passphrase comes from KEYTOOL_VAULT_PASSPHRASE, --vault-passphrase-file or a prompt).".into()
+        }
         Error::KeyNotFound { .. } => {
             "Run \"keytool key list\" to see key IDs, or pass --trust-dir DIR.".into()
         }
@@ -71,23 +73,22 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::WrongPassphrase { source_name, .. } => {
             format!("Check the passphrase supplied by {source_name}.")
         }
-        Error::PassphraseRequired { role, .. } if role == NEW_MASTER_ROLE => {
+        Error::VaultMasterRequired { new: true, .. } => {
             "Pass --new-vault-passphrase-file FILE (mode 0600), or run on a terminal without --non-interactive to type the new master passphrase.".into()
         }
-        Error::PassphraseRequired { role, .. } if role == keystore::passphrase::vault::MASTER_ROLE => {
+        Error::VaultMasterRequired { new: false, .. } => {
             "Set KEYTOOL_VAULT_PASSPHRASE, pass --vault-passphrase-file FILE, or run on a terminal without --non-interactive.".into()
         }
         Error::PassphraseRequired { role, .. } => {
-            let role: Role = role.parse().unwrap_or(Role::Other(String::new()));
+            let names = env_names_for(role);
             format!(
                 "Set {} (or another of: {}), pass --passphrase-file FILE, --passphrase-fd N or --passphrase-stdin, store it with \"keytool passphrase set KEY_ID\" (OS keyring or vault), or run on a terminal without --non-interactive. \"keytool passphrase explain KEY_ID\" shows every source.",
-                env_names_for(&role)[0],
-                env_names_for(&role)[1..].join(", ")
+                names[0],
+                names[1..].join(", ")
             )
         }
         Error::NewPassphraseRequired { role, .. } => {
-            let role: Role = role.parse().unwrap_or(Role::Other(String::new()));
-            let names = env_names_for(&role);
+            let names = env_names_for(role);
             format!(
                 "Set {} (or another of: {}), pass --passphrase-file FILE, --passphrase-fd N or --passphrase-stdin, pass --generate-passphrase to generate one and keep it in the OS keyring or the vault, or run on a terminal without --non-interactive to type one.",
                 names[0],
@@ -183,7 +184,7 @@ mod tests {
         assert_eq!(exit_code(e.code()), 4);
         let e = Error::PassphraseRequired {
             key: keystore::error::FileLabel::none(),
-            role: "targets".into(),
+            role: keystore::Role::Targets,
         };
         assert_eq!(exit_code(e.code()), 3);
         assert!(

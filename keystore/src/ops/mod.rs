@@ -249,7 +249,7 @@ pub(crate) fn unlock_with(
         let Some(supplied) = source.supply(&request)? else {
             return Err(Error::PassphraseRequired {
                 key: label(),
-                role: file.role().to_string(),
+                role: file.role().clone(),
             });
         };
         match file.unlock(Some(&supplied.passphrase), kdf.max_iterations)? {
@@ -260,7 +260,7 @@ pub(crate) fn unlock_with(
             Unlock::WrongPassphrase => {
                 return Err(Error::WrongPassphrase {
                     key: label(),
-                    role: file.role().to_string(),
+                    role: file.role().clone(),
                     source_name: supplied.origin,
                 });
             }
@@ -291,12 +291,12 @@ pub(crate) fn new_passphrase(
         if saved {
             Error::PassphraseRequired {
                 key: FileLabel::text(id.to_string()),
-                role: role.to_string(),
+                role: role.clone(),
             }
         } else {
             Error::NewPassphraseRequired {
-                role: role.to_string(),
-                gun: gun.map(ToString::to_string),
+                role: role.clone(),
+                gun: gun.cloned(),
             }
         }
     })?;

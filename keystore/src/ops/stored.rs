@@ -136,7 +136,7 @@ pub fn forget_everywhere(id: &KeyId, stores: &[&dyn SecretStore]) -> Result<Vec<
     }
     if removed.is_empty() {
         return Err(Error::NotStored {
-            key_id: id.to_string(),
+            key_id: id.clone(),
             looked_in: stores.iter().map(|s| s.describe()).collect(),
         });
     }
@@ -196,23 +196,20 @@ pub fn reveal_passphrase(
                     });
                 }
                 Err(Error::WrongPassphrase { .. }) => {
-                    wrong = Some((path.clone(), store.describe()));
+                    wrong = Some((path.clone(), key_file.role().clone(), store.describe()));
                 }
                 Err(e) => return Err(e.in_file(path)),
             }
         }
     }
     match wrong {
-        Some((path, store)) => Err(Error::WrongPassphrase {
+        Some((path, role, store)) => Err(Error::WrongPassphrase {
             key: crate::error::FileLabel::path(&path),
-            role: key_file
-                .as_ref()
-                .map(|(_, f)| f.role().to_string())
-                .unwrap_or_default(),
+            role,
             source_name: store,
         }),
         None => Err(Error::NotStored {
-            key_id: id.to_string(),
+            key_id: id.clone(),
             looked_in: stores.iter().map(|s| s.describe()).collect(),
         }),
     }
