@@ -298,6 +298,18 @@ pub enum Error {
         /// What docker reported.
         reason: String,
     },
+    /// An interrupted rotation cannot be completed: the server accepted the new key, whose file
+    /// is no longer in the trust directory.
+    #[error(
+        "the journal says the server accepted key {key_id}, but its file is missing from {}; the old key was kept. Restore the key file (from the retired keys or a backup) and resume the rotation",
+        .dir.display()
+    )]
+    RotatedKeyMissing {
+        /// The new key the server accepted.
+        key_id: KeyId,
+        /// The directory its file should be in.
+        dir: PathBuf,
+    },
     /// The passphrase vault could not be decrypted: wrong master passphrase, or altered file.
     #[error(
         "cannot open the passphrase vault {path}: the master passphrase is wrong or the file was altered"
@@ -373,7 +385,9 @@ impl Error {
             Error::InvalidMetadata { .. } => ErrorCode::InvalidMetadata,
             Error::Target { .. } => ErrorCode::Io,
             Error::Conflict { .. } => ErrorCode::AlreadyExists,
-            Error::VerificationFailed { .. } => ErrorCode::InvalidMetadata,
+            Error::VerificationFailed { .. } | Error::RotatedKeyMissing { .. } => {
+                ErrorCode::InvalidMetadata
+            }
             // New kinds map to existing codes, so that the C and Go faces keep their mapping.
             Error::VaultLocked { .. } => ErrorCode::WrongPassphrase,
             Error::InvalidVault { .. } => ErrorCode::InvalidKeyFile,

@@ -101,6 +101,9 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::KeyInUse { .. } => {
             "To replace the key, rotate it (keytool rotate --repo GUN); the old key is then retired, not lost. To take it off this machine anyway, pass --force: it is retired to keytool-retired/ (keytool key list --retired), never deleted.".into()
         }
+        Error::RotatedKeyMissing { .. } => {
+            "\"keytool key list --retired\" shows the retired keys; once the key file is back, run keytool rotate --repo GUN --resume.".into()
+        }
         Error::VaultLocked { .. } => {
             "Check KEYTOOL_VAULT_PASSPHRASE or --vault-passphrase-file; if the master passphrase is right, the vault file was modified: restore it from a backup.".into()
         }
@@ -148,6 +151,8 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
                 "Give --repo only with targets and snapshot keys (key generate --role targets --repo GUN); root, delegation and signer keys serve every repository.".into()
             }
             Argument::Role => "Roles are root, targets, snapshot, targets/<name> or a docker signer name.".into(),
+            Argument::Server => "Name the server with --server URL (or DOCKER_CONTENT_TRUST_SERVER, or the configuration file's server).".into(),
+            Argument::TrustDir => "Pass --trust-dir DIR, or set KEYTOOL_TRUST_DIR or HOME.".into(),
             Argument::KeyId => "Run \"keytool key list\" to see key IDs.".into(),
             Argument::Confirmation => "Pass --yes.".into(),
             _ => "See keytool --help.".into(),

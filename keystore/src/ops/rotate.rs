@@ -364,7 +364,7 @@ pub fn rotate(
             return Err(Error::InvalidArgument {
                 what: Argument::Server,
                 reason: format!(
-                    "{gun} is published (this machine trusts its root, {}); a rotation without the server would retire the key the server still trusts. Name the server with --server; nothing was changed",
+                    "{gun} is published (this machine trusts its root, {}); a rotation without the server would retire the key the server still trusts. Name the server to rotate it; nothing was changed",
                     dir.metadata_dir(gun).display()
                 ),
             });
@@ -541,11 +541,9 @@ fn resume(
         old_passphrase_kept_in: None,
     };
     if !journal.server_managed && !dir.key_path(&new_id).is_file() {
-        return Err(Error::InvalidMetadata {
-            reason: format!(
-                "the journal says the server accepted key {new_id}, but its file is missing from {}; the old key was kept. Restore the key file (keytool key list --retired, backups) and rerun",
-                dir.private_dir().display()
-            ),
+        return Err(Error::RotatedKeyMissing {
+            key_id: new_id,
+            dir: dir.private_dir(),
         });
     }
     if !journal.published_repository {

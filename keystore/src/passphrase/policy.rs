@@ -419,7 +419,7 @@ impl Policy {
             store: "none".into(),
             action: "store a passphrase",
             reason: format!(
-                "no OS keyring can be used here and there is no vault ({}); run keytool vault init, or run inside a session keyring (keyctl session -)",
+                "no OS keyring can be used here and there is no vault ({}); create the vault, or run inside a session keyring (keyctl session -)",
                 vault_path(&self.dir).display()
             ),
         })

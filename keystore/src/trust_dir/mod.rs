@@ -118,7 +118,8 @@ impl TrustDir {
         } else {
             return Err(Error::InvalidArgument {
                 what: Argument::TrustDir,
-                reason: "HOME is not set; pass --trust-dir or set KEYTOOL_TRUST_DIR".into(),
+                reason: "none of KEYTOOL_TRUST_DIR, DOCKER_CONFIG and HOME is set, so there is no default"
+                    .into(),
             });
         };
         Ok(TrustDir::new(root))
