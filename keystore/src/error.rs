@@ -111,6 +111,15 @@ pub enum Error {
         /// The stores looked in.
         looked_in: Vec<String>,
     },
+    /// A passphrase is to be stored and there is no store: no usable OS keyring and no vault.
+    #[error(
+        "the OS keyring (none) could not store a passphrase: no OS keyring can be used here and there is no vault ({}); create the vault, or run inside a session keyring (keyctl session -)",
+        .vault.display()
+    )]
+    NoStore {
+        /// Where the vault would be.
+        vault: PathBuf,
+    },
     /// A generated passphrase has no durable store to go to (only kernel keyutils, or none).
     #[error(
         "a generated passphrase must be kept in a durable store, and there is none here{}: kernel keyutils forgets its entries at reboot and after days unused, and there is no vault {}; nothing was changed",
@@ -392,7 +401,7 @@ impl Error {
             Error::VaultLocked { .. } => ErrorCode::WrongPassphrase,
             Error::InvalidVault { .. } => ErrorCode::InvalidKeyFile,
             Error::ExcessiveVaultCost { .. } => ErrorCode::ExcessiveKdfCost,
-            Error::Keyring { .. } => ErrorCode::Io,
+            Error::Keyring { .. } | Error::NoStore { .. } => ErrorCode::Io,
             Error::Internal { .. } => ErrorCode::Internal,
         }
     }

@@ -100,6 +100,9 @@ fn messages_of_typed_errors_name_no_cli_flag_or_command() {
             what: Argument::Server,
             reason: "no server".into(),
         },
+        Error::NoStore {
+            vault: "/t/vault".into(),
+        },
         Error::VaultNotFound {
             path: "/t/vault".into(),
         },

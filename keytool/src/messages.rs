@@ -113,7 +113,7 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::ExcessiveVaultCost { .. } => {
             "The vault asks for more Argon2id work than keytool allows; it was not made by keytool, or was tampered with.".into()
         }
-        Error::Keyring { store, .. } if store == "none" => {
+        Error::NoStore { .. } => {
             "Create the vault with \"keytool vault init\" (master passphrase from KEYTOOL_VAULT_PASSPHRASE, --vault-passphrase-file or a prompt), then run the command again.".into()
         }
         Error::Keyring { .. } => {

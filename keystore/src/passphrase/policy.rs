@@ -415,13 +415,8 @@ impl Policy {
         if vault.exists() {
             return Ok(Box::new(vault));
         }
-        Err(Error::Keyring {
-            store: "none".into(),
-            action: "store a passphrase",
-            reason: format!(
-                "no OS keyring can be used here and there is no vault ({}); create the vault, or run inside a session keyring (keyctl session -)",
-                vault_path(&self.dir).display()
-            ),
+        Err(Error::NoStore {
+            vault: vault_path(&self.dir),
         })
     }
 
