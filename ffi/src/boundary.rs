@@ -76,7 +76,7 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
 /// Shorthand for an invalid argument.
 pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Fail {
     Fail::Keystore(keystore::Error::InvalidArgument {
-        what,
+        what: keystore::error::Argument::Parameter(what),
         reason: reason.into(),
     })
 }

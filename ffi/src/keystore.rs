@@ -5,9 +5,7 @@ use std::ffi::{c_char, c_void};
 use keystore::ops::{self, ImportOptions, KdfSettings, Selection};
 use keystore::{Gun, KeyId, Role, TrustDir};
 
-use crate::boundary::{
-    Fail, bytes, guard, handle, invalid, non_null, opt_text, put, text, to_json,
-};
+use crate::boundary::{Fail, bytes, guard, handle, non_null, opt_text, put, text, to_json};
 use crate::error::kt_error;
 use crate::passphrase::{kt_passphrase_cb, policy};
 use crate::status::kt_status;
@@ -46,7 +44,10 @@ pub unsafe extern "C" fn kt_keystore_open(
         let path = unsafe { text(trust_dir, "trust_dir") }?;
         let store_out = non_null(store_out, "store_out")?;
         if path.is_empty() {
-            return Err(invalid("trust directory", "the path is empty"));
+            return Err(Fail::Keystore(keystore::Error::InvalidArgument {
+                what: keystore::error::Argument::TrustDir,
+                reason: "the path is empty".into(),
+            }));
         }
         if std::path::Path::new(path).is_file() {
             return Err(Fail::Keystore(keystore::Error::Io {

@@ -3,6 +3,7 @@
 //! see (key ID, role, GUN, new-or-existing, attempt number); behind it, the passphrases keytool
 //! stores (OS keyring, vault), as in the CLI's chain.
 
+use keystore::error::Argument;
 use std::ffi::{CString, c_char, c_void};
 
 use keystore::passphrase::policy::Policy;
@@ -221,7 +222,7 @@ impl PassphraseSource for Callback {
         }
         if len > buf.len() {
             return Err(Error::InvalidArgument {
-                what: "passphrase",
+                what: Argument::Passphrase,
                 reason: format!(
                     "{ORIGIN} returned {len} bytes; at most {KT_PASSPHRASE_MAX} are accepted"
                 ),
@@ -230,7 +231,7 @@ impl PassphraseSource for Callback {
         let passphrase =
             Passphrase::from_bytes(Zeroizing::new(buf[..len].to_vec())).ok_or_else(|| {
                 Error::InvalidArgument {
-                    what: "passphrase",
+                    what: Argument::Passphrase,
                     reason: format!("{ORIGIN} returned bytes that are not UTF-8"),
                 }
             })?;

@@ -7,6 +7,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::ids::{Gun, KeyId, Role};
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -81,26 +83,42 @@ pub enum Error {
     /// An argument was malformed.
     #[error("invalid {what}: {reason}")]
     InvalidArgument {
-        /// What was invalid (for example "key ID").
-        what: &'static str,
+        /// What was invalid.
+        what: Argument,
         /// Why, including the value received when it is not secret.
         reason: String,
     },
     /// No key with this ID is in the trust directory.
     #[error("key {key_id} was not found in {dir}")]
     KeyNotFound {
-        /// The key ID or prefix asked for.
+        /// The key ID or prefix asked for, or a description of the key that was looked for
+        /// ("(the targets key of example.com/app)").
         key_id: String,
         /// The directory searched.
         dir: PathBuf,
+    },
+    /// The passphrase vault an operation needs does not exist.
+    #[error("key (passphrase vault) was not found in {path}")]
+    VaultNotFound {
+        /// Where the vault file would be.
+        path: PathBuf,
     },
     /// No store (OS keyring, vault) holds a passphrase of this key.
     #[error("no stored passphrase of key {key_id} was found (looked in {})", .looked_in.join(", "))]
     NotStored {
         /// The key ID.
-        key_id: String,
+        key_id: KeyId,
         /// The stores looked in.
         looked_in: Vec<String>,
+    },
+    /// A passphrase is to be stored and there is no store: no usable OS keyring and no vault.
+    #[error(
+        "the OS keyring (none) could not store a passphrase: no OS keyring can be used here and there is no vault ({}); create the vault, or run inside a session keyring (keyctl session -)",
+        .vault.display()
+    )]
+    NoStore {
+        /// Where the vault would be.
+        vault: PathBuf,
     },
     /// A generated passphrase has no durable store to go to (only kernel keyutils, or none).
     #[error(
@@ -173,8 +191,8 @@ pub enum Error {
     WrongPassphrase {
         /// The key, when known, formatted as `" <id>"`.
         key: FileLabel,
-        /// The role (notary alias) of the key.
-        role: String,
+        /// The role (notary alias) of the key, when known.
+        role: Role,
         /// Which source supplied the passphrase (never the passphrase itself).
         source_name: String,
     },
@@ -184,16 +202,25 @@ pub enum Error {
         /// The key, when known.
         key: FileLabel,
         /// The role (notary alias) of the key.
-        role: String,
+        role: Role,
+    },
+    /// No source supplied the master passphrase of the passphrase vault (the current one, or the
+    /// new one when it is being changed or the vault created).
+    #[error("a passphrase is needed for the {}vault master key{vault} and no source supplied one", if *.new { "new " } else { "" })]
+    VaultMasterRequired {
+        /// The vault file, when known.
+        vault: FileLabel,
+        /// Whether the new master passphrase was asked for.
+        new: bool,
     },
     /// No source supplied the passphrase of a key about to be created (it has no ID the user
     /// could look up yet, so the message names its role and repository).
     #[error("a passphrase for the new {role} key{} is needed and no source supplied one; no key was created", gun.as_ref().map(|g| format!(" of {g}")).unwrap_or_default())]
     NewPassphraseRequired {
         /// The role of the key to be created.
-        role: String,
+        role: Role,
         /// Its repository, for repository keys.
-        gun: Option<String>,
+        gun: Option<Gun>,
     },
     /// `key passwd` got the current passphrase as the new one, from a source that does not make
     /// that a deliberate choice (the same source, or an environment variable).
@@ -215,7 +242,7 @@ pub enum Error {
     )]
     KeyInUse {
         /// The key.
-        key_id: String,
+        key_id: KeyId,
         /// Who names it, e.g. "the targets key of example.com/app".
         uses: String,
     },
@@ -280,6 +307,18 @@ pub enum Error {
         /// What docker reported.
         reason: String,
     },
+    /// An interrupted rotation cannot be completed: the server accepted the new key, whose file
+    /// is no longer in the trust directory.
+    #[error(
+        "the journal says the server accepted key {key_id}, but its file is missing from {}; the old key was kept. Restore the key file (from the retired keys or a backup) and resume the rotation",
+        .dir.display()
+    )]
+    RotatedKeyMissing {
+        /// The new key the server accepted.
+        key_id: KeyId,
+        /// The directory its file should be in.
+        dir: PathBuf,
+    },
     /// The passphrase vault could not be decrypted: wrong master passphrase, or altered file.
     #[error(
         "cannot open the passphrase vault {path}: the master passphrase is wrong or the file was altered"
@@ -329,7 +368,9 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
-            Error::KeyNotFound { .. } | Error::NotStored { .. } => ErrorCode::NotFound,
+            Error::KeyNotFound { .. } | Error::VaultNotFound { .. } | Error::NotStored { .. } => {
+                ErrorCode::NotFound
+            }
             Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             Error::Symlink { .. } | Error::InsecureFile { .. } => ErrorCode::InsecurePermissions,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -341,6 +382,7 @@ impl Error {
             Error::ExcessiveKdfCost { .. } => ErrorCode::ExcessiveKdfCost,
             Error::WrongPassphrase { .. } => ErrorCode::WrongPassphrase,
             Error::PassphraseRequired { .. }
+            | Error::VaultMasterRequired { .. }
             | Error::NewPassphraseRequired { .. }
             | Error::NoDurableStore { .. } => ErrorCode::PassphraseRequired,
             Error::SamePassphrase { .. } => ErrorCode::WeakPassphrase,
@@ -352,12 +394,14 @@ impl Error {
             Error::InvalidMetadata { .. } => ErrorCode::InvalidMetadata,
             Error::Target { .. } => ErrorCode::Io,
             Error::Conflict { .. } => ErrorCode::AlreadyExists,
-            Error::VerificationFailed { .. } => ErrorCode::InvalidMetadata,
+            Error::VerificationFailed { .. } | Error::RotatedKeyMissing { .. } => {
+                ErrorCode::InvalidMetadata
+            }
             // New kinds map to existing codes, so that the C and Go faces keep their mapping.
             Error::VaultLocked { .. } => ErrorCode::WrongPassphrase,
             Error::InvalidVault { .. } => ErrorCode::InvalidKeyFile,
             Error::ExcessiveVaultCost { .. } => ErrorCode::ExcessiveKdfCost,
-            Error::Keyring { .. } => ErrorCode::Io,
+            Error::Keyring { .. } | Error::NoStore { .. } => ErrorCode::Io,
             Error::Internal { .. } => ErrorCode::Internal,
         }
     }
@@ -401,6 +445,98 @@ impl Error {
             file: FileLabel::none(),
             what: what.into(),
         }
+    }
+}
+
+/// What an [`Error::InvalidArgument`] is about. `Display` gives the noun the message starts with
+/// ("invalid key ID: ..."); the faces choose their advice by variant.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Argument {
+    /// A key ID or key ID prefix ("key ID").
+    KeyId,
+    /// A key that cannot take part in the operation, e.g. an unencrypted one ("key").
+    Key,
+    /// A key file given to an operation ("key file").
+    KeyFile,
+    /// A role name ("role").
+    Role,
+    /// A repository name that is malformed ("repository name (GUN)").
+    Gun,
+    /// The repository an operation needs: absent, or in the wrong state ("repository").
+    Repository,
+    /// A role and a repository that do not go together ("role and repository").
+    RoleAndRepository,
+    /// A passphrase that is not usable text ("passphrase").
+    Passphrase,
+    /// A passphrase file ("passphrase file").
+    PassphraseFile,
+    /// The PBKDF2 iteration count to write ("PBKDF2 iteration count").
+    KdfIterations,
+    /// A Notary server URL ("server URL").
+    ServerUrl,
+    /// The Notary server an operation needs: absent where it is required ("server").
+    Server,
+    /// A Notary server in a build without the Notary client ("Notary server").
+    NotaryServer,
+    /// A CA certificate file ("CA file").
+    CaFile,
+    /// A pinned CA of the notary configuration ("pinned CA").
+    PinnedCa,
+    /// The notary client configuration file ("notary configuration").
+    NotaryConfig,
+    /// A trust directory path ("trust directory").
+    TrustDir,
+    /// The journal of an interrupted rotation ("rotation journal").
+    RotationJournal,
+    /// A container name ("container name").
+    Container,
+    /// An image reference ("image").
+    Image,
+    /// A file to write ("output file").
+    OutputFile,
+    /// A configuration file ("configuration file").
+    ConfigFile,
+    /// A setting, named by its environment variable (e.g. "KEYTOOL_KEYRING").
+    Setting(&'static str),
+    /// A confirmation the caller must give for a destructive action ("confirmation").
+    Confirmation,
+    /// A call that is not allowed in this context, e.g. re-entering from a callback ("call").
+    Call,
+    /// An argument of one face, named as that face names it (a command-line flag or operand, a
+    /// C parameter).
+    Parameter(&'static str),
+}
+
+impl fmt::Display for Argument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Argument::KeyId => "key ID",
+            Argument::Key => "key",
+            Argument::KeyFile => "key file",
+            Argument::Role => "role",
+            Argument::Gun => "repository name (GUN)",
+            Argument::Repository => "repository",
+            Argument::RoleAndRepository => "role and repository",
+            Argument::Passphrase => "passphrase",
+            Argument::PassphraseFile => "passphrase file",
+            Argument::KdfIterations => "PBKDF2 iteration count",
+            Argument::ServerUrl => "server URL",
+            Argument::Server => "server",
+            Argument::NotaryServer => "Notary server",
+            Argument::CaFile => "CA file",
+            Argument::PinnedCa => "pinned CA",
+            Argument::NotaryConfig => "notary configuration",
+            Argument::TrustDir => "trust directory",
+            Argument::RotationJournal => "rotation journal",
+            Argument::Container => "container name",
+            Argument::Image => "image",
+            Argument::OutputFile => "output file",
+            Argument::ConfigFile => "configuration file",
+            Argument::Setting(name) | Argument::Parameter(name) => name,
+            Argument::Confirmation => "confirmation",
+            Argument::Call => "call",
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Validated names: key IDs, roles and GUNs. Names that become paths are checked here once.
 
+use crate::error::Argument;
 use std::fmt;
 use std::str::FromStr;
 
@@ -41,7 +42,7 @@ impl FromStr for KeyId {
             Ok(KeyId(s.to_owned()))
         } else {
             Err(Error::InvalidArgument {
-                what: "key ID",
+                what: Argument::KeyId,
                 reason: format!("expected 64 lower-case hex characters, got {:?}", clip(s)),
             })
         }
@@ -136,7 +137,7 @@ impl Role {
         match self {
             Role::Other(name) if !name.is_empty() => match Role::near_miss(name) {
                 Some(meant) => Err(Error::InvalidArgument {
-                    what: "role",
+                    what: Argument::Role,
                     reason: format!(
                         "{:?} is not a role keytool knows (it would become a docker signer name); did you mean {meant}?",
                         clip(name)
@@ -170,7 +171,7 @@ impl FromStr for Role {
     fn from_str(s: &str) -> Result<Self> {
         if s.len() > 255 || s.chars().any(|c| c.is_control()) {
             return Err(Error::InvalidArgument {
-                what: "role",
+                what: Argument::Role,
                 reason: format!("{:?} is too long or holds control characters", clip(s)),
             });
         }
@@ -215,7 +216,7 @@ impl Gun {
     /// `..`, at most 255 bytes), as notary accepts more names than docker does.
     pub fn stored(s: &str) -> Result<Self> {
         path_safe(s).map_err(|why| Error::InvalidArgument {
-            what: "repository name (GUN)",
+            what: Argument::Gun,
             reason: format!("{:?}: {why}", clip(s)),
         })?;
         Ok(Gun(s.to_owned()))
@@ -374,7 +375,7 @@ impl FromStr for Gun {
                 reason.push_str(&format!("; did you mean {fixed}?"));
             }
             Error::InvalidArgument {
-                what: "repository name (GUN)",
+                what: Argument::Gun,
                 reason,
             }
         };

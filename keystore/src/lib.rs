@@ -30,7 +30,7 @@ pub mod secret;
 pub mod trust_dir;
 pub mod tuf;
 
-pub use error::{Error, ErrorCode, Result};
+pub use error::{Argument, Error, ErrorCode, Result};
 pub use ids::{Gun, KeyId, Role};
 pub use secret::Passphrase;
 pub use trust_dir::TrustDir;

@@ -5,6 +5,7 @@
 //! Found at `--config FILE`, else `$KEYTOOL_CONFIG`, else
 //! `${XDG_CONFIG_HOME:-$HOME/.config}/keytool/config.toml` (optional).
 
+use keystore::error::Argument;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -235,7 +236,7 @@ impl Config {
             _ => "the environment".into(),
         };
         Error::InvalidArgument {
-            what: name,
+            what: Argument::Setting(name),
             reason: format!("the value set in {from} {problem} (the value is not shown)"),
         }
     }
@@ -243,7 +244,7 @@ impl Config {
 
 fn bad(path: &Path, reason: String) -> Error {
     Error::InvalidArgument {
-        what: "configuration file",
+        what: Argument::ConfigFile,
         reason: format!("{}: {reason}", path.display()),
     }
 }

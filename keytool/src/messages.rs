@@ -3,8 +3,7 @@
 
 use keystore::error::NetworkProblem;
 use keystore::passphrase::env_names_for;
-use keystore::passphrase::policy::NEW_MASTER_ROLE;
-use keystore::{Error, ErrorCode, Role};
+use keystore::{Argument, Error, ErrorCode};
 
 /// Exit code for each stable error code (documented in `--help` and the README).
 pub(crate) fn exit_code(code: ErrorCode) -> u8 {
@@ -43,6 +42,9 @@ pub(crate) fn sentence(error: &Error) -> String {
 /// One concrete next step, when there is one.
 pub(crate) fn hint(error: &Error) -> Option<String> {
     Some(match error {
+        Error::VaultNotFound { .. } => {
+            "Create the vault with \"keytool vault init\" (its master passphrase comes from KEYTOOL_VAULT_PASSPHRASE, --vault-passphrase-file or a prompt).".into()
+        }
         Error::KeyNotFound { .. } => {
             "Run \"keytool key list\" to see key IDs, or pass --trust-dir DIR.".into()
         }
@@ -71,23 +73,22 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::WrongPassphrase { source_name, .. } => {
             format!("Check the passphrase supplied by {source_name}.")
         }
-        Error::PassphraseRequired { role, .. } if role == NEW_MASTER_ROLE => {
+        Error::VaultMasterRequired { new: true, .. } => {
             "Pass --new-vault-passphrase-file FILE (mode 0600), or run on a terminal without --non-interactive to type the new master passphrase.".into()
         }
-        Error::PassphraseRequired { role, .. } if role == keystore::passphrase::vault::MASTER_ROLE => {
+        Error::VaultMasterRequired { new: false, .. } => {
             "Set KEYTOOL_VAULT_PASSPHRASE, pass --vault-passphrase-file FILE, or run on a terminal without --non-interactive.".into()
         }
         Error::PassphraseRequired { role, .. } => {
-            let role: Role = role.parse().unwrap_or(Role::Other(String::new()));
+            let names = env_names_for(role);
             format!(
                 "Set {} (or another of: {}), pass --passphrase-file FILE, --passphrase-fd N or --passphrase-stdin, store it with \"keytool passphrase set KEY_ID\" (OS keyring or vault), or run on a terminal without --non-interactive. \"keytool passphrase explain KEY_ID\" shows every source.",
-                env_names_for(&role)[0],
-                env_names_for(&role)[1..].join(", ")
+                names[0],
+                names[1..].join(", ")
             )
         }
         Error::NewPassphraseRequired { role, .. } => {
-            let role: Role = role.parse().unwrap_or(Role::Other(String::new()));
-            let names = env_names_for(&role);
+            let names = env_names_for(role);
             format!(
                 "Set {} (or another of: {}), pass --passphrase-file FILE, --passphrase-fd N or --passphrase-stdin, pass --generate-passphrase to generate one and keep it in the OS keyring or the vault, or run on a terminal without --non-interactive to type one.",
                 names[0],
@@ -100,6 +101,9 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::KeyInUse { .. } => {
             "To replace the key, rotate it (keytool rotate --repo GUN); the old key is then retired, not lost. To take it off this machine anyway, pass --force: it is retired to keytool-retired/ (keytool key list --retired), never deleted.".into()
         }
+        Error::RotatedKeyMissing { .. } => {
+            "\"keytool key list --retired\" shows the retired keys; once the key file is back, run keytool rotate --repo GUN --resume.".into()
+        }
         Error::VaultLocked { .. } => {
             "Check KEYTOOL_VAULT_PASSPHRASE or --vault-passphrase-file; if the master passphrase is right, the vault file was modified: restore it from a backup.".into()
         }
@@ -109,7 +113,7 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::ExcessiveVaultCost { .. } => {
             "The vault asks for more Argon2id work than keytool allows; it was not made by keytool, or was tampered with.".into()
         }
-        Error::Keyring { store, .. } if store == "none" => {
+        Error::NoStore { .. } => {
             "Create the vault with \"keytool vault init\" (master passphrase from KEYTOOL_VAULT_PASSPHRASE, --vault-passphrase-file or a prompt), then run the command again.".into()
         }
         Error::Keyring { .. } => {
@@ -136,19 +140,21 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
             }
             _ => "Check --server and the CA (--tlscacert, or $DOCKER_CONFIG/tls/<host:port>/ca.crt).".into(),
         },
-        Error::InvalidArgument { what, .. } => match *what {
-            "repository" => {
+        Error::InvalidArgument { what, .. } => match what {
+            Argument::Repository => {
                 "Pass --repo GUN, e.g. --repo sandboxregistry:5000/test/trusttest.".into()
             }
-            "repository name (GUN)" => {
+            Argument::Gun => {
                 "A GUN is the image name docker signs, without tag or digest: an optional registry host[:port], then lower-case path components, e.g. sandboxregistry:5000/test/trusttest.".into()
             }
-            "role and repository" => {
+            Argument::RoleAndRepository => {
                 "Give --repo only with targets and snapshot keys (key generate --role targets --repo GUN); root, delegation and signer keys serve every repository.".into()
             }
-            "role" => "Roles are root, targets, snapshot, targets/<name> or a docker signer name.".into(),
-            "key ID" => "Run \"keytool key list\" to see key IDs.".into(),
-            "confirmation" => "Pass --yes.".into(),
+            Argument::Role => "Roles are root, targets, snapshot, targets/<name> or a docker signer name.".into(),
+            Argument::Server => "Name the server with --server URL (or DOCKER_CONTENT_TRUST_SERVER, or the configuration file's server).".into(),
+            Argument::TrustDir => "Pass --trust-dir DIR, or set KEYTOOL_TRUST_DIR or HOME.".into(),
+            Argument::KeyId => "Run \"keytool key list\" to see key IDs.".into(),
+            Argument::Confirmation => "Pass --yes.".into(),
             _ => "See keytool --help.".into(),
         },
         Error::Target { .. } => {
@@ -183,7 +189,7 @@ mod tests {
         assert_eq!(exit_code(e.code()), 4);
         let e = Error::PassphraseRequired {
             key: keystore::error::FileLabel::none(),
-            role: "targets".into(),
+            role: keystore::Role::Targets,
         };
         assert_eq!(exit_code(e.code()), 3);
         assert!(

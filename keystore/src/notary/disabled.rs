@@ -1,6 +1,7 @@
 //! The stand-in for the HTTPS client in a build without the feature `notary-client`: no
 //! [`NotaryClient`] can be made, and every request is the same error.
 
+use crate::error::Argument;
 use std::path::Path;
 
 use super::NotaryClient;
@@ -11,7 +12,7 @@ use crate::tuf::TufKey;
 /// Why there is no client: the feature that brings it is off.
 fn no_client() -> Error {
     Error::InvalidArgument {
-        what: "Notary server",
+        what: Argument::NotaryServer,
         reason: "this build of keystore has no Notary client (feature notary-client)".into(),
     }
 }
@@ -53,7 +54,7 @@ mod tests {
         ] {
             match made {
                 Err(Error::InvalidArgument { what, reason }) => {
-                    assert_eq!(what, "Notary server");
+                    assert_eq!(what, Argument::NotaryServer);
                     assert!(reason.contains("feature notary-client"), "{reason}");
                 }
                 other => panic!("expected the missing feature, got {other:?}"),

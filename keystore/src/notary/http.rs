@@ -1,6 +1,7 @@
 //! The blocking HTTPS client of the Notary server API (feature `notary-client`): bounded bodies,
 //! timeouts, and errors that say what to do.
 
+use crate::error::Argument;
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -44,7 +45,7 @@ impl NotaryClient {
         total: Duration,
     ) -> Result<Self> {
         let bad = |reason: &str| Error::InvalidArgument {
-            what: "server URL",
+            what: Argument::ServerUrl,
             reason: format!("{url:?}: {reason}"),
         };
         let host = host_port(url).ok_or_else(|| bad("must start with https://"))?;
@@ -64,7 +65,7 @@ impl NotaryClient {
                 .collect();
             if certs.is_empty() {
                 return Err(Error::InvalidArgument {
-                    what: "CA file",
+                    what: Argument::CaFile,
                     reason: format!("{} holds no PEM certificate", path.display()),
                 });
             }

@@ -1,6 +1,7 @@
 //! `key export`: notary's export format (the stored blocks, each with a `path:` header).
 
 use super::list;
+use crate::error::Argument;
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId};
 use crate::trust_dir::{Location, TrustDir};
@@ -63,7 +64,7 @@ pub fn export_to_file(
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| Error::InvalidArgument {
-            what: "output file",
+            what: Argument::OutputFile,
             reason: format!("{} has no usable file name", path.display()),
         })?;
     let parent = match path.parent() {

@@ -1,5 +1,6 @@
 //! `key generate`: a new ECDSA P-256 key in the trust directory.
 
+use crate::error::Argument;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -41,7 +42,7 @@ pub fn generate(
         && let Some(gun) = &gun
     {
         return Err(Error::InvalidArgument {
-            what: "role and repository",
+            what: Argument::RoleAndRepository,
             reason: format!(
                 "a {role} key is not tied to one repository, so a repository ({gun}) cannot be given for it; only targets and snapshot keys have one"
             ),
@@ -60,13 +61,13 @@ pub(crate) fn generate_key(
 ) -> Result<(Generated, PrivateKey)> {
     if role == Role::Timestamp {
         return Err(Error::InvalidArgument {
-            what: "role",
+            what: Argument::Role,
             reason: "timestamp keys are held by the Notary server, never locally".into(),
         });
     }
     if role.as_str().is_empty() {
         return Err(Error::InvalidArgument {
-            what: "role",
+            what: Argument::Role,
             reason: "a key needs a role (root, targets, snapshot, targets/<name> or a signer name)"
                 .into(),
         });

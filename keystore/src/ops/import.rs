@@ -3,6 +3,7 @@
 //! Every block is decrypted to learn (or check) its ID before it is stored under that name;
 //! a replaced file (`force`) is retired to `keytool-retired/`, never deleted.
 
+use crate::error::Argument;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -158,7 +159,7 @@ fn plan_block(
     let file = KeyFile::from_block(block)?;
     let role = if file.role().as_str().is_empty() {
         options.role.clone().ok_or_else(|| Error::InvalidArgument {
-            what: "role",
+            what: Argument::Role,
             reason: format!("{name} has a key without a role header; say which role it has"),
         })?
     } else {
@@ -166,7 +167,7 @@ fn plan_block(
     };
     if role == Role::Timestamp {
         return Err(Error::InvalidArgument {
-            what: "role",
+            what: Argument::Role,
             reason: "timestamp keys are held by the Notary server, never locally".into(),
         });
     }

@@ -47,6 +47,7 @@ pub use stored::{
 };
 pub use vault::{vault_change_master, vault_init, vault_status};
 
+use crate::error::Argument;
 use std::path::PathBuf;
 
 use crate::error::{Error, FileLabel, Result};
@@ -113,7 +114,7 @@ pub fn resolve_key_id(dir: &TrustDir, text: &str) -> Result<KeyId> {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
         return Err(Error::InvalidArgument {
-            what: "key ID",
+            what: Argument::KeyId,
             reason: format!(
                 "expected a key ID or a prefix of at least 4 lower-case hex characters, got {:?}",
                 crate::ids::clip(text)
@@ -154,7 +155,7 @@ pub fn resolve_key_id(dir: &TrustDir, text: &str) -> Result<KeyId> {
                 listed.push(format!("and {} more", many.len() - SHOWN));
             }
             Err(Error::InvalidArgument {
-                what: "key ID",
+                what: Argument::KeyId,
                 reason: format!(
                     "prefix {text} matches {} keys: {}; give more characters",
                     many.len(),
@@ -248,7 +249,7 @@ pub(crate) fn unlock_with(
         let Some(supplied) = source.supply(&request)? else {
             return Err(Error::PassphraseRequired {
                 key: label(),
-                role: file.role().to_string(),
+                role: file.role().clone(),
             });
         };
         match file.unlock(Some(&supplied.passphrase), kdf.max_iterations)? {
@@ -268,7 +269,7 @@ pub(crate) fn unlock_with(
                 }
                 return Err(Error::WrongPassphrase {
                     key: label(),
-                    role: file.role().to_string(),
+                    role: file.role().clone(),
                     source_name: supplied.origin,
                 });
             }
@@ -331,12 +332,12 @@ pub(crate) fn new_passphrase(
         if saved {
             Error::PassphraseRequired {
                 key: FileLabel::text(id.to_string()),
-                role: role.to_string(),
+                role: role.clone(),
             }
         } else {
             Error::NewPassphraseRequired {
-                role: role.to_string(),
-                gun: gun.map(ToString::to_string),
+                role: role.clone(),
+                gun: gun.cloned(),
             }
         }
     })?;
@@ -353,7 +354,7 @@ pub(crate) fn new_passphrase(
 pub(crate) fn gun_for(role: &Role, gun: Option<Gun>) -> Result<Option<Gun>> {
     if role.carries_gun() {
         gun.map(Some).ok_or_else(|| Error::InvalidArgument {
-            what: "repository",
+            what: Argument::Repository,
             reason: format!(
                 "a {role} key belongs to one repository; name it (notary and docker ignore {role} keys without one)"
             ),

@@ -27,6 +27,7 @@
 //! The cost is one process per call (tens of milliseconds), which is why a container's docker
 //! config directory is read once, as one tar stream, and written once.
 
+use crate::error::Argument;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -179,7 +180,7 @@ pub(crate) fn check_container_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::InvalidArgument {
-            what: "container name",
+            what: Argument::Container,
             reason: format!(
                 "{:?} is not a container name or ID: it must start with a letter or digit and hold only letters, digits and _ . - (as docker requires)",
                 crate::ids::clip(name)
@@ -504,7 +505,7 @@ pub fn provision(
     }
     if let (Some(server), Some(ca)) = (options.server, options.ca) {
         let host = host_port(server.url()).ok_or_else(|| Error::InvalidArgument {
-            what: "server URL",
+            what: Argument::ServerUrl,
             reason: format!("no host in {}", server.url()),
         })?;
         let bytes = std::fs::read(ca).map_err(|e| Error::io("read", ca, e))?;
@@ -750,7 +751,7 @@ mod tests {
                 matches!(
                     err,
                     Error::InvalidArgument {
-                        what: "container name",
+                        what: Argument::Container,
                         ..
                     }
                 ),

@@ -66,7 +66,7 @@ pub fn remove(
             Ok(uses)
         } else {
             Err(Error::KeyInUse {
-                key_id: id.to_string(),
+                key_id: id.clone(),
                 uses: uses.join(", "),
             })
         }

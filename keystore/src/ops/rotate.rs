@@ -15,6 +15,7 @@
 //! that, the server trusts only the new key, which is already durable. A rerun (or `--resume`)
 //! completes an interrupted rotation.
 
+use crate::error::Argument;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -311,7 +312,7 @@ pub fn rotate(
     role.check_spelling()?;
     if !ROTATABLE.contains(role) {
         return Err(Error::InvalidArgument {
-            what: "role",
+            what: Argument::Role,
             reason: format!(
                 "{role} keys cannot be rotated (root, targets and snapshot can; timestamp keys are the server's)"
             ),
@@ -319,13 +320,13 @@ pub fn rotate(
     }
     if options.server_managed && *role != Role::Snapshot {
         return Err(Error::InvalidArgument {
-            what: "role",
+            what: Argument::Role,
             reason: format!("only the snapshot key can be server-managed, not the {role} key"),
         });
     }
     if options.server_managed && options.new_key_file.is_some() {
         return Err(Error::InvalidArgument {
-            what: "key file",
+            what: Argument::KeyFile,
             reason: "a server-managed key is made by the server; a key file cannot be adopted"
                 .into(),
         });
@@ -351,7 +352,7 @@ pub fn rotate(
     if let Some(bytes) = dir.read_journal(&name)? {
         let journal: Journal =
             serde_json::from_slice(&bytes).map_err(|_| Error::InvalidArgument {
-                what: "rotation journal",
+                what: Argument::RotationJournal,
                 reason: format!("{name} is unreadable; move it away to start over"),
             })?;
         let (new_id, old) = check_journal(dir, gun, role, &name, &journal)?;
@@ -394,9 +395,9 @@ pub fn rotate(
         Some(r) => Some(single_key(&r.root, role.as_str())?),
         None if remote::trusted(dir, gun)? => {
             return Err(Error::InvalidArgument {
-                what: "server",
+                what: Argument::Server,
                 reason: format!(
-                    "{gun} is published (this machine trusts its root, {}); a rotation without the server would retire the key the server still trusts. Name the server with --server; nothing was changed",
+                    "{gun} is published (this machine trusts its root, {}); a rotation without the server would retire the key the server still trusts. Name the server to rotate it; nothing was changed",
                     dir.metadata_dir(gun).display()
                 ),
             });
@@ -404,7 +405,7 @@ pub fn rotate(
         None if *role == Role::Targets => local_key(dir, role, Some(gun))?,
         None => {
             return Err(Error::InvalidArgument {
-                what: "repository",
+                what: Argument::Repository,
                 reason: format!(
                     "{gun} is not published{}; only its targets key can be rotated locally",
                     if options.server.is_none() {
@@ -483,7 +484,7 @@ pub fn rotate(
     let new_id = new_key.id();
     if old_key.as_ref() == Some(&new_id) {
         return Err(Error::InvalidArgument {
-            what: "key file",
+            what: Argument::KeyFile,
             reason: format!("{new_id} is already the {role} key of {gun}"),
         });
     }
@@ -582,11 +583,9 @@ fn resume(
         old_passphrase_kept_in: None,
     };
     if !journal.server_managed && !dir.key_path(&new_id).is_file() {
-        return Err(Error::InvalidMetadata {
-            reason: format!(
-                "the journal says the server accepted key {new_id}, but its file is missing from {}; the old key was kept. Restore the key file (keytool key list --retired, backups) and rerun",
-                dir.private_dir().display()
-            ),
+        return Err(Error::RotatedKeyMissing {
+            key_id: new_id,
+            dir: dir.private_dir(),
         });
     }
     if !journal.published_repository {
@@ -595,7 +594,7 @@ fn resume(
     }
     let (Some(server), Some(remote)) = (options.server, remote) else {
         return Err(Error::InvalidArgument {
-            what: "server",
+            what: Argument::Server,
             reason: format!(
                 "the interrupted rotation of {gun}'s {role} key was being published; name the server to complete it"
             ),
@@ -851,7 +850,7 @@ fn check_journal(
     journal: &Journal,
 ) -> Result<(KeyId, Option<KeyId>)> {
     let refuse = |why: String| Error::InvalidArgument {
-        what: "rotation journal",
+        what: Argument::RotationJournal,
         reason: format!(
             "{name}: {why}; nothing was changed. Move {} away to start over",
             dir.root()

@@ -14,6 +14,7 @@
 //! The digest reported is the one in the server's targets.json, verified (signatures by the keys
 //! root.json names, hashes, expiry) and compared with what docker printed.
 
+use crate::error::Argument;
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -67,7 +68,7 @@ impl ImageRef {
     /// Parses `NAME[:TAG]`; digests are refused (content trust signs tags).
     pub fn parse(text: &str) -> Result<Self> {
         let bad = |reason: &str| Error::InvalidArgument {
-            what: "image",
+            what: Argument::Image,
             reason: format!("{reason}, got {:?}", crate::ids::clip(text)),
         };
         if text.contains('@') {
@@ -558,7 +559,13 @@ mod tests {
         ] {
             let err = ImageRef::parse(bad).expect_err(bad);
             assert!(
-                matches!(err, Error::InvalidArgument { what: "image", .. }),
+                matches!(
+                    err,
+                    Error::InvalidArgument {
+                        what: Argument::Image,
+                        ..
+                    }
+                ),
                 "{bad}: {err:?}"
             );
         }

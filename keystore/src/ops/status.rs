@@ -59,7 +59,8 @@ pub struct Status {
     /// Ready for `docker push` to sign with the local keys: the targets key the server expects
     /// is here and (when passphrases are checked) a passphrase source opens it.
     pub ready: bool,
-    /// What stands in the way, in plain words.
+    /// What stands in the way, in plain words that name no command or flag of a face (the faces
+    /// add their own advice).
     pub problems: Vec<String>,
 }
 
@@ -130,13 +131,11 @@ fn unopened(id: &KeyId, gun: &Gun, error: &Error) -> String {
         Error::WrongPassphrase { source_name, .. } => format!(
             "the passphrase from {source_name} does not open the targets key {id} of {gun} (a stale or wrong value?); signing would fail"
         ),
-        Error::PassphraseRequired { role, .. } if role == crate::passphrase::vault::MASTER_ROLE => {
-            format!(
-                "the vault holds the passphrase of the targets key {id} of {gun}, but its master passphrase was not given without a prompt (KEYTOOL_VAULT_PASSPHRASE or --vault-passphrase-file)"
-            )
-        }
+        Error::VaultMasterRequired { .. } => format!(
+            "the vault holds the passphrase of the targets key {id} of {gun}, but no source gave the vault's master passphrase without a prompt"
+        ),
         Error::PassphraseRequired { .. } => format!(
-            "no passphrase source opens the targets key {id} of {gun} without a prompt: set {} (or --passphrase-file), or store it (keytool passphrase set {id})",
+            "no passphrase source opens the targets key {id} of {gun} without a prompt: set {}, give a passphrase file, or store the passphrase (OS keyring or vault)",
             env_names_for(&Role::Targets).join(" or ")
         ),
         other => format!(
@@ -179,7 +178,7 @@ pub(crate) fn key_status(
     };
     if st.pending_rotation {
         st.problems.push(format!(
-            "a rotation of {gun} was interrupted; run keytool rotate --repo {gun} --resume"
+            "a rotation of {gun} was interrupted and waits to be resumed"
         ));
     }
     let Some(server) = server else {

@@ -1,6 +1,7 @@
 //! Stored passphrases: re-encryption that keeps the keyring or vault in step with the key file,
 //! and `passphrase set|remove|reveal`.
 
+use crate::error::Argument;
 use std::path::PathBuf;
 
 use super::{KdfSettings, check_new_differs, load_key_with, new_passphrase, unlock_with};
@@ -107,7 +108,7 @@ pub fn store_passphrase(
     }) = supplied
     else {
         return Err(Error::InvalidArgument {
-            what: "key",
+            what: Argument::Key,
             reason: format!("key {id} is not encrypted; there is no passphrase to store"),
         });
     };
@@ -135,7 +136,7 @@ pub fn forget_everywhere(id: &KeyId, stores: &[&dyn SecretStore]) -> Result<Vec<
     }
     if removed.is_empty() {
         return Err(Error::NotStored {
-            key_id: id.to_string(),
+            key_id: id.clone(),
             looked_in: stores.iter().map(|s| s.describe()).collect(),
         });
     }
@@ -195,23 +196,20 @@ pub fn reveal_passphrase(
                     });
                 }
                 Err(Error::WrongPassphrase { .. }) => {
-                    wrong = Some((path.clone(), store.describe()));
+                    wrong = Some((path.clone(), key_file.role().clone(), store.describe()));
                 }
                 Err(e) => return Err(e.in_file(path)),
             }
         }
     }
     match wrong {
-        Some((path, store)) => Err(Error::WrongPassphrase {
+        Some((path, role, store)) => Err(Error::WrongPassphrase {
             key: crate::error::FileLabel::path(&path),
-            role: key_file
-                .as_ref()
-                .map(|(_, f)| f.role().to_string())
-                .unwrap_or_default(),
+            role,
             source_name: store,
         }),
         None => Err(Error::NotStored {
-            key_id: id.to_string(),
+            key_id: id.clone(),
             looked_in: stores.iter().map(|s| s.describe()).collect(),
         }),
     }

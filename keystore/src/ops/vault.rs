@@ -52,9 +52,8 @@ pub fn vault_change_master(
     let old = policy.vault_master(Purpose::Unlock)?;
     let new = policy.new_vault_master(new_file)?;
     let lock = dir.lock()?;
-    let mut vault = Vault::open(dir, &old)?.ok_or_else(|| Error::KeyNotFound {
-        key_id: "(passphrase vault)".into(),
-        dir: vault_path(dir),
+    let mut vault = Vault::open(dir, &old)?.ok_or_else(|| Error::VaultNotFound {
+        path: vault_path(dir),
     })?;
     vault.change_master(&new, params)?;
     vault.save(&lock)?;

@@ -1,5 +1,6 @@
 //! Passphrases from a file (`--passphrase-file`) or given by the caller (API, FFI).
 
+use crate::error::Argument;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -58,7 +59,7 @@ impl PassphraseSource for FileSource {
             line.pop();
         }
         let passphrase = Passphrase::from_bytes(line).ok_or_else(|| Error::InvalidArgument {
-            what: "passphrase file",
+            what: Argument::PassphraseFile,
             reason: format!("{} is not UTF-8 text", self.path.display()),
         })?;
         Ok(Some(Supplied {
@@ -133,7 +134,7 @@ impl PassphraseSource for LineSource {
             }
             let passphrase =
                 Passphrase::from_bytes(line).ok_or_else(|| Error::InvalidArgument {
-                    what: "passphrase",
+                    what: Argument::Passphrase,
                     reason: format!("{} is not UTF-8 text", self.origin),
                 })?;
             *self.line.borrow_mut() = Some(passphrase);

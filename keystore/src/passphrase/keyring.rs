@@ -12,6 +12,7 @@
 //! functions except `with_store` (which takes a `keyring-core` store), but no value of it can be
 //! made: [`Keyring::open_os`] finds no keyring, and passphrases are kept in the vault.
 
+use crate::error::Argument;
 use std::ffi::OsString;
 
 use crate::error::{Error, Result};
@@ -41,13 +42,13 @@ pub fn check_choice(env: impl Fn(&str) -> Option<OsString>) -> Result<String> {
         .to_str()
         .map(str::to_owned)
         .ok_or_else(|| Error::InvalidArgument {
-            what: "KEYTOOL_KEYRING",
+            what: Argument::Setting("KEYTOOL_KEYRING"),
             reason: "the value is not UTF-8 text".into(),
         })?;
     match choice.as_str() {
         "" | "auto" | "secret-service" | "keyutils" | "native" | "none" => Ok(choice),
         other => Err(Error::InvalidArgument {
-            what: "KEYTOOL_KEYRING",
+            what: Argument::Setting("KEYTOOL_KEYRING"),
             reason: format!(
                 "expected auto, secret-service, keyutils, native or none, got {:?}",
                 crate::ids::clip(other)

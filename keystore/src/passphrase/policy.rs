@@ -328,7 +328,7 @@ impl Policy {
     /// The vault's master passphrase, asked of its sources (for `vault init`, `vault status
     /// --unlock`, `vault change-master`).
     pub fn vault_master(&self, purpose: Purpose) -> Result<Passphrase> {
-        ask_master(&self.master_chain(true), purpose, MASTER_ROLE)
+        ask_master(&self.master_chain(true), purpose, false)
     }
 
     /// The *new* master passphrase of `vault change-master`: from `file`, else the callback or
@@ -344,7 +344,7 @@ impl Policy {
         if let Some(p) = &self.prompt {
             chain.push(Box::new(Rc::clone(p)));
         }
-        ask_master(&chain, Purpose::NewKey, NEW_MASTER_ROLE)
+        ask_master(&chain, Purpose::NewKey, true)
     }
 
     /// The OS keyring `KEYTOOL_KEYRING` chooses, if any.
@@ -415,13 +415,8 @@ impl Policy {
         if vault.exists() {
             return Ok(Box::new(vault));
         }
-        Err(Error::Keyring {
-            store: "none".into(),
-            action: "store a passphrase",
-            reason: format!(
-                "no OS keyring can be used here and there is no vault ({}); run keytool vault init, or run inside a session keyring (keyctl session -)",
-                vault_path(&self.dir).display()
-            ),
+        Err(Error::NoStore {
+            vault: vault_path(&self.dir),
         })
     }
 
@@ -464,8 +459,10 @@ impl Policy {
     }
 }
 
-/// Asks `source` for a vault master passphrase under `role`.
-fn ask_master(source: &dyn PassphraseSource, purpose: Purpose, role: &str) -> Result<Passphrase> {
+/// Asks `source` for the vault's master passphrase: the new one (role [`NEW_MASTER_ROLE`]) or the
+/// current one (role [`MASTER_ROLE`]).
+fn ask_master(source: &dyn PassphraseSource, purpose: Purpose, new: bool) -> Result<Passphrase> {
+    let role = if new { NEW_MASTER_ROLE } else { MASTER_ROLE };
     source
         .supply(&Request {
             key_id: None,
@@ -476,9 +473,9 @@ fn ask_master(source: &dyn PassphraseSource, purpose: Purpose, role: &str) -> Re
             subject: crate::passphrase::Subject::VaultMaster,
         })?
         .map(|s| s.passphrase)
-        .ok_or_else(|| Error::PassphraseRequired {
-            key: FileLabel::none(),
-            role: role.into(),
+        .ok_or_else(|| Error::VaultMasterRequired {
+            vault: FileLabel::none(),
+            new,
         })
 }
 
@@ -759,7 +756,10 @@ mod tests {
         let err = policy
             .vault_master(Purpose::Unlock)
             .expect_err("no master source");
-        assert!(matches!(err, Error::PassphraseRequired { .. }), "{err}");
+        assert!(
+            matches!(err, Error::VaultMasterRequired { new: false, .. }),
+            "{err}"
+        );
         assert!(explicit_asked.borrow().is_empty());
     }
 

@@ -591,9 +591,9 @@ impl VaultStore {
                 attempt: 0,
                 subject: crate::passphrase::Subject::VaultMaster,
             })?
-            .ok_or_else(|| Error::PassphraseRequired {
-                key: FileLabel::text(vault_path(&self.dir).display().to_string()),
-                role: MASTER_ROLE.into(),
+            .ok_or_else(|| Error::VaultMasterRequired {
+                vault: FileLabel::path(&vault_path(&self.dir)),
+                new: false,
             })?;
         *self.master_cache.borrow_mut() = Some(supplied.passphrase.clone());
         Ok(supplied.passphrase)
@@ -634,9 +634,8 @@ impl VaultStore {
             (changed, changed.then(|| v.save(&lock)))
         })?
         else {
-            return Err(Error::KeyNotFound {
-                key_id: "(passphrase vault)".into(),
-                dir: vault_path(&self.dir),
+            return Err(Error::VaultNotFound {
+                path: vault_path(&self.dir),
             });
         };
         result.transpose()?;

@@ -4,6 +4,7 @@
 mod fsutil;
 pub mod legacy;
 
+use crate::error::Argument;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -116,8 +117,9 @@ impl TrustDir {
             PathBuf::from(home).join(".docker").join("trust")
         } else {
             return Err(Error::InvalidArgument {
-                what: "trust directory",
-                reason: "HOME is not set; pass --trust-dir or set KEYTOOL_TRUST_DIR".into(),
+                what: Argument::TrustDir,
+                reason: "none of KEYTOOL_TRUST_DIR, DOCKER_CONFIG and HOME is set, so there is no default"
+                    .into(),
             });
         };
         Ok(TrustDir::new(root))
@@ -195,7 +197,7 @@ impl TrustDir {
         let path = self.root.join(name);
         if HELD.with(|held| held.borrow().contains(&path)) {
             return Err(Error::InvalidArgument {
-                what: "call",
+                what: Argument::Call,
                 reason: format!(
                     "this thread already holds {}: a passphrase callback may not call back into an operation that changes the same trust directory",
                     path.display()

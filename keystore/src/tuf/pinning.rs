@@ -11,6 +11,7 @@
 //!
 //! Like notary, the rule is checked for every root keytool accepts, not only the first.
 
+use crate::error::Argument;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -66,7 +67,7 @@ impl TrustPinning {
         }
         let config: NotaryConfig =
             serde_json::from_slice(&bytes).map_err(|e| Error::InvalidArgument {
-                what: "notary configuration",
+                what: Argument::NotaryConfig,
                 reason: format!(
                     "{}: its trust_pinning section cannot be read (line {}); fix the file",
                     path.display(),
@@ -207,7 +208,7 @@ fn load_cas(path: &Path, now: SystemTime) -> Result<Vec<Certificate>> {
         .collect();
     if cas.is_empty() {
         return Err(Error::InvalidArgument {
-            what: "pinned CA",
+            what: Argument::PinnedCa,
             reason: format!(
                 "{} holds no CA certificate valid now; fix trust_pinning.ca",
                 path.display()

@@ -1,6 +1,7 @@
 //! What commands read besides passphrases: repository names and roles, key files (bounded), and
 //! confirmations.
 
+use keystore::error::Argument;
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
 
@@ -77,7 +78,7 @@ fn read_bounded(reader: impl Read, path: &Path) -> Result<Zeroizing<Vec<u8>>> {
 pub(crate) fn confirm(ctx: &Context, question: &str) -> Result<()> {
     if !ctx.interactive || !std::io::stdin().is_terminal() {
         return Err(Error::InvalidArgument {
-            what: "confirmation",
+            what: Argument::Confirmation,
             reason: "no terminal to ask on; pass --yes to confirm".into(),
         });
     }

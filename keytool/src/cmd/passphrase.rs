@@ -1,5 +1,6 @@
 //! `keytool passphrase explain|set|generate|remove|reveal`.
 
+use keystore::error::Argument;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -136,7 +137,7 @@ fn reveal(ctx: &Context, key_id: &str, file: Option<&Path>, yes: bool) -> Result
     let id = resolve_stored_key_id(ctx, key_id)?;
     if file.is_none() && (ctx.json || !std::io::stdout().is_terminal()) {
         return Err(Error::InvalidArgument {
-            what: "output",
+            what: Argument::Parameter("output"),
             reason: "standard output is not a terminal (or --json was given): the passphrase \
                      would end up in a pipe, a file or a log. Write it to a new file with \
                      -o FILE (created with mode 0600), or run on a terminal"
@@ -191,7 +192,7 @@ fn explain(ctx: &Context, args: &ExplainArgs) -> Result<()> {
         }
         (None, None) => {
             return Err(Error::InvalidArgument {
-                what: "arguments",
+                what: Argument::Parameter("arguments"),
                 reason: "give a KEY_ID or --role".into(),
             });
         }

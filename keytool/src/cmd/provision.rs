@@ -1,6 +1,7 @@
 //! `keytool provision`: a repository's targets key (and root key) and the Notary CA into a
 //! docker config directory or a container.
 
+use keystore::error::Argument;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -46,7 +47,7 @@ pub(crate) fn run(ctx: &Context, args: &ProvisionArgs) -> Result<()> {
         },
         (None, None) => {
             return Err(Error::InvalidArgument {
-                what: "target",
+                what: Argument::Parameter("target"),
                 reason: "pass --dir DIR or --container NAME".into(),
             });
         }

@@ -1,6 +1,7 @@
 //! `keytool rotate`: replace a repository's targets, snapshot or root key, crash-safely; several
 //! repositories one after the other.
 
+use keystore::error::Argument;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -70,7 +71,7 @@ pub(crate) fn run(ctx: &Context, args: &RotateArgs) -> Result<u8> {
         published.rotate
     } else if args.all {
         return Err(Error::InvalidArgument {
-            what: "--all",
+            what: Argument::Parameter("--all"),
             reason: "--all rotates the repositories a Notary server has published; name it with --server, DOCKER_CONTENT_TRUST_SERVER or the configuration file's server".into(),
         });
     } else {

@@ -1,6 +1,7 @@
 //! `keytool sandbox push|pull`: docker push and pull with content trust inside a container.
 
 use clap::{Args, Subcommand};
+use keystore::error::Argument;
 use keystore::ops::{self, DockerCli, ImageRef, SandboxOptions};
 use keystore::{Error, Result};
 
@@ -43,7 +44,7 @@ pub(crate) fn run(ctx: &Context, cmd: SandboxCommand) -> Result<()> {
         .client_and_ca(ctx)?
         .map(|(c, _)| c)
         .ok_or_else(|| Error::InvalidArgument {
-            what: "server URL",
+            what: Argument::ServerUrl,
             reason: "content trust needs a Notary server: pass --server URL, set DOCKER_CONTENT_TRUST_SERVER or put server in the configuration file".into(),
         })?;
     let docker = DockerCli::default();

@@ -5,6 +5,7 @@
 
 pub(crate) mod server;
 
+use keystore::error::Argument;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -174,7 +175,7 @@ fn kdf_settings(flags: &Flags<'_>, config: &Config) -> Result<KdfSettings> {
     match (iterations, compat) {
         (Some((_, from_n)), Some((_, from_compat))) if from_n == from_compat => {
             return Err(Error::InvalidArgument {
-                what: "KEYTOOL_KDF_ITERATIONS",
+                what: Argument::Setting("KEYTOOL_KDF_ITERATIONS"),
                 reason: format!(
                     "both the iteration count and notary compatibility are set in the {}; keep one",
                     if from_n == Origin::File {
@@ -197,7 +198,7 @@ fn kdf_settings(flags: &Flags<'_>, config: &Config) -> Result<KdfSettings> {
 pub(crate) fn check_iterations(kdf: &KdfSettings) -> Result<()> {
     if kdf.iterations == 0 || kdf.iterations > kdf.max_iterations {
         return Err(Error::InvalidArgument {
-            what: "PBKDF2 iteration count",
+            what: Argument::KdfIterations,
             reason: format!(
                 "{} to write (--kdf-iterations, KEYTOOL_KDF_ITERATIONS or the configuration \
                  file's kdf_iterations) must be between 1 and the read limit {} (raise it with \

@@ -126,6 +126,18 @@ pub(crate) fn status(json: bool, st: &ops::Status) {
     for p in &st.problems {
         println!("Note: {p}");
     }
+    if st.pending_rotation {
+        println!(
+            "Hint: complete the rotation with keytool rotate --repo {} --resume",
+            st.gun
+        );
+    }
+    if st.passphrase_checked && st.can_sign_targets && st.targets_passphrase.is_none() {
+        println!(
+            "Hint: pass --passphrase-file FILE, set {}, or store the passphrase (keytool passphrase set KEY_ID); if the vault holds it, give its master passphrase with KEYTOOL_VAULT_PASSPHRASE or --vault-passphrase-file.",
+            keystore::passphrase::env_names_for(&keystore::Role::Targets).join(" or ")
+        );
+    }
     println!(
         "Ready: {}",
         if st.ready {

@@ -38,7 +38,7 @@ impl Keyring {
                 store: store.to_owned(),
                 action: "open",
                 reason: "this build of keystore has no OS keyring (feature os-keyring); use the \
-                         vault (keytool vault init, KEYTOOL_KEYRING=none)"
+                         vault instead (KEYTOOL_KEYRING=none)"
                     .into(),
             }),
         }

@@ -153,8 +153,7 @@ fn unsupported(which: &str) -> Error {
         store: "OS keyring".into(),
         action: "open",
         reason: format!(
-            "{which} is not built for this platform; use the vault (keytool vault init, \
-             KEYTOOL_KEYRING=none)"
+            "{which} is not built for this platform; use the vault instead (KEYTOOL_KEYRING=none)"
         ),
     }
 }
@@ -163,8 +162,8 @@ fn unsupported(which: &str) -> Error {
 fn keyring_error(store: &str, action: &'static str, e: keyring_core::Error) -> Error {
     let reason = match e {
         keyring_core::Error::NoStorageAccess(inner) => format!(
-            "no access ({inner}); on a headless machine run keytool inside a session keyring \
-             (keyctl session -), or use the vault (keytool vault init, KEYTOOL_KEYRING=none)"
+            "no access ({inner}); on a headless machine, run inside a session keyring \
+             (keyctl session -), or use the vault instead (KEYTOOL_KEYRING=none)"
         ),
         keyring_core::Error::PlatformFailure(inner) => inner.to_string(),
         keyring_core::Error::BadEncoding(_) => "the stored value is not UTF-8 text".into(),

@@ -1,5 +1,6 @@
 //! `keytool key import`.
 
+use keystore::error::Argument;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -39,7 +40,7 @@ pub(crate) fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
     let stdin_inputs = args.files.iter().filter(|f| f.as_os_str() == "-").count();
     if stdin_inputs > 1 || (stdin_inputs == 1 && ctx.passphrase_stdin) {
         return Err(Error::InvalidArgument {
-            what: "input",
+            what: Argument::Parameter("input"),
             reason: "standard input (-) can be read once: name it once, and not together with --passphrase-stdin".into(),
         });
     }
