@@ -15,12 +15,11 @@ use rustix::termios::{LocalModes, OptionalActions, SpecialCodeIndex, Termios};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use keystore::passphrase::policy::{MIN_NEW_LEN, same};
 use keystore::passphrase::{PassphraseSource, Purpose, Request, Supplied};
 use keystore::{Error, Passphrase, Result, Role};
 use zeroize::Zeroizing;
 
-/// Minimum length of a typed new passphrase, as notary.
-const MIN_LEN: usize = 8;
 /// Tries for a new passphrase (too short or not repeated identically).
 const NEW_TRIES: u32 = 3;
 
@@ -106,7 +105,7 @@ impl PassphraseSource for TtyPrompt {
                 for _ in 0..NEW_TRIES {
                     let first =
                         Self::read(&format!("Enter passphrase for new {alias} key{with}: "))?;
-                    if first.chars().count() < MIN_LEN {
+                    if first.chars().count() < MIN_NEW_LEN {
                         eprintln!(
                             "Passphrase is too short. Please use a password manager to generate and store a good random passphrase."
                         );
@@ -114,7 +113,7 @@ impl PassphraseSource for TtyPrompt {
                     }
                     let second =
                         Self::read(&format!("Repeat passphrase for new {alias} key{with}: "))?;
-                    if !constant_time_eq(first.as_bytes(), second.as_bytes()) {
+                    if !same(first.as_bytes(), second.as_bytes()) {
                         eprintln!("Passphrases do not match. Please retry.");
                         continue;
                     }
@@ -126,7 +125,7 @@ impl PassphraseSource for TtyPrompt {
                 }
                 Err(Error::WeakPassphrase {
                     reason: format!(
-                        "no acceptable passphrase after {NEW_TRIES} tries (at least {MIN_LEN} characters, typed twice the same)"
+                        "no acceptable passphrase after {NEW_TRIES} tries (at least {MIN_NEW_LEN} characters, typed twice the same)"
                     ),
                 })
             }
@@ -195,8 +194,4 @@ impl Drop for RawTerminal {
         let _ = rustix::termios::tcsetattr(&self.tty, OptionalActions::Now, &self.saved);
         *active = None;
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

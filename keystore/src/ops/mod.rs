@@ -204,7 +204,7 @@ pub(crate) fn load_key_with(
 pub(crate) fn check_new_differs(id: &KeyId, old: Option<&Supplied>, new: &Supplied) -> Result<()> {
     let Some(old) = old else { return Ok(()) };
     let (a, b) = (old.passphrase.expose(), new.passphrase.expose());
-    let equal = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    let equal = crate::passphrase::policy::same(a, b);
     if equal && (old.origin == new.origin || crate::passphrase::is_env_origin(&new.origin)) {
         return Err(Error::SamePassphrase {
             key: FileLabel::text(id.to_string()),
