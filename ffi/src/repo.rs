@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use keystore::notary::NotaryClient;
 use keystore::ops::{self, RotateOptions};
+use keystore::passphrase::PassphraseSource;
 use keystore::{Gun, Role};
 
 use crate::boundary::{Fail, guard, handle, non_null, opt_text, put, text, to_json};
@@ -62,22 +63,7 @@ pub unsafe extern "C" fn kt_repo_status_json(
 ) -> kt_status {
     guard(err_out, || {
         // SAFETY: forwarded from this function's contract.
-        let (store, gun, server_url, ca_path) = unsafe {
-            (
-                handle(store, "store")?,
-                text(gun, "gun")?,
-                opt_text(server_url, "server_url")?,
-                opt_text(ca_path, "ca_path")?,
-            )
-        };
-        let json_out = non_null(json_out, "json_out")?;
-        let gun: Gun = gun.parse()?;
-        let server = client(server_url, ca_path)?;
-        let status = ops::status(&store.dir, &gun, server.as_ref(), None, &store.kdf)?;
-        let json = to_json(&status)?;
-        // SAFETY: `json_out` is non-NULL and writable by contract.
-        unsafe { put(json_out, json) };
-        Ok(())
+        unsafe { status_json(store, gun, server_url, ca_path, None, json_out) }
     })
 }
 
@@ -110,30 +96,59 @@ pub unsafe extern "C" fn kt_repo_status_checked_json(
 ) -> kt_status {
     guard(err_out, || {
         // SAFETY: forwarded from this function's contract.
-        let (store, gun, server_url, ca_path) = unsafe {
-            (
-                handle(store, "store")?,
-                text(gun, "gun")?,
-                opt_text(server_url, "server_url")?,
-                opt_text(ca_path, "ca_path")?,
+        unsafe {
+            status_json(
+                store,
+                gun,
+                server_url,
+                ca_path,
+                Some((cb, user_data)),
+                json_out,
             )
-        };
-        let json_out = non_null(json_out, "json_out")?;
-        let gun: Gun = gun.parse()?;
-        let server = client(server_url, ca_path)?;
-        let sources = policy(&store.dir, cb, user_data)?.checking();
-        let status = ops::status(
-            &store.dir,
-            &gun,
-            server.as_ref(),
-            Some(&sources),
-            &store.kdf,
-        )?;
-        let json = to_json(&status)?;
-        // SAFETY: `json_out` is non-NULL and writable by contract.
-        unsafe { put(json_out, json) };
-        Ok(())
+        }
     })
+}
+
+/// The body of both status calls: with `callback`, a passphrase source must also open the
+/// targets key.
+///
+/// # Safety
+/// As `kt_repo_status_checked_json`.
+unsafe fn status_json(
+    store: *const kt_keystore,
+    gun: *const c_char,
+    server_url: *const c_char,
+    ca_path: *const c_char,
+    callback: Option<(kt_passphrase_cb, *mut c_void)>,
+    json_out: *mut *mut c_char,
+) -> Result<(), Fail> {
+    // SAFETY: forwarded from this function's contract.
+    let (store, gun, server_url, ca_path) = unsafe {
+        (
+            handle(store, "store")?,
+            text(gun, "gun")?,
+            opt_text(server_url, "server_url")?,
+            opt_text(ca_path, "ca_path")?,
+        )
+    };
+    let json_out = non_null(json_out, "json_out")?;
+    let gun: Gun = gun.parse()?;
+    let server = client(server_url, ca_path)?;
+    let sources = match callback {
+        Some((cb, user_data)) => Some(policy(&store.dir, cb, user_data)?.checking()),
+        None => None,
+    };
+    let status = ops::status(
+        &store.dir,
+        &gun,
+        server.as_ref(),
+        sources.as_ref().map(|s| s as &dyn PassphraseSource),
+        &store.kdf,
+    )?;
+    let json = to_json(&status)?;
+    // SAFETY: `json_out` is non-NULL and writable by contract.
+    unsafe { put(json_out, json) };
+    Ok(())
 }
 
 /// Rotates the `role` key ("targets", "snapshot" or "root") of repository `gun`, crash-safely,

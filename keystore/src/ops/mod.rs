@@ -238,14 +238,7 @@ pub(crate) fn unlock_with(
     };
     let mut attempt = 0;
     loop {
-        let request = Request {
-            key_id: id,
-            role: file.role(),
-            gun: file.gun(),
-            purpose: Purpose::Unlock,
-            attempt,
-            subject: crate::passphrase::Subject::Key,
-        };
+        let request = unlock_request(file, id, attempt);
         let Some(supplied) = source.supply(&request)? else {
             return Err(Error::PassphraseRequired {
                 key: label(),
@@ -277,6 +270,18 @@ pub(crate) fn unlock_with(
     }
 }
 
+/// The request for the passphrase of an existing key.
+fn unlock_request<'a>(file: &'a KeyFile, id: Option<&'a KeyId>, attempt: u32) -> Request<'a> {
+    Request {
+        key_id: id,
+        role: file.role(),
+        gun: file.gun(),
+        purpose: Purpose::Unlock,
+        attempt,
+        subject: crate::passphrase::Subject::Key,
+    }
+}
+
 /// The key, opened with a passphrase the stores of `source` keep for key `id` (the current entry,
 /// then the pending one), if one of them opens it.
 fn stored_for(
@@ -286,14 +291,7 @@ fn stored_for(
     kdf: &KdfSettings,
 ) -> Result<Option<(PrivateKey, Option<Supplied>)>> {
     for attempt in 0..MAX_ATTEMPTS {
-        let request = Request {
-            key_id: id,
-            role: file.role(),
-            gun: file.gun(),
-            purpose: Purpose::Unlock,
-            attempt,
-            subject: crate::passphrase::Subject::Key,
-        };
+        let request = unlock_request(file, id, attempt);
         // A store that cannot answer (a vault without its master passphrase) leaves the
         // variable's error standing.
         let Ok(Some(stored)) = source.supply_stored(&request) else {
