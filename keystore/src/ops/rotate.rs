@@ -161,6 +161,7 @@ struct Journal {
 /// A generated passphrase stored for a new key whose file is not durable yet: removed again
 /// when the rotation stops before the file is written (nobody could use it; the key ID is new).
 struct PendingEntry<'a> {
+    dir: &'a TrustDir,
     store: &'a dyn SecretStore,
     /// `None` once the key file is durable and the entry is kept.
     id: Option<KeyId>,
@@ -175,7 +176,11 @@ impl PendingEntry<'_> {
 
 impl Drop for PendingEntry<'_> {
     fn drop(&mut self) {
-        if let Some(id) = &self.id {
+        // A write that failed after the file was renamed into place (a failed directory sync)
+        // may still leave the key: its passphrase then stays with it.
+        if let Some(id) = &self.id
+            && !self.dir.key_path(id).exists()
+        {
             let _ = crate::passphrase::store::forget(id, self.store);
         }
     }
@@ -469,6 +474,7 @@ pub fn rotate(
                     let p = generate_passphrase()?;
                     m.store.put(&key.id(), role, key_gun, Slot::Current, &p)?;
                     pending_entry = Some(PendingEntry {
+                        dir,
                         store: m.store,
                         id: Some(key.id()),
                     });
