@@ -11,24 +11,32 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-/// Runs `script` with bash, prefixed by `wrapper` (e.g. `keyctl session -`), with `$KT` the
-/// keytool binary and `$T` a fresh trust directory, and no passphrase or keytool variable of
-/// the caller. Asserts it succeeds.
-fn run(wrapper: &[&str], script: &str) -> Option<Output> {
-    for tool in wrapper.iter().take(1) {
-        if Command::new("sh")
+/// Whether every one of `tools` is installed; a missing one is a skip, or a failure under
+/// KEYTOOL_REQUIRE_PEERS=1.
+fn installed<'a>(mut tools: impl Iterator<Item = &'a &'a str>) -> bool {
+    tools.all(|tool| {
+        let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .stdout(Stdio::null())
             .status()
-            .map_or(true, |s| !s.success())
-        {
+            .is_ok_and(|s| s.success());
+        if !found {
             assert!(
                 std::env::var("KEYTOOL_REQUIRE_PEERS").as_deref() != Ok("1"),
                 "{tool} is required (KEYTOOL_REQUIRE_PEERS=1)"
             );
             eprintln!("skipped: {tool} is not installed");
-            return None;
         }
+        found
+    })
+}
+
+/// Runs `script` with bash, prefixed by `wrapper` (e.g. `keyctl session -`), with `$KT` the
+/// keytool binary and `$T` a fresh trust directory, and no passphrase or keytool variable of
+/// the caller. Asserts it succeeds.
+fn run(wrapper: &[&str], script: &str) -> Option<Output> {
+    if !installed(wrapper.iter().take(1)) {
+        return None;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let prelude = r#"set -euo pipefail
@@ -259,20 +267,8 @@ grep -q 'kernel keyutils' err && grep -q 'the vault' err || fail "message: $(cat
 fn remove_finds_the_entry_in_whichever_keyring_holds_it() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/peers/secret-service.sh");
     let script = script.to_str().expect("utf-8 path");
-    for tool in ["dbus-run-session", "gnome-keyring-daemon"] {
-        if Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .map_or(true, |s| !s.success())
-        {
-            assert!(
-                std::env::var("KEYTOOL_REQUIRE_PEERS").as_deref() != Ok("1"),
-                "{tool} is required (KEYTOOL_REQUIRE_PEERS=1)"
-            );
-            eprintln!("skipped: {tool} is not installed");
-            return;
-        }
+    if !installed(["dbus-run-session", "gnome-keyring-daemon"].iter()) {
+        return;
     }
     run(
         &["keyctl", "session", "-", "dbus-run-session", "--", script],
