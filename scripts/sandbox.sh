@@ -1,41 +1,41 @@
 #!/usr/bin/env bash
-# The main job: pre-seed the trust sandbox repository's keys and rotate its repository key.
-# Offline by default.
+# The main job: bring up the content trust sandbox and play its walkthrough with keytool's keys.
 #
-#   scripts/sandbox.sh [--repo GUN] [--server URL [--tlscacert FILE]] [keytool global options...]
+#   scripts/sandbox.sh [keytool sandbox up options, e.g. --daemon private --state-dir DIR]
 #
-# 1. init: reuses the root key and the repository's targets key when they exist, creates them
-#    otherwise (with --server: publishes the repository so docker push signs with these keys).
-# 2. rotate: replaces the repository (targets) key. The old key is retired to
-#    <trust dir>/keytool-retired/, never deleted; with --server the rotation is published first.
-# 3. lists the keys.
+# 1. installs what is missing (Debian packages: docker.io, notary, docker-registry,
+#    busybox-static; it says what it installs) and builds keytool (release);
+# 2. keytool sandbox up: the network `sandbox` and the containers `notaryserver`,
+#    `sandboxregistry` and `trustsandbox`, on your docker daemon when it can run them, else on a
+#    private dockerd under the sandbox's state directory (root required);
+# 3. keytool sandbox play: the walkthrough of Docker's "Play in a content trust sandbox", step by
+#    step, with keytool's managed keys (nobody types a passphrase).
 #
-# Passphrases come from DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE / DOCKER_CONTENT_TRUST_REPOSITORY_
-# PASSPHRASE (or keytool's and notary's names), or are asked for on the terminal. The trust
-# directory is docker's (~/.docker/trust, or $DOCKER_CONFIG/trust) unless --trust-dir or
-# KEYTOOL_TRUST_DIR says otherwise.
+# The sandbox is left running for more play; the commands to try next are printed at the end
+# (`keytool sandbox status`, a shell in trustsandbox, `keytool sandbox down`). Running it again
+# on a sandbox that is up plays nothing twice: take it down first for a fresh walkthrough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-repo="sandboxregistry:5000/test/trusttest"
-server=(--offline)
-args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --repo) repo="$2"; shift 2 ;;
-    --repo=*) repo="${1#--repo=}"; shift ;;
-    --server) server=(--server "$2"); shift 2 ;;
-    --tlscacert) server+=(--tlscacert "$2"); shift 2 ;;
-    *) args+=("$1"); shift ;;
+echo "== Installing what the sandbox needs"
+bash tests/peers/install-deps.sh --sandbox
+echo "== Building keytool"
+cargo build --release --quiet -p keytool
+keytool=$PWD/target/release/keytool
+
+# The state directory (same default as keytool's): passed on to play, which takes only it.
+play_args=()
+prev=""
+for arg in "$@"; do
+  case "$arg" in
+    --state-dir=*) play_args=("$arg") ;;
   esac
+  if [ "$prev" = "--state-dir" ]; then play_args=(--state-dir "$arg"); fi
+  prev=$arg
 done
 
-cargo build --release --quiet -p keytool
-keytool=target/release/keytool
-echo "== Pre-seeding $repo"
-"$keytool" "${args[@]}" init "${server[@]}" --repo "$repo"
+echo "== keytool sandbox up"
+"$keytool" sandbox up "$@"
 echo
-echo "== Rotating the repository key of $repo"
-"$keytool" "${args[@]}" rotate "${server[@]}" --repo "$repo"
-echo
-"$keytool" "${args[@]}" key list
+echo "== keytool sandbox play"
+"$keytool" sandbox play "${play_args[@]+"${play_args[@]}"}"

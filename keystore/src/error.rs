@@ -291,6 +291,14 @@ pub enum Error {
         /// Why (docker's last line of error output, bounded; never a passphrase).
         reason: String,
     },
+    /// The content trust sandbox could not be brought up, played, inspected or taken down.
+    #[error("cannot {action} in the sandbox: {reason}")]
+    Sandbox {
+        /// The action, as a verb phrase ("start a private docker daemon", "play step 4 (…)").
+        action: String,
+        /// Why.
+        reason: String,
+    },
     /// The target already holds a different file under a name keytool would write.
     #[error("{target} already holds a different {path}; keytool never overwrites it")]
     Conflict {
@@ -392,7 +400,7 @@ impl Error {
             Error::ServerRejected { .. } => ErrorCode::ServerRejected,
             Error::Network { .. } => ErrorCode::Network,
             Error::InvalidMetadata { .. } => ErrorCode::InvalidMetadata,
-            Error::Target { .. } => ErrorCode::Io,
+            Error::Target { .. } | Error::Sandbox { .. } => ErrorCode::Io,
             Error::Conflict { .. } => ErrorCode::AlreadyExists,
             Error::VerificationFailed { .. } | Error::RotatedKeyMissing { .. } => {
                 ErrorCode::InvalidMetadata

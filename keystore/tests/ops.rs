@@ -1400,6 +1400,7 @@ fn container_names_that_look_like_options_are_refused_before_docker_runs() {
             docker: &docker,
             container: name,
             server: &server,
+            container_server: None,
             on_output: &quiet,
         };
         let err = ops::pull(&dir, &image, &options).unwrap_err();

@@ -124,7 +124,8 @@ pub(crate) enum Command {
     /// Copy a repository's targets key (and with --with-root its root key) and the Notary CA
     /// into a docker config directory or a container; idempotent, never overwrites
     Provision(cmd::provision::ProvisionArgs),
-    /// Run docker push/pull with content trust inside a container (the trust sandbox)
+    /// The content trust sandbox: bring it up, play its walkthrough with keytool's keys, see
+    /// its status, take it down; docker push/pull with content trust inside a container
     #[command(subcommand)]
     Sandbox(cmd::sandbox::SandboxCommand),
     /// Explain, store, generate and remove key passphrases (OS keyring, vault)

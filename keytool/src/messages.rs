@@ -160,6 +160,9 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::Target { .. } => {
             "Check that the container runs (docker ps, with the same DOCKER_HOST) and, for a push, that the repository is published (keytool init --repo GUN --server URL).".into()
         }
+        Error::Sandbox { .. } => {
+            "\"keytool sandbox status\" shows what runs; \"keytool sandbox down\" then \"keytool sandbox up\" starts over (docs/sandbox.md).".into()
+        }
         Error::Conflict { .. } => {
             "Compare the two files; if the one in the target is stale, remove it there and run keytool provision again.".into()
         }

@@ -3,7 +3,10 @@
 # the real Docker Content Trust peers (notary CLI, notary-server,
 # docker-registry) on loopback, plus the helpers the tests drive them with.
 #
-# Usage: tests/peers/install-deps.sh
+# Usage: tests/peers/install-deps.sh [--sandbox]
+#
+# --sandbox: only what `keytool sandbox up` needs (the README's main command): docker.io,
+# notary (notary-server), docker-registry and busybox-static.
 #
 # Idempotent:
 #   * If every needed binary is already on PATH, apt is not touched at all.
@@ -40,6 +43,12 @@ declare -A package_binaries=(
 # Fixed order, so the output is stable.
 packages=(notary docker-registry openssl curl expect keyutils gnome-keyring libsecret-tools dbus-daemon hyperfine python3 docker.io
     busybox-static golang-go valgrind clang llvm)
+if [[ ${1:-} == --sandbox ]]; then
+    packages=(notary docker-registry docker.io busybox-static)
+elif (($#)); then
+    printf 'usage: %s [--sandbox]\n' "${0##*/}" >&2
+    exit 2
+fi
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 

@@ -38,7 +38,11 @@ pub use rotate::{
     pending_rotation, published_repositories, rotate,
 };
 pub use sandbox::{
-    FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Pulled, Pushed, SandboxOptions, pull, push,
+    BuiltImage, ContainerState, DaemonChoice, DaemonRecord, Down,
+    FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Names, PlayReport, PlayStep, Pulled, Pushed,
+    SandboxOptions, SandboxSettings, SandboxStatus, Up, compose as sandbox_compose,
+    default_state_dir as default_sandbox_dir, down as sandbox_down, play as sandbox_play, pull,
+    push, status as sandbox_status, up as sandbox_up,
 };
 pub use status::{ExpectedKey, Status, status};
 pub use stored::{

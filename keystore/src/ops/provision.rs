@@ -59,6 +59,8 @@ const MAX_ERROR_TEXT: usize = 400;
 #[derive(Clone, Debug)]
 pub struct DockerCli {
     program: PathBuf,
+    /// Variables set (`Some`) or removed (`None`) on top of the inherited environment.
+    env: Vec<(OsString, Option<OsString>)>,
 }
 
 impl Default for DockerCli {
@@ -72,7 +74,17 @@ impl DockerCli {
     pub fn new(program: impl Into<PathBuf>) -> Self {
         DockerCli {
             program: program.into(),
+            env: Vec::new(),
         }
+    }
+
+    /// The same CLI with `name` set to `value` (`None`: removed) in every command's environment,
+    /// e.g. `DOCKER_HOST` for a daemon of keytool's own.
+    #[must_use]
+    pub fn with_env(mut self, name: &str, value: Option<&std::ffi::OsStr>) -> Self {
+        self.env
+            .push((OsString::from(name), value.map(std::ffi::OsStr::to_owned)));
+        self
     }
 
     /// A `docker` command with `args`, with keytool's environment minus its secrets.
@@ -91,6 +103,12 @@ impl DockerCli {
         cmd.args(args)
             .env_clear()
             .envs(parent.into_iter().filter(|(name, _)| !is_secret_env(name)));
+        for (name, value) in &self.env {
+            match value {
+                Some(v) => cmd.env(name, v),
+                None => cmd.env_remove(name),
+            };
+        }
         cmd
     }
 
@@ -658,25 +676,38 @@ fn pax_path(body: &[u8]) -> Option<String> {
 
 /// Builds a ustar stream with entries owned by root (uid and gid 0).
 #[derive(Default)]
-struct TarWriter {
+pub(crate) struct TarWriter {
     out: Vec<u8>,
 }
 
 impl TarWriter {
-    fn dir(&mut self, path: &str, mode: u32) -> Result<()> {
-        self.header(&format!("{path}/"), 0, mode, b'5')
+    /// A directory.
+    pub(crate) fn dir(&mut self, path: &str, mode: u32) -> Result<()> {
+        self.header(&format!("{path}/"), 0, mode, b'5', "")
     }
 
-    fn file(&mut self, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
-        self.header(path, bytes.len(), mode, b'0')?;
+    /// A symbolic link at `path` to `target`.
+    pub(crate) fn symlink(&mut self, path: &str, target: &str) -> Result<()> {
+        self.header(path, 0, 0o777, b'2', target)
+    }
+
+    /// A regular file.
+    pub(crate) fn file(&mut self, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
+        self.header(path, bytes.len(), mode, b'0', "")?;
         self.out.extend_from_slice(bytes);
         let pad = bytes.len().div_ceil(512) * 512 - bytes.len();
         self.out.extend(std::iter::repeat_n(0u8, pad));
         Ok(())
     }
 
-    fn header(&mut self, path: &str, size: usize, mode: u32, kind: u8) -> Result<()> {
+    fn header(&mut self, path: &str, size: usize, mode: u32, kind: u8, link: &str) -> Result<()> {
         let mut h = [0u8; 512];
+        if link.len() > 100 {
+            return Err(Error::Internal {
+                what: format!("link target too long for a tar entry: {link}"),
+            });
+        }
+        h[157..157 + link.len()].copy_from_slice(link.as_bytes());
         let (prefix, name) = if path.len() <= 100 {
             ("", path)
         } else {
@@ -716,7 +747,8 @@ impl TarWriter {
         Ok(())
     }
 
-    fn finish(mut self) -> Vec<u8> {
+    /// The stream, with its end-of-archive blocks.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         self.out.extend(std::iter::repeat_n(0u8, 1024));
         self.out
     }

@@ -1,8 +1,11 @@
-//! `keytool sandbox push|pull`: docker push and pull with content trust inside a container.
+//! `keytool sandbox up|play|status|down|compose`: the content trust sandbox itself, and
+//! `sandbox push|pull`: docker push and pull with content trust inside a container.
+
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use keystore::error::Argument;
-use keystore::ops::{self, DockerCli, ImageRef, SandboxOptions};
+use keystore::ops::{self, DaemonChoice, DockerCli, ImageRef, SandboxOptions, SandboxSettings};
 use keystore::{Error, Result};
 
 use crate::context::server::{NoOffline, ServerOptions};
@@ -12,11 +15,120 @@ use crate::render;
 /// `keytool sandbox ...`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum SandboxCommand {
+    /// Build and start the sandbox: network `sandbox`, containers `notaryserver`,
+    /// `sandboxregistry` and `trustsandbox`, on your docker daemon or a private one (root).
+    /// Idempotent: on a sandbox that is up it changes nothing
+    Up(UpArgs),
+    /// Play the walkthrough: unsigned pull refused, keytool's keys published and provisioned,
+    /// signed push, verified pull, tampered layer refused, rotation, push with the new key
+    Play(StateArgs),
+    /// What runs, where to reach it, which keys the client container holds, how to get a shell
+    Status(StateArgs),
+    /// Remove the containers and network and stop a private daemon (nothing left running);
+    /// keytool's sandbox keys stay unless --forget-keys
+    Down(DownArgs),
+    /// Print a docker-compose.yml of the same sandbox with upstream images (for machines that
+    /// can pull them)
+    Compose(UpArgs),
     /// docker push with content trust inside the container, signed with keytool's targets key
     /// (passphrase passed through the exec environment only)
     Push(SandboxArgs),
     /// docker pull with content trust inside the container (by the signed digest)
     Pull(SandboxArgs),
+}
+
+/// Where the sandbox keeps its state.
+#[derive(Debug, Args)]
+pub(crate) struct StateArgs {
+    /// The sandbox's state directory [default: $XDG_STATE_HOME/keytool/sandbox, else
+    /// ~/.local/state/keytool/sandbox]
+    #[arg(long, value_name = "DIR", env = "KEYTOOL_SANDBOX_DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl StateArgs {
+    /// The state directory, absolute.
+    fn dir(&self) -> Result<PathBuf> {
+        let dir = match &self.state_dir {
+            Some(d) => d.clone(),
+            None => ops::default_sandbox_dir(|k| std::env::var_os(k)).ok_or_else(|| {
+                Error::InvalidArgument {
+                    what: Argument::Parameter("state directory"),
+                    reason: "HOME is not set; pass --state-dir DIR".into(),
+                }
+            })?,
+        };
+        std::path::absolute(&dir).map_err(|e| Error::InvalidArgument {
+            what: Argument::Parameter("state directory"),
+            reason: format!("{}: {e}", dir.display()),
+        })
+    }
+
+    /// The settings of the sandbox in that directory (as `up` recorded them when it is up).
+    fn settings(&self) -> Result<SandboxSettings> {
+        Ok(SandboxSettings::new(self.dir()?))
+    }
+}
+
+/// Arguments of `sandbox up` and `sandbox compose`.
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// Which docker daemon: your own (DOCKER_HOST or the default socket) when it answers and
+    /// resolves the registry's name, else a private one (auto); only yours (own); a private
+    /// dockerd under the state directory, root required (private)
+    #[arg(long, value_name = "auto|own|private", default_value = "auto")]
+    daemon: DaemonChoice,
+    /// The docker network
+    #[arg(long, value_name = "NAME", default_value = "sandbox")]
+    network: String,
+    /// The Notary server container
+    #[arg(long, value_name = "NAME", default_value = "notaryserver")]
+    notary_name: String,
+    /// The registry container
+    #[arg(long, value_name = "NAME", default_value = "sandboxregistry")]
+    registry_name: String,
+    /// The docker client container
+    #[arg(long, value_name = "NAME", default_value = "trustsandbox")]
+    client_name: String,
+    /// The Notary server's port (in the network, and published on 127.0.0.1)
+    #[arg(long, value_name = "PORT", default_value_t = 4443)]
+    notary_port: u16,
+    /// The registry's port (in the network, and published on 127.0.0.1)
+    #[arg(long, value_name = "PORT", default_value_t = 5000)]
+    registry_port: u16,
+}
+
+impl UpArgs {
+    fn settings(&self) -> Result<SandboxSettings> {
+        let mut s = self.state.settings()?;
+        s.daemon = self.daemon;
+        s.names = ops::Names {
+            network: self.network.clone(),
+            notary: self.notary_name.clone(),
+            registry: self.registry_name.clone(),
+            client: self.client_name.clone(),
+        };
+        s.notary_port = self.notary_port;
+        s.registry_port = self.registry_port;
+        Ok(s)
+    }
+}
+
+/// Arguments of `sandbox down`.
+#[derive(Debug, Args)]
+pub(crate) struct DownArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// Also remove the images' state: the private daemon's root (its images and containers'
+    /// data), or the images built on your own daemon
+    #[arg(long)]
+    volumes: bool,
+    /// Also remove the sandbox's trust directory and vault (keytool's keys for the sandbox
+    /// repository)
+    #[arg(long)]
+    forget_keys: bool,
 }
 
 /// Arguments of `sandbox push|pull`.
@@ -32,12 +144,55 @@ pub(crate) struct SandboxArgs {
     server: ServerOptions<NoOffline>,
 }
 
-/// Runs `sandbox push|pull`.
+/// Runs `sandbox ...`.
 pub(crate) fn run(ctx: &Context, cmd: SandboxCommand) -> Result<()> {
-    let (push, args) = match cmd {
-        SandboxCommand::Push(a) => (true, a),
-        SandboxCommand::Pull(a) => (false, a),
+    let note = |line: &str| {
+        if !ctx.json {
+            eprintln!("  {line}");
+        }
     };
+    match cmd {
+        SandboxCommand::Up(args) => {
+            let done = ops::sandbox_up(&args.settings()?, &note)?;
+            render::sandbox::up(ctx.json, &done, &ops::sandbox_status(&args.settings()?)?);
+        }
+        SandboxCommand::Play(args) => {
+            check_iterations(&ctx.kdf)?;
+            let settings = args.settings()?;
+            let json = ctx.json;
+            let done = ops::sandbox_play(
+                &settings,
+                &ctx.kdf,
+                &|step| render::sandbox::step(json, step),
+                &|_| {},
+            )?;
+            render::sandbox::played(json, &done, &ops::sandbox_status(&settings)?);
+        }
+        SandboxCommand::Status(args) => {
+            let st = ops::sandbox_status(&args.settings()?)?;
+            render::sandbox::status(ctx.json, &st);
+            if !st.up {
+                return Err(Error::Sandbox {
+                    action: "find it".into(),
+                    reason: format!("it is not up in {}", st.state_dir.display()),
+                });
+            }
+        }
+        SandboxCommand::Down(args) => {
+            let done = ops::sandbox_down(&args.state.settings()?, args.volumes, args.forget_keys)?;
+            render::sandbox::down(ctx.json, &done);
+        }
+        SandboxCommand::Compose(args) => {
+            print!("{}", ops::sandbox_compose(&args.settings()?)?);
+        }
+        SandboxCommand::Push(args) => trust(ctx, true, &args)?,
+        SandboxCommand::Pull(args) => trust(ctx, false, &args)?,
+    }
+    Ok(())
+}
+
+/// `sandbox push|pull`.
+fn trust(ctx: &Context, push: bool, args: &SandboxArgs) -> Result<()> {
     let image = ImageRef::parse(&args.image)?;
     let server = args
         .server
@@ -54,6 +209,7 @@ pub(crate) fn run(ctx: &Context, cmd: SandboxCommand) -> Result<()> {
         docker: &docker,
         container: &args.container,
         server: &server,
+        container_server: None,
         on_output: &show,
     };
     if push {

@@ -61,3 +61,160 @@ pub(crate) fn pulled(json: bool, done: &ops::Pulled, image: &ImageRef, container
         container
     );
 }
+
+/// The next commands to try, for a sandbox that is up.
+fn next_steps(st: &ops::SandboxStatus) {
+    eprintln!();
+    eprintln!("More play:");
+    eprintln!("  a shell in the client container:  {}", st.shell);
+    eprintln!("  the sandbox's state:              keytool sandbox status");
+    eprintln!("  take it down:                     keytool sandbox down");
+    eprintln!("  keytool and docker against it:    the export lines of keytool sandbox status");
+}
+
+/// `sandbox up`: what runs and where.
+pub(crate) fn up(json: bool, done: &ops::Up, st: &ops::SandboxStatus) {
+    if json {
+        output::json(done);
+        return;
+    }
+    if done.already_up {
+        eprintln!("The sandbox is already up; nothing was changed.");
+    } else {
+        eprintln!("The sandbox is up ({} ms).", done.took_ms);
+    }
+    endpoints(st);
+    eprintln!();
+    eprintln!("Next: keytool sandbox play");
+}
+
+/// Where the sandbox's services are.
+fn endpoints(st: &ops::SandboxStatus) {
+    let rows: Vec<Vec<String>> = st
+        .containers
+        .iter()
+        .map(|c| {
+            let at = match c.role.as_str() {
+                "notary" => format!("{} (in the network: {})", st.server, st.container_server),
+                "registry" => format!(
+                    "{} (in the network: {}:{})",
+                    st.registry,
+                    c.name,
+                    st.registry.rsplit(':').next().unwrap_or_default()
+                ),
+                _ => "content trust on, server ".to_owned() + &st.container_server,
+            };
+            vec![c.name.clone(), c.state.clone(), at]
+        })
+        .collect();
+    output::table(&["CONTAINER", "STATE", "ENDPOINT"], &rows);
+    if let Some(d) = &st.daemon {
+        println!(
+            "daemon: {} docker {} on {}",
+            d.kind,
+            d.version,
+            d.host
+                .clone()
+                .unwrap_or_else(|| d.socket.display().to_string())
+        );
+    }
+    println!("repository: {}", st.repository);
+    println!("trust directory: {}", st.trust_dir.display());
+    println!("Notary CA: {}", st.ca_file.display());
+}
+
+/// `sandbox play`: one walkthrough step, as it ends.
+pub(crate) fn step(json: bool, step: &ops::PlayStep) {
+    if json {
+        return;
+    }
+    eprintln!(
+        "[{}] {} ({} ms)\n    {}",
+        step.number, step.title, step.took_ms, step.outcome
+    );
+}
+
+/// `sandbox play`: the summary table.
+pub(crate) fn played(json: bool, done: &ops::PlayReport, st: &ops::SandboxStatus) {
+    if json {
+        output::json(done);
+        return;
+    }
+    eprintln!();
+    let rows: Vec<Vec<String>> = done
+        .steps
+        .iter()
+        .map(|s| {
+            vec![
+                s.number.to_string(),
+                s.title.clone(),
+                format!("{} ms", s.took_ms),
+            ]
+        })
+        .collect();
+    output::table(&["STEP", "WHAT", "TOOK"], &rows);
+    println!(
+        "The walkthrough of {} passed in {} ms: root key {}, repository key {} rotated to {}.",
+        done.repository, done.took_ms, done.root_key, done.targets_key, done.rotated_targets_key
+    );
+    next_steps(st);
+}
+
+/// `sandbox status`.
+pub(crate) fn status(json: bool, st: &ops::SandboxStatus) {
+    if json {
+        output::json(st);
+        return;
+    }
+    println!(
+        "The sandbox in {} is {}.",
+        st.state_dir.display(),
+        if st.up { "up" } else { "not up" }
+    );
+    endpoints(st);
+    if st.up {
+        println!(
+            "keys in {}: {}",
+            st.containers
+                .iter()
+                .find(|c| c.role == "client")
+                .map_or("", |c| c.name.as_str()),
+            if st.provisioned_keys.is_empty() {
+                "none".to_owned()
+            } else {
+                st.provisioned_keys.join(", ")
+            }
+        );
+        println!("shell: {}", st.shell);
+        println!("environment for keytool and docker on this machine:");
+        for (k, v) in &st.environment {
+            println!("  export {k}={v}");
+        }
+    }
+}
+
+/// `sandbox down`.
+pub(crate) fn down(json: bool, done: &ops::Down) {
+    if json {
+        output::json(done);
+        return;
+    }
+    if !done.was_up {
+        eprintln!("No sandbox was up.");
+    }
+    for c in &done.containers {
+        eprintln!("Removed container {c}");
+    }
+    for n in &done.networks {
+        eprintln!("Removed network {n}");
+    }
+    for p in &done.stopped {
+        eprintln!("Stopped {p}");
+    }
+    for p in &done.removed {
+        eprintln!("Removed {}", p.display());
+    }
+    if done.was_up {
+        eprintln!("The sandbox is down.");
+    }
+}

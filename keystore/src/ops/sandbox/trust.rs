@@ -24,11 +24,11 @@ use std::sync::mpsc;
 use base64::Engine as _;
 use serde::Serialize;
 
-use super::provision::{DockerCli, check_container_name, last_line, targets_keys};
-use super::{KdfSettings, remote, unlock_with};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId};
 use crate::notary::NotaryClient;
+use crate::ops::provision::{DockerCli, check_container_name, last_line, targets_keys};
+use crate::ops::{KdfSettings, remote, unlock_with};
 use crate::passphrase::PassphraseSource;
 use crate::secret::Passphrase;
 use crate::trust_dir::TrustDir;
@@ -49,8 +49,11 @@ pub struct SandboxOptions<'a> {
     pub docker: &'a DockerCli,
     /// The container that runs the docker client.
     pub container: &'a str,
-    /// The Notary server (the container must reach it under the same URL, e.g. host networking).
+    /// The Notary server, as keytool reaches it.
     pub server: &'a NotaryClient,
+    /// The server's URL as the container reaches it (`https://notaryserver:4443` in the
+    /// sandbox); `None`: the same URL as keytool's (host networking).
+    pub container_server: Option<&'a str>,
     /// Receives docker's output, line by line, as it comes.
     pub on_output: &'a dyn Fn(&str),
 }
@@ -214,7 +217,7 @@ pub fn push(
     let cmd = exec_command(
         options.docker,
         options.container,
-        options.server.url(),
+        options.container_server.unwrap_or(options.server.url()),
         &inner,
         supplied.as_ref().map(|s| &s.passphrase),
         std::env::vars_os(),
@@ -258,7 +261,7 @@ pub fn pull(dir: &TrustDir, image: &ImageRef, options: &SandboxOptions<'_>) -> R
     let cmd = exec_command(
         options.docker,
         options.container,
-        options.server.url(),
+        options.container_server.unwrap_or(options.server.url()),
         &["docker", "pull", "--", &reference],
         None,
         std::env::vars_os(),

@@ -1,0 +1,796 @@
+//! `up`, `status` and `down`: the sandbox's daemon, images, network and containers, made and
+//! removed as one unit. Everything made carries the label `org.keytool.sandbox=<state dir>`,
+//! and `down` removes only what carries it.
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::certs;
+use super::daemon::{self, server_version, stop_processes};
+use super::images::{self, BuiltImage, REGISTRY_STORAGE};
+use super::layout::{DaemonRecord, LABEL, Record, SandboxSettings};
+use crate::error::{Error, Result};
+use crate::ids::Gun;
+use crate::notary::NotaryClient;
+use crate::ops::DockerCli;
+use crate::ops::provision::CONTAINER_CONFIG_DIR;
+
+/// How long the services may take to listen after their containers started.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The image roles, in the order the containers start.
+const ROLES: [&str; 4] = ["registry", "notary", "client", "play"];
+
+fn failed(action: impl Into<String>, reason: impl Into<String>) -> Error {
+    Error::Sandbox {
+        action: action.into(),
+        reason: reason.into(),
+    }
+}
+
+/// What [`up`] did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Up {
+    /// `true`: the sandbox was already up and nothing was changed.
+    pub already_up: bool,
+    /// The daemon (`private` or `own`), its socket and version.
+    pub daemon: DaemonRecord,
+    /// The images, built now or found built.
+    pub images: Vec<BuiltImage>,
+    /// The containers (notary server, registry, client), all running.
+    pub containers: Vec<String>,
+    /// The repository to play with.
+    pub repository: Gun,
+    /// The Notary server from this machine, and its CA.
+    pub server: String,
+    /// The CA certificate clients of the Notary server trust.
+    pub ca_file: PathBuf,
+    /// How long `up` took, in milliseconds.
+    pub took_ms: u128,
+}
+
+/// What [`down`] did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Down {
+    /// Whether a sandbox was up (or half up).
+    pub was_up: bool,
+    /// Containers removed.
+    pub containers: Vec<String>,
+    /// Networks removed.
+    pub networks: Vec<String>,
+    /// Processes stopped (a private daemon and its containerd).
+    pub stopped: Vec<String>,
+    /// Paths removed (`--volumes`: the private daemon's images and state; the sandbox's keys only
+    /// when asked).
+    pub removed: Vec<PathBuf>,
+}
+
+/// One container as `status` sees it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContainerState {
+    /// What it is: `notary`, `registry` or `client`.
+    pub role: String,
+    /// Its name.
+    pub name: String,
+    /// docker's state (`running`, `exited`, …) or `missing`.
+    pub state: String,
+}
+
+/// What [`status`] found.
+#[derive(Clone, Debug, Serialize)]
+pub struct SandboxStatus {
+    /// Whether the sandbox is up: its daemon answers and every container runs.
+    pub up: bool,
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// The daemon, when a sandbox was brought up.
+    pub daemon: Option<DaemonRecord>,
+    /// Whether the daemon answers.
+    pub daemon_answers: bool,
+    /// The containers.
+    pub containers: Vec<ContainerState>,
+    /// The repository to play with.
+    pub repository: Gun,
+    /// The Notary server from this machine and from inside the network.
+    pub server: String,
+    /// The Notary server's URL inside the network.
+    pub container_server: String,
+    /// The registry from this machine.
+    pub registry: String,
+    /// The CA certificate clients of the Notary server trust.
+    pub ca_file: PathBuf,
+    /// The sandbox's trust directory (keytool's keys for it).
+    pub trust_dir: PathBuf,
+    /// Key files in the client container's trust directory (`private/<id>.key`).
+    pub provisioned_keys: Vec<String>,
+    /// A shell in the client container.
+    pub shell: String,
+    /// Environment settings that point keytool and docker at the sandbox.
+    pub environment: Vec<(String, String)>,
+}
+
+/// What `play` needs of a sandbox that is up.
+pub(crate) struct Connected {
+    pub(crate) record: Record,
+    pub(crate) docker: DockerCli,
+    pub(crate) server: NotaryClient,
+}
+
+pub(crate) fn connected(settings: &SandboxSettings) -> Result<Connected> {
+    let record = Record::load(&settings.state_dir)?.ok_or_else(|| {
+        failed(
+            "find it",
+            format!(
+                "no sandbox is up in {}; bring it up first",
+                settings.state_dir.display()
+            ),
+        )
+    })?;
+    let docker = daemon::cli(&record.settings, &record.daemon);
+    let server = NotaryClient::new(
+        &record.settings.host_server(),
+        Some(&record.settings.ca_file()),
+    )?;
+    Ok(Connected {
+        record,
+        docker,
+        server,
+    })
+}
+
+/// A lock on the state directory, so that two `up`/`down` never interleave.
+struct StateLock(fs::File);
+
+fn lock(settings: &SandboxSettings) -> Result<StateLock> {
+    fs::create_dir_all(&settings.state_dir)
+        .map_err(|e| Error::io("create", &settings.state_dir, e))?;
+    let path = settings.path("lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(StateLock(file)),
+        Err(fs::TryLockError::WouldBlock) => Err(failed(
+            "lock its state directory",
+            format!(
+                "another keytool sandbox command is working on {}; wait for it to finish",
+                settings.state_dir.display()
+            ),
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+/// Runs `docker args…` for the sandbox.
+fn dk(docker: &DockerCli, action: &str, args: &[&str]) -> Result<String> {
+    docker
+        .run("the sandbox", action, args, None, 1 << 20)
+        .map(|out| String::from_utf8_lossy(&out).trim().to_owned())
+}
+
+/// The sandbox label of container or network `name` (`None`: it does not exist).
+fn label_of(docker: &DockerCli, kind: &str, name: &str) -> Option<String> {
+    let format = if kind == "network" {
+        format!("{{{{index .Labels \"{LABEL}\"}}}}")
+    } else {
+        format!("{{{{index .Config.Labels \"{LABEL}\"}}}}")
+    };
+    dk(
+        docker,
+        "inspect",
+        &[kind, "inspect", "--format", &format, "--", name],
+    )
+    .ok()
+}
+
+/// The state of container `name` (`missing` when there is none).
+fn state_of(docker: &DockerCli, name: &str) -> String {
+    dk(
+        docker,
+        "inspect",
+        &[
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Status}}",
+            "--",
+            name,
+        ],
+    )
+    .unwrap_or_else(|_| "missing".into())
+}
+
+fn containers(settings: &SandboxSettings) -> [(&'static str, &str); 3] {
+    [
+        ("notary", settings.names.notary.as_str()),
+        ("registry", settings.names.registry.as_str()),
+        ("client", settings.names.client.as_str()),
+    ]
+}
+
+/// Refuses a name the sandbox would take when something else already has it.
+fn claim(docker: &DockerCli, settings: &SandboxSettings, kind: &str, name: &str) -> Result<()> {
+    let ours = settings.state_dir.display().to_string();
+    match label_of(docker, kind, name) {
+        None => Ok(()),
+        Some(label) if label == ours => {
+            if kind == "network" {
+                dk(
+                    docker,
+                    "remove a stale network",
+                    &["network", "rm", "--", name],
+                )?;
+            } else {
+                dk(
+                    docker,
+                    "remove a stale container",
+                    &["rm", "-f", "-v", "--", name],
+                )?;
+            }
+            Ok(())
+        }
+        Some(_) => Err(failed(
+            format!("create the {kind} {name}"),
+            format!(
+                "a {kind} named {name} already exists and is not this sandbox's; remove it, or choose another name"
+            ),
+        )),
+    }
+}
+
+fn port_free(port: u16, what: &str) -> Result<()> {
+    TcpListener::bind(("127.0.0.1", port))
+        .map(drop)
+        .map_err(|e| {
+            failed(
+                format!("publish the {what} on 127.0.0.1:{port}"),
+                format!("the port is taken ({e}); stop what uses it, or choose another port"),
+            )
+        })
+}
+
+/// Brings the sandbox up: a daemon (the user's, or a private one), the images, the network
+/// `sandbox` and the containers `notaryserver`, `sandboxregistry` and `trustsandbox`, each
+/// answering. On a sandbox that is up it changes nothing; a half-made one is removed first; a
+/// failure removes what this call made.
+pub fn up(settings: &SandboxSettings, note: &dyn Fn(&str)) -> Result<Up> {
+    settings.check()?;
+    let started = Instant::now();
+    let _lock = lock(settings)?;
+    if let Some(record) = Record::load(&settings.state_dir)? {
+        let docker = daemon::cli(&record.settings, &record.daemon);
+        let running = server_version(&docker).is_ok()
+            && containers(&record.settings)
+                .iter()
+                .all(|(_, name)| state_of(&docker, name) == "running");
+        if running && record.images.len() == ROLES.len() {
+            if record.settings != *settings {
+                note("the sandbox is up with other settings; bring it down first to change them");
+            }
+            return Ok(Up {
+                already_up: true,
+                daemon: record.daemon.clone(),
+                images: record
+                    .images
+                    .iter()
+                    .map(|(role, tag)| BuiltImage {
+                        role: role.clone(),
+                        tag: tag.clone(),
+                        built: false,
+                    })
+                    .collect(),
+                containers: containers(&record.settings)
+                    .iter()
+                    .map(|(_, n)| (*n).to_owned())
+                    .collect(),
+                repository: record.settings.repository()?,
+                server: record.settings.host_server(),
+                ca_file: record.settings.ca_file(),
+                took_ms: started.elapsed().as_millis(),
+            });
+        }
+        note("a sandbox was left half up here; removing it first");
+        teardown(&record, false)?;
+        Record::remove(&settings.state_dir)?;
+    }
+    port_free(settings.notary_port, "Notary server")?;
+    port_free(settings.registry_port, "registry")?;
+    let daemon = daemon::find_or_start(settings, note)?;
+    // Recorded at once, so that a `down` after a crash finds the daemon.
+    let mut record = Record {
+        settings: settings.clone(),
+        daemon,
+        images: Vec::new(),
+        up_since: 0,
+    };
+    record.save()?;
+    match make(&mut record, note) {
+        Ok(images) => Ok(Up {
+            already_up: false,
+            daemon: record.daemon.clone(),
+            images,
+            containers: containers(settings)
+                .iter()
+                .map(|(_, n)| (*n).to_owned())
+                .collect(),
+            repository: settings.repository()?,
+            server: settings.host_server(),
+            ca_file: settings.ca_file(),
+            took_ms: started.elapsed().as_millis(),
+        }),
+        Err(e) => {
+            note("bringing the sandbox up failed; removing what was made");
+            let _ = teardown(&record, false);
+            let _ = Record::remove(&settings.state_dir);
+            Err(e)
+        }
+    }
+}
+
+/// Everything after the daemon: images, certificates, network, containers, readiness.
+fn make(record: &mut Record, note: &dyn Fn(&str)) -> Result<Vec<BuiltImage>> {
+    let settings = record.settings.clone();
+    let docker = daemon::cli(&settings, &record.daemon);
+    let t = Instant::now();
+    let built = images::ensure(&docker, &ROLES)?;
+    note(&format!(
+        "images: {} ({} ms)",
+        built
+            .iter()
+            .map(|b| format!("{}{}", b.tag, if b.built { " built" } else { " cached" }))
+            .collect::<Vec<_>>()
+            .join(", "),
+        t.elapsed().as_millis()
+    ));
+    record.images = built
+        .iter()
+        .map(|b| (b.role.clone(), b.tag.clone()))
+        .collect();
+    record.save()?;
+    certs::write(&settings)?;
+    // A new Notary server knows nothing: trust data cached from an earlier sandbox would look
+    // like a rollback. Keys stay.
+    let cache = settings.trust_dir().join("tuf");
+    if cache.exists() {
+        fs::remove_dir_all(&cache).map_err(|e| Error::io("remove", &cache, e))?;
+    }
+    let n = &settings.names;
+    claim(&docker, &settings, "network", &n.network)?;
+    for (_, name) in containers(&settings) {
+        claim(&docker, &settings, "container", name)?;
+    }
+    let label = settings.label();
+    dk(
+        &docker,
+        "create the network",
+        &["network", "create", "--label", &label, "--", &n.network],
+    )?;
+
+    let image = |role: &str| record.image(role).unwrap_or_default().to_owned();
+    let rp = settings.registry_port.to_string();
+    let np = settings.notary_port.to_string();
+    let registry_addr = format!("REGISTRY_HTTP_ADDR=:{rp}");
+    let registry_publish = format!("127.0.0.1:{rp}:{rp}");
+    let registry_image = image("registry");
+    dk(
+        &docker,
+        "start the registry",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &n.registry,
+            "--network",
+            &n.network,
+            "--label",
+            &label,
+            "-e",
+            &registry_addr,
+            "-p",
+            &registry_publish,
+            "--",
+            &registry_image,
+        ],
+    )?;
+    let notary_mount = format!(
+        "type=bind,src={},dst={},readonly",
+        settings.path("notary").display(),
+        images::NOTARY_CONFIG_DIR
+    );
+    let notary_publish = format!("127.0.0.1:{np}:{np}");
+    let notary_image = image("notary");
+    dk(
+        &docker,
+        "start the Notary server",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &n.notary,
+            "--network",
+            &n.network,
+            "--label",
+            &label,
+            "--mount",
+            &notary_mount,
+            "-p",
+            &notary_publish,
+            "--",
+            &notary_image,
+        ],
+    )?;
+    let socket_mount = format!(
+        "type=bind,src={},dst=/var/run/docker.sock",
+        record.daemon.socket.display()
+    );
+    let ca_mount = format!(
+        "type=bind,src={},dst={CONTAINER_CONFIG_DIR}/tls/{}:{np}/ca.crt,readonly",
+        settings.ca_file().display(),
+        n.notary
+    );
+    let trust_server = format!(
+        "DOCKER_CONTENT_TRUST_SERVER={}",
+        settings.container_server()
+    );
+    let client_image = image("client");
+    dk(
+        &docker,
+        "start the docker client",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &n.client,
+            "--network",
+            &n.network,
+            "--label",
+            &label,
+            "--mount",
+            &socket_mount,
+            "--mount",
+            &ca_mount,
+            "-e",
+            "DOCKER_CONTENT_TRUST=1",
+            "-e",
+            &trust_server,
+            "--",
+            &client_image,
+        ],
+    )?;
+    wait_ready(&docker, &settings)?;
+    note(&format!(
+        "{} on {}, {} on {}, {} running",
+        n.notary,
+        settings.host_server(),
+        n.registry,
+        settings.host_registry(),
+        n.client
+    ));
+    record.up_since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    record.save()?;
+    Ok(built)
+}
+
+/// Waits until the registry and the Notary server answer (the server over TLS with the
+/// sandbox's CA).
+fn wait_ready(docker: &DockerCli, settings: &SandboxSettings) -> Result<()> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    let gun = settings.repository()?;
+    let server = NotaryClient::new(&settings.host_server(), Some(&settings.ca_file()))?;
+    for (role, name, port) in [
+        ("registry", &settings.names.registry, settings.registry_port),
+        ("notary", &settings.names.notary, settings.notary_port),
+    ] {
+        loop {
+            let listening =
+                TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1))
+                    .is_ok();
+            let answers = listening && (role != "notary" || server.get(&gun, "root.json").is_ok());
+            if answers {
+                break;
+            }
+            let state = state_of(docker, name);
+            if state != "running" || Instant::now() > deadline {
+                let logs = docker
+                    .run(
+                        "the sandbox",
+                        "read logs",
+                        &["logs", "--tail", "5", "--", name],
+                        None,
+                        1 << 16,
+                    )
+                    .map(|o| String::from_utf8_lossy(&o).replace('\n', " | "))
+                    .unwrap_or_default();
+                return Err(failed(
+                    format!("start {name}"),
+                    format!(
+                        "it is {state} and does not answer on 127.0.0.1:{port}; its log ends: {logs}"
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Ok(())
+}
+
+/// Removes the containers and network of `record` (only those labelled as this sandbox's) and
+/// stops a private daemon. With `volumes`, also removes the images' state: the private
+/// daemon's root, or the images built on the user's own daemon.
+fn teardown(record: &Record, volumes: bool) -> Result<Down> {
+    let settings = &record.settings;
+    let docker = daemon::cli(settings, &record.daemon);
+    let mut done = Down {
+        was_up: true,
+        ..Down::default()
+    };
+    let ours = settings.state_dir.display().to_string();
+    if server_version(&docker).is_ok() {
+        for (_, name) in containers(settings) {
+            if label_of(&docker, "container", name).as_deref() == Some(ours.as_str()) {
+                dk(
+                    &docker,
+                    "remove a container",
+                    &["rm", "-f", "-v", "--", name],
+                )?;
+                done.containers.push(name.to_owned());
+            }
+        }
+        let net = &settings.names.network;
+        if label_of(&docker, "network", net).as_deref() == Some(ours.as_str()) {
+            dk(&docker, "remove the network", &["network", "rm", "--", net])?;
+            done.networks.push(net.clone());
+        }
+        if volumes && record.daemon.kind == "own" {
+            for (_, tag) in &record.images {
+                let _ = dk(&docker, "remove an image", &["rmi", "--", tag]);
+            }
+        }
+    }
+    done.stopped = stop_processes(settings, &record.daemon)?;
+    if volumes && record.daemon.kind == "private" {
+        let root = daemon::private_root(settings);
+        if root.exists() {
+            fs::remove_dir_all(&root).map_err(|e| Error::io("remove", &root, e))?;
+            done.removed.push(root);
+        }
+    }
+    Ok(done)
+}
+
+/// Takes the sandbox down: containers and network removed, a private daemon stopped (no process
+/// or mount left). `volumes` also removes the images' state; `forget_keys` also removes the
+/// sandbox's trust directory and vault (keytool's keys for the sandbox repository). Taking down
+/// a sandbox that is not up is not an error.
+pub fn down(settings: &SandboxSettings, volumes: bool, forget_keys: bool) -> Result<Down> {
+    settings.check()?;
+    let _lock = lock(settings)?;
+    let mut done = match Record::load(&settings.state_dir)? {
+        Some(record) => {
+            let d = teardown(&record, volumes)?;
+            Record::remove(&settings.state_dir)?;
+            d
+        }
+        None => Down::default(),
+    };
+    if volumes {
+        let root = daemon::private_root(settings);
+        if root.exists() {
+            fs::remove_dir_all(&root).map_err(|e| Error::io("remove", &root, e))?;
+            done.removed.push(root);
+        }
+    }
+    if forget_keys {
+        for path in [settings.trust_dir(), settings.vault_master_file()] {
+            if path.is_dir() {
+                fs::remove_dir_all(&path).map_err(|e| Error::io("remove", &path, e))?;
+                done.removed.push(path);
+            } else if path.exists() {
+                fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+                done.removed.push(path);
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// What runs, where to reach it, and which keys the client container holds.
+pub fn status(settings: &SandboxSettings) -> Result<SandboxStatus> {
+    let record = Record::load(&settings.state_dir)?;
+    let s = record.as_ref().map_or(settings, |r| &r.settings);
+    let docker = record.as_ref().map(|r| daemon::cli(s, &r.daemon));
+    let daemon_answers = docker.as_ref().is_some_and(|d| server_version(d).is_ok());
+    let containers: Vec<ContainerState> = containers(s)
+        .iter()
+        .map(|(role, name)| ContainerState {
+            role: (*role).into(),
+            name: (*name).into(),
+            state: match &docker {
+                Some(d) if daemon_answers => state_of(d, name),
+                _ => "missing".into(),
+            },
+        })
+        .collect();
+    let up = daemon_answers && containers.iter().all(|c| c.state == "running");
+    let provisioned_keys = match &docker {
+        Some(d) if up => dk(
+            d,
+            "list the client's keys",
+            &[
+                "exec",
+                "--",
+                &s.names.client,
+                "ls",
+                &format!("{CONTAINER_CONFIG_DIR}/trust/private"),
+            ],
+        )
+        .map(|out| out.lines().map(str::to_owned).collect())
+        .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let host_prefix = record
+        .as_ref()
+        .and_then(|r| r.daemon.host.clone())
+        .filter(|_| record.as_ref().is_some_and(|r| r.daemon.kind == "private"));
+    let mut environment = vec![
+        (
+            "KEYTOOL_TRUST_DIR".to_owned(),
+            s.trust_dir().display().to_string(),
+        ),
+        ("DOCKER_CONTENT_TRUST_SERVER".to_owned(), s.host_server()),
+        (
+            "KEYTOOL_TLSCACERT".to_owned(),
+            s.ca_file().display().to_string(),
+        ),
+        (
+            "KEYTOOL_VAULT_PASSPHRASE_FILE".to_owned(),
+            s.vault_master_file().display().to_string(),
+        ),
+    ];
+    if let Some(host) = &host_prefix {
+        environment.push(("DOCKER_HOST".to_owned(), host.clone()));
+    }
+    let shell = match &host_prefix {
+        Some(host) => format!("DOCKER_HOST={host} docker exec -it {} sh", s.names.client),
+        None => format!("docker exec -it {} sh", s.names.client),
+    };
+    Ok(SandboxStatus {
+        up,
+        state_dir: s.state_dir.clone(),
+        daemon: record.as_ref().map(|r| r.daemon.clone()),
+        daemon_answers,
+        containers,
+        repository: s.repository()?,
+        server: s.host_server(),
+        container_server: s.container_server(),
+        registry: s.host_registry(),
+        ca_file: s.ca_file(),
+        trust_dir: s.trust_dir(),
+        provisioned_keys,
+        shell,
+        environment,
+    })
+}
+
+/// The registry's storage directory of blob `digest` inside the registry container.
+pub(crate) fn blob_path(digest: &str) -> Option<String> {
+    let hex = digest.strip_prefix("sha256:")?;
+    (hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    .then(|| {
+        format!(
+            "{REGISTRY_STORAGE}/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            &hex[..2]
+        )
+    })
+}
+
+/// `docker-compose.yml` for the same sandbox with upstream images, for machines that can pull
+/// them: notary-server and registry 2 as here, and a docker-in-docker `trustsandbox` (a docker
+/// 28 client and daemon; 29 no longer signs on push) whose daemon reaches the registry by name.
+pub fn compose(settings: &SandboxSettings) -> Result<String> {
+    settings.check()?;
+    let n = &settings.names;
+    let np = settings.notary_port;
+    let rp = settings.registry_port;
+    let notary_dir = settings.path("notary");
+    let ca = settings.ca_file();
+    Ok(format!(
+        r#"# The keytool content trust sandbox with upstream images (generated by `keytool sandbox compose`).
+# The Notary server's TLS files come from `keytool sandbox up` (or run it once to create them):
+# {notary_dir}
+name: keytool-sandbox
+services:
+  {notary}:
+    image: notary:server-0.7.0
+    container_name: {notary}
+    entrypoint: ["notary-server", "-config", "{cfg}/server.json"]
+    volumes:
+      - {notary_dir}:{cfg}:ro
+    ports:
+      - "127.0.0.1:{np}:{np}"
+    networks: [{network}]
+  {registry}:
+    image: registry:2
+    container_name: {registry}
+    environment:
+      REGISTRY_HTTP_ADDR: ":{rp}"
+    networks: [{network}]
+  {client}:
+    image: docker:28-dind
+    container_name: {client}
+    privileged: true
+    command: ["--insecure-registry", "{registry}:{rp}"]
+    environment:
+      DOCKER_CONTENT_TRUST: "1"
+      DOCKER_CONTENT_TRUST_SERVER: "https://{notary}:{np}"
+    volumes:
+      - {ca}:/root/.docker/tls/{notary}:{np}/ca.crt:ro
+    networks: [{network}]
+networks:
+  {network}:
+    name: {network}
+"#,
+        notary = n.notary,
+        registry = n.registry,
+        client = n.client,
+        network = n.network,
+        notary_dir = notary_dir.display(),
+        ca = ca.display(),
+        cfg = images::NOTARY_CONFIG_DIR,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_paths_are_built_only_from_real_digests() {
+        let d = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(
+            blob_path(&d).as_deref(),
+            Some(
+                format!(
+                    "/var/lib/registry/docker/registry/v2/blobs/sha256/ab/{}/data",
+                    "ab".repeat(32)
+                )
+                .as_str()
+            )
+        );
+        assert!(blob_path("sha256:../../etc/passwd").is_none());
+        assert!(blob_path(&format!("sha256:{}", "AB".repeat(32))).is_none());
+        assert!(blob_path("md5:abc").is_none());
+    }
+
+    #[test]
+    fn compose_names_the_seeds_services() {
+        let text = compose(&SandboxSettings::new("/srv/sandbox")).expect("compose");
+        for needle in [
+            "notaryserver:",
+            "sandboxregistry:",
+            "trustsandbox:",
+            "--insecure-registry",
+            "sandboxregistry:5000",
+            "https://notaryserver:4443",
+        ] {
+            assert!(text.contains(needle), "{needle} missing in\n{text}");
+        }
+    }
+}

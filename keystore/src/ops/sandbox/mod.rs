@@ -1,0 +1,27 @@
+//! The content trust sandbox: Docker's "Play in a content trust sandbox" brought up by keytool
+//! ([`up`], [`status`], [`down`]), its walkthrough played with keytool's managed keys
+//! ([`play`]), and docker push and pull with content trust inside a container ([`push`],
+//! [`pull`]).
+//!
+//! The topology is the seed's: a docker network `sandbox` with the containers `notaryserver`
+//! (notary-server, TLS with the sandbox's own CA), `sandboxregistry` (a registry on :5000, its
+//! storage under `/var/lib/registry`) and `trustsandbox` (a docker client with content trust on,
+//! talking to the daemon through its mounted socket), so the repository is
+//! `sandboxregistry:5000/test/trusttest`.
+
+mod certs;
+mod daemon;
+mod images;
+mod layout;
+mod lifecycle;
+mod play;
+mod trust;
+
+pub use daemon::DaemonChoice;
+pub use images::BuiltImage;
+pub use layout::{DaemonRecord, Names, SandboxSettings, default_state_dir};
+pub use lifecycle::{ContainerState, Down, SandboxStatus, Up, compose, down, status, up};
+pub use play::{PlayReport, PlayStep, play};
+pub use trust::{
+    FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Pulled, Pushed, SandboxOptions, pull, push,
+};
