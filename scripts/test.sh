@@ -74,17 +74,45 @@ rm -f "$go_signature"
 step "Benchmarks compile (they are run by hand: scripts/bench-keys.sh, cargo bench)"
 cargo bench --workspace --no-run
 
-step "The README's main job (scripts/sandbox.sh) on a throwaway trust directory, twice"
-sandbox_dir=$(mktemp -d)
-trap 'rm -rf "$sandbox_dir"' EXIT
+step "The README's main command (scripts/sandbox.sh): sandbox up + play on the defaults, status, down"
+sandbox_state=$(mktemp -d)
+KEYTOOL_SANDBOX_DIR=$sandbox_state bash scripts/sandbox.sh
+KEYTOOL_SANDBOX_DIR=$sandbox_state target/release/keytool --json sandbox status >"$sandbox_state/status.json"
+python3 - "$sandbox_state/status.json" <<'PY'
+import json, sys
+st = json.load(open(sys.argv[1]))
+assert st["up"], st
+assert st["repository"] == "sandboxregistry:5000/test/trusttest", st
+assert len(st["provisioned_keys"]) == 2, st["provisioned_keys"]
+print("sandbox status: up,", ", ".join(c["name"] + " " + c["state"] for c in st["containers"]))
+PY
+KEYTOOL_SANDBOX_DIR=$sandbox_state target/release/keytool sandbox down --volumes --forget-keys
+SANDBOX_STATE=$sandbox_state python3 - <<'PY'
+import glob, os
+root = os.environ["SANDBOX_STATE"].encode()
+left = []
+for path in glob.glob("/proc/[0-9]*/cmdline"):
+    try:
+        if root in open(path, "rb").read():
+            left.append(path)
+    except OSError:
+        pass
+assert not left, f"sandbox down left processes running: {left}"
+print("sandbox down: no process, container or network left")
+PY
+rm -rf "$sandbox_state"
+
+step "The offline pre-seed (scripts/preseed.sh) on a throwaway trust directory, twice"
+preseed_dir=$(mktemp -d)
+trap 'rm -rf "$preseed_dir"' EXIT
 for run in 1 2; do
   KEYTOOL_ROOT_PASSPHRASE=ci-root-passphrase KEYTOOL_TARGETS_PASSPHRASE=ci-repo-passphrase \
-    bash scripts/sandbox.sh --trust-dir "$sandbox_dir" --non-interactive >/dev/null
+    bash scripts/preseed.sh --trust-dir "$preseed_dir" --non-interactive >/dev/null
 done
 # Two runs: one root key and one current repository key in private/, two retired keys.
-[ "$(ls "$sandbox_dir/private" | wc -l)" -eq 2 ] && [ "$(ls "$sandbox_dir/keytool-retired" | wc -l)" -eq 2 ] \
-  || { echo "sandbox.sh left an unexpected set of keys" >&2; ls -R "$sandbox_dir" >&2; exit 1; }
-echo "sandbox.sh: pre-seeded and rotated twice; 2 current keys, 2 retired"
+[ "$(ls "$preseed_dir/private" | wc -l)" -eq 2 ] && [ "$(ls "$preseed_dir/keytool-retired" | wc -l)" -eq 2 ] \
+  || { echo "preseed.sh left an unexpected set of keys" >&2; ls -R "$preseed_dir" >&2; exit 1; }
+echo "preseed.sh: pre-seeded and rotated twice; 2 current keys, 2 retired"
 
 step "OS keyrings end to end: kernel keyutils (joined session keyring), Secret Service (gnome-keyring)"
 cargo build -p keytool

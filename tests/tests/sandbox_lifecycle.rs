@@ -187,6 +187,30 @@ fn up_play_status_down_leaves_nothing_behind() {
             .contains("docker exec -it trustsandbox sh")
     );
 
+    // More play: a tag of the user's own, signed through keytool with the sandbox's keys.
+    let host = status["environment"]
+        .as_array()
+        .expect("environment")
+        .iter()
+        .find(|kv| kv[0] == "DOCKER_HOST")
+        .and_then(|kv| kv[1].as_str())
+        .expect("DOCKER_HOST of the private daemon")
+        .to_owned();
+    ok(Command::new("docker").args([
+        "-H",
+        &host,
+        "exec",
+        "trustsandbox",
+        "docker",
+        "tag",
+        &format!("{gun}:v2"),
+        &format!("{gun}:mine"),
+    ]));
+    let mine = json(&ok(&mut sandbox(state.path(), &["push", &format!("{gun}:mine")])));
+    assert_eq!(mine["signed_by"], serde_json::json!([rotated]));
+    let pulled = json(&ok(&mut sandbox(state.path(), &["pull", &format!("{gun}:mine")])));
+    assert_eq!(pulled["digest"], mine["digest"]);
+
     // A second play on the same sandbox is refused (the repository is signed now) and changes
     // nothing.
     let again = sandbox(state.path(), &["play"]).output().expect("play");

@@ -134,12 +134,15 @@ pub(crate) struct DownArgs {
 /// Arguments of `sandbox push|pull`.
 #[derive(Debug, Args)]
 pub(crate) struct SandboxArgs {
-    /// IMAGE[:TAG]; its repository is the GUN, e.g. 127.0.0.1:5000/test/trusttest:latest
+    /// IMAGE[:TAG]; its repository is the GUN, e.g. sandboxregistry:5000/test/trusttest:mine
     #[arg(value_name = "IMAGE[:TAG]")]
     image: String,
-    /// The container that runs the docker client (e.g. trustsandbox); honours DOCKER_HOST
+    /// The container that runs the docker client; honours DOCKER_HOST. Without it: the
+    /// sandbox's trustsandbox, with the sandbox's server, keys and vault
     #[arg(long, value_name = "NAME")]
-    container: String,
+    container: Option<String>,
+    #[command(flatten)]
+    state: StateArgs,
     #[command(flatten)]
     server: ServerOptions<NoOffline>,
 }
@@ -194,6 +197,21 @@ pub(crate) fn run(ctx: &Context, cmd: SandboxCommand) -> Result<()> {
 /// `sandbox push|pull`.
 fn trust(ctx: &Context, push: bool, args: &SandboxArgs) -> Result<()> {
     let image = ImageRef::parse(&args.image)?;
+    // docker's own output goes to stderr as it comes; stdout carries the result only.
+    let show = |line: &str| eprintln!("  {line}");
+    let Some(container) = &args.container else {
+        let settings = args.state.settings()?;
+        let client = "the sandbox's client container";
+        if push {
+            check_iterations(&ctx.kdf)?;
+            let done = ops::push_in_sandbox(&settings, &image, &ctx.kdf, &show)?;
+            render::sandbox::pushed(ctx.json, &done, &image, client);
+        } else {
+            let done = ops::pull_in_sandbox(&settings, &image, &show)?;
+            render::sandbox::pulled(ctx.json, &done, &image, client);
+        }
+        return Ok(());
+    };
     let server = args
         .server
         .client_and_ca(ctx)?
@@ -203,11 +221,9 @@ fn trust(ctx: &Context, push: bool, args: &SandboxArgs) -> Result<()> {
             reason: "content trust needs a Notary server: pass --server URL, set DOCKER_CONTENT_TRUST_SERVER or put server in the configuration file".into(),
         })?;
     let docker = DockerCli::default();
-    // docker's own output goes to stderr as it comes; stdout carries the result only.
-    let show = |line: &str| eprintln!("  {line}");
     let options = SandboxOptions {
         docker: &docker,
-        container: &args.container,
+        container,
         server: &server,
         container_server: None,
         on_output: &show,
@@ -216,10 +232,10 @@ fn trust(ctx: &Context, push: bool, args: &SandboxArgs) -> Result<()> {
         check_iterations(&ctx.kdf)?;
         let source = ctx.passphrases.unlock();
         let done = ops::push(&ctx.dir, &source, &image, &options, &ctx.kdf)?;
-        render::sandbox::pushed(ctx.json, &done, &image, &args.container);
+        render::sandbox::pushed(ctx.json, &done, &image, &format!("container {container}"));
     } else {
         let done = ops::pull(&ctx.dir, &image, &options)?;
-        render::sandbox::pulled(ctx.json, &done, &image, &args.container);
+        render::sandbox::pulled(ctx.json, &done, &image, &format!("container {container}"));
     }
     Ok(())
 }

@@ -29,36 +29,36 @@ pub(crate) fn provisioned(json: bool, done: &ops::Provisioned, gun: &Gun) {
 }
 
 /// `sandbox push`: the digest on stdout, what was signed on stderr.
-pub(crate) fn pushed(json: bool, done: &ops::Pushed, image: &ImageRef, container: &str) {
+pub(crate) fn pushed(json: bool, done: &ops::Pushed, image: &ImageRef, place: &str) {
     if json {
         output::json(done);
         return;
     }
     println!("{}", done.digest);
     eprintln!(
-        "Signed and pushed {} ({}, {} bytes) with {} {} in container {}; targets key {}.",
+        "Signed and pushed {} ({}, {} bytes) with {} {} in {}; targets key {}.",
         image.reference(),
         done.digest,
         done.size,
         done.method,
         done.client_version,
-        container,
+        place,
         done.signed_by.join(", ")
     );
 }
 
 /// `sandbox pull`: the digest on stdout.
-pub(crate) fn pulled(json: bool, done: &ops::Pulled, image: &ImageRef, container: &str) {
+pub(crate) fn pulled(json: bool, done: &ops::Pulled, image: &ImageRef, place: &str) {
     if json {
         output::json(done);
         return;
     }
     println!("{}", done.digest);
     eprintln!(
-        "Pulled {} by its signed digest {} in container {}.",
+        "Pulled {} by its signed digest {} in {}.",
         image.reference(),
         done.digest,
-        container
+        place
     );
 }
 
@@ -67,6 +67,14 @@ fn next_steps(st: &ops::SandboxStatus) {
     eprintln!();
     eprintln!("More play:");
     eprintln!("  a shell in the client container:  {}", st.shell);
+    eprintln!(
+        "  sign a tag of your own:           docker tag ... {}:mine in that shell, then",
+        st.repository
+    );
+    eprintln!(
+        "                                    keytool sandbox push {}:mine",
+        st.repository
+    );
     eprintln!("  the sandbox's state:              keytool sandbox status");
     eprintln!("  take it down:                     keytool sandbox down");
     eprintln!("  keytool and docker against it:    the export lines of keytool sandbox status");

@@ -21,7 +21,7 @@ pub use daemon::DaemonChoice;
 pub use images::BuiltImage;
 pub use layout::{DaemonRecord, Names, SandboxSettings, default_state_dir};
 pub use lifecycle::{ContainerState, Down, SandboxStatus, Up, compose, down, status, up};
-pub use play::{PlayReport, PlayStep, play};
+pub use play::{PlayReport, PlayStep, play, pull_in_sandbox, push_in_sandbox};
 pub use trust::{
     FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Pulled, Pushed, SandboxOptions, pull, push,
 };

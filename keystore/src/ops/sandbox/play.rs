@@ -531,3 +531,52 @@ pub fn play(
         took_ms: started.elapsed().as_millis(),
     })
 }
+
+/// `docker push` of `image` in the sandbox's client container, signed with keytool's key for its
+/// repository (from the sandbox's trust directory; the passphrase from its vault).
+pub fn push_in_sandbox(
+    settings: &SandboxSettings,
+    image: &ImageRef,
+    kdf: &KdfSettings,
+    on_output: &dyn Fn(&str),
+) -> Result<super::trust::Pushed> {
+    let Connected {
+        record,
+        docker,
+        server,
+    } = connected(settings)?;
+    let s = &record.settings;
+    let container_server = s.container_server();
+    let options = SandboxOptions {
+        docker: &docker,
+        container: &s.names.client,
+        server: &server,
+        container_server: Some(&container_server),
+        on_output,
+    };
+    let policy = sandbox_policy(s)?;
+    push(policy.dir(), &policy.unlock(), image, &options, kdf)
+}
+
+/// `docker pull` of `image` with content trust in the sandbox's client container.
+pub fn pull_in_sandbox(
+    settings: &SandboxSettings,
+    image: &ImageRef,
+    on_output: &dyn Fn(&str),
+) -> Result<super::trust::Pulled> {
+    let Connected {
+        record,
+        docker,
+        server,
+    } = connected(settings)?;
+    let s = &record.settings;
+    let container_server = s.container_server();
+    let options = SandboxOptions {
+        docker: &docker,
+        container: &s.names.client,
+        server: &server,
+        container_server: Some(&container_server),
+        on_output,
+    };
+    pull(&TrustDir::new(s.trust_dir()), image, &options)
+}
