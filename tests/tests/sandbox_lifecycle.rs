@@ -206,9 +206,15 @@ fn up_play_status_down_leaves_nothing_behind() {
         &format!("{gun}:v2"),
         &format!("{gun}:mine"),
     ]));
-    let mine = json(&ok(&mut sandbox(state.path(), &["push", &format!("{gun}:mine")])));
+    let mine = json(&ok(&mut sandbox(
+        state.path(),
+        &["push", &format!("{gun}:mine")],
+    )));
     assert_eq!(mine["signed_by"], serde_json::json!([rotated]));
-    let pulled = json(&ok(&mut sandbox(state.path(), &["pull", &format!("{gun}:mine")])));
+    let pulled = json(&ok(&mut sandbox(
+        state.path(),
+        &["pull", &format!("{gun}:mine")],
+    )));
     assert_eq!(pulled["digest"], mine["digest"]);
 
     // A second play on the same sandbox is refused (the repository is signed now) and changes
