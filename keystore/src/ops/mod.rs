@@ -39,8 +39,8 @@ pub use rotate::{
 };
 pub use sandbox::{
     BuiltImage, ContainerState, DaemonChoice, DaemonRecord, Down,
-    FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Names, PlayReport, PlayStep, Pulled, Pushed,
-    SandboxOptions, SandboxSettings, SandboxStatus, Up, compose as sandbox_compose,
+    FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, ImageSource, Names, PlayReport, PlayStep, Pulled,
+    Pushed, SandboxOptions, SandboxSettings, SandboxStatus, Up, compose as sandbox_compose,
     default_state_dir as default_sandbox_dir, down as sandbox_down, play as sandbox_play, pull,
     pull_in_sandbox, push, push_in_sandbox, status as sandbox_status, up as sandbox_up,
 };

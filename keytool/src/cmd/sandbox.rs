@@ -80,6 +80,10 @@ pub(crate) struct UpArgs {
     /// dockerd under the state directory, root required (private)
     #[arg(long, value_name = "auto|own|private", default_value = "auto")]
     daemon: DaemonChoice,
+    /// Where the images come from: built here from this machine's Debian binaries (local), or
+    /// pulled (upstream: notary:server-0.7.0, registry:2, docker:28-cli, busybox)
+    #[arg(long, value_name = "local|upstream", default_value = "local")]
+    images: ops::ImageSource,
     /// The docker network
     #[arg(long, value_name = "NAME", default_value = "sandbox")]
     network: String,
@@ -104,6 +108,7 @@ impl UpArgs {
     fn settings(&self) -> Result<SandboxSettings> {
         let mut s = self.state.settings()?;
         s.daemon = self.daemon;
+        s.images = self.images;
         s.names = ops::Names {
             network: self.network.clone(),
             notary: self.notary_name.clone(),

@@ -210,7 +210,7 @@ fn start_private(settings: &SandboxSettings, note: &dyn Fn(&str)) -> Result<Daem
         return Err(failed(
             action,
             format!(
-                "a system containerd listens on {SYSTEM_CONTAINERD}; dockerd would share it instead of starting a private one. Use --daemon own with that machine's docker, or stop containerd"
+                "a system containerd listens on {SYSTEM_CONTAINERD}; dockerd would share it instead of starting a private one. Run the sandbox on your own docker daemon instead, or stop containerd"
             ),
         ));
     }

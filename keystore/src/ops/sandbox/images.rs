@@ -58,6 +58,95 @@ pub(crate) const NOTARY_CONFIG_DIR: &str = "/etc/notary";
 /// The message the walkthrough's image prints.
 const PLAY_MESSAGE: &str = "Hello from the keytool content trust sandbox: this image was signed with keytool's managed keys.\n";
 
+/// Where the sandbox's images come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageSource {
+    /// Built here from this machine's Debian binaries (no image registry needed).
+    #[default]
+    Local,
+    /// The upstream images, pulled: notary-server 0.7.0, registry 2, a docker 28 client (29 no
+    /// longer signs on push), busybox.
+    Upstream,
+}
+
+impl std::str::FromStr for ImageSource {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "local" => Ok(ImageSource::Local),
+            "upstream" => Ok(ImageSource::Upstream),
+            other => Err(Error::InvalidArgument {
+                what: crate::error::Argument::Parameter("images"),
+                reason: format!(
+                    "expected local or upstream, got {:?}",
+                    crate::ids::clip(other)
+                ),
+            }),
+        }
+    }
+}
+
+/// The upstream image of each role.
+const UPSTREAM: [(&str, &str); 4] = [
+    ("registry", "registry:2"),
+    ("notary", "notary:server-0.7.0"),
+    ("client", "docker:28-cli"),
+    ("play", "busybox:1.36"),
+];
+
+/// Where the Notary server binary is in the image of `source`.
+pub(crate) fn notary_binary(source: ImageSource) -> &'static str {
+    match source {
+        ImageSource::Local => "/usr/bin/notary-server",
+        ImageSource::Upstream => "/notary/server/notary-server",
+    }
+}
+
+/// Finds the upstream images of `roles`, pulling those that are missing.
+fn pull_upstream(docker: &DockerCli, roles: &[&'static str]) -> Result<Vec<BuiltImage>> {
+    let mut out = Vec::new();
+    for &role in roles {
+        let tag = UPSTREAM
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| Error::Internal {
+                what: format!("no upstream image for {role}"),
+            })?;
+        let exists = docker
+            .run(
+                "the sandbox's images",
+                "inspect",
+                &["image", "inspect", "--format", "{{.Id}}", "--", tag],
+                None,
+                4096,
+            )
+            .is_ok();
+        if !exists {
+            docker
+                .run("the sandbox's images", "pull", &["pull", "--", tag], None, 1 << 20)
+                .map_err(|e| {
+                    let why = match e {
+                        Error::Target { reason, .. } => reason,
+                        other => other.to_string(),
+                    };
+                    failed(
+                        format!("pull {tag}"),
+                        format!("{why}; without access to an image registry, use the images built here (local)"),
+                    )
+                })?;
+        }
+        out.push(BuiltImage {
+            role: role.into(),
+            tag: tag.into(),
+            built: !exists,
+        });
+    }
+    Ok(out)
+}
+
 /// One image to build.
 struct Spec {
     role: &'static str,
@@ -78,7 +167,7 @@ pub struct BuiltImage {
     pub role: String,
     /// Its tag.
     pub tag: String,
-    /// Whether it was built now (`false`: it already existed).
+    /// Whether it was built (or pulled) now (`false`: it already existed).
     pub built: bool,
 }
 
@@ -321,8 +410,16 @@ fn rootfs(spec: &Spec) -> Result<(Vec<u8>, String)> {
     Ok((tar.finish(), hex::encode(&hash.finalize()[..6])))
 }
 
-/// Builds (or finds, already built) the images for `roles` on the daemon behind `docker`.
-pub(crate) fn ensure(docker: &DockerCli, roles: &[&'static str]) -> Result<Vec<BuiltImage>> {
+/// Builds (or finds, already built) the images for `roles` on the daemon behind `docker`, or
+/// pulls the upstream ones.
+pub(crate) fn ensure(
+    docker: &DockerCli,
+    source: ImageSource,
+    roles: &[&'static str],
+) -> Result<Vec<BuiltImage>> {
+    if source == ImageSource::Upstream {
+        return pull_upstream(docker, roles);
+    }
     let mut out = Vec::new();
     for spec in specs(roles)? {
         let (tar, hash) = rootfs(&spec)?;

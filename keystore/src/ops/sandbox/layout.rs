@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::daemon::DaemonChoice;
+use super::images::ImageSource;
 use crate::error::{Argument, Error, Result};
 use crate::ids::Gun;
 use crate::ops::provision::check_container_name;
@@ -60,6 +61,9 @@ pub struct SandboxSettings {
     pub registry_port: u16,
     /// Which docker daemon runs the sandbox.
     pub daemon: DaemonChoice,
+    /// Where the images come from.
+    #[serde(default)]
+    pub images: ImageSource,
 }
 
 impl SandboxSettings {
@@ -71,6 +75,7 @@ impl SandboxSettings {
             notary_port: 4443,
             registry_port: 5000,
             daemon: DaemonChoice::Auto,
+            images: ImageSource::Local,
         }
     }
 
@@ -114,7 +119,7 @@ impl SandboxSettings {
             return Err(Error::InvalidArgument {
                 what: Argument::Parameter("state directory"),
                 reason: format!(
-                    "{} holds a comma, which docker's --mount cannot take; choose another directory",
+                    "{} holds a comma, which docker's mount option cannot take; choose another directory",
                     self.state_dir.display()
                 ),
             });

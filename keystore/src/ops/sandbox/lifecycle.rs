@@ -344,7 +344,7 @@ fn make(record: &mut Record, note: &dyn Fn(&str)) -> Result<Vec<BuiltImage>> {
     let settings = record.settings.clone();
     let docker = daemon::cli(&settings, &record.daemon);
     let t = Instant::now();
-    let built = images::ensure(&docker, &ROLES)?;
+    let built = images::ensure(&docker, settings.images, &ROLES)?;
     note(&format!(
         "images: {} ({} ms)",
         built
@@ -410,6 +410,7 @@ fn make(record: &mut Record, note: &dyn Fn(&str)) -> Result<Vec<BuiltImage>> {
         images::NOTARY_CONFIG_DIR
     );
     let notary_publish = format!("127.0.0.1:{np}:{np}");
+    let notary_config = format!("{}/server.json", images::NOTARY_CONFIG_DIR);
     let notary_image = image("notary");
     dk(
         &docker,
@@ -427,8 +428,12 @@ fn make(record: &mut Record, note: &dyn Fn(&str)) -> Result<Vec<BuiltImage>> {
             &notary_mount,
             "-p",
             &notary_publish,
+            "--entrypoint",
+            images::notary_binary(settings.images),
             "--",
             &notary_image,
+            "-config",
+            &notary_config,
         ],
     )?;
     let socket_mount = format!(
@@ -465,8 +470,11 @@ fn make(record: &mut Record, note: &dyn Fn(&str)) -> Result<Vec<BuiltImage>> {
             "DOCKER_CONTENT_TRUST=1",
             "-e",
             &trust_server,
+            "--entrypoint",
+            "sleep",
             "--",
             &client_image,
+            "2147483647",
         ],
     )?;
     wait_ready(&docker, &settings)?;
@@ -720,7 +728,7 @@ services:
   {notary}:
     image: notary:server-0.7.0
     container_name: {notary}
-    entrypoint: ["notary-server", "-config", "{cfg}/server.json"]
+    entrypoint: ["/notary/server/notary-server", "-config", "{cfg}/server.json"]
     volumes:
       - {notary_dir}:{cfg}:ro
     ports:

@@ -18,7 +18,7 @@ mod play;
 mod trust;
 
 pub use daemon::DaemonChoice;
-pub use images::BuiltImage;
+pub use images::{BuiltImage, ImageSource};
 pub use layout::{DaemonRecord, Names, SandboxSettings, default_state_dir};
 pub use lifecycle::{ContainerState, Down, SandboxStatus, Up, compose, down, status, up};
 pub use play::{PlayReport, PlayStep, play, pull_in_sandbox, push_in_sandbox};

@@ -480,7 +480,7 @@ pub fn play(
     let t = Instant::now();
     provision(&dir, &gun, &target, &provision_options)?;
     expected_keys.insert(format!("{new_key}.key"));
-    let play_image = images::ensure(&docker, &["play"])?
+    let play_image = images::ensure(&docker, s.images, &["play"])?
         .pop()
         .map(|b| b.tag)
         .unwrap_or_default();
