@@ -326,3 +326,68 @@ fn up_twice_and_down_twice_and_refusals_change_nothing() {
     ok(&mut sandbox(state.path(), &["down", "--volumes"]));
     assert!(!state.path().join("daemon").exists());
 }
+
+/// `--daemon own`: the user's own daemon, here one started by tests/peers/dockerd.sh, in a
+/// mount namespace whose `/etc/hosts` names the registry on loopback (what a user adds to the
+/// host's `/etc/hosts`), so that the host's file is never touched. keytool runs in the same
+/// namespace, plays the walkthrough on that daemon, and `down` stops nothing of the user's.
+#[test]
+fn the_users_own_daemon_runs_the_walkthrough() {
+    if !can_run() || !have("unshare") {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let work = tempfile::tempdir().expect("tmp");
+    let (np, rp) = (free_port().to_string(), free_port().to_string());
+    let hosts = work.path().join("hosts");
+    let mut text = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    text.push_str("\n127.0.0.1 sandboxregistry notaryserver\n");
+    std::fs::write(&hosts, text).expect("hosts");
+    let script = r#"
+set -eu
+mount --bind "$HOSTS" /etc/hosts
+bash "$DOCKERD_SH" start "$WORK/daemon" >/dev/null
+trap 'bash "$DOCKERD_SH" stop "$WORK/daemon" >/dev/null 2>&1 || true' EXIT
+export DOCKER_HOST="unix://$WORK/daemon/docker.sock"
+kt() { "$KEYTOOL" --json sandbox "$@" --state-dir "$WORK/state"; }
+kt up --daemon own --notary-port "$NP" --registry-port "$RP" >"$WORK/up.json"
+kt play >"$WORK/play.json"
+kt down --volumes >"$WORK/down.json"
+docker version --format '{{.Server.Version}}' >"$WORK/still-answers"
+"#;
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "bash", "-c", script])
+        .env("HOSTS", &hosts)
+        .env("WORK", work.path())
+        .env("DOCKERD_SH", interop_tests::here().join("peers/dockerd.sh"))
+        .env("KEYTOOL", keytool_bin())
+        .env("NP", &np)
+        .env("RP", &rp)
+        .env_remove("DOCKER_CONFIG")
+        .output()
+        .expect("unshare");
+    let read = |name: &str| -> Value {
+        let bytes = std::fs::read(work.path().join(name)).unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "{name} missing or not JSON; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    };
+    exits(&out, 0);
+    let up = read("up.json");
+    assert_eq!(up["daemon"]["kind"], "own");
+    assert_eq!(up["daemon"]["processes"], serde_json::json!([]));
+    let play = read("play.json");
+    assert_eq!(play["steps"].as_array().map(Vec::len), Some(8));
+    let down = read("down.json");
+    assert!(
+        down["stopped"].as_array().is_some_and(Vec::is_empty),
+        "the user's daemon is not stopped"
+    );
+    assert!(
+        work.path().join("still-answers").exists(),
+        "the user's daemon still answers after down"
+    );
+}
