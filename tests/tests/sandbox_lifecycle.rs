@@ -313,6 +313,24 @@ fn up_twice_and_down_twice_and_refusals_change_nothing() {
         "nothing rebuilt"
     );
 
+    // Ctrl-C during play ends it between steps, with a clear error; the sandbox stays up.
+    let child = sandbox(state.path(), &["play"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("play");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    ok(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let out = child.wait_with_output().expect("play ends");
+    assert!(!out.status.success(), "an interrupted play fails");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("interrupted"), "{err}");
+    let status = json(&ok(&mut sandbox(state.path(), &["status"])));
+    assert_eq!(
+        status["up"], true,
+        "the sandbox stays up after an interrupted play"
+    );
+
     let down = json(&ok(&mut sandbox(state.path(), &["down"])));
     assert_eq!(down["was_up"], true);
     nothing_left(state.path(), &pids_of(&first), &before);

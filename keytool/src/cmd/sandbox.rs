@@ -2,6 +2,10 @@
 //! `sandbox push|pull`: docker push and pull with content trust inside a container.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use clap::{Args, Subcommand};
 use keystore::error::Argument;
@@ -168,11 +172,22 @@ pub(crate) fn run(ctx: &Context, cmd: SandboxCommand) -> Result<()> {
             check_iterations(&ctx.kdf)?;
             let settings = args.settings()?;
             let json = ctx.json;
+            // Ctrl-C (or TERM) ends the walkthrough between steps, so that no step is cut in
+            // half by keytool's exit (a tampered layer is always put back).
+            let interrupted = Arc::new(AtomicBool::new(false));
+            for signal in [SIGINT, SIGTERM] {
+                signal_hook::flag::register(signal, Arc::clone(&interrupted)).map_err(|e| {
+                    Error::Internal {
+                        what: format!("cannot watch for interrupts: {e}"),
+                    }
+                })?;
+            }
             let done = ops::sandbox_play(
                 &settings,
                 &ctx.kdf,
                 &|step| render::sandbox::step(json, step),
                 &|_| {},
+                &|| interrupted.load(Ordering::SeqCst),
             )?;
             render::sandbox::played(json, &done, &ops::sandbox_status(&settings)?);
         }

@@ -80,6 +80,14 @@ impl Steps<'_> {
         u32::try_from(self.list.len() + 1).unwrap_or(u32::MAX)
     }
 
+    /// Stops the walkthrough between steps once `stop` says so (an interrupt).
+    fn go_on(&self, stop: &dyn Fn() -> bool) -> Result<()> {
+        if stop() {
+            return Err(interrupted(self.next()));
+        }
+        Ok(())
+    }
+
     /// Records the step being played as done, and reports it.
     fn done(&mut self, title: &str, started: Instant, outcome: String) {
         let step = PlayStep {
@@ -90,6 +98,14 @@ impl Steps<'_> {
         };
         (self.on_step)(&step);
         self.list.push(step);
+    }
+}
+
+/// The walkthrough was interrupted before or during step `number`.
+fn interrupted(number: u32) -> Error {
+    Error::Sandbox {
+        action: format!("play step {number}"),
+        reason: "interrupted; the steps before it are done and the sandbox stays up (keytool sandbox down, then up, starts a fresh walkthrough)".into(),
     }
 }
 
@@ -173,12 +189,36 @@ fn forget_image(docker: &DockerCli, reference: &str) -> Result<()> {
 }
 
 /// Plays the walkthrough on the sandbox that is up in `settings.state_dir`. `on_step` hears
-/// each step as it ends, `on_output` docker's output as it comes.
+/// each step as it ends, `on_output` docker's output as it comes. Once `stop` says so (the face
+/// saw an interrupt), the walkthrough ends between steps; a step that fails meanwhile (docker
+/// got the interrupt too) is reported as interrupted. A tampered layer is put back either way.
 pub fn play(
     settings: &SandboxSettings,
     kdf: &KdfSettings,
     on_step: &dyn Fn(&PlayStep),
     on_output: &dyn Fn(&str),
+    stop: &dyn Fn() -> bool,
+) -> Result<PlayReport> {
+    let done = std::cell::Cell::new(0u32);
+    let count = |step: &PlayStep| {
+        done.set(step.number);
+        on_step(step);
+    };
+    walkthrough(settings, kdf, &count, on_output, stop).map_err(|e| {
+        if stop() {
+            interrupted(done.get() + 1)
+        } else {
+            e
+        }
+    })
+}
+
+fn walkthrough(
+    settings: &SandboxSettings,
+    kdf: &KdfSettings,
+    on_step: &dyn Fn(&PlayStep),
+    on_output: &dyn Fn(&str),
+    stop: &dyn Fn() -> bool,
 ) -> Result<PlayReport> {
     let started = Instant::now();
     let Connected {
@@ -240,6 +280,7 @@ pub fn play(
         }
     }
 
+    steps.go_on(stop)?;
     // 2. keytool creates the root and repository keys and publishes the repository.
     let title = "keytool init: root and repository keys, published";
     let t = Instant::now();
@@ -263,6 +304,7 @@ pub fn play(
         format!("root key {root_key}, repository key {targets_key}; passphrases generated and kept in the sandbox's vault"),
     );
 
+    steps.go_on(stop)?;
     // 3. The repository key goes into trustsandbox (never the root key).
     let title = "keytool provision: the repository key into the client container";
     let t = Instant::now();
@@ -287,6 +329,7 @@ pub fn play(
         ),
     );
 
+    steps.go_on(stop)?;
     // 4. docker push in trustsandbox signs with that key and creates none of its own.
     let title = "docker push with content trust, signed by keytool's key";
     let t = Instant::now();
@@ -332,6 +375,7 @@ pub fn play(
         ),
     );
 
+    steps.go_on(stop)?;
     // 5. The image leaves the local cache and is pulled again, verified.
     let title = "docker pull with content trust, verified by digest";
     let t = Instant::now();
@@ -350,6 +394,7 @@ pub fn play(
         format!("pulled {} by its signed digest", pulled.digest),
     );
 
+    steps.go_on(stop)?;
     // 6. A layer in the registry's storage is overwritten; the pull is refused.
     let title = "tampered layer in sandboxregistry: pull refused";
     let t = Instant::now();
@@ -442,6 +487,7 @@ pub fn play(
         }
     }
 
+    steps.go_on(stop)?;
     // 7. keytool rotates the repository key (crash-safe; the old key is retired, not deleted).
     let title = "keytool rotate: a new repository key, published";
     let t = Instant::now();
@@ -475,6 +521,7 @@ pub fn play(
         format!("repository key {targets_key} -> {new_key}; the old key is retired"),
     );
 
+    steps.go_on(stop)?;
     // 8. The new key goes into trustsandbox; a second push is signed by it.
     let title = "second docker push, signed by the rotated key";
     let t = Instant::now();
