@@ -20,6 +20,10 @@ cd "$(dirname "$0")/.."
 echo "== Installing what the sandbox needs"
 bash tests/peers/install-deps.sh --sandbox
 echo "== Building keytool"
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "sandbox.sh: cargo is not installed; keytool needs Rust 1.89 or newer (https://rustup.rs; Debian 12's cargo is too old)" >&2
+  exit 1
+fi
 cargo build --release --quiet -p keytool
 keytool=$PWD/target/release/keytool
 
