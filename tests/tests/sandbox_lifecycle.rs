@@ -117,15 +117,37 @@ fn pids_of(up: &Value) -> Vec<u64> {
         .collect()
 }
 
+/// A state directory, the network interfaces before the sandbox, and two free ports.
+struct Fixture {
+    state: tempfile::TempDir,
+    before: Vec<String>,
+    np: String,
+    rp: String,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture {
+            state: tempfile::tempdir().expect("tmp"),
+            before: interfaces(),
+            np: free_port().to_string(),
+            rp: free_port().to_string(),
+        }
+    }
+}
+
 #[test]
 fn up_play_status_down_leaves_nothing_behind() {
     if !can_run() {
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let state = tempfile::tempdir().expect("tmp");
-    let before = interfaces();
-    let (np, rp) = (free_port().to_string(), free_port().to_string());
+    let Fixture {
+        state,
+        before,
+        np,
+        rp,
+    } = Fixture::new();
     let ports = [
         "--daemon",
         "private",
@@ -246,9 +268,12 @@ fn up_twice_and_down_twice_and_refusals_change_nothing() {
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let state = tempfile::tempdir().expect("tmp");
-    let before = interfaces();
-    let (np, rp) = (free_port().to_string(), free_port().to_string());
+    let Fixture {
+        state,
+        before,
+        np,
+        rp,
+    } = Fixture::new();
     let ports = [
         "--daemon",
         "private",

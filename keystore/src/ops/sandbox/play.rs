@@ -165,6 +165,22 @@ fn container_keys(docker: &DockerCli, client: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
+/// Tags the walkthrough's image (built again if a pull step removed it) as `image`.
+fn tag_play_image(docker: &DockerCli, source: images::ImageSource, image: &ImageRef) -> Result<()> {
+    let play = images::ensure(docker, source, &["play"])?
+        .pop()
+        .map(|b| b.tag)
+        .unwrap_or_default();
+    docker.run(
+        "the sandbox",
+        "tag the walkthrough's image",
+        &["tag", "--", &play, &image.reference()],
+        None,
+        4096,
+    )?;
+    Ok(())
+}
+
 /// Removes every local copy of `reference`'s image from the daemon (by image ID, so other tags
 /// holding the same layers go too): the next pull must download, and so verify, every layer.
 fn forget_image(docker: &DockerCli, reference: &str) -> Result<()> {
@@ -333,17 +349,7 @@ fn walkthrough(
     // 4. docker push in trustsandbox signs with that key and creates none of its own.
     let title = "docker push with content trust, signed by keytool's key";
     let t = Instant::now();
-    docker.run(
-        "the sandbox",
-        "tag the walkthrough's image",
-        &[
-            "tag",
-            record.image("play").unwrap_or_default(),
-            &latest.reference(),
-        ],
-        None,
-        4096,
-    )?;
+    tag_play_image(&docker, s.images, &latest)?;
     let pushed = push(&dir, &source, &latest, &options, kdf)?;
     let keys = container_keys(&docker, &n.client);
     let n4 = steps.next();
@@ -527,17 +533,7 @@ fn walkthrough(
     let t = Instant::now();
     provision(&dir, &gun, &target, &provision_options)?;
     expected_keys.insert(format!("{new_key}.key"));
-    let play_image = images::ensure(&docker, s.images, &["play"])?
-        .pop()
-        .map(|b| b.tag)
-        .unwrap_or_default();
-    docker.run(
-        "the sandbox",
-        "tag the walkthrough's image",
-        &["tag", &play_image, &v2.reference()],
-        None,
-        4096,
-    )?;
+    tag_play_image(&docker, s.images, &v2)?;
     let second = push(&dir, &source, &v2, &options, kdf)?;
     let keys = container_keys(&docker, &n.client);
     let n8 = steps.next();
@@ -579,6 +575,30 @@ fn walkthrough(
     })
 }
 
+/// Runs `run` with the options that reach the sandbox's client container and the sandbox's
+/// settings as `up` recorded them.
+fn in_sandbox<T>(
+    settings: &SandboxSettings,
+    on_output: &dyn Fn(&str),
+    run: impl FnOnce(&SandboxOptions<'_>, &SandboxSettings) -> Result<T>,
+) -> Result<T> {
+    let Connected {
+        record,
+        docker,
+        server,
+    } = connected(settings)?;
+    let s = &record.settings;
+    let container_server = s.container_server();
+    let options = SandboxOptions {
+        docker: &docker,
+        container: &s.names.client,
+        server: &server,
+        container_server: Some(&container_server),
+        on_output,
+    };
+    run(&options, s)
+}
+
 /// `docker push` of `image` in the sandbox's client container, signed with keytool's key for its
 /// repository (from the sandbox's trust directory; the passphrase from its vault).
 pub fn push_in_sandbox(
@@ -587,22 +607,10 @@ pub fn push_in_sandbox(
     kdf: &KdfSettings,
     on_output: &dyn Fn(&str),
 ) -> Result<super::trust::Pushed> {
-    let Connected {
-        record,
-        docker,
-        server,
-    } = connected(settings)?;
-    let s = &record.settings;
-    let container_server = s.container_server();
-    let options = SandboxOptions {
-        docker: &docker,
-        container: &s.names.client,
-        server: &server,
-        container_server: Some(&container_server),
-        on_output,
-    };
-    let policy = sandbox_policy(s)?;
-    push(policy.dir(), &policy.unlock(), image, &options, kdf)
+    in_sandbox(settings, on_output, |options, s| {
+        let policy = sandbox_policy(s)?;
+        push(policy.dir(), &policy.unlock(), image, options, kdf)
+    })
 }
 
 /// `docker pull` of `image` with content trust in the sandbox's client container.
@@ -611,19 +619,7 @@ pub fn pull_in_sandbox(
     image: &ImageRef,
     on_output: &dyn Fn(&str),
 ) -> Result<super::trust::Pulled> {
-    let Connected {
-        record,
-        docker,
-        server,
-    } = connected(settings)?;
-    let s = &record.settings;
-    let container_server = s.container_server();
-    let options = SandboxOptions {
-        docker: &docker,
-        container: &s.names.client,
-        server: &server,
-        container_server: Some(&container_server),
-        on_output,
-    };
-    pull(&TrustDir::new(s.trust_dir()), image, &options)
+    in_sandbox(settings, on_output, |options, s| {
+        pull(&TrustDir::new(s.trust_dir()), image, options)
+    })
 }
