@@ -309,7 +309,8 @@ impl Vault {
         })
     }
 
-    /// Creates an empty vault sealed with `master`. An existing vault is never replaced.
+    /// Creates an empty vault sealed with `master`. An existing vault is never replaced: that is
+    /// [`Error::VaultExists`].
     pub fn create(
         dir: &TrustDir,
         lock: &DirLock,
@@ -333,7 +334,10 @@ impl Vault {
             meta: Vec::new(),
             secrets: Vec::new(),
         };
-        vault.write(lock, false)?;
+        vault.write(lock, false).map_err(|e| match e {
+            Error::AlreadyExists { path } => Error::VaultExists { path },
+            e => e,
+        })?;
         Ok(vault)
     }
 
@@ -761,6 +765,21 @@ mod tests {
 
     fn open(dir: &TrustDir, master: &str) -> Result<Option<Vault>> {
         Vault::open(dir, &Passphrase::new(master.into()))
+    }
+
+    #[test]
+    fn an_existing_vault_is_never_replaced() {
+        let (_tmp, dir) = setup();
+        let before = std::fs::read(vault_path(&dir)).expect("read");
+        let lock = dir.lock().expect("lock");
+        let e = Vault::create(&dir, &lock, &Passphrase::new("master-2".into()), FAST)
+            .expect_err("a second vault");
+        assert!(
+            matches!(&e, Error::VaultExists { path } if *path == vault_path(&dir)),
+            "{e:?}"
+        );
+        assert_eq!(e.code(), crate::ErrorCode::AlreadyExists);
+        assert_eq!(std::fs::read(vault_path(&dir)).expect("read"), before);
     }
 
     #[test]
