@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::tuf::TufKey;
-use crate::tuf::pinning::TrustPinning;
+/// notary's `trust_pinning`: how a repository's first root is trusted.
+pub use crate::tuf::pinning::TrustPinning;
 
 #[cfg(not(feature = "notary-client"))]
 mod disabled;
