@@ -310,8 +310,8 @@ impl Vault {
     }
 
     internal! {
-        /// Creates an empty vault sealed with `master`. An existing vault is never replaced: that is
-        /// [`Error::VaultExists`].
+        /// Creates an empty vault sealed with `master`. An existing vault is never replaced:
+        /// that is [`Error::VaultExists`].
         pub fn create(
             dir: &TrustDir,
             lock: &DirLock,

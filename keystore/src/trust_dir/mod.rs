@@ -142,8 +142,9 @@ impl TrustDir {
 
     internal! {
         /// Takes the exclusive lock, creating the directory (0700) when needed. Blocks while
-        /// another keytool process (or thread) holds it; fails at once if this thread already holds
-        /// it (a re-entrant call, e.g. from a passphrase callback, would otherwise wait forever).
+        /// another keytool process (or thread) holds it; fails at once if this thread already
+        /// holds it (a re-entrant call, e.g. from a passphrase callback, would otherwise wait
+        /// forever).
         pub fn lock(&self) -> Result<DirLock> {
             self.lock_file(LOCK_FILE)
         }

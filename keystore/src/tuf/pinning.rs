@@ -147,8 +147,8 @@ impl TrustPinning {
     }
 
     internal! {
-        /// Checks `root` (already verified on its own) against the rule for `gun`. `first_contact`:
-        /// no root of the GUN is trusted yet.
+        /// Checks `root` (already verified on its own) against the rule for `gun`.
+        /// `first_contact`: no root of the GUN is trusted yet.
         pub fn check(
             &self,
             root: &CheckedRoot,
@@ -169,7 +169,8 @@ impl TrustPinning {
                     .iter()
                     .filter(|(listed, key)| {
                         ids.iter().any(|pin| {
-                            pin == listed || roles::canonical_id(key).is_some_and(|c| c.as_str() == pin)
+                            pin == listed
+                                || roles::canonical_id(key).is_some_and(|c| c.as_str() == pin)
                         })
                     })
                     .map(|(listed, _)| listed)
