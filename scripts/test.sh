@@ -16,6 +16,11 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "The libraries and binaries as shipped: keystore's internal modules private (no internals feature), no dead code"
+# Only tests, benches, examples and fuzz targets turn on keystore's `internals` feature (dev-dependencies):
+# a plain build of the workspace's libraries and binaries lints what users get.
+cargo clippy --workspace -- -D warnings
+
 step "keystore without its default features (notary-client, os-keyring): check, lint, unit tests"
 cargo check -p keystore --no-default-features
 cargo check -p keystore --no-default-features --features notary-client

@@ -38,7 +38,9 @@ fn overhead(c: &mut Criterion) {
     let source = FixedSource::new(Passphrase::new(PASSPHRASE.into()), "bench");
     let kdf = KdfSettings::default();
     let made = ops::generate(&dir, &source, Role::Root, None, &kdf).expect("generate");
-    let (_, _, rust_key) = ops::load_key(&dir, &made.id, &source, &kdf).expect("load");
+    let rust_key = ops::load_key(&dir, &made.id, &source, &kdf)
+        .expect("load")
+        .key;
     let message = [0x5au8; 256];
 
     c.bench_function("trivial/rust", |b| {

@@ -2,8 +2,7 @@
 
 use std::ffi::{CString, c_char, c_void};
 
-use keystore::key::PrivateKey;
-use keystore::ops;
+use keystore::ops::{self, PrivateKey};
 
 use crate::boundary::{Fail, bytes, c_string, guard, handle, non_null, opt_text, put, text};
 use crate::error::kt_error;
@@ -98,7 +97,7 @@ pub unsafe extern "C" fn kt_key_load(
         let key_out = non_null(key_out, "key_out")?;
         let id = ops::resolve_key_id(&store.dir, key_id)?;
         let source = policy(&store.dir, cb, user_data)?.unlock();
-        let (_, file, key) = ops::load_key(&store.dir, &id, &source, &store.kdf)?;
+        let loaded = ops::load_key(&store.dir, &id, &source, &store.kdf)?;
         let c = |s: &str| {
             CString::new(s).map_err(|_| {
                 Fail::Keystore(keystore::Error::Internal {
@@ -108,9 +107,9 @@ pub unsafe extern "C" fn kt_key_load(
         };
         let loaded = Box::new(kt_key {
             id: c(id.as_str())?,
-            role: c(file.role().as_str())?,
-            gun: file.gun().map(|g| c(g.as_str())).transpose()?,
-            key,
+            role: c(loaded.role.as_str())?,
+            gun: loaded.gun.as_ref().map(|g| c(g.as_str())).transpose()?,
+            key: loaded.key,
         });
         // SAFETY: `key_out` is non-NULL and writable by contract.
         unsafe { put(key_out, Box::into_raw(loaded)) };
@@ -268,7 +267,7 @@ pub unsafe extern "C" fn kt_keystore_sign(
         let sig_out = non_null(sig_out.cast::<[u8; KT_SIGNATURE_LEN]>(), "sig_out")?;
         let id = ops::resolve_key_id(&store.dir, key_id)?;
         let source = policy(&store.dir, cb, user_data)?.unlock();
-        let (_, _, key) = ops::load_key(&store.dir, &id, &source, &store.kdf)?;
+        let key = ops::load_key(&store.dir, &id, &source, &store.kdf)?.key;
         let sig = key.sign(message)?;
         // SAFETY: `sig_out` is non-NULL and points to 64 writable bytes by contract.
         unsafe { put(sig_out, sig) };

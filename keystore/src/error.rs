@@ -138,6 +138,13 @@ pub enum Error {
         /// The path that exists.
         path: PathBuf,
     },
+    /// The passphrase vault is already set up: creating it again would replace it. Same code
+    /// (and message) as [`Error::AlreadyExists`]; a face that has advice for this case matches it.
+    #[error("{path} already exists")]
+    VaultExists {
+        /// The vault file.
+        path: PathBuf,
+    },
     /// A path is a symbolic link where a regular file or directory is required.
     #[error("{path} is a symbolic link; keytool never reads or writes key files through links")]
     Symlink {
@@ -379,7 +386,7 @@ impl Error {
             Error::KeyNotFound { .. } | Error::VaultNotFound { .. } | Error::NotStored { .. } => {
                 ErrorCode::NotFound
             }
-            Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
+            Error::AlreadyExists { .. } | Error::VaultExists { .. } => ErrorCode::AlreadyExists,
             Error::Symlink { .. } | Error::InsecureFile { .. } => ErrorCode::InsecurePermissions,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ErrorCode::NotFound

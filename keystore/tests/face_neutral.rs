@@ -106,6 +106,9 @@ fn messages_of_typed_errors_name_no_cli_flag_or_command() {
         Error::VaultNotFound {
             path: "/t/vault".into(),
         },
+        Error::VaultExists {
+            path: "/t/vault".into(),
+        },
         Error::VaultMasterRequired {
             vault: FileLabel::none(),
             new: true,

@@ -995,9 +995,9 @@ fn baseline_is_tv2_and_loads() {
     )
     .unwrap();
     let fx = fixture(&good_pem, &good.id(), &Plant::Bytes(TV2_PEM.into()));
-    let (_, file, key) = ops::load_key(&fx.dir, &TV2_ID.parse().unwrap(), &source(), &KDF).unwrap();
-    assert_eq!(key.id().as_str(), TV2_ID);
-    assert_eq!(file.role(), &Role::Root);
+    let loaded = ops::load_key(&fx.dir, &TV2_ID.parse().unwrap(), &source(), &KDF).unwrap();
+    assert_eq!(loaded.key.id().as_str(), TV2_ID);
+    assert_eq!(loaded.role, Role::Root);
     let empty = TrustDir::new(fx.tmp.path().join("other"));
     let done = ops::import(
         &empty,

@@ -322,9 +322,9 @@ fn load_key_uses_the_role_variable() {
     let err = ops::load_key(&dir, &root, &only_repo, &KDF).unwrap_err();
     assert_eq!(err.code(), ErrorCode::PassphraseRequired);
     let notary = env(&[("NOTARY_ROOT_PASSPHRASE", "root-pass")]);
-    let (_, file, key) = ops::load_key(&dir, &root, &notary, &KDF).unwrap();
-    assert_eq!(key.id(), root);
-    assert_eq!(file.role(), &Role::Root);
+    let loaded = ops::load_key(&dir, &root, &notary, &KDF).unwrap();
+    assert_eq!(loaded.key.id(), root);
+    assert_eq!(loaded.role, Role::Root);
     let wrong = env(&[("NOTARY_ROOT_PASSPHRASE", "root-pass ")]);
     let err = ops::load_key(&dir, &root, &wrong, &KDF).unwrap_err();
     assert_eq!(err.code(), ErrorCode::WrongPassphrase);
@@ -852,7 +852,9 @@ fn import_force_checks_the_claimed_id_and_retires_the_replaced_file() {
     assert_eq!(fs::read(dir.key_path(&victim)).unwrap(), original);
 
     // The same key under a new passphrase replaces the file; the old file is retired.
-    let (_, _, key) = ops::load_key(&dir, &victim, &fixed("victim-pass"), &KDF).unwrap();
+    let key = ops::load_key(&dir, &victim, &fixed("victim-pass"), &KDF)
+        .unwrap()
+        .key;
     let import = |text: &str, pass: &str| {
         ops::import(
             &dir,
@@ -927,10 +929,12 @@ fn passwd_changes_the_passphrase_and_keeps_role_and_gun() {
     assert_eq!(unlock_file(&path, "new-pass").unwrap().id(), id);
     let err = ops::load_key(&dir, &id, &fixed("old-pass"), &KDF).unwrap_err();
     assert_eq!(err.code(), ErrorCode::WrongPassphrase);
-    let (_, file, key) = ops::load_key(&dir, &id, &fixed("new-pass"), &KDF).unwrap();
-    assert_eq!(key.id(), id);
-    assert_eq!(file.role(), &Role::Targets);
-    assert_eq!(file.gun(), Some(&gun()));
+    let loaded = ops::load_key(&dir, &id, &fixed("new-pass"), &KDF).unwrap();
+    assert_eq!(loaded.key.id(), id);
+    assert_eq!(loaded.role, Role::Targets);
+    assert_eq!(loaded.gun, Some(gun()));
+    assert_eq!(loaded.path, path);
+    let file = KeyFile::parse(&fs::read(&path).unwrap()).unwrap();
     assert_eq!(file.pbes2_params().unwrap().iterations, 3000);
     let text = fs::read_to_string(&path).unwrap();
     assert!(text.starts_with(
@@ -1043,7 +1047,9 @@ fn remove_retires_never_deletes() {
 fn remove_refuses_a_key_that_cached_trust_data_names() {
     let (_tmp, dir) = tmp_trust();
     let targets = generate(&dir, Role::Targets, Some(gun()), "p");
-    let key = ops::load_key(&dir, &targets, &fixed("p"), &KDF).unwrap().2;
+    let key = ops::load_key(&dir, &targets, &fixed("p"), &KDF)
+        .unwrap()
+        .key;
     cache_root_naming(&dir, &gun(), "targets", &key);
     assert_eq!(
         ops::key_uses(&dir, &targets).unwrap(),
@@ -1296,10 +1302,10 @@ fn migrate_notary_0_1_layout() {
         assert_eq!(lines[i + 1], "");
         assert_eq!(body(&text), body(legacy), "not re-encrypted");
         assert_eq!(mode(&path), 0o600);
-        let (_, file, back) = ops::load_key(&dir, &key.id(), &fixed(pass), &KDF).unwrap();
-        assert_eq!(back.id(), key.id());
-        assert_eq!(file.role().as_str(), role);
-        assert_eq!(file.gun().map(Gun::as_str), gun);
+        let back = ops::load_key(&dir, &key.id(), &fixed(pass), &KDF).unwrap();
+        assert_eq!(back.key.id(), key.id());
+        assert_eq!(back.role.as_str(), role);
+        assert_eq!(back.gun.as_ref().map(Gun::as_str), gun);
     };
     check(&root, &root_legacy, None, "root", "root-pass");
     check(&targets, &targets_legacy, Some(GUN), "targets", "repo-pass");

@@ -57,7 +57,7 @@ pub(crate) struct Settings {
     /// Trust pinning of keytool's own (same shape as notary's `trust_pinning`); wins over
     /// notary's where both pin a GUN. No environment variable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    trust_pinning: Option<keystore::tuf::pinning::TrustPinning>,
+    trust_pinning: Option<keystore::notary::TrustPinning>,
 }
 
 /// Every setting: its key in the file and the environment variable it is the default for.
@@ -153,7 +153,7 @@ impl Config {
     }
 
     /// The `[trust_pinning]` table of the file, if any.
-    pub(crate) fn trust_pinning(&self) -> Option<keystore::tuf::pinning::TrustPinning> {
+    pub(crate) fn trust_pinning(&self) -> Option<keystore::notary::TrustPinning> {
         self.settings.trust_pinning.clone()
     }
 

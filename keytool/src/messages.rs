@@ -48,9 +48,7 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::KeyNotFound { .. } => {
             "Run \"keytool key list\" to see key IDs, or pass --trust-dir DIR.".into()
         }
-        Error::AlreadyExists { path }
-            if path.file_name() == Some(std::ffi::OsStr::new(keystore::passphrase::vault::VAULT_FILE)) =>
-        {
+        Error::VaultExists { .. } => {
             "The vault is already set up: \"keytool vault status\" shows it, \"keytool vault change-master\" changes its master passphrase.".into()
         }
         Error::NotStored { key_id, .. } => format!(
@@ -200,5 +198,29 @@ mod tests {
                 .expect("hint")
                 .contains("KEYTOOL_TARGETS_PASSPHRASE")
         );
+    }
+
+    /// The vault hint comes from the error's kind, not from a file name: a passphrase backup
+    /// that happens to be named like the vault file gets the general advice.
+    #[test]
+    fn vault_hint_is_for_the_vault_only() {
+        let vault = Error::VaultExists {
+            path: "/t/keytool-vault.json".into(),
+        };
+        assert_eq!(exit_code(vault.code()), 1);
+        assert!(
+            hint(&vault)
+                .expect("hint")
+                .contains("\"keytool vault status\"")
+        );
+        let backup = Error::AlreadyExists {
+            path: "/home/me/keytool-vault.json".into(),
+        };
+        assert_eq!(backup.code(), vault.code());
+        assert_eq!(
+            backup.to_string(),
+            "/home/me/keytool-vault.json already exists"
+        );
+        assert!(!hint(&backup).expect("hint").contains("vault"));
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use der::{Decode, Encode};
 use x509_cert::Certificate;
 
-use super::{Algorithm, PrivateKey, PublicKey, asn1, key_id_of, pem};
+use super::{Algorithm, PrivateKey, PublicKey, asn1, pem};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId};
 
@@ -130,11 +130,6 @@ pub(crate) fn civil(unix: u64) -> (u64, u64, u64, u64, u64, u64) {
     (y, m, d, secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
-/// The `ecdsa-x509` / `rsa-x509` key ID: a hash over the certificate's PEM text.
-pub fn x509_key_id(keytype: &str, cert_pem: &[u8]) -> KeyId {
-    key_id_of(keytype, cert_pem)
-}
-
 /// The public key inside the first header-less CERTIFICATE block of `cert_pem`.
 pub fn certificate_public_key(cert_pem: &[u8]) -> Result<PublicKey> {
     let blocks = pem::decode_all(cert_pem)?;
@@ -165,6 +160,7 @@ pub fn canonical_key_id(cert_pem: &[u8]) -> Result<KeyId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::key_id_of;
 
     /// notary-compat.md §10 TV3.
     const TV3: &str = "-----BEGIN CERTIFICATE-----
@@ -229,7 +225,7 @@ kaACIQDYW8KUd0cqvVMMyjd9mrjUv0zAmBW0lEEyUJakyczwKw==
     #[test]
     fn tv3_ids() {
         assert_eq!(
-            x509_key_id("ecdsa-x509", TV3.as_bytes()).as_str(),
+            key_id_of("ecdsa-x509", TV3.as_bytes()).as_str(),
             "f67549f7376387d74bfa543d92a19cbf2ba0828a6a9e9b9cd13cda30f9a4c252"
         );
         assert_eq!(

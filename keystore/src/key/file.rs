@@ -125,7 +125,8 @@ impl KeyFile {
         self.block.header("path")
     }
 
-    /// The storage format.
+    /// The storage format (tests check it; the library asks narrower questions).
+    #[cfg(any(test, feature = "internals"))]
     pub fn format(&self) -> &Format {
         &self.format
     }

@@ -31,7 +31,7 @@ impl NotaryClient {
 
     /// Asks the server for a new key of the server-managed `role`: an error in this build
     /// (feature `notary-client` off).
-    pub fn rotate_server_key(&self, _gun: &Gun, _role: &str) -> Result<TufKey> {
+    pub(crate) fn rotate_server_key(&self, _gun: &Gun, _role: &str) -> Result<TufKey> {
         Err(no_client())
     }
 

@@ -248,7 +248,7 @@ impl NotaryClient {
 
     /// Asks the server for a new key of the server-managed `role` (`snapshot` or `timestamp`);
     /// the server keeps using the old one until a root.json naming the new one is published.
-    pub fn rotate_server_key(&self, gun: &Gun, role: &str) -> Result<TufKey> {
+    pub(crate) fn rotate_server_key(&self, gun: &Gun, role: &str) -> Result<TufKey> {
         let url = self.url_for(gun, &format!("{role}.key"));
         let response = self
             .transport

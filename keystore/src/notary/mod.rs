@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::tuf::TufKey;
-use crate::tuf::pinning::TrustPinning;
+/// notary's `trust_pinning`: how a repository's first root is trusted.
+pub use crate::tuf::pinning::TrustPinning;
 
 #[cfg(not(feature = "notary-client"))]
 mod disabled;
@@ -112,7 +113,7 @@ impl NotaryClient {
 
     /// The server-managed public key of `role` (`timestamp` or `snapshot`), created by the server
     /// on first request.
-    pub fn server_key(&self, gun: &Gun, role: &str) -> Result<TufKey> {
+    pub(crate) fn server_key(&self, gun: &Gun, role: &str) -> Result<TufKey> {
         let file = format!("{role}.key");
         let body = self.get(gun, &file)?.ok_or_else(|| Error::ServerRejected {
             url: self.url_for(gun, &file),

@@ -24,7 +24,7 @@ pub use export::{Selection, export, export_to_file};
 pub use generate::{Generated, generate};
 pub use import::{ImportOptions, Imported, Outcome, import};
 pub use init::{Initialized, init};
-pub use migrate::{MigrationReport, migrate};
+pub use migrate::{Migrated, MigrationReport, NotMigrated, migrate};
 pub use passwd::{NewPassphrase, Passwd, passwd};
 pub use preseed::{Preseeded, Provenance, preseed};
 pub use provision::{
@@ -51,16 +51,19 @@ pub use stored::{
 };
 pub use vault::{vault_change_master, vault_init, vault_status};
 
+/// The key types that operations return (a listed key, a decrypted key and its public half).
+pub use crate::key::{Algorithm, PrivateKey, PublicKey};
+pub use crate::trust_dir::{ListedKey, Location};
+
 use crate::error::Argument;
 use std::path::PathBuf;
 
 use crate::error::{Error, FileLabel, Result};
 use crate::ids::{Gun, KeyId, Role};
-use crate::key::PrivateKey;
 use crate::key::file::{KeyFile, Unlock};
 use crate::key::pbes2;
 use crate::passphrase::{PassphraseSource, Purpose, Request, Supplied};
-use crate::trust_dir::{ListedKey, Location, TrustDir};
+use crate::trust_dir::TrustDir;
 
 /// Key-derivation settings for writing and the safety cap for reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +72,12 @@ pub struct KdfSettings {
     pub iterations: u32,
     /// Highest iteration count accepted in a file read (checked before deriving).
     pub max_iterations: u32,
+}
+
+impl KdfSettings {
+    /// The PBKDF2 iteration count notary and docker write (10,000): files written with it open
+    /// as fast in their tools as in keytool.
+    pub const NOTARY_ITERATIONS: u32 = pbes2::NOTARY_ITERATIONS;
 }
 
 impl Default for KdfSettings {
@@ -170,14 +179,39 @@ pub fn resolve_key_id(dir: &TrustDir, text: &str) -> Result<KeyId> {
     }
 }
 
+/// A key read from the trust directory and decrypted.
+#[derive(Debug)]
+pub struct LoadedKey {
+    /// The key file.
+    pub path: PathBuf,
+    /// The role the file's headers name.
+    pub role: Role,
+    /// The repository (GUN) the file's headers name, for repository keys.
+    pub gun: Option<Gun>,
+    /// The decrypted key.
+    pub key: PrivateKey,
+}
+
 /// Reads and decrypts a key of the trust directory.
 pub fn load_key(
     dir: &TrustDir,
     id: &KeyId,
     source: &dyn PassphraseSource,
     kdf: &KdfSettings,
-) -> Result<(PathBuf, KeyFile, PrivateKey)> {
-    load_key_with(dir, id, source, kdf).map(|(path, file, key, _)| (path, file, key))
+) -> Result<LoadedKey> {
+    let (path, file, key, _) = load_key_with(dir, id, source, kdf)?;
+    Ok(LoadedKey {
+        path,
+        role: file.role().clone(),
+        gun: file.gun().cloned(),
+        key,
+    })
+}
+
+/// The role and repository (GUN) a key file's headers name; nothing is decrypted.
+pub fn key_role(dir: &TrustDir, id: &KeyId) -> Result<(Role, Option<Gun>)> {
+    let (_, file) = dir.read_key(id)?;
+    Ok((file.role().clone(), file.gun().cloned()))
 }
 
 /// Like [`load_key`], also returning the passphrase that opened it (`None` when unencrypted).

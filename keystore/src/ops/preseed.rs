@@ -93,7 +93,7 @@ pub(crate) fn signing_key(
     let (id, provenance, key) = find_or_make(dir, source, role, gun, kdf)?;
     let key = match key {
         Some(k) => k,
-        None => load_key(dir, &id, source, kdf)?.2,
+        None => load_key(dir, &id, source, kdf)?.key,
     };
     Ok((id, provenance, key))
 }

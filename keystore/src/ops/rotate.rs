@@ -640,7 +640,7 @@ fn resume(
         write_journal(dir, &dir.lock()?, name, &journal)?;
         NewKey::Server(key)
     } else {
-        NewKey::Local(load_key(dir, &new_id, source, kdf)?.2)
+        NewKey::Local(load_key(dir, &new_id, source, kdf)?.key)
     };
     let sent = publish(server, gun, role, remote, &signers, &new_key)?;
     journal.phase = Phase::Published;
@@ -821,9 +821,9 @@ fn signing_keys(
     kdf: &KdfSettings,
 ) -> Result<SigningKeys> {
     let (listed, canonical) = remote::signing_root_key(dir, remote, gun)?;
-    let (_, _, root_key) = load_key(dir, &canonical, source, kdf)?;
+    let root_key = load_key(dir, &canonical, source, kdf)?.key;
     let snapshot = match local_key_of(dir, &remote.root, "snapshot") {
-        Some(id) if *role != Role::Snapshot => Some(load_key(dir, &id, source, kdf)?.2),
+        Some(id) if *role != Role::Snapshot => Some(load_key(dir, &id, source, kdf)?.key),
         _ => None,
     };
     Ok(SigningKeys {

@@ -843,7 +843,9 @@ mod tests {
             .with_secrets(env)
             .with_environment()
             .with_prompt(prompt);
-        let (_, _, key) = crate::ops::load_key(&dir, &id, &policy.unlock(), &kdf).expect("opens");
+        let key = crate::ops::load_key(&dir, &id, &policy.unlock(), &kdf)
+            .expect("opens")
+            .key;
         assert_eq!(key.id(), id);
         assert!(prompted.borrow().is_empty(), "never a prompt");
         // Without a stored passphrase, the wrong variable is the error (not a prompt).

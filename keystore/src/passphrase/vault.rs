@@ -309,32 +309,38 @@ impl Vault {
         })
     }
 
-    /// Creates an empty vault sealed with `master`. An existing vault is never replaced.
-    pub fn create(
-        dir: &TrustDir,
-        lock: &DirLock,
-        master: &Passphrase,
-        params: KdfParams,
-    ) -> Result<Vault> {
-        let path = vault_path(dir);
-        params.check(&path)?;
-        if master.is_empty() {
-            return Err(Error::WeakPassphrase {
-                reason: "the vault master passphrase is empty".into(),
-            });
+    internal! {
+        /// Creates an empty vault sealed with `master`. An existing vault is never replaced:
+        /// that is [`Error::VaultExists`].
+        pub fn create(
+            dir: &TrustDir,
+            lock: &DirLock,
+            master: &Passphrase,
+            params: KdfParams,
+        ) -> Result<Vault> {
+            let path = vault_path(dir);
+            params.check(&path)?;
+            if master.is_empty() {
+                return Err(Error::WeakPassphrase {
+                    reason: "the vault master passphrase is empty".into(),
+                });
+            }
+            let mut salt = vec![0u8; SALT_LEN];
+            random(&mut salt)?;
+            let vault = Vault {
+                key: derive(master, &salt, params)?,
+                path,
+                params,
+                salt,
+                meta: Vec::new(),
+                secrets: Vec::new(),
+            };
+            vault.write(lock, false).map_err(|e| match e {
+                Error::AlreadyExists { path } => Error::VaultExists { path },
+                e => e,
+            })?;
+            Ok(vault)
         }
-        let mut salt = vec![0u8; SALT_LEN];
-        random(&mut salt)?;
-        let vault = Vault {
-            key: derive(master, &salt, params)?,
-            path,
-            params,
-            salt,
-            meta: Vec::new(),
-            secrets: Vec::new(),
-        };
-        vault.write(lock, false)?;
-        Ok(vault)
     }
 
     /// Opens the vault of `dir` with `master`; `None` if there is no vault.
@@ -430,7 +436,7 @@ impl Vault {
     }
 
     /// Adds or replaces an entry (in memory; [`Vault::save`] writes it).
-    pub fn set(
+    pub(crate) fn set(
         &mut self,
         key_id: &KeyId,
         role: &Role,
@@ -457,7 +463,7 @@ impl Vault {
     }
 
     /// Removes an entry (in memory); `false` if there was none.
-    pub fn remove(&mut self, key_id: &KeyId, slot: Slot) -> bool {
+    pub(crate) fn remove(&mut self, key_id: &KeyId, slot: Slot) -> bool {
         match self.position(key_id, slot) {
             Some(i) => {
                 self.meta.remove(i);
@@ -469,7 +475,7 @@ impl Vault {
     }
 
     /// Re-seals the vault under a new master passphrase and parameters (a new salt).
-    pub fn change_master(&mut self, master: &Passphrase, params: KdfParams) -> Result<()> {
+    pub(crate) fn change_master(&mut self, master: &Passphrase, params: KdfParams) -> Result<()> {
         params.check(&self.path)?;
         if master.is_empty() {
             return Err(Error::WeakPassphrase {
@@ -484,9 +490,11 @@ impl Vault {
         Ok(())
     }
 
-    /// Writes the vault atomically (the caller holds the trust directory's lock).
-    pub fn save(&self, lock: &DirLock) -> Result<()> {
-        self.write(lock, true)
+    internal! {
+        /// Writes the vault atomically (the caller holds the trust directory's lock).
+        pub fn save(&self, lock: &DirLock) -> Result<()> {
+            self.write(lock, true)
+        }
     }
 
     fn write(&self, _lock: &DirLock, overwrite: bool) -> Result<()> {
@@ -761,6 +769,21 @@ mod tests {
 
     fn open(dir: &TrustDir, master: &str) -> Result<Option<Vault>> {
         Vault::open(dir, &Passphrase::new(master.into()))
+    }
+
+    #[test]
+    fn an_existing_vault_is_never_replaced() {
+        let (_tmp, dir) = setup();
+        let before = std::fs::read(vault_path(&dir)).expect("read");
+        let lock = dir.lock().expect("lock");
+        let e = Vault::create(&dir, &lock, &Passphrase::new("master-2".into()), FAST)
+            .expect_err("a second vault");
+        assert!(
+            matches!(&e, Error::VaultExists { path } if *path == vault_path(&dir)),
+            "{e:?}"
+        );
+        assert_eq!(e.code(), crate::ErrorCode::AlreadyExists);
+        assert_eq!(std::fs::read(vault_path(&dir)).expect("read"), before);
     }
 
     #[test]

@@ -140,11 +140,14 @@ impl TrustDir {
         self.private_dir().join(format!("{id}.key"))
     }
 
-    /// Takes the exclusive lock, creating the directory (0700) when needed. Blocks while
-    /// another keytool process (or thread) holds it; fails at once if this thread already holds
-    /// it (a re-entrant call, e.g. from a passphrase callback, would otherwise wait forever).
-    pub fn lock(&self) -> Result<DirLock> {
-        self.lock_file(LOCK_FILE)
+    internal! {
+        /// Takes the exclusive lock, creating the directory (0700) when needed. Blocks while
+        /// another keytool process (or thread) holds it; fails at once if this thread already
+        /// holds it (a re-entrant call, e.g. from a passphrase callback, would otherwise wait
+        /// forever).
+        pub fn lock(&self) -> Result<DirLock> {
+            self.lock_file(LOCK_FILE)
+        }
     }
 
     /// Removes the trust directory if it holds nothing but keytool's lock files, none of them
@@ -188,7 +191,7 @@ impl TrustDir {
     }
 
     /// Takes the rotation lock ([`ROTATION_LOCK_FILE`]), as [`TrustDir::lock`] does.
-    pub fn rotation_lock(&self) -> Result<DirLock> {
+    pub(crate) fn rotation_lock(&self) -> Result<DirLock> {
         self.lock_file(ROTATION_LOCK_FILE)
     }
 
@@ -220,7 +223,7 @@ impl TrustDir {
     }
 
     /// Reads and parses the key file of `id` in the flat layout.
-    pub fn read_key(&self, id: &KeyId) -> Result<(PathBuf, KeyFile)> {
+    pub(crate) fn read_key(&self, id: &KeyId) -> Result<(PathBuf, KeyFile)> {
         let path = self.key_path(id);
         let bytes = match read_no_follow(&path, MAX_KEY_FILE) {
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -236,7 +239,7 @@ impl TrustDir {
     }
 
     /// Writes a key file atomically as `private/<id>.key` (0600 in a 0700 directory).
-    pub fn write_key(
+    pub(crate) fn write_key(
         &self,
         _lock: &DirLock,
         id: &KeyId,
@@ -257,7 +260,7 @@ impl TrustDir {
     }
 
     /// Writes `tuf/<gun>/metadata/<role>.json` atomically (the exact bytes, as notary caches).
-    pub fn write_metadata(
+    pub(crate) fn write_metadata(
         &self,
         _lock: &DirLock,
         gun: &crate::ids::Gun,
@@ -282,7 +285,7 @@ impl TrustDir {
     /// Retiring a key that is already retired is a no-op. A different file retired earlier
     /// under the same ID (a key replaced twice by `key import --force`) is never overwritten:
     /// the newer one goes to `keytool-retired/<n>/<id>.key` (n = 2, 3, ...).
-    pub fn retire_key(&self, _lock: &DirLock, id: &KeyId) -> Result<PathBuf> {
+    pub(crate) fn retire_key(&self, _lock: &DirLock, id: &KeyId) -> Result<PathBuf> {
         let from = self.key_path(id);
         let dir = self.retired_dir();
         let name = format!("{id}.key");
@@ -332,7 +335,7 @@ impl TrustDir {
     }
 
     /// Writes a journal entry atomically (`keytool-journal/<name>.json`).
-    pub fn write_journal(&self, _lock: &DirLock, name: &str, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write_journal(&self, _lock: &DirLock, name: &str, bytes: &[u8]) -> Result<()> {
         write_atomic(
             &self.root.join(JOURNAL_DIR),
             &format!("{name}.json"),
@@ -343,7 +346,7 @@ impl TrustDir {
     }
 
     /// Reads a journal entry, if there is one.
-    pub fn read_journal(&self, name: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn read_journal(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let path = self.root.join(JOURNAL_DIR).join(format!("{name}.json"));
         match read_no_follow(&path, 1 << 20) {
             Ok(b) => Ok(Some(b.to_vec())),
@@ -376,7 +379,7 @@ impl TrustDir {
     }
 
     /// Deletes a journal entry durably (closing the operation it recorded).
-    pub fn remove_journal(&self, _lock: &DirLock, name: &str) -> Result<()> {
+    pub(crate) fn remove_journal(&self, _lock: &DirLock, name: &str) -> Result<()> {
         let dir = self.root.join(JOURNAL_DIR);
         let path = dir.join(format!("{name}.json"));
         match fs::remove_file(&path) {

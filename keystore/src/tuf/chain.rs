@@ -30,8 +30,6 @@ pub struct TrustedRoot {
     pub bytes: Vec<u8>,
     /// The verified document.
     pub root: CheckedRoot,
-    /// The version trusted before (`None`: trusted on first use).
-    pub previous_version: Option<u64>,
 }
 
 impl TrustedRoot {
@@ -58,7 +56,6 @@ pub fn update(
         return Ok(TrustedRoot {
             bytes: latest,
             root: newest,
-            previous_version: None,
         });
     };
     // The cached root is this machine's own record, checked on its own without dates (it may
@@ -88,7 +85,6 @@ pub fn update(
         return Ok(TrustedRoot {
             bytes: latest,
             root: newest,
-            previous_version: Some(from),
         });
     }
     for version in from + 1..newest.version {
@@ -113,7 +109,6 @@ pub fn update(
     Ok(TrustedRoot {
         bytes: latest,
         root: newest,
-        previous_version: Some(from),
     })
 }
 
@@ -231,7 +226,7 @@ mod tests {
         let served: BTreeMap<u64, Vec<u8>> =
             [(1, v1.clone()), (2, v2.clone()), (3, v3.clone())].into();
         let t = walk(&gun, Some(&v1), &v3, &served, now).expect("walks 1 -> 3");
-        assert_eq!((t.root.version, t.previous_version), (3, Some(1)));
+        assert_eq!(t.root.version, 3);
         assert!(
             walk(&gun, Some(&v3), &v3, &served, now).is_ok(),
             "same version"

@@ -103,7 +103,8 @@ impl TufKey {
         key_id_of(&self.keytype, &self.public)
     }
 
-    /// The key as canonical JSON-ready value.
+    /// The key as canonical JSON-ready value (tests build metadata with it).
+    #[cfg(any(test, feature = "internals"))]
     pub fn to_json(&self) -> Value {
         serde_json::json!({
             "keytype": self.keytype,
@@ -142,15 +143,10 @@ pub fn sign<T: Serialize + ?Sized>(
     Ok(out)
 }
 
-/// Checks one signature over the re-canonicalised `signed` value with `key`.
-/// Supports `ecdsa` and `ecdsa-x509` keys (raw 64-byte `r‖s`, as notary requires) and the
-/// `ed25519` keys (method `eddsa`) of notary-server's local signer.
-pub fn verify_signature(signed: &Value, signature: &Signature, key: &TufKey) -> Result<bool> {
-    verify_canonical(&cjson::to_vec(signed)?, signature, key)
-}
-
 /// Checks one signature over `canonical`, the canonical bytes of a `signed` object (computed once
-/// per document by the caller); see [`verify_signature`].
+/// per document by the caller) with `key`. Supports `ecdsa` and `ecdsa-x509` keys (raw 64-byte
+/// `r‖s`, as notary requires) and the `ed25519` keys (method `eddsa`) of notary-server's local
+/// signer.
 pub fn verify_canonical(canonical: &[u8], signature: &Signature, key: &TufKey) -> Result<bool> {
     let Ok(sig) = STANDARD.decode(&signature.sig) else {
         return Ok(false);
@@ -191,6 +187,11 @@ pub fn verify_canonical(canonical: &[u8], signature: &Signature, key: &TufKey) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One signature over the re-canonicalised `signed` value.
+    fn verify_signature(signed: &Value, signature: &Signature, key: &TufKey) -> Result<bool> {
+        verify_canonical(&cjson::to_vec(signed)?, signature, key)
+    }
 
     /// notary-compat.md §10 TV4.
     const TV4: &str = r#"{"signed":{"_type":"Targets","delegations":{"keys":{},"roles":[]},"expires":"2029-11-21T09:58:59.833506502Z","targets":{},"version":1},"signatures":[{"keyid":"45ef91c4cf25c5a524c1337ee370d82a4d65ec3d795b55c8687d6da63107bf4d","method":"ecdsa","sig":"4dXgc1Mezcapo+KdV2EG+Derww4Nsz6zQZAumERrH7TQqj5MHhgL8vblA0rnPd20dN0AiQ5yeFvbbPutwBTADA=="}]}"#;

@@ -12,6 +12,5 @@ pub mod schema;
 pub mod verify;
 
 pub use envelope::{
-    Envelope, MAX_METADATA, Signature, TufKey, sign, verify_canonical, verify_signature,
+    Envelope, MAX_METADATA, Signature, TufKey, sign, verify_canonical,
 };
-pub use schema::Signed;

@@ -146,50 +146,53 @@ impl TrustPinning {
         }
     }
 
-    /// Checks `root` (already verified on its own) against the rule for `gun`. `first_contact`:
-    /// no root of the GUN is trusted yet.
-    pub fn check(
-        &self,
-        root: &CheckedRoot,
-        gun: &Gun,
-        first_contact: bool,
-        now: SystemTime,
-    ) -> Result<()> {
-        let role = RoleKeys::of(root.signed(), "root")?;
-        let pinned: Vec<&String> = match self.rule(gun) {
-            Rule::TrustOnFirstUse if first_contact && self.disable_tofu => {
+    internal! {
+        /// Checks `root` (already verified on its own) against the rule for `gun`.
+        /// `first_contact`: no root of the GUN is trusted yet.
+        pub fn check(
+            &self,
+            root: &CheckedRoot,
+            gun: &Gun,
+            first_contact: bool,
+            now: SystemTime,
+        ) -> Result<()> {
+            let role = RoleKeys::of(root.signed(), "root")?;
+            let pinned: Vec<&String> = match self.rule(gun) {
+                Rule::TrustOnFirstUse if first_contact && self.disable_tofu => {
+                    return Err(bad(format!(
+                        "this machine trusts no root of {gun} yet, trust on first use is disabled (trust_pinning.disable_tofu) and no certificate or CA is pinned for it; pin its root certificate ID in trust_pinning.certs"
+                    )));
+                }
+                Rule::TrustOnFirstUse => return Ok(()),
+                Rule::Certs(ids) => role
+                    .keys
+                    .iter()
+                    .filter(|(listed, key)| {
+                        ids.iter().any(|pin| {
+                            pin == listed
+                                || roles::canonical_id(key).is_some_and(|c| c.as_str() == pin)
+                        })
+                    })
+                    .map(|(listed, _)| listed)
+                    .collect(),
+                Rule::Ca(path) => {
+                    let cas = load_cas(path, now)?;
+                    role.keys
+                        .iter()
+                        .filter(|(_, key)| issued_by_any(key, &cas))
+                        .map(|(listed, _)| listed)
+                        .collect()
+                }
+            };
+            let count = root.signers.iter().filter(|s| pinned.contains(s)).count() as u64;
+            if count < role.threshold {
                 return Err(bad(format!(
-                    "this machine trusts no root of {gun} yet, trust on first use is disabled (trust_pinning.disable_tofu) and no certificate or CA is pinned for it; pin its root certificate ID in trust_pinning.certs"
+                    "root.json version {} of {gun} is signed by {count} root certificate(s) that trust_pinning allows; {} needed. The server's root does not match what is pinned for this repository",
+                    root.version, role.threshold
                 )));
             }
-            Rule::TrustOnFirstUse => return Ok(()),
-            Rule::Certs(ids) => role
-                .keys
-                .iter()
-                .filter(|(listed, key)| {
-                    ids.iter().any(|pin| {
-                        pin == listed || roles::canonical_id(key).is_some_and(|c| c.as_str() == pin)
-                    })
-                })
-                .map(|(listed, _)| listed)
-                .collect(),
-            Rule::Ca(path) => {
-                let cas = load_cas(path, now)?;
-                role.keys
-                    .iter()
-                    .filter(|(_, key)| issued_by_any(key, &cas))
-                    .map(|(listed, _)| listed)
-                    .collect()
-            }
-        };
-        let count = root.signers.iter().filter(|s| pinned.contains(s)).count() as u64;
-        if count < role.threshold {
-            return Err(bad(format!(
-                "root.json version {} of {gun} is signed by {count} root certificate(s) that trust_pinning allows; {} needed. The server's root does not match what is pinned for this repository",
-                root.version, role.threshold
-            )));
+            Ok(())
         }
-        Ok(())
     }
 }
 

@@ -177,8 +177,8 @@ fn explain(ctx: &Context, args: &ExplainArgs) -> Result<()> {
     let (id, role, gun) = match (&args.key_id, &args.role) {
         (Some(k), _) => {
             let id = ops::resolve_key_id(&ctx.dir, k)?;
-            let (_, file) = ctx.dir.read_key(&id)?;
-            (Some(id), file.role().clone(), file.gun().cloned())
+            let (role, gun) = ops::key_role(&ctx.dir, &id)?;
+            (Some(id), role, gun)
         }
         (None, Some(r)) => {
             let role: Role = r.parse()?;

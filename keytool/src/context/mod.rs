@@ -9,7 +9,6 @@ use keystore::error::Argument;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use keystore::key::pbes2;
 use keystore::ops::KdfSettings;
 use keystore::passphrase::policy::{Failing, Policy};
 use keystore::passphrase::{FileSource, LineSource, PassphraseSource};
@@ -162,7 +161,7 @@ fn kdf_settings(flags: &Flags<'_>, config: &Config) -> Result<KdfSettings> {
         return Ok(kdf);
     }
     if flags.notary_compat {
-        kdf.iterations = pbes2::NOTARY_ITERATIONS;
+        kdf.iterations = KdfSettings::NOTARY_ITERATIONS;
         return Ok(kdf);
     }
     let iterations = config
@@ -187,7 +186,7 @@ fn kdf_settings(flags: &Flags<'_>, config: &Config) -> Result<KdfSettings> {
             });
         }
         (Some((n, Origin::Environment)), _) | (Some((n, _)), None) => kdf.iterations = n,
-        (_, Some(_)) => kdf.iterations = pbes2::NOTARY_ITERATIONS,
+        (_, Some(_)) => kdf.iterations = KdfSettings::NOTARY_ITERATIONS,
         (None, None) => {}
     }
     Ok(kdf)

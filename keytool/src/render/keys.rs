@@ -4,7 +4,7 @@ use std::path::Path;
 
 use keystore::KeyId;
 use keystore::ops;
-use keystore::trust_dir::{ListedKey, Location};
+use keystore::ops::{ListedKey, Location};
 
 use crate::output;
 
