@@ -23,11 +23,17 @@ fn names_the_cli(text: &str) -> bool {
         "keytool publish",
     ];
     let flag = text.match_indices("--").any(|(i, _)| {
-        let starts_a_word = text[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| c == ' ' || c == '(' || c == '"');
+        let before = text[..i].chars().next_back();
+        let starts_a_word = before.is_none_or(|c| c == ' ' || c == '(' || c == '"');
+        // `"--name"` or `"--iptables=false"`, a whole literal: an argument the library passes
+        // to a program it runs (docker, dockerd), not advice to a person.
+        let lone_argument = before == Some('"')
+            && text[i..]
+                .split('"')
+                .next()
+                .is_some_and(|arg| !arg.contains(char::is_whitespace));
         starts_a_word
+            && !lone_argument
             && text[i + 2..]
                 .chars()
                 .next()
@@ -36,8 +42,9 @@ fn names_the_cli(text: &str) -> bool {
     flag || COMMANDS.iter().any(|c| text.contains(c))
 }
 
-/// Arguments the library passes to docker, not advice to a person.
-const DOCKER_ARGS: &[&str] = &["\"--help\"", "\"--format\"", "\"--config="];
+/// Arguments the library passes to programs, not advice to a person: the shell line that puts
+/// the sandbox's hosts file in place for its private docker daemon.
+const DOCKER_ARGS: &[&str] = &["mount --bind \"$hosts\" /etc/hosts"];
 
 /// The string literals of the non-test code of one source file, one per line they start on.
 fn literals(source: &str) -> Vec<(usize, String)> {

@@ -105,7 +105,7 @@ impl Steps<'_> {
 fn interrupted(number: u32) -> Error {
     Error::Sandbox {
         action: format!("play step {number}"),
-        reason: "interrupted; the steps before it are done and the sandbox stays up (keytool sandbox down, then up, starts a fresh walkthrough)".into(),
+        reason: "interrupted; the steps before it are done and the sandbox stays up (taking it down and bringing it up again starts a fresh walkthrough)".into(),
     }
 }
 
