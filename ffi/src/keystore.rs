@@ -168,10 +168,12 @@ pub unsafe extern "C" fn kt_keystore_import(
             role: role.map(str::parse).transpose()?,
             gun: gun.map(str::parse).transpose()?,
             force,
+            // All or nothing, as documented for C and Go: one bad block refuses the import.
+            partial: false,
         };
         let inputs = [(name.unwrap_or("input").to_owned(), data)];
         let source = policy(&store.dir, cb, user_data)?.unlock();
-        let imported = ops::import(&store.dir, &source, &inputs, &options, &store.kdf)?;
+        let imported = ops::import(&store.dir, &source, &inputs, &options, &store.kdf)?.imported;
         let json = to_json(&imported)?;
         // SAFETY: `json_out` is non-NULL and writable by contract.
         unsafe { put(json_out, json) };

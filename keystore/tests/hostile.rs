@@ -844,6 +844,7 @@ fn import_options() -> ImportOptions {
         role: Some(Role::Root),
         gun: None,
         force: false,
+        partial: false,
     }
 }
 
@@ -928,7 +929,7 @@ fn run_case(c: &Case, good_pem: &str, good: &KeyId) -> (Vec<String>, String) {
     };
     let inputs = [("hostile.key".to_string(), input)];
     match ops::import(&fx.dir, &source(), &inputs, &import_options(), &KDF) {
-        Ok(done) => problems.push(format!("import succeeded: {done:?}")),
+        Ok(done) => problems.push(format!("import succeeded: {:?}", done.imported)),
         Err(e) if e.code() != c.import => problems.push(format!(
             "import gave {:?} ({e}), expected {:?}",
             e.code(),
@@ -1006,7 +1007,8 @@ fn baseline_is_tv2_and_loads() {
         &import_options(),
         &KDF,
     )
-    .unwrap();
+    .unwrap()
+    .imported;
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].id.as_str(), TV2_ID);
     assert_eq!(

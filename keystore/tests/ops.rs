@@ -507,7 +507,8 @@ fn export_then_import_recreates_identical_files() {
             &ImportOptions::default(),
             &KDF,
         )
-        .unwrap();
+        .unwrap()
+        .imported;
         assert_eq!(done.len(), expected.len(), "{name}");
         for imp in &done {
             assert_eq!(imp.outcome, Outcome::Written);
@@ -531,7 +532,8 @@ fn export_then_import_recreates_identical_files() {
             &ImportOptions::default(),
             &KDF,
         )
-        .unwrap();
+        .unwrap()
+        .imported;
         assert!(again.iter().all(|i| i.outcome == Outcome::Unchanged));
         assert_eq!(snapshot(b.root()), before);
     }
@@ -580,7 +582,8 @@ fn import_of_an_unencrypted_key_encrypts_it() {
         &ImportOptions::default(),
         &KDF,
     )
-    .unwrap();
+    .unwrap()
+    .imported;
     assert_eq!(done.len(), 1);
     let imp = &done[0];
     assert_eq!(imp.id, key.id());
@@ -628,12 +631,15 @@ fn import_of_an_unencrypted_key_encrypts_it() {
         role: Some("alice".parse().unwrap()),
         gun: Some(gun()),
         force: false,
+        partial: false,
     };
     let err = ops::import(&dir2, &fixed(""), &input, &as_alice, &KDF).unwrap_err();
     assert_eq!(err.code(), ErrorCode::WeakPassphrase);
     assert!(!dir2.key_path(&key.id()).exists());
     // A signer name with a gun given: the gun is dropped, as notary does.
-    let done = ops::import(&dir2, &fixed("alice-pass"), &input, &as_alice, &KDF).unwrap();
+    let done = ops::import(&dir2, &fixed("alice-pass"), &input, &as_alice, &KDF)
+        .unwrap()
+        .imported;
     assert_eq!(done[0].gun, None);
     let stored = fs::read_to_string(dir2.key_path(&key.id())).unwrap();
     assert_eq!(
@@ -661,7 +667,9 @@ fn import_of_an_encrypted_key_without_path_stores_it_verbatim() {
     assert_eq!(err.code(), ErrorCode::WrongPassphrase);
     assert!(!dir.key_path(&key.id()).exists());
 
-    let done = ops::import(&dir, &fixed("pw"), &input, &ImportOptions::default(), &KDF).unwrap();
+    let done = ops::import(&dir, &fixed("pw"), &input, &ImportOptions::default(), &KDF)
+        .unwrap()
+        .imported;
     assert_eq!(done[0].id, key.id(), "the ID was found by decrypting");
     assert_eq!(
         (done[0].outcome, done[0].reencrypted, done[0].id_verified),
@@ -727,7 +735,8 @@ fn import_of_an_openssl_sha256_key_reencrypts_it_for_notary() {
             &options,
             &KDF,
         )
-        .unwrap();
+        .unwrap()
+        .imported;
         assert_eq!(done[0].id, openssl_id, "{prf}");
         assert_eq!(done[0].reencrypted, expect_reencrypted, "{prf}");
         let stored = fs::read_to_string(target.key_path(&openssl_id)).unwrap();
@@ -779,9 +788,12 @@ fn import_conflict_needs_force() {
             &KDF,
         )
     };
-    assert_eq!(import(&first, false).unwrap()[0].outcome, Outcome::Written);
     assert_eq!(
-        import(&first, false).unwrap()[0].outcome,
+        import(&first, false).unwrap().imported[0].outcome,
+        Outcome::Written
+    );
+    assert_eq!(
+        import(&first, false).unwrap().imported[0].outcome,
         Outcome::Unchanged
     );
 
@@ -790,7 +802,10 @@ fn import_conflict_needs_force() {
     assert_eq!(err.code(), ErrorCode::AlreadyExists);
     assert_eq!(snapshot(dir.root()), before, "a conflict changes nothing");
 
-    assert_eq!(import(&second, true).unwrap()[0].outcome, Outcome::Replaced);
+    assert_eq!(
+        import(&second, true).unwrap().imported[0].outcome,
+        Outcome::Replaced
+    );
     assert_eq!(fs::read_to_string(dir.key_path(&key.id())).unwrap(), second);
     assert_eq!(mode(&dir.key_path(&key.id())), 0o600);
 
@@ -864,6 +879,7 @@ fn import_force_checks_the_claimed_id_and_retires_the_replaced_file() {
             &KDF,
         )
         .unwrap()
+        .imported
     };
     let done = import(&bundle(&key, "second-pass"), "second-pass");
     assert_eq!(

@@ -90,7 +90,7 @@ fn run(cli: cli::Cli) -> keystore::Result<u8> {
 /// Hands the command to its module.
 fn dispatch(ctx: &Context, command: Command) -> keystore::Result<u8> {
     match command {
-        Command::Key(c) => cmd::key::run(ctx, c).map(|()| 0),
+        Command::Key(c) => cmd::key::run(ctx, c),
         Command::Config => {
             cmd::config::run(ctx);
             Ok(0)

@@ -200,6 +200,80 @@ fn notary_export_imports_byte_identical() {
     assert_eq!(snapshot(dst.path()), before);
 }
 
+/// A notary bundle with a targets key notary wrote without a `gun:` header (`notary key generate
+/// --role targets`): keytool imports every other block, reports that one with its reason and
+/// exits 6 ("partial"), as `notary key import` imports the rest and warns.
+#[test]
+fn a_notary_bundle_with_a_gunless_targets_key_imports_the_rest() {
+    if !have("notary") {
+        return;
+    }
+    let src = tempfile::tempdir().expect("tmp");
+    let dst = tempfile::tempdir().expect("tmp");
+    let work = tempfile::tempdir().expect("tmp");
+    let root = generate(src.path(), &["--notary-compat"], "root", None);
+    let targets = generate(src.path(), &[], "targets", Some(GUN));
+    ok(nt(&mut notary(src.path())).args(["key", "generate", "ecdsa", "--role", "targets"]));
+    let bundle = work.path().join("bundle.pem");
+    ok(notary(src.path())
+        .args(["key", "export", "-o"])
+        .arg(&bundle));
+
+    let out = kt(dst.path())
+        .args(["--json", "key", "import"])
+        .arg(&bundle)
+        .output()
+        .expect("keytool");
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let mut imported: Vec<&str> = report["imported"]
+        .as_array()
+        .expect("imported")
+        .iter()
+        .map(|k| k["id"].as_str().expect("id"))
+        .collect();
+    imported.sort_unstable();
+    let mut expected = vec![root.as_str(), targets.as_str()];
+    expected.sort_unstable();
+    assert_eq!(imported, expected, "{report}");
+    let skipped = report["skipped"].as_array().expect("skipped");
+    assert_eq!(skipped.len(), 1, "{report}");
+    assert_eq!(skipped[0]["role"], "targets");
+    assert!(skipped[0]["gun"].is_null());
+    assert!(
+        skipped[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("belongs to one repository")),
+        "{report}"
+    );
+    // notary opens both imported keys.
+    let listed = notary_key_list(dst.path());
+    assert_eq!(listed.len(), 2, "{listed:?}");
+
+    // The text form says what was skipped and why.
+    let again = kt(dst.path())
+        .args(["key", "import"])
+        .arg(&bundle)
+        .output()
+        .expect("keytool");
+    assert_eq!(again.status.code(), Some(6));
+    let text = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        text.contains("Skipped block") && text.contains("no gun"),
+        "{text}"
+    );
+    // With --repo the gun-less block takes that repository and everything is imported.
+    ok(kt(dst.path())
+        .args(["key", "import", "--repo", GUN])
+        .arg(&bundle));
+    assert_eq!(notary_key_list(dst.path()).len(), 3);
+}
+
 #[test]
 fn keytool_export_imports_into_notary_byte_identical() {
     if !have("notary") {

@@ -26,6 +26,36 @@ pub struct ImportOptions {
     /// Replace a different file already stored under the same key ID (the old file is retired
     /// to `keytool-retired/`).
     pub force: bool,
+    /// Import every block that can be imported and report the others ([`ImportReport::skipped`]),
+    /// as `notary key import` does. Without it one bad block refuses the whole import.
+    pub partial: bool,
+}
+
+/// A block that was not imported ([`ImportOptions::partial`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+    /// The input it is in.
+    pub source: String,
+    /// Its position among the input's PEM blocks, from 1.
+    pub block: usize,
+    /// Its `role:` header, if any.
+    pub role: Option<String>,
+    /// Its `gun:` header, if any.
+    pub gun: Option<String>,
+    /// Its `path:` header (the key ID it claims), if any.
+    pub path: Option<String>,
+    /// Why it was not imported.
+    pub reason: String,
+}
+
+/// What [`import`] did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImportReport {
+    /// The keys imported (or found already present).
+    pub imported: Vec<Imported>,
+    /// The blocks that could not be imported (only with [`ImportOptions::partial`]; otherwise
+    /// the first such block is the import's error).
+    pub skipped: Vec<Skipped>,
 }
 
 /// What happened to one imported key.
@@ -75,32 +105,64 @@ struct Plan {
 
 /// Imports every PEM block of every input (`(name, bytes)`). Everything is checked, decrypted
 /// and encrypted first; only then is the trust directory locked and written, so bad input
-/// changes nothing.
+/// changes nothing. A block that cannot be imported (no role or repository, a wrong passphrase,
+/// a `path:` header that lies, …) refuses the whole import, or with
+/// [`ImportOptions::partial`] is reported and skipped; when no block at all can be imported the
+/// first one's error is returned either way. A cancelled prompt always ends the import.
 pub fn import<B: AsRef<[u8]>>(
     dir: &TrustDir,
     source: &dyn PassphraseSource,
     inputs: &[(String, B)],
     options: &ImportOptions,
     kdf: &KdfSettings,
-) -> Result<Vec<Imported>> {
+) -> Result<ImportReport> {
     let mut plans: Vec<Plan> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut first_error = None;
     for (name, bytes) in inputs {
         let blocks = pem::decode_all(bytes.as_ref()).map_err(|e| e.in_file(Path::new(name)))?;
-        for block in blocks {
-            let plan = plan_block(block, name, source, options, kdf)
-                .map_err(|e| e.in_file(Path::new(name)))?;
-            match plans.iter().find(|p| p.id == plan.id) {
-                Some(p) if p.pem == plan.pem => {}
-                Some(_) => {
-                    return Err(Error::invalid(format!(
-                        "key {} appears twice with different contents",
-                        plan.id
-                    ))
-                    .in_file(Path::new(name)));
+        for (index, block) in blocks.into_iter().enumerate() {
+            let header = |k: &str| block.header(k).map(crate::ids::clip);
+            let (role, gun, path) = (header("role"), header("gun"), header("path"));
+            let planned =
+                plan_block(block, name, source, options, kdf).and_then(|plan| {
+                    match plans.iter().find(|p| p.id == plan.id) {
+                        Some(p) if p.pem != plan.pem => Err(Error::invalid(format!(
+                            "key {} appears twice with different contents",
+                            plan.id
+                        ))),
+                        _ => Ok(plan),
+                    }
+                });
+            match planned {
+                Ok(plan) => {
+                    if !plans.iter().any(|p| p.id == plan.id) {
+                        plans.push(plan);
+                    }
                 }
-                None => plans.push(plan),
+                Err(e @ (Error::Cancelled | Error::Internal { .. })) => return Err(e),
+                Err(e) => {
+                    let e = e.in_file(Path::new(name));
+                    if !options.partial {
+                        return Err(e);
+                    }
+                    skipped.push(Skipped {
+                        source: name.clone(),
+                        block: index + 1,
+                        role,
+                        gun,
+                        path,
+                        reason: e.to_string(),
+                    });
+                    first_error.get_or_insert(e);
+                }
             }
         }
+    }
+    if plans.is_empty()
+        && let Some(e) = first_error
+    {
+        return Err(e);
     }
 
     let lock = dir.lock()?;
@@ -136,7 +198,10 @@ pub fn import<B: AsRef<[u8]>>(
             id_verified: plan.id_verified,
         });
     }
-    Ok(done)
+    Ok(ImportReport {
+        imported: done,
+        skipped,
+    })
 }
 
 /// Retires the file stored under the plan's ID, then writes the new one. If the write fails,

@@ -22,7 +22,7 @@ mod vault;
 pub use explain::{Opens, SourceCheck, check_sources};
 pub use export::{Selection, export, export_to_file};
 pub use generate::{Generated, generate};
-pub use import::{ImportOptions, Imported, Outcome, import};
+pub use import::{ImportOptions, ImportReport, Imported, Outcome, Skipped, import};
 pub use init::{Initialized, init};
 pub use migrate::{Migrated, MigrationReport, NotMigrated, migrate};
 pub use passwd::{NewPassphrase, Passwd, passwd};

@@ -73,12 +73,12 @@ pub(crate) fn list(json: bool, keys: &[ListedKey], private_dir: &Path) {
 }
 
 /// `key import`: per key, what happened on stderr and its ID on stdout.
-pub(crate) fn imported(json: bool, done: &[ops::Imported]) {
+pub(crate) fn imported(json: bool, report: &ops::ImportReport) {
     if json {
-        output::json(&done);
+        output::json(report);
         return;
     }
-    for k in done {
+    for k in &report.imported {
         eprintln!(
             "{} {} key {}{} from {}{}",
             match k.outcome {
@@ -100,6 +100,26 @@ pub(crate) fn imported(json: bool, done: &[ops::Imported]) {
             },
         );
         println!("{}", k.id);
+    }
+    for s in &report.skipped {
+        eprintln!(
+            "Skipped block {} of {}{}: {}",
+            s.block,
+            s.source,
+            match (&s.role, &s.gun) {
+                (Some(r), Some(g)) => format!(" (role {r}, {g})"),
+                (Some(r), None) => format!(" (role {r}, no gun)"),
+                _ => String::new(),
+            },
+            s.reason
+        );
+    }
+    if !report.skipped.is_empty() {
+        eprintln!(
+            "Imported {} key(s); skipped {} block(s) (exit code 6).",
+            report.imported.len(),
+            report.skipped.len()
+        );
     }
 }
 

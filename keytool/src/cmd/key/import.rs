@@ -29,13 +29,14 @@ pub(crate) struct ImportArgs {
     force: bool,
 }
 
-/// Runs `key import`.
-pub(crate) fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
+/// Runs `key import`; the exit code is [`PARTIAL`] when some blocks were skipped.
+pub(crate) fn run(ctx: &Context, args: &ImportArgs) -> Result<u8> {
     check_iterations(&ctx.kdf)?;
     let options = ops::ImportOptions {
         role: parse_role(args.role.as_deref())?,
         gun: parse_gun(args.repo.as_deref())?,
         force: args.force,
+        partial: true,
     };
     let stdin_inputs = args.files.iter().filter(|f| f.as_os_str() == "-").count();
     if stdin_inputs > 1 || (stdin_inputs == 1 && ctx.passphrase_stdin) {
@@ -61,5 +62,8 @@ pub(crate) fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
         &ctx.kdf,
     )?;
     render::keys::imported(ctx.json, &done);
-    Ok(())
+    Ok(if done.skipped.is_empty() { 0 } else { PARTIAL })
 }
+
+/// The exit code of an import that skipped some blocks and imported the others.
+pub(crate) const PARTIAL: u8 = 6;

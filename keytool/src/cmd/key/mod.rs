@@ -31,14 +31,15 @@ pub(crate) enum KeyCommand {
     Remove(remove::RemoveArgs),
 }
 
-/// Runs `keytool key ...`.
-pub(crate) fn run(ctx: &Context, cmd: KeyCommand) -> Result<()> {
+/// Runs `keytool key ...`; the result is the exit code (`key import` may report a partial
+/// import).
+pub(crate) fn run(ctx: &Context, cmd: KeyCommand) -> Result<u8> {
     match cmd {
-        KeyCommand::Generate(args) => generate::run(ctx, &args),
-        KeyCommand::List(args) => list::run(ctx, &args),
+        KeyCommand::Generate(args) => generate::run(ctx, &args).map(|()| 0),
+        KeyCommand::List(args) => list::run(ctx, &args).map(|()| 0),
         KeyCommand::Import(args) => import::run(ctx, &args),
-        KeyCommand::Export(args) => export::run(ctx, &args),
-        KeyCommand::Passwd(args) => passwd::run(ctx, &args),
-        KeyCommand::Remove(args) => remove::run(ctx, &args),
+        KeyCommand::Export(args) => export::run(ctx, &args).map(|()| 0),
+        KeyCommand::Passwd(args) => passwd::run(ctx, &args).map(|()| 0),
+        KeyCommand::Remove(args) => remove::run(ctx, &args).map(|()| 0),
     }
 }
