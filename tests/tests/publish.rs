@@ -211,6 +211,7 @@ fn status_says_whether_this_machine_can_sign(stack: &Stack) {
     let made = init(stack, &trust);
     let (code, after) = status(&trust);
     assert_eq!(code, Some(0), "{after}");
+    expiry_is_reported(stack, &trust, &after);
     assert_eq!(after["ready"], true);
     assert_eq!(after["snapshot_server_managed"], true);
     assert_eq!(
@@ -232,6 +233,58 @@ fn status_says_whether_this_machine_can_sign(stack: &Stack) {
     let (code, gone) = status(&trust);
     assert_eq!(code, Some(1));
     assert_eq!(gone["can_sign_targets"], false);
+}
+
+/// Every expiry of the published data is listed (root, targets, snapshot, timestamp, the root
+/// certificate), and `--expiring-within` exits 7 exactly when something the server does not
+/// renew itself expires within the window.
+fn expiry_is_reported(stack: &Stack, trust: &Path, status: &serde_json::Value) {
+    let whats: Vec<&str> = status["expiries"]
+        .as_array()
+        .expect("expiries")
+        .iter()
+        .map(|e| e["what"].as_str().expect("what"))
+        .collect();
+    for role in ["root", "targets", "snapshot", "timestamp"] {
+        assert!(whats.contains(&role), "{role} missing in {whats:?}");
+    }
+    assert!(
+        whats.iter().any(|w| w.starts_with("root certificate ")),
+        "{whats:?}"
+    );
+    let within = |window: &str| {
+        let out = keytool(trust)
+            .env("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", REPO_PW)
+            .args(["--json", "status", "--repo", GUN, "--server", &stack.url])
+            .args(["--expiring-within", window, "--tlscacert"])
+            .arg(&stack.ca)
+            .output()
+            .expect("runs");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let expiring: Vec<String> = v["expiring"]
+            .as_array()
+            .expect("expiring")
+            .iter()
+            .map(|e| e["what"].as_str().expect("what").to_owned())
+            .collect();
+        (out.status.code(), expiring)
+    };
+    // The timestamp expires within days, but the server renews it: not flagged.
+    let (code, soon) = within("30d");
+    assert_eq!((code, soon.len()), (Some(0), 0), "{soon:?}");
+    // Targets (3 years, as notary) is flagged within 4 years; root (10 years) is not.
+    let (code, soon) = within("4y");
+    assert_eq!(code, Some(7));
+    assert!(soon.contains(&"targets".to_owned()), "{soon:?}");
+    assert!(!soon.contains(&"root".to_owned()), "{soon:?}");
+    // Within 11 years everything keytool signs is flagged, the root certificate too.
+    let (code, soon) = within("11y");
+    assert_eq!(code, Some(7));
+    assert!(soon.contains(&"root".to_owned()), "{soon:?}");
+    assert!(
+        soon.iter().any(|w| w.starts_with("root certificate ")),
+        "{soon:?}"
+    );
 }
 
 /// Without `--tlscacert` and without docker's `tls/<host:port>/ca.crt`, the server is checked

@@ -44,7 +44,7 @@ pub use sandbox::{
     default_state_dir as default_sandbox_dir, down as sandbox_down, play as sandbox_play, pull,
     pull_in_sandbox, push, push_in_sandbox, status as sandbox_status, up as sandbox_up,
 };
-pub use status::{ExpectedKey, Status, status};
+pub use status::{ExpectedKey, Expiry, Status, status};
 pub use stored::{
     Revealed, forget_everywhere, forget_passphrase, reveal_passphrase, store_passphrase,
     write_passphrase_file,

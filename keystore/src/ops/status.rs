@@ -6,10 +6,13 @@ use serde::Serialize;
 use super::{KdfSettings, list, remote, unlock_with};
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId, Role};
+use crate::key::cert::civil;
 use crate::notary::NotaryClient;
 use crate::passphrase::{PassphraseSource, env_names_for};
 use crate::trust_dir::{Location, TrustDir};
 use crate::tuf::roles;
+use crate::tuf::verify::{certificate_not_after, parse_time};
+use std::time::SystemTime;
 
 /// A key that the server's root.json names.
 #[derive(Clone, Debug, Serialize)]
@@ -20,6 +23,19 @@ pub struct ExpectedKey {
     pub key_id: Option<String>,
     /// Whether the private key is in this trust directory.
     pub local: bool,
+}
+
+/// When one piece of a repository's trust data stops being valid.
+#[derive(Clone, Debug, Serialize)]
+pub struct Expiry {
+    /// What expires: `root`, `targets`, `snapshot`, `timestamp`, or `root certificate <ID>`.
+    pub what: String,
+    /// When (RFC 3339, UTC).
+    pub expires: String,
+    /// Seconds from now until then (negative: already expired).
+    pub seconds_left: i64,
+    /// Whether the Notary server renews it by itself (the timestamp, a server-held snapshot).
+    pub renewed_by_server: bool,
 }
 
 /// The state of one repository.
@@ -47,6 +63,9 @@ pub struct Status {
     pub targets_expires: Option<String>,
     /// Expiry of the server's timestamp.json (the server re-signs it before then).
     pub timestamp_expires: Option<String>,
+    /// Every expiry of the published trust data — root, targets, snapshot, timestamp and each
+    /// root certificate — soonest first (empty when the repository is not published).
+    pub expiries: Vec<Expiry>,
     /// Whether this machine holds the targets key the server expects.
     pub can_sign_targets: bool,
     /// Whether passphrases were checked: a source was given to try them with.
@@ -169,6 +188,7 @@ pub(crate) fn key_status(
         root_expires: None,
         targets_expires: None,
         timestamp_expires: None,
+        expiries: Vec::new(),
         can_sign_targets: false,
         passphrase_checked: false,
         targets_passphrase: None,
@@ -237,6 +257,60 @@ pub(crate) fn key_status(
     }
     st.targets_expires = Some(remote.targets.expires.clone());
     st.timestamp_expires = Some(remote.timestamp.expires.clone());
+    let now = SystemTime::now();
+    let server_snapshot = st.snapshot_server_managed == Some(true);
+    let mut expiries: Vec<Expiry> = [
+        ("root", &root.expires, false),
+        ("targets", &remote.targets.expires, false),
+        ("snapshot", &remote.snapshot.expires, server_snapshot),
+        ("timestamp", &remote.timestamp.expires, true),
+    ]
+    .into_iter()
+    .filter_map(|(what, text, by_server)| {
+        parse_time(text).map(|at| expiry(what.to_owned(), at, now, by_server))
+    })
+    .collect();
+    for listed_id in root.role_key_ids("root") {
+        if let Some(at) = root.key(listed_id).as_ref().and_then(certificate_not_after) {
+            expiries.push(expiry(
+                format!("root certificate {listed_id}"),
+                at,
+                now,
+                false,
+            ));
+        }
+    }
+    expiries.sort_by_key(|e| e.seconds_left);
+    st.expiries = expiries;
     st.ready = st.can_sign_targets;
     Ok(st)
+}
+
+fn expiry(what: String, at: SystemTime, now: SystemTime, renewed_by_server: bool) -> Expiry {
+    let seconds_left = match at.duration_since(now) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    let unix = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (y, mo, d, h, mi, s) = civil(unix);
+    Expiry {
+        what,
+        expires: format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+        seconds_left,
+        renewed_by_server,
+    }
+}
+
+impl Status {
+    /// What expires within `window` from now and is not renewed by the server (the timestamp
+    /// and a server-held snapshot are), soonest first: what `renew` must re-sign in time.
+    pub fn expiring_within(&self, window: std::time::Duration) -> Vec<&Expiry> {
+        let limit = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
+        self.expiries
+            .iter()
+            .filter(|e| !e.renewed_by_server && e.seconds_left <= limit)
+            .collect()
+    }
 }

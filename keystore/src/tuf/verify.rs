@@ -306,6 +306,14 @@ fn check_certificate(key: &TufKey, gun: &Gun, now: Option<SystemTime>) -> Result
     Ok(())
 }
 
+/// When a root certificate (an `ecdsa-x509` / `rsa-x509` key of root.json) stops being valid;
+/// `None` for a key that is not a readable certificate.
+pub(crate) fn certificate_not_after(key: &TufKey) -> Option<SystemTime> {
+    let block = pem::decode_first(&key.public).ok()?;
+    let cert = Certificate::from_der(&block.der).ok()?;
+    Some(cert.tbs_certificate().validity().not_after.to_system_time())
+}
+
 /// Parses RFC 3339 times as Go writes them (`2026-11-22T09:58:59.833506502Z`, or with an offset).
 /// Total: any input gives a time or `None`, never a panic.
 pub fn parse_time(text: &str) -> Option<SystemTime> {

@@ -54,10 +54,40 @@ fn key_lines(done: &ops::Preseeded) {
     );
 }
 
-/// `status`: the repository, its server, the keys expected and held, and the verdict.
-pub(crate) fn status(json: bool, st: &ops::Status) {
+/// A time left in words: "in 3 years", "in 5 days", "expired 2 hours ago".
+fn in_words(seconds: i64) -> String {
+    let abs = seconds.unsigned_abs();
+    let (size, unit) = match abs {
+        s if s >= 2 * 365 * 86_400 => (365 * 86_400, "years"),
+        s if s >= 2 * 86_400 => (86_400, "days"),
+        s if s >= 2 * 3600 => (3600, "hours"),
+        _ => (60, "minutes"),
+    };
+    let n = (abs + size / 2) / size;
+    if seconds < 0 {
+        format!("expired {n} {unit} ago")
+    } else {
+        format!("in {n} {unit}")
+    }
+}
+
+/// `status`: the repository, its server, the keys expected and held, expiry, and the verdict;
+/// with `--expiring-within`, what expires within the window.
+pub(crate) fn status(
+    json: bool,
+    st: &ops::Status,
+    expiring: Option<&(std::time::Duration, Vec<&ops::Expiry>)>,
+) {
     if json {
-        output::json(st);
+        match expiring {
+            Some((window, soon)) => {
+                let mut value = serde_json::to_value(st).unwrap_or_default();
+                value["expiring_within_seconds"] = window.as_secs().into();
+                value["expiring"] = serde_json::to_value(soon).unwrap_or_default();
+                output::json(&value);
+            }
+            None => output::json(st),
+        }
         return;
     }
     println!("Repository    {}", st.gun);
@@ -117,6 +147,33 @@ pub(crate) fn status(json: bool, st: &ops::Status) {
                 "here"
             }
         );
+    }
+    for e in &st.expiries {
+        // Root certificates by the first 12 characters of their ID, as docker shows IDs.
+        let what = match e.what.strip_prefix("root certificate ") {
+            Some(id) => format!("root certificate {}", id.get(..12).unwrap_or(id)),
+            None => e.what.clone(),
+        };
+        println!(
+            "Expires       {what:<29} {} ({}{})",
+            e.expires,
+            in_words(e.seconds_left),
+            if e.renewed_by_server {
+                "; the server renews it"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some((window, soon)) = expiring {
+        let window = humantime::format_duration(*window);
+        if soon.is_empty() {
+            println!("Expiring      nothing within {window}");
+        } else {
+            for e in soon {
+                println!("EXPIRING      {} within {window}: {}", e.what, e.expires);
+            }
+        }
     }
     match (&st.targets_passphrase, st.can_sign_targets) {
         (Some(from), _) => println!("Passphrase    the targets key opens with {from}"),
