@@ -97,6 +97,17 @@ pub enum Error {
         /// The directory searched.
         dir: PathBuf,
     },
+    /// The key is in a layout notary 0.7 and docker no longer read by ID (notary 0.1–0.3's
+    /// `private/root_keys/`, `private/tuf_keys/<gun>/`, or another subdirectory of `private/`).
+    #[error(
+        "key {key_id} is at {path}, outside private/ itself, where notary 0.7 and docker do not load keys by ID; the trust directory needs migrating first"
+    )]
+    KeyNotMigrated {
+        /// The key ID.
+        key_id: String,
+        /// Where the key file is.
+        path: PathBuf,
+    },
     /// The passphrase vault an operation needs does not exist.
     #[error("key (passphrase vault) was not found in {path}")]
     VaultNotFound {
@@ -383,9 +394,10 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
-            Error::KeyNotFound { .. } | Error::VaultNotFound { .. } | Error::NotStored { .. } => {
-                ErrorCode::NotFound
-            }
+            Error::KeyNotFound { .. }
+            | Error::KeyNotMigrated { .. }
+            | Error::VaultNotFound { .. }
+            | Error::NotStored { .. } => ErrorCode::NotFound,
             Error::AlreadyExists { .. } | Error::VaultExists { .. } => ErrorCode::AlreadyExists,
             Error::Symlink { .. } | Error::InsecureFile { .. } => ErrorCode::InsecurePermissions,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {

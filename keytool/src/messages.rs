@@ -45,6 +45,9 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::VaultNotFound { .. } => {
             "Create the vault with \"keytool vault init\" (its master passphrase comes from KEYTOOL_VAULT_PASSPHRASE, --vault-passphrase-file or a prompt).".into()
         }
+        Error::KeyNotMigrated { .. } => {
+            "Run \"keytool migrate\": it moves notary 0.1-0.3 keys to private/<id>.key, where notary 0.7, docker and keytool use them; then run this command again (\"keytool key list\" shows where every key is).".into()
+        }
         Error::KeyNotFound { .. } => {
             "Run \"keytool key list\" to see key IDs, or pass --trust-dir DIR.".into()
         }

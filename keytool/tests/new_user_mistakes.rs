@@ -458,3 +458,59 @@ fn key_list_fits_100_columns() {
     }
     assert!(text.contains(&format!("repository {gun}")), "{text}");
 }
+
+/// A key in notary 0.1-0.3's layout (`private/tuf_keys/<gun>/<id>.key`) that `key list` shows is
+/// not "not found" for `key passwd`: the error says where it is and the hint says to migrate;
+/// after `keytool migrate` the same command works.
+#[test]
+fn a_key_in_the_legacy_layout_points_at_migrate() {
+    let home = tempfile::tempdir().expect("tmp");
+    let gun = "example.com/acme/web";
+    let out = keytool(
+        home.path(),
+        &["key", "generate", "--role", "targets", "--repo", gun],
+        &PASSPHRASES,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let private = home.path().join("trust/private");
+    let legacy = private.join("tuf_keys").join(gun);
+    std::fs::create_dir_all(&legacy).expect("mkdir");
+    std::fs::rename(
+        private.join(format!("{id}.key")),
+        legacy.join(format!("{id}.key")),
+    )
+    .expect("move to the legacy layout");
+
+    let listed = keytool(home.path(), &["key", "list"], &[]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&id[..12]));
+    for asked in [id.as_str(), &id[..8]] {
+        let out = keytool(home.path(), &["key", "passwd", asked], &PASSPHRASES);
+        assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("tuf_keys"), "{err}");
+        assert!(err.contains("keytool migrate"), "{err}");
+    }
+
+    let migrated = keytool(home.path(), &["migrate"], &PASSPHRASES);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    let new_pass = home.path().join("new-pass");
+    std::fs::write(&new_pass, "a-new-passphrase-2\n").expect("write");
+    std::fs::set_permissions(
+        &new_pass,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod");
+    let out = keytool(
+        home.path(),
+        &[
+            "key",
+            "passwd",
+            &id[..8],
+            "--new-passphrase-file",
+            &new_pass.display().to_string(),
+        ],
+        &PASSPHRASES,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -116,10 +116,31 @@ pub fn list_retired(
         .collect())
 }
 
+/// An [`Error::KeyNotMigrated`] when a key whose ID starts with `text` is in a legacy or nested
+/// location of `private/`.
+fn not_migrated(dir: &TrustDir, text: &str) -> Result<()> {
+    match dir.list()?.into_iter().find(|k| {
+        matches!(k.location, Location::Legacy | Location::Nested) && k.id.starts_with(text)
+    }) {
+        Some(k) => Err(Error::KeyNotMigrated {
+            key_id: k.id,
+            path: k.path,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Resolves a full key ID or a unique prefix (at least 4 characters) of a key in `private/`.
+///
+/// A key found only outside `private/` itself (notary 0.1–0.3's layouts) is an
+/// [`Error::KeyNotMigrated`] that says where it is, rather than "not found".
 pub fn resolve_key_id(dir: &TrustDir, text: &str) -> Result<KeyId> {
     if KeyId::is_valid(text) {
-        return text.parse();
+        let id: KeyId = text.parse()?;
+        if !dir.key_path(&id).exists() {
+            not_migrated(dir, text)?;
+        }
+        return Ok(id);
     }
     if text.len() < 4
         || !text
@@ -140,6 +161,9 @@ pub fn resolve_key_id(dir: &TrustDir, text: &str) -> Result<KeyId> {
         .filter(|k| k.location == Location::Flat && k.id.starts_with(text))
         .collect();
     matches.sort_by(|a, b| a.id.cmp(&b.id));
+    if matches.is_empty() {
+        not_migrated(dir, text)?;
+    }
     match matches.as_slice() {
         [one] => one.id.parse(),
         [] => Err(Error::KeyNotFound {
