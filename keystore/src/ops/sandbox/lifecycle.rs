@@ -68,50 +68,6 @@ pub struct Down {
     pub removed: Vec<PathBuf>,
 }
 
-/// One container as `status` sees it.
-#[derive(Clone, Debug, Serialize)]
-pub struct ContainerState {
-    /// What it is: `notary`, `registry` or `client`.
-    pub role: String,
-    /// Its name.
-    pub name: String,
-    /// docker's state (`running`, `exited`, …) or `missing`.
-    pub state: String,
-}
-
-/// What [`status`] found.
-#[derive(Clone, Debug, Serialize)]
-pub struct SandboxStatus {
-    /// Whether the sandbox is up: its daemon answers and every container runs.
-    pub up: bool,
-    /// The state directory.
-    pub state_dir: PathBuf,
-    /// The daemon, when a sandbox was brought up.
-    pub daemon: Option<DaemonRecord>,
-    /// Whether the daemon answers.
-    pub daemon_answers: bool,
-    /// The containers.
-    pub containers: Vec<ContainerState>,
-    /// The repository to play with.
-    pub repository: Gun,
-    /// The Notary server from this machine and from inside the network.
-    pub server: String,
-    /// The Notary server's URL inside the network.
-    pub container_server: String,
-    /// The registry from this machine.
-    pub registry: String,
-    /// The CA certificate clients of the Notary server trust.
-    pub ca_file: PathBuf,
-    /// The sandbox's trust directory (keytool's keys for it).
-    pub trust_dir: PathBuf,
-    /// Key files in the client container's trust directory (`private/<id>.key`).
-    pub provisioned_keys: Vec<String>,
-    /// A shell in the client container.
-    pub shell: String,
-    /// Environment settings that point keytool and docker at the sandbox.
-    pub environment: Vec<(String, String)>,
-}
-
 /// What `play` needs of a sandbox that is up.
 pub(crate) struct Connected {
     pub(crate) record: Record,
@@ -174,7 +130,7 @@ impl Drop for StateLock {
 }
 
 /// Runs `docker args…` for the sandbox.
-fn dk(docker: &DockerCli, action: &str, args: &[&str]) -> Result<String> {
+pub(super) fn dk(docker: &DockerCli, action: &str, args: &[&str]) -> Result<String> {
     docker
         .run("the sandbox", action, args, None, 1 << 20)
         .map(|out| String::from_utf8_lossy(&out).trim().to_owned())
@@ -196,7 +152,7 @@ fn label_of(docker: &DockerCli, kind: &str, name: &str) -> Option<String> {
 }
 
 /// The state of container `name` (`missing` when there is none).
-fn state_of(docker: &DockerCli, name: &str) -> String {
+pub(super) fn state_of(docker: &DockerCli, name: &str) -> String {
     dk(
         docker,
         "inspect",
@@ -212,7 +168,7 @@ fn state_of(docker: &DockerCli, name: &str) -> String {
     .unwrap_or_else(|_| "missing".into())
 }
 
-fn containers(settings: &SandboxSettings) -> [(&'static str, &str); 3] {
+pub(super) fn containers(settings: &SandboxSettings) -> [(&'static str, &str); 3] {
     [
         ("notary", settings.names.notary.as_str()),
         ("registry", settings.names.registry.as_str()),
@@ -616,84 +572,6 @@ pub fn down(settings: &SandboxSettings, volumes: bool, forget_keys: bool) -> Res
     Ok(done)
 }
 
-/// What runs, where to reach it, and which keys the client container holds.
-pub fn status(settings: &SandboxSettings) -> Result<SandboxStatus> {
-    let record = Record::load(&settings.state_dir)?;
-    let s = record.as_ref().map_or(settings, |r| &r.settings);
-    let docker = record.as_ref().map(|r| daemon::cli(s, &r.daemon));
-    let daemon_answers = docker.as_ref().is_some_and(|d| server_version(d).is_ok());
-    let containers: Vec<ContainerState> = containers(s)
-        .iter()
-        .map(|(role, name)| ContainerState {
-            role: (*role).into(),
-            name: (*name).into(),
-            state: match &docker {
-                Some(d) if daemon_answers => state_of(d, name),
-                _ => "missing".into(),
-            },
-        })
-        .collect();
-    let up = daemon_answers && containers.iter().all(|c| c.state == "running");
-    let provisioned_keys = match &docker {
-        Some(d) if up => dk(
-            d,
-            "list the client's keys",
-            &[
-                "exec",
-                "--",
-                &s.names.client,
-                "ls",
-                &format!("{CONTAINER_CONFIG_DIR}/trust/private"),
-            ],
-        )
-        .map(|out| out.lines().map(str::to_owned).collect())
-        .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    let host_prefix = record
-        .as_ref()
-        .and_then(|r| r.daemon.host.clone())
-        .filter(|_| record.as_ref().is_some_and(|r| r.daemon.kind == "private"));
-    let mut environment = vec![
-        (
-            "KEYTOOL_TRUST_DIR".to_owned(),
-            s.trust_dir().display().to_string(),
-        ),
-        ("DOCKER_CONTENT_TRUST_SERVER".to_owned(), s.host_server()),
-        (
-            "KEYTOOL_TLSCACERT".to_owned(),
-            s.ca_file().display().to_string(),
-        ),
-        (
-            "KEYTOOL_VAULT_PASSPHRASE_FILE".to_owned(),
-            s.vault_master_file().display().to_string(),
-        ),
-    ];
-    if let Some(host) = &host_prefix {
-        environment.push(("DOCKER_HOST".to_owned(), host.clone()));
-    }
-    let shell = match &host_prefix {
-        Some(host) => format!("DOCKER_HOST={host} docker exec -it {} sh", s.names.client),
-        None => format!("docker exec -it {} sh", s.names.client),
-    };
-    Ok(SandboxStatus {
-        up,
-        state_dir: s.state_dir.clone(),
-        daemon: record.as_ref().map(|r| r.daemon.clone()),
-        daemon_answers,
-        containers,
-        repository: s.repository()?,
-        server: s.host_server(),
-        container_server: s.container_server(),
-        registry: s.host_registry(),
-        ca_file: s.ca_file(),
-        trust_dir: s.trust_dir(),
-        provisioned_keys,
-        shell,
-        environment,
-    })
-}
-
 /// The registry's storage directory of blob `digest` inside the registry container.
 pub(crate) fn blob_path(digest: &str) -> Option<String> {
     let hex = digest.strip_prefix("sha256:")?;
@@ -707,62 +585,6 @@ pub(crate) fn blob_path(digest: &str) -> Option<String> {
             &hex[..2]
         )
     })
-}
-
-/// `docker-compose.yml` for the same sandbox with upstream images, for machines that can pull
-/// them: notary-server and registry 2 as here, and a docker-in-docker `trustsandbox` (a docker
-/// 28 client and daemon; 29 no longer signs on push) whose daemon reaches the registry by name.
-pub fn compose(settings: &SandboxSettings) -> Result<String> {
-    settings.check()?;
-    let n = &settings.names;
-    let np = settings.notary_port;
-    let rp = settings.registry_port;
-    let notary_dir = settings.path("notary");
-    let ca = settings.ca_file();
-    Ok(format!(
-        r#"# The keytool content trust sandbox with upstream images (generated by keytool).
-# The Notary server's TLS files are made when the sandbox is brought up (once is enough):
-# {notary_dir}
-name: keytool-sandbox
-services:
-  {notary}:
-    image: notary:server-0.7.0
-    container_name: {notary}
-    entrypoint: ["/notary/server/notary-server", "-config", "{cfg}/server.json"]
-    volumes:
-      - {notary_dir}:{cfg}:ro
-    ports:
-      - "127.0.0.1:{np}:{np}"
-    networks: [{network}]
-  {registry}:
-    image: registry:2
-    container_name: {registry}
-    environment:
-      REGISTRY_HTTP_ADDR: ":{rp}"
-    networks: [{network}]
-  {client}:
-    image: docker:28-dind
-    container_name: {client}
-    privileged: true
-    command: ["--insecure-registry", "{registry}:{rp}"]
-    environment:
-      DOCKER_CONTENT_TRUST: "1"
-      DOCKER_CONTENT_TRUST_SERVER: "https://{notary}:{np}"
-    volumes:
-      - {ca}:/root/.docker/tls/{notary}:{np}/ca.crt:ro
-    networks: [{network}]
-networks:
-  {network}:
-    name: {network}
-"#,
-        notary = n.notary,
-        registry = n.registry,
-        client = n.client,
-        network = n.network,
-        notary_dir = notary_dir.display(),
-        ca = ca.display(),
-        cfg = images::NOTARY_CONFIG_DIR,
-    ))
 }
 
 #[cfg(test)]
@@ -785,20 +607,5 @@ mod tests {
         assert!(blob_path("sha256:../../etc/passwd").is_none());
         assert!(blob_path(&format!("sha256:{}", "AB".repeat(32))).is_none());
         assert!(blob_path("md5:abc").is_none());
-    }
-
-    #[test]
-    fn compose_names_the_seeds_services() {
-        let text = compose(&SandboxSettings::new("/srv/sandbox")).expect("compose");
-        for needle in [
-            "notaryserver:",
-            "sandboxregistry:",
-            "trustsandbox:",
-            "--insecure-registry",
-            "sandboxregistry:5000",
-            "https://notaryserver:4443",
-        ] {
-            assert!(text.contains(needle), "{needle} missing in\n{text}");
-        }
     }
 }

@@ -10,18 +10,22 @@
 //! `sandboxregistry:5000/test/trusttest`.
 
 mod certs;
+mod compose;
 mod daemon;
 mod images;
 mod layout;
 mod lifecycle;
 mod play;
+mod status;
 mod trust;
 
+pub use compose::compose;
 pub use daemon::DaemonChoice;
 pub use images::{BuiltImage, ImageSource};
 pub use layout::{DaemonRecord, Names, SandboxSettings, default_state_dir};
-pub use lifecycle::{ContainerState, Down, SandboxStatus, Up, compose, down, status, up};
+pub use lifecycle::{Down, Up, down, up};
 pub use play::{PlayReport, PlayStep, play, pull_in_sandbox, push_in_sandbox};
+pub use status::{ContainerState, SandboxStatus, status};
 pub use trust::{
     FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Pulled, Pushed, SandboxOptions, pull, push,
 };
