@@ -11,6 +11,7 @@
 
 mod certs;
 mod daemon;
+mod database;
 mod images;
 mod layout;
 mod lifecycle;
