@@ -386,6 +386,9 @@ write_registry_config() {
 # ---------------------------------------------------------------------------
 
 # A small server: the log and buffer pool sizes keep a data directory at ~26 MB.
+# Every instance has its own --tmpdir (WORKDIR/mariadb/tmp): with the shared /tmp,
+# concurrent bootstraps failed ("Could not remove temporary table:
+# '/tmp/#sql-temptable-…', error: 2").
 readonly -a DB_TUNING=(--innodb-log-file-size=8M --innodb-buffer-pool-size=32M)
 
 db_paths() {
@@ -469,14 +472,16 @@ db_settings() {
 init_db() {
     [[ -e $DB_DIR/initialised ]] && return 0
     rm -rf "$DB_DATA"
-    mkdir -p "$DB_DATA" "$WORKDIR/logs"
+    mkdir -p "$DB_DATA" "$DB_DIR/tmp" "$WORKDIR/logs"
     local t0
     t0=$(now_ms)
-    if ! mariadb-install-db --no-defaults --datadir="$DB_DATA" "${DB_USER_OPT[@]}" \
+    if ! mariadb-install-db --no-defaults --datadir="$DB_DATA" --tmpdir="$DB_DIR/tmp" \
+        "${DB_USER_OPT[@]}" \
         --skip-test-db --auth-root-authentication-method=socket --skip-name-resolve \
         "${DB_TUNING[@]}" >"$WORKDIR/logs/mariadb-install-db.log" 2>&1 9>&-; then
-        tail -n 30 "$WORKDIR/logs/mariadb-install-db.log" >&2
-        die "mariadb-install-db failed"
+        # The cause is in the server's messages; the end of the log is generic advice.
+        grep -E '\[(ERROR|Warning)\]' "$WORKDIR/logs/mariadb-install-db.log" | head -n 20 >&2
+        die "mariadb-install-db failed (log: $WORKDIR/logs/mariadb-install-db.log)"
     fi
     : >"$DB_DIR/initialised"
     log "initialised the database in $DB_DATA in $(($(now_ms) - t0)) ms"
@@ -485,10 +490,12 @@ init_db() {
 # Start mariadbd on 127.0.0.1:PORT. Its data directory is an exact argument:
 # the PID guard.
 launch_db() {
+    mkdir -p "$DB_DIR/tmp"
     launch mariadbd "$DB_DATA" \
         mariadbd --no-defaults --datadir "$DB_DATA" "${DB_USER_OPT[@]}" \
         --bind-address="$LOOPBACK" --port="$1" --socket="$DB_SOCKET" \
-        --pid-file="$DB_DIR/mariadbd.pid" --skip-name-resolve "${DB_TUNING[@]}"
+        --pid-file="$DB_DIR/mariadbd.pid" --tmpdir="$DB_DIR/tmp" --skip-name-resolve \
+        "${DB_TUNING[@]}"
 }
 
 db_ready() { db_admin -N -e 'SELECT 1' >/dev/null 2>&1; }
