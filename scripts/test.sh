@@ -35,6 +35,12 @@ step "cargo test (unit, property, fault-injection and real-peer interop suites)"
 # Missing peers fail the run instead of skipping: the proof is the real notary and docker.
 KEYTOOL_REQUIRE_PEERS=1 cargo test --workspace
 
+step "publish and rotate suites again, notary-server (and notary-signer) storing their data in MariaDB"
+# The same suites against the production-shaped storage: every stack gets a private mariadbd
+# with keytool's schema (tests/peers/notary-stack.sh --db mariadb). database_stack, run above,
+# restarts such a stack.
+KEYTOOL_REQUIRE_PEERS=1 KEYTOOL_STACK_DB=mariadb cargo test -p interop-tests --test publish --test rotate
+
 step "Fuzzing the whole TUF verification path (fuzz/ tuf_repository, libFuzzer + ASan, 120 s)"
 # cargo-fuzz from crates.io; libFuzzer's sanitizer flags are unstable options, which the stable
 # toolchain accepts under RUSTC_BOOTSTRAP=1 (only for this build, in fuzz/'s own workspace).

@@ -20,7 +20,10 @@ set -euo pipefail
 # (keyutils provides keyctl; notary provides notary and notary-server; docker.io provides the
 # docker CLI and dockerd, the private daemon of tests/peers/dockerd.sh; busybox-static provides the
 # static /bin/busybox the trustsandbox image is made of; golang-go and valgrind serve the C and Go
-# binding suites; clang and llvm cross-compile ring's C for the macOS type check.)
+# binding suites; clang and llvm cross-compile ring's C for the macOS type check; mariadb-server
+# provides mariadbd, mariadb-install-db and (through its client dependency) mariadb, the database of
+# `notary-stack.sh --db mariadb`. Installing it initialises /var/lib/mysql, but the tests never use
+# that or a system service: they run a private mariadbd with its own data directory.)
 declare -A package_binaries=(
     [notary]="notary notary-server notary-signer"
     [docker-registry]="docker-registry"
@@ -39,10 +42,11 @@ declare -A package_binaries=(
     [valgrind]="valgrind"
     [clang]="clang"
     [llvm]="llvm-ar"
+    [mariadb-server]="mariadbd mariadb-install-db mariadb"
 )
 # Fixed order, so the output is stable.
 packages=(notary docker-registry openssl curl expect keyutils gnome-keyring libsecret-tools dbus-daemon hyperfine python3 docker.io
-    busybox-static golang-go valgrind clang llvm)
+    busybox-static golang-go valgrind clang llvm mariadb-server)
 if [[ ${1:-} == --sandbox ]]; then
     packages=(notary docker-registry docker.io busybox-static)
 elif (($#)); then

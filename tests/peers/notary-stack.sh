@@ -3,14 +3,18 @@
 # the keytool interop tests: notary-server (TLS, memory storage, local trust
 # service, or with --signer a "remote" trust service: notary-signer over gRPC
 # with mutual TLS, memory storage) and, optionally, a docker-registry (plain
-# HTTP, filesystem storage). Everything listens on 127.0.0.1 only and lives
-# under one work directory.
+# HTTP, filesystem storage). With --db mariadb, notary-server (and
+# notary-signer) store their data in a private MariaDB server instead of in
+# memory. Everything listens on 127.0.0.1 only and lives under one work
+# directory.
 #
 # Usage:
 #   notary-stack.sh start WORKDIR [--port N] [--registry-port N]
 #                                 [--signer] [--signer-port N]
+#                                 [--db memory|mariadb] [--db-port N]
 #                                 [--trust-dir DIR] [--timeout SECONDS]
 #   notary-stack.sh stop WORKDIR
+#   notary-stack.sh restart WORKDIR
 #
 # start
 #   --port N            notary-server port. Default (or 0): a free port picked
@@ -24,9 +28,25 @@
 #                       inside notary-server) and no signer is started.
 #   --signer-port N     notary-signer's gRPC port (implies --signer). Default
 #                       (or 0): a free port picked automatically.
+#   --db mariadb        store notary-server's TUF files (and, with --signer,
+#                       notary-signer's private keys) in a private mariadbd on
+#                       127.0.0.1 (data under WORKDIR/mariadb, kept across
+#                       stop/start and restart). The databases, tables and the
+#                       two accounts ("server", "signer": each granted only
+#                       what its service needs) come from keytool's own schema
+#                       (keystore/src/ops/sandbox/database.rs), printed by
+#                       `cargo run -q -p interop-tests --bin sandbox_schema`;
+#                       KEYTOOL_SCHEMA_CMD may give the built program's path
+#                       instead (the Rust tests do: no cargo run in a test).
+#                       The signer's keys are encrypted with a random
+#                       passphrase given to it only through its environment
+#                       (NOTARY_SIGNER_<ALIAS>). Default: --db memory.
+#   --db-port N         mariadbd's TCP port (implies --db mariadb). Default (or
+#                       0): a free port picked automatically.
 #   --trust-dir DIR     trust_dir written to the notary client config
 #                       (default WORKDIR/notary-trust).
-#   --timeout SECONDS   readiness deadline (default 20).
+#   --timeout SECONDS   readiness deadline (default 20; with --db mariadb the
+#                       database's first initialisation comes on top).
 #
 #   Creates, under WORKDIR:
 #     certs/ca.crt, certs/ca.key          throwaway EC P-256 CA
@@ -41,14 +61,26 @@
 #     config/registry.yml                 docker-registry config (if started)
 #     registry-data/                      registry storage (if started)
 #     logs/notary-server.log, logs/docker-registry.log,
-#     logs/notary-signer.log
-#     pids                                "NAME PID CONFIG" per started process
+#     logs/notary-signer.log, logs/mariadbd.log
+#     mariadb/data/, mariadb/mysqld.sock  the database (--db mariadb)
+#     secrets/db.env                      (--db mariadb; mode 0600) the two
+#                                         accounts' passwords and the signer's
+#                                         passphrase, made once, reused by
+#                                         every later start of this WORKDIR
+#     start-args                          the options of the last successful
+#                                         start, with the ports it got (for
+#                                         restart)
+#     pids                                "NAME PID GUARD" per started process
 #     env                                 shell-sourceable: NOTARY_URL, NOTARY_CA,
 #                                         NOTARY_PORT, NOTARY_CLIENT_CONFIG,
 #                                         STACK_WORKDIR, TRUST_SERVICE (local or
 #                                         remote); with a registry REGISTRY_URL,
 #                                         REGISTRY_HOST, REGISTRY_PORT; with a
-#                                         signer SIGNER_ADDR, SIGNER_PORT
+#                                         signer SIGNER_ADDR, SIGNER_PORT;
+#                                         always DB (memory or mariadb), with
+#                                         mariadb DB_PORT, DB_SOCKET,
+#                                         DB_ADMIN_USER (connects over the
+#                                         socket without a password)
 #     notary-client.json                  config for `notary -c`
 #   Certificates in WORKDIR/certs that are valid for another day are reused
 #   (delete WORKDIR/certs to get new ones). On any failure the log
@@ -66,19 +98,25 @@
 #   timestamp key for that GUN in the (memory) stores.
 #
 # stop
-#   Sends TERM (then KILL after 5 s) to exactly the PIDs recorded in
+#   Sends TERM (then KILL after 30 s) to exactly the PIDs recorded in
 #   WORKDIR/pids, and only while /proc/PID/cmdline still contains the
-#   process's config path inside WORKDIR (a guard against PID reuse). Then
-#   empties the record. Stopping twice, or a never-started WORKDIR, is fine.
+#   process's config path (mariadbd: its data directory) inside WORKDIR (a
+#   guard against PID reuse). Then empties the record. Stopping twice, or a
+#   never-started WORKDIR, is fine. mariadbd shuts down cleanly on TERM.
+#
+# restart
+#   stop, then start again with the options and ports of the last successful
+#   start (WORKDIR/start-args): the same URLs, certificates, data and secrets.
 #
 # Requires: notary-server, openssl, curl, python3, flock (docker-registry with
-# --registry-port, notary-signer with --signer). tests/peers/install-deps.sh
-# installs them.
+# --registry-port, notary-signer with --signer, mariadbd, mariadb-install-db,
+# mariadb and cargo with --db mariadb). tests/peers/install-deps.sh installs
+# them.
 set -euo pipefail
 
 readonly PROG=${0##*/}
 readonly LOOPBACK=127.0.0.1
-readonly STOP_GRACE_SECONDS=5
+readonly STOP_GRACE_SECONDS=30
 readonly AUTO_PORT_ATTEMPTS=3
 # The GUN whose timestamp key the --signer readiness probe fetches.
 readonly PROBE_GUN=keytool-stack.invalid/readiness-probe
@@ -160,7 +198,7 @@ unrecorded_stack_pids() {
     for dir in /proc/[0-9]*; do
         pid=${dir#/proc/}
         for config in "$WORKDIR/config/server.json" "$WORKDIR/config/registry.yml" \
-            "$WORKDIR/config/signer.json"; do
+            "$WORKDIR/config/signer.json" "$WORKDIR/mariadb/data"; do
             if pid_is_ours "$pid" "$config" \
                 && ! grep -qs "^[^ ]* $pid " "$WORKDIR/pids"; then
                 printf '%s\n' "$pid"
@@ -299,6 +337,8 @@ PY
 # Args: PORT [SIGNER_PORT]. Without SIGNER_PORT the trust service is "local";
 # with it "remote" (notary-signer on 127.0.0.1:SIGNER_PORT, ECDSA keys), and
 # the server certificate doubles as the client certificate for mutual TLS.
+# Storage: memory, or with --db mariadb mysql at SERVER_DSN (the file holds the
+# account's password; WORKDIR's umask makes it 0600).
 write_server_config() {
     mkdir -p "$WORKDIR/config"
     write_json "$WORKDIR/config/server.json" '{
@@ -307,24 +347,27 @@ write_server_config() {
             "type": "remote", "hostname": a[4], "port": a[3], "key_algorithm": "ecdsa",
             "tls_ca_file": a[5], "tls_client_cert": a[2], "tls_client_key": a[1],
         },
-        "storage": {"backend": "memory"},
+        "storage": {"backend": "mysql", "db_url": a[6]} if a[6] else {"backend": "memory"},
         "logging": {"level": "info"},
     }' "$LOOPBACK:$1" "$WORKDIR/certs/notary-server.key" "$WORKDIR/certs/notary-server.crt" \
-        "${2:-}" "$LOOPBACK" "$WORKDIR/certs/ca.crt"
+        "${2:-}" "$LOOPBACK" "$WORKDIR/certs/ca.crt" "${SERVER_DSN:-}"
 }
 
 # notary-signer: gRPC with mutual TLS (clients must present a certificate of
 # the throwaway CA) and memory key storage, which needs no
-# NOTARY_SIGNER_<ALIAS> passphrase (notary uses a constant one for it).
+# NOTARY_SIGNER_<ALIAS> passphrase (notary uses a constant one for it); or,
+# with --db mariadb, mysql at SIGNER_DSN with default_alias SIGNER_ALIAS (the
+# passphrase is passed in the environment at launch, never written here).
 write_signer_config() {
     mkdir -p "$WORKDIR/config"
     write_json "$WORKDIR/config/signer.json" '{
         "server": {"grpc_addr": a[0], "tls_cert_file": a[1], "tls_key_file": a[2],
                    "client_ca_file": a[3]},
-        "storage": {"backend": "memory"},
+        "storage": {"backend": "mysql", "db_url": a[4], "default_alias": a[5]}
+                   if a[4] else {"backend": "memory"},
         "logging": {"level": "info"},
     }' "$LOOPBACK:$1" "$WORKDIR/certs/notary-signer.crt" "$WORKDIR/certs/notary-signer.key" \
-        "$WORKDIR/certs/ca.crt"
+        "$WORKDIR/certs/ca.crt" "${SIGNER_DSN:-}" "${SIGNER_ALIAS:-}"
 }
 
 # The registry config is YAML; JSON is valid YAML, so it is written as JSON.
@@ -339,20 +382,148 @@ write_registry_config() {
 }
 
 # ---------------------------------------------------------------------------
+# The database (--db mariadb)
+# ---------------------------------------------------------------------------
+
+# A small server: the log and buffer pool sizes keep a data directory at ~26 MB.
+# Every instance has its own --tmpdir (WORKDIR/mariadb/tmp): with the shared /tmp,
+# concurrent bootstraps failed ("Could not remove temporary table:
+# '/tmp/#sql-temptable-…', error: 2").
+readonly -a DB_TUNING=(--innodb-log-file-size=8M --innodb-buffer-pool-size=32M)
+
+db_paths() {
+    DB_DIR=$WORKDIR/mariadb
+    DB_DATA=$DB_DIR/data
+    DB_SOCKET=$DB_DIR/mysqld.sock
+    # The account that administers the private server: mariadb-install-db gives
+    # root (and, run by another user, that user) unix_socket authentication.
+    DB_ADMIN_USER=root
+    DB_USER_OPT=(--user=root)
+    if ((EUID != 0)); then
+        DB_ADMIN_USER=$(id -un)
+        DB_USER_OPT=()
+    fi
+}
+
+# The administrator's client on the private server's socket (no password).
+db_admin() {
+    mariadb --no-defaults --socket="$DB_SOCKET" -u "$DB_ADMIN_USER" "$@"
+}
+
+# The two accounts' passwords and the signer's passphrase: made once per
+# WORKDIR (hex, so letters and digits only), reused by every later start: the
+# data they protect outlives the processes.
+load_db_secrets() {
+    local file=$WORKDIR/secrets/db.env
+    if [[ ! -s $file ]]; then
+        mkdir -p "$WORKDIR/secrets"
+        chmod 700 "$WORKDIR/secrets"
+        (
+            umask 077
+            printf 'SERVER_PASSWORD=%s\nSIGNER_PASSWORD=%s\nSIGNER_PASSPHRASE=%s\n' \
+                "$(openssl rand -hex 24)" "$(openssl rand -hex 24)" "$(openssl rand -hex 32)" \
+                >"$file.tmp"
+        )
+        mv -f "$file.tmp" "$file"
+    fi
+    # Read, not sourced: nothing in the file is executed.
+    DB_SERVER_PASSWORD=$(sed -n 's/^SERVER_PASSWORD=//p' "$file")
+    DB_SIGNER_PASSWORD=$(sed -n 's/^SIGNER_PASSWORD=//p' "$file")
+    DB_SIGNER_PASSPHRASE=$(sed -n 's/^SIGNER_PASSPHRASE=//p' "$file")
+    local v
+    for v in "$DB_SERVER_PASSWORD" "$DB_SIGNER_PASSWORD" "$DB_SIGNER_PASSPHRASE"; do
+        [[ $v =~ ^[A-Za-z0-9]+$ ]] || die "$file is damaged (delete WORKDIR/mariadb and it to start afresh)"
+    done
+}
+
+# Run keytool's schema tool (keystore/examples/sandbox_schema.rs) with the
+# passwords in its environment. Args: its arguments.
+schema_tool() {
+    local -a cmd
+    if [[ -n ${KEYTOOL_SCHEMA_CMD:-} ]]; then
+        cmd=("$KEYTOOL_SCHEMA_CMD")
+    else
+        local root
+        root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+        cmd=("${CARGO:-cargo}" run -q --manifest-path "$root/Cargo.toml" -p interop-tests
+            --bin sandbox_schema --)
+    fi
+    KEYTOOL_DB_SERVER_PASSWORD=$DB_SERVER_PASSWORD \
+        KEYTOOL_DB_SIGNER_PASSWORD=$DB_SIGNER_PASSWORD "${cmd[@]}" "$@" 9>&-
+}
+
+# SERVER_DSN, SIGNER_DSN, SIGNER_ALIAS and SIGNER_PASSPHRASE_ENV for a database
+# on 127.0.0.1:PORT, as keytool makes them.
+db_settings() {
+    local out
+    out=$(schema_tool settings "$LOOPBACK" "$1") || die "the schema tool failed"
+    SERVER_DSN=$(sed -n "s/^SERVER_DSN='\(.*\)'\$/\1/p" <<<"$out")
+    SIGNER_DSN=$(sed -n "s/^SIGNER_DSN='\(.*\)'\$/\1/p" <<<"$out")
+    SIGNER_ALIAS=$(sed -n "s/^SIGNER_ALIAS='\(.*\)'\$/\1/p" <<<"$out")
+    SIGNER_PASSPHRASE_ENV=$(sed -n "s/^SIGNER_PASSPHRASE_ENV='\(.*\)'\$/\1/p" <<<"$out")
+    [[ -n $SERVER_DSN && -n $SIGNER_DSN && -n $SIGNER_ALIAS \
+        && $SIGNER_PASSPHRASE_ENV =~ ^NOTARY_SIGNER_[A-Z0-9_]+$ ]] \
+        || die "unexpected output of the schema tool: $out"
+}
+
+# Initialise the data directory once (mariadb-install-db: system tables, root
+# by unix_socket only, no test database, no anonymous accounts). A directory
+# whose initialisation did not finish is made again.
+init_db() {
+    [[ -e $DB_DIR/initialised ]] && return 0
+    rm -rf "$DB_DATA"
+    mkdir -p "$DB_DATA" "$DB_DIR/tmp" "$WORKDIR/logs"
+    local t0
+    t0=$(now_ms)
+    if ! mariadb-install-db --no-defaults --datadir="$DB_DATA" --tmpdir="$DB_DIR/tmp" \
+        "${DB_USER_OPT[@]}" \
+        --skip-test-db --auth-root-authentication-method=socket --skip-name-resolve \
+        "${DB_TUNING[@]}" >"$WORKDIR/logs/mariadb-install-db.log" 2>&1 9>&-; then
+        # The cause is in the server's messages; the end of the log is generic advice.
+        grep -E '\[(ERROR|Warning)\]' "$WORKDIR/logs/mariadb-install-db.log" | head -n 20 >&2
+        die "mariadb-install-db failed (log: $WORKDIR/logs/mariadb-install-db.log)"
+    fi
+    : >"$DB_DIR/initialised"
+    log "initialised the database in $DB_DATA in $(($(now_ms) - t0)) ms"
+}
+
+# Start mariadbd on 127.0.0.1:PORT. Its data directory is an exact argument:
+# the PID guard.
+launch_db() {
+    mkdir -p "$DB_DIR/tmp"
+    launch mariadbd "$DB_DATA" \
+        mariadbd --no-defaults --datadir "$DB_DATA" "${DB_USER_OPT[@]}" \
+        --bind-address="$LOOPBACK" --port="$1" --socket="$DB_SOCKET" \
+        --pid-file="$DB_DIR/mariadbd.pid" --tmpdir="$DB_DIR/tmp" --skip-name-resolve \
+        "${DB_TUNING[@]}"
+}
+
+db_ready() { db_admin -N -e 'SELECT 1' >/dev/null 2>&1; }
+
+# Create (or confirm) the databases, tables and accounts.
+apply_schema() {
+    local sql
+    sql=$(schema_tool sql) || die "the schema tool failed"
+    db_admin <<<"$sql" || die "applying the schema failed"
+}
+
+# ---------------------------------------------------------------------------
 # Launching and readiness
 # ---------------------------------------------------------------------------
 
 # Start NAME (argv in the remaining args) in the background with all output to
 # WORKDIR/logs/NAME.log, and append "NAME PID CONFIG" to WORKDIR/pids at once.
 # Environment overrides that could move the servers off the config file
-# (NOTARY_SERVER_*, NOTARY_SIGNER_*, REGISTRY_*) are removed. stdin is /dev/null and the lock fd
-# is closed, so the servers hold no pipe or lock of the caller.
+# (NOTARY_SERVER_*, NOTARY_SIGNER_*, REGISTRY_*) are removed, except the one
+# exported variable named by LAUNCH_KEEP_ENV (the signer's passphrase). stdin is /dev/null and the
+# lock fd is closed, so the servers hold no pipe or lock of the caller.
 launch() {
     local name=$1 config=$2
     shift 2
     local logfile=$WORKDIR/logs/$name.log var
     local -a unset_env=()
     for var in $(compgen -e); do
+        [[ $var != "${LAUNCH_KEEP_ENV:-}" ]] || continue
         case $var in
             NOTARY_SERVER_* | NOTARY_SIGNER_* | REGISTRY_*) unset_env+=(-u "$var") ;;
             *) ;;
@@ -519,6 +690,14 @@ write_client_files() {
         else
             printf 'TRUST_SERVICE=local\n'
         fi
+        if [[ -n $DB_PORT ]]; then
+            printf 'DB=mariadb\n'
+            printf 'DB_PORT=%q\n' "$DB_PORT"
+            printf 'DB_SOCKET=%q\n' "$DB_SOCKET"
+            printf 'DB_ADMIN_USER=%q\n' "$DB_ADMIN_USER"
+        else
+            printf 'DB=memory\n'
+        fi
         if [[ -n $REGISTRY_PORT ]]; then
             printf 'REGISTRY_URL=%q\n' "http://$LOOPBACK:$REGISTRY_PORT"
             printf 'REGISTRY_HOST=%q\n' "$LOOPBACK:$REGISTRY_PORT"
@@ -526,6 +705,15 @@ write_client_files() {
         fi
     } >"$WORKDIR/env.tmp"
     mv -f "$WORKDIR/env.tmp" "$WORKDIR/env"
+
+    # For restart: the same options with the ports this start got.
+    {
+        printf '%s\n' --port "$NOTARY_PORT" --trust-dir "$TRUST_DIR" --timeout "$TIMEOUT"
+        [[ -z $REGISTRY_PORT ]] || printf '%s\n' --registry-port "$REGISTRY_PORT"
+        [[ -z $SIGNER_PORT ]] || printf '%s\n' --signer-port "$SIGNER_PORT"
+        [[ -z $DB_PORT ]] || printf '%s\n' --db-port "$DB_PORT"
+    } >"$WORKDIR/start-args.tmp"
+    mv -f "$WORKDIR/start-args.tmp" "$WORKDIR/start-args"
 }
 
 # ---------------------------------------------------------------------------
@@ -544,6 +732,7 @@ on_start_exit() {
 
 cmd_start() {
     local want_port=0 want_registry_port='' want_signer=0 want_signer_port=0 attempt status
+    local want_db=memory want_db_port=0
     TRUST_DIR='' TIMEOUT=20
     while (($#)); do
         case $1 in
@@ -552,6 +741,11 @@ cmd_start() {
             --signer) want_signer=1; shift ;;
             --signer-port)
                 want_signer=1 want_signer_port=${2:?--signer-port needs a value}
+                shift 2
+                ;;
+            --db) want_db=${2:?--db needs a value}; shift 2 ;;
+            --db-port)
+                want_db=mariadb want_db_port=${2:?--db-port needs a value}
                 shift 2
                 ;;
             --trust-dir) TRUST_DIR=${2:?--trust-dir needs a value}; shift 2 ;;
@@ -563,6 +757,8 @@ cmd_start() {
     [[ -z $want_registry_port ]] || valid_port "$want_registry_port" \
         || die "invalid --registry-port: $want_registry_port"
     valid_port "$want_signer_port" || die "invalid --signer-port: $want_signer_port"
+    [[ $want_db == memory || $want_db == mariadb ]] || die "invalid --db: $want_db (memory or mariadb)"
+    valid_port "$want_db_port" || die "invalid --db-port: $want_db_port"
     [[ $TIMEOUT =~ ^[0-9]+$ && $TIMEOUT -gt 0 ]] || die "invalid --timeout: $TIMEOUT"
 
     command -v notary-server >/dev/null || die "notary-server not found (run tests/peers/install-deps.sh)"
@@ -572,12 +768,20 @@ cmd_start() {
     if ((want_signer)); then
         command -v notary-signer >/dev/null || die "notary-signer not found (run tests/peers/install-deps.sh)"
     fi
+    if [[ $want_db == mariadb ]]; then
+        local tool
+        for tool in mariadbd mariadb-install-db mariadb; do
+            command -v "$tool" >/dev/null || die "$tool not found (run tests/peers/install-deps.sh)"
+        done
+    fi
 
     local t0
     t0=$(now_ms)
     mkdir -p "$WORKDIR"
     WORKDIR=$(cd "$WORKDIR" && pwd -P)
-    lock_workdir
+    ((${LOCKED:-0})) || lock_workdir
+    # Configuration files may hold the database passwords.
+    umask 077
     if any_recorded_running; then
         die "a stack is already running in $WORKDIR (run: $PROG stop $WORKDIR)"
     fi
@@ -597,6 +801,13 @@ cmd_start() {
     if [[ -n $want_registry_port && $want_registry_port != 0 ]]; then
         ((want_registry_port != want_port)) || die "--port and --registry-port are the same"
         port_is_free "$want_registry_port" || die "port $LOOPBACK:$want_registry_port is already in use"
+    fi
+    if ((want_db_port != 0)); then
+        local other
+        for other in "$want_port" "$want_registry_port" "$want_signer_port"; do
+            [[ $want_db_port != "$other" ]] || die "--db-port is the same as another port"
+        done
+        port_is_free "$want_db_port" || die "port $LOOPBACK:$want_db_port is already in use"
     fi
     if ((want_signer_port != 0)); then
         ((want_signer_port != want_port)) || die "--port and --signer-port are the same"
@@ -620,12 +831,21 @@ cmd_start() {
     if ((want_signer)); then
         make_signer_cert
     fi
+    SERVER_DSN='' SIGNER_DSN='' SIGNER_ALIAS='' SIGNER_PASSPHRASE_ENV=''
+    if [[ $want_db == mariadb ]]; then
+        db_paths
+        # The socket path must fit in sockaddr_un (108 bytes with the NUL).
+        ((${#DB_SOCKET} < 100)) || die "WORKDIR is too long for mariadbd's socket path: $DB_SOCKET"
+        load_db_secrets
+        init_db
+    fi
 
     for ((attempt = 1; ; attempt++)); do
         # Requested ports are taken; auto ports come from three free ones.
         FREE_PORTS=() TAKEN_PORTS=()
-        mapfile -t FREE_PORTS < <(pick_free_ports 3)
+        mapfile -t FREE_PORTS < <(pick_free_ports 4)
         ((want_port == 0)) || TAKEN_PORTS+=("$want_port")
+        ((want_db_port == 0)) || TAKEN_PORTS+=("$want_db_port")
         [[ -z $want_registry_port || $want_registry_port == 0 ]] \
             || TAKEN_PORTS+=("$want_registry_port")
         ((want_signer_port == 0)) || TAKEN_PORTS+=("$want_signer_port")
@@ -649,14 +869,42 @@ cmd_start() {
             fi
         fi
 
+        DB_PORT=''
+        if [[ $want_db == mariadb ]]; then
+            DB_PORT=$want_db_port
+            if ((DB_PORT == 0)); then
+                pick_unused_port
+                DB_PORT=$PICKED
+            fi
+            db_settings "$DB_PORT"
+        fi
+
         DEADLINE=$(($(now_ms) + TIMEOUT * 1000))
         status=0
+        # The database first: both servers connect to it at start-up.
+        if [[ -n $DB_PORT ]]; then
+            launch_db "$DB_PORT"
+            wait_until db_ready || status=$?
+            if ((status == 0)); then
+                apply_schema
+                log "mariadbd ready (schema applied) after $(($(now_ms) - t0)) ms"
+            fi
+        fi
         # The signer must be up before notary-server dials it: a failed first
         # dial puts the server's gRPC connection into back-off.
-        if [[ -n $SIGNER_PORT ]]; then
+        if ((status == 0)) && [[ -n $SIGNER_PORT ]]; then
             write_signer_config "$SIGNER_PORT"
+            if [[ -n $SIGNER_PASSPHRASE_ENV ]]; then
+                # In the signer's environment only (exported for this launch, then unset).
+                export "$SIGNER_PASSPHRASE_ENV=$DB_SIGNER_PASSPHRASE"
+                LAUNCH_KEEP_ENV=$SIGNER_PASSPHRASE_ENV
+            fi
             launch notary-signer "$WORKDIR/config/signer.json" \
                 notary-signer -config "$WORKDIR/config/signer.json"
+            if [[ -n $SIGNER_PASSPHRASE_ENV ]]; then
+                unset "$SIGNER_PASSPHRASE_ENV"
+                LAUNCH_KEEP_ENV=''
+            fi
             wait_until signer_ready || status=$?
             ((status != 0)) || log "notary-signer ready after $(($(now_ms) - t0)) ms"
         fi
@@ -677,7 +925,8 @@ cmd_start() {
         # and binding: retry with new ports a few times.
         if ((status == 2)) && lost_port_race \
             && { ((want_port == 0)) || [[ $want_registry_port == 0 ]] \
-                || ((want_signer && want_signer_port == 0)); } \
+                || ((want_signer && want_signer_port == 0)) \
+                || [[ $want_db == mariadb && $want_db_port == 0 ]]; } \
             && ((attempt < AUTO_PORT_ATTEMPTS)); then
             log "lost a race for an automatically picked port; retrying"
             stop_recorded || true
@@ -693,7 +942,9 @@ cmd_start() {
 
     local trust="trust service local"
     [[ -z $SIGNER_PORT ]] || trust="trust service remote: notary-signer $LOOPBACK:$SIGNER_PORT"
-    log "ready in $(($(now_ms) - t0)) ms: notary-server https://$LOOPBACK:$NOTARY_PORT ($trust)${REGISTRY_PORT:+, docker-registry http://$LOOPBACK:$REGISTRY_PORT}"
+    local storage="memory storage"
+    [[ -z $DB_PORT ]] || storage="storage: mariadbd $LOOPBACK:$DB_PORT"
+    log "ready in $(($(now_ms) - t0)) ms: notary-server https://$LOOPBACK:$NOTARY_PORT ($trust; $storage)${REGISTRY_PORT:+, docker-registry http://$LOOPBACK:$REGISTRY_PORT}"
     log "source $WORKDIR/env; client config $WORKDIR/notary-client.json"
 }
 
@@ -713,6 +964,21 @@ cmd_stop() {
     log "stopped"
 }
 
+cmd_restart() {
+    (($# == 0)) || die "restart takes no options"
+    [[ -d $WORKDIR ]] || die "$WORKDIR does not exist"
+    WORKDIR=$(cd "$WORKDIR" && pwd -P)
+    [[ -s $WORKDIR/start-args ]] || die "no successful start recorded in $WORKDIR/start-args"
+    local -a args=()
+    mapfile -t args <"$WORKDIR/start-args"
+    lock_workdir
+    local t0
+    t0=$(now_ms)
+    stop_recorded || die "a recorded process survived KILL; not starting again"
+    log "stopped in $(($(now_ms) - t0)) ms; starting again with: ${args[*]}"
+    LOCKED=1 cmd_start "${args[@]}"
+}
+
 main() {
     (($# >= 2)) || usage
     local cmd=$1
@@ -722,6 +988,7 @@ main() {
     case $cmd in
         start) cmd_start "$@" ;;
         stop) cmd_stop "$@" ;;
+        restart) cmd_restart "$@" ;;
         *) usage ;;
     esac
 }

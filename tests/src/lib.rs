@@ -1,6 +1,7 @@
 //! Helpers for the interop suites: locating `keytool`, running the real `notary` and `docker`
 //! CLIs, and a notary-server on loopback (with its local trust service, or with a notary-signer
-//! as a remote one) started by `peers/notary-stack.sh`.
+//! as a remote one; in memory, or stored in a private MariaDB) started by
+//! `peers/notary-stack.sh`.
 //!
 //! A missing peer skips a test, unless `KEYTOOL_REQUIRE_PEERS=1` (set by the test command and
 //! CI), where it fails: the proof that keytool works is the real peers, never a mock.
@@ -58,6 +59,14 @@ pub fn keytool_bin() -> PathBuf {
         );
     }
     bin
+}
+
+/// A program built into the same target directory as the running test (a binary of this
+/// package or of the workspace), if it is there.
+fn sibling_program(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.parent()?.join(name);
+    path.is_file().then_some(path)
 }
 
 /// A `keytool` command on `trust_dir` with no inherited passphrase variables.
@@ -185,7 +194,45 @@ impl TrustService {
     }
 }
 
-/// A notary-server (TLS, memory storage) on loopback, stopped on drop.
+/// Whether `KEYTOOL_STACK_DB` asks for every [`Stack`] to store its data in MariaDB
+/// (`mariadb`) rather than in memory (unset, empty or `memory`).
+fn stack_db_from_env() -> bool {
+    match std::env::var("KEYTOOL_STACK_DB").as_deref() {
+        Ok("mariadb") => true,
+        Ok("" | "memory") | Err(_) => false,
+        Ok(other) => panic!("KEYTOOL_STACK_DB={other}: expected memory or mariadb"),
+    }
+}
+
+/// The private MariaDB server of a [`Stack`] started with [`Stack::start_with_database`].
+#[derive(Clone, Debug)]
+pub struct Database {
+    /// Its Unix socket, where the administrator connects without a password.
+    pub socket: PathBuf,
+    /// The administrator account (root, or the user running the tests).
+    pub admin_user: String,
+    /// Its TCP port on 127.0.0.1 (where notary-server and notary-signer connect).
+    pub port: u16,
+}
+
+impl Database {
+    /// Runs `sql` as the administrator and returns the rows, tab-separated, without headers.
+    pub fn query(&self, sql: &str) -> String {
+        stdout(&ok(Command::new("mariadb")
+            .arg("--no-defaults")
+            .arg(format!("--socket={}", self.socket.display()))
+            .args([
+                "-u",
+                &self.admin_user,
+                "--batch",
+                "--skip-column-names",
+                "-e",
+                sql,
+            ])))
+    }
+}
+
+/// A notary-server (TLS, memory storage or a private MariaDB) on loopback, stopped on drop.
 pub struct Stack {
     /// The work directory of the stack.
     pub dir: tempfile::TempDir,
@@ -195,6 +242,8 @@ pub struct Stack {
     pub ca: PathBuf,
     /// The server's trust service (as recorded by the start script).
     pub trust_service: TrustService,
+    /// The database notary-server and notary-signer store their data in; `None`: memory.
+    pub database: Option<Database>,
 }
 
 impl Stack {
@@ -211,13 +260,30 @@ impl Stack {
         Stack::start_in(TrustService::Remote)
     }
 
+    /// Starts the production-shaped stack: notary-server with a notary-signer as its trust
+    /// service, both storing their data in a private MariaDB server on loopback (the schema
+    /// and accounts of keytool's sandbox). Returns `None` (skip) when a peer is missing.
+    pub fn start_with_database() -> Option<Stack> {
+        Stack::start_with(TrustService::Remote, true)
+    }
+
     /// Starts the stack with the given trust service; see [`Stack::start`] and
     /// [`Stack::start_with_signer`].
     pub fn start_in(trust_service: TrustService) -> Option<Stack> {
+        Stack::start_with(trust_service, false)
+    }
+
+    fn start_with(trust_service: TrustService, database: bool) -> Option<Stack> {
+        // KEYTOOL_STACK_DB=mariadb runs every suite's stacks on the database (CI runs the
+        // publish and rotate suites that way besides the default memory store).
+        let database = database || stack_db_from_env();
         if !have("notary-server") {
             return None;
         }
         if trust_service == TrustService::Remote && !have("notary-signer") {
+            return None;
+        }
+        if database && !(have("mariadbd") && have("mariadb-install-db") && have("mariadb")) {
             return None;
         }
         // Built first, so that its Drop stops whatever was started if anything below panics.
@@ -226,33 +292,89 @@ impl Stack {
             url: String::new(),
             ca: PathBuf::new(),
             trust_service,
+            database: None,
         };
-        let script = here().join("peers/notary-stack.sh");
-        let mut cmd = Command::new("bash");
-        cmd.arg(&script).arg("start").arg(stack.dir.path());
+        let mut cmd = stack.script("start");
         if trust_service == TrustService::Remote {
             cmd.arg("--signer");
         }
+        if database {
+            // The first initialisation of the database comes on top of the servers' start-up.
+            cmd.args(["--db", "mariadb", "--timeout", "60"]);
+        }
         ok(&mut cmd);
-        let env = std::fs::read_to_string(stack.dir.path().join("env")).expect("stack env file");
-        let get = |k: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}=")))
-                .map(|v| v.trim_matches(|c| c == '"' || c == '\'').to_owned())
-                .unwrap_or_else(|| panic!("{k} missing in stack env"))
-        };
-        stack.url = get("NOTARY_URL");
-        stack.ca = PathBuf::from(get("NOTARY_CA"));
+        stack.read_env();
         let expected = match trust_service {
             TrustService::Local => "local",
             TrustService::Remote => "remote",
         };
         assert_eq!(
-            get("TRUST_SERVICE"),
+            stack.env_value("TRUST_SERVICE"),
             expected,
             "the stack started with the wrong trust service"
         );
+        assert_eq!(
+            stack.env_value("DB"),
+            if database { "mariadb" } else { "memory" },
+            "the stack started with the wrong storage"
+        );
         Some(stack)
+    }
+
+    /// `notary-stack.sh VERB WORKDIR`. With a database, the schema comes from keytool's
+    /// sandbox code through this package's sandbox_schema program, which cargo builds next to
+    /// the test binaries (without it the script would `cargo run` it, a build inside the test).
+    fn script(&self, verb: &str) -> Command {
+        let mut cmd = Command::new("bash");
+        cmd.arg(here().join("peers/notary-stack.sh"))
+            .arg(verb)
+            .arg(self.dir.path());
+        if let Some(tool) = sibling_program("sandbox_schema") {
+            cmd.env("KEYTOOL_SCHEMA_CMD", tool);
+        }
+        cmd
+    }
+
+    /// A value of the start script's env file.
+    fn env_value(&self, key: &str) -> String {
+        let env = std::fs::read_to_string(self.dir.path().join("env")).expect("stack env file");
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .map(|v| v.trim_matches(|c| c == '"' || c == '\'').to_owned())
+            .unwrap_or_else(|| panic!("{key} missing in stack env"))
+    }
+
+    fn read_env(&mut self) {
+        self.url = self.env_value("NOTARY_URL");
+        self.ca = PathBuf::from(self.env_value("NOTARY_CA"));
+        self.database = (self.env_value("DB") == "mariadb").then(|| Database {
+            socket: PathBuf::from(self.env_value("DB_SOCKET")),
+            admin_user: self.env_value("DB_ADMIN_USER"),
+            port: self.env_value("DB_PORT").parse().expect("DB_PORT"),
+        });
+    }
+
+    /// Stops every process of the stack (notary-server, notary-signer, the database, the
+    /// registry) and starts them again on the same ports with the same certificates and data
+    /// (`notary-stack.sh restart`).
+    pub fn restart(&mut self) {
+        ok(&mut self.script("restart"));
+        let url = self.url.clone();
+        self.read_env();
+        assert_eq!(self.url, url, "the restarted server moved");
+    }
+
+    /// The PIDs the start script recorded, by process name (`notary-server`, `notary-signer`,
+    /// `mariadbd`, `docker-registry`).
+    pub fn pids(&self) -> Vec<(String, u32)> {
+        std::fs::read_to_string(self.dir.path().join("pids"))
+            .expect("pids")
+            .lines()
+            .filter_map(|l| {
+                let mut cols = l.split_whitespace();
+                Some((cols.next()?.to_owned(), cols.next()?.parse().ok()?))
+            })
+            .collect()
     }
 
     /// A `notary` command against this server.

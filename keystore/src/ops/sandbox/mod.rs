@@ -12,6 +12,7 @@
 mod certs;
 mod compose;
 mod daemon;
+mod database;
 mod images;
 mod layout;
 mod lifecycle;
