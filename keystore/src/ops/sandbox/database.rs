@@ -30,8 +30,8 @@
 //! `tests/src/bin/sandbox_schema.rs` can compile it as it is and print the very same SQL and
 //! DSNs for `tests/peers/notary-stack.sh --db mariadb`.
 
-// Used by the sandbox's lifecycle once it runs the trust service on a database; until then only
-// the unit tests and the harness's copy use it.
+// Compiled today only by the test harness (tests/src/bin/sandbox_schema.rs), which uses part of
+// it; keystore's sandbox lifecycle will use all of it with `sandbox up --signer` (issue 14).
 #![allow(dead_code)]
 
 use std::fmt;
