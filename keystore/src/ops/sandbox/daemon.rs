@@ -88,7 +88,7 @@ pub(crate) fn private_root(settings: &SandboxSettings) -> PathBuf {
 pub(crate) fn cli(settings: &SandboxSettings, record: &DaemonRecord) -> DockerCli {
     let docker = DockerCli::default();
     match &record.host {
-        Some(host) if record.kind == "private" => docker
+        Some(host) => docker
             .with_env("DOCKER_HOST", Some(OsStr::new(host)))
             .with_env(
                 "DOCKER_CONFIG",
@@ -97,7 +97,7 @@ pub(crate) fn cli(settings: &SandboxSettings, record: &DaemonRecord) -> DockerCl
             .with_env("DOCKER_CONTEXT", None)
             .with_env("DOCKER_TLS_VERIFY", None)
             .with_env("DOCKER_CERT_PATH", None),
-        _ => docker,
+        None => docker,
     }
 }
 

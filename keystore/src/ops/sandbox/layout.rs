@@ -203,7 +203,8 @@ pub fn default_state_dir(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Op
 pub struct DaemonRecord {
     /// `private` (started by keytool under the state directory) or `own` (the user's).
     pub kind: String,
-    /// `DOCKER_HOST` of the daemon (`unix://…`); `None`: the user's default.
+    /// `DOCKER_HOST` of a private daemon (`unix://…`); `None` for the user's own, reached as the
+    /// user's `docker` reaches it.
     pub host: Option<String>,
     /// The daemon's socket on this machine, mounted into the client container.
     pub socket: PathBuf,

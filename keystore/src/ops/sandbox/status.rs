@@ -90,10 +90,8 @@ pub fn status(settings: &SandboxSettings) -> Result<SandboxStatus> {
         .unwrap_or_default(),
         _ => Vec::new(),
     };
-    let host_prefix = record
-        .as_ref()
-        .and_then(|r| r.daemon.host.clone())
-        .filter(|_| record.as_ref().is_some_and(|r| r.daemon.kind == "private"));
+    // Only a private daemon has a host of its own; the user's own daemon is the default one.
+    let host_prefix = record.as_ref().and_then(|r| r.daemon.host.clone());
     let mut environment = vec![
         (
             "KEYTOOL_TRUST_DIR".to_owned(),
