@@ -116,6 +116,13 @@ pub(crate) enum Command {
     /// is completed by the next run). Published repositories need the server; an unpublished
     /// repository's targets key rotates locally
     Rotate(cmd::rotate::RotateArgs),
+    /// A repository's signers (delegations), as docker trust signer makes them
+    #[command(subcommand)]
+    Signer(cmd::signer::SignerCommand),
+    /// Sign "tag T of GUN is manifest D of N bytes" directly, without a push, and publish
+    Sign(cmd::sign::SignArgs),
+    /// Remove a tag's signature (docker trust revoke) and publish
+    Unsign(cmd::sign::UnsignArgs),
     /// Pre-flight: local keys, the keys the server expects, whether this machine can sign now
     /// (exit code 0 when ready, 1 when not)
     Status(cmd::status::StatusArgs),

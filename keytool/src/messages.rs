@@ -156,8 +156,13 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
             Argument::TrustDir => "Pass --trust-dir DIR, or set KEYTOOL_TRUST_DIR or HOME.".into(),
             Argument::KeyId => "Run \"keytool key list\" to see key IDs.".into(),
             Argument::Confirmation => "Pass --yes.".into(),
+            Argument::Signer => "\"keytool signer list --repo GUN\" shows the signers; \"keytool signer add NAME --repo GUN --generate\" adds one.".into(),
+            Argument::Digest => "Give the manifest's digest and size as the registry has them (docker buildx imagetools inspect --raw IMAGE | sha256sum, wc -c), or pass --no-check for a manifest the registry does not hold yet.".into(),
             _ => "See keytool --help.".into(),
         },
+        Error::Target { target, .. } if target.starts_with("registry ") => {
+            "Pass --registry URL when this machine reaches the registry under another name, or --no-check to sign without asking it.".into()
+        }
         Error::Target { .. } => {
             "Check that the container runs (docker ps, with the same DOCKER_HOST) and, for a push, that the repository is published (keytool init --repo GUN --server URL).".into()
         }

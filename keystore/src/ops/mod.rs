@@ -1,6 +1,7 @@
 //! One function per user intent. The CLI, and later the C and Go faces, call these and nothing
 //! below them, so an operation means the same thing everywhere.
 
+mod edit;
 mod explain;
 mod export;
 mod generate;
@@ -15,6 +16,8 @@ mod remote;
 mod remove;
 mod rotate;
 mod sandbox;
+mod sign;
+mod signer;
 mod status;
 mod stored;
 mod vault;
@@ -43,6 +46,11 @@ pub use sandbox::{
     Pushed, SandboxOptions, SandboxSettings, SandboxStatus, Up, compose as sandbox_compose,
     default_state_dir as default_sandbox_dir, down as sandbox_down, play as sandbox_play, pull,
     pull_in_sandbox, push, push_in_sandbox, status as sandbox_status, up as sandbox_up,
+};
+pub use sign::{RegistryCheck, SignedTag, UnsignedTag, sign, unsign};
+pub use signer::{
+    RELEASES, SignerAdded, SignerInfo, SignerKey, SignerKeyInfo, SignerRemoved, Signers,
+    check_signer_name, parse_public_key, signer_add, signer_list, signer_remove,
 };
 pub use status::{ExpectedKey, Expiry, Status, status};
 pub use stored::{

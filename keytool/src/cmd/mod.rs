@@ -10,5 +10,7 @@ pub(crate) mod passphrase;
 pub(crate) mod provision;
 pub(crate) mod rotate;
 pub(crate) mod sandbox;
+pub(crate) mod sign;
+pub(crate) mod signer;
 pub(crate) mod status;
 pub(crate) mod vault;

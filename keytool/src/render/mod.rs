@@ -8,3 +8,4 @@ pub(crate) mod passphrase;
 pub(crate) mod repo;
 pub(crate) mod rotate;
 pub(crate) mod sandbox;
+pub(crate) mod signer;

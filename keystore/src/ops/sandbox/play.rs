@@ -332,6 +332,7 @@ fn walkthrough(
         with_root: false,
         server: Some(&server),
         ca: None,
+        signers: &[],
     };
     let provisioned = provision(&dir, &gun, &target, &provision_options)?;
     let mut expected_keys: BTreeSet<String> = [format!("{targets_key}.key")].into_iter().collect();
