@@ -435,3 +435,139 @@ fn keystore_files(stack: &Stack, gun: &str, names: &[&str]) -> Vec<(String, Vec<
         })
         .collect()
 }
+
+/// The signer key the server lists for `name` now (`signer list --json`).
+fn signer_key(stack: &Stack, trust: &Path, gun: &str, name: &str) -> String {
+    let listed = json(&run(
+        stack,
+        trust,
+        &stack.url,
+        &["--json", "signer", "list", "--repo", gun],
+    ));
+    listed["signers"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == name))
+        .and_then(|s| s["keys"][0]["id"].as_str())
+        .unwrap_or_else(|| panic!("no signer {name}: {listed}"))
+        .to_owned()
+}
+
+#[test]
+fn a_signer_rotation_survives_a_crash_at_every_step() {
+    let Some(stack) = Stack::start() else { return };
+    if !have("notary") {
+        assert!(!interop_tests::peers_required(), "notary is required");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "example.com/signers/rotation";
+    let url = stack.url.clone();
+    json(&run(
+        &stack,
+        &trust,
+        &url,
+        &["--json", "init", "--repo", gun],
+    ));
+    json(&run(
+        &stack,
+        &trust,
+        &url,
+        &[
+            "--json",
+            "signer",
+            "add",
+            "alice",
+            "--repo",
+            gun,
+            "--generate",
+        ],
+    ));
+    let digest = digest_of("released by alice");
+    json(&run(
+        &stack,
+        &trust,
+        &url,
+        &[
+            "--json",
+            "sign",
+            &format!("{gun}:v1"),
+            "--digest",
+            &digest,
+            "--size",
+            "77",
+            "--no-check",
+        ],
+    ));
+    let notary_trust = tmp.path().join("notary");
+    let released = |what: &str| {
+        let list = stdout(&ok(stack.notary(&notary_trust).args(["list", gun])));
+        assert!(
+            list.lines().any(|l| l.starts_with("v1 ")
+                && l.contains(&digest[7..])
+                && l.contains("targets/")),
+            "{what}: {list}"
+        );
+    };
+    for step in ["journaled", "new-key-written", "published", "retired", ""] {
+        let old = signer_key(&stack, &trust, gun, "alice");
+        let old_file = trust.join("private").join(format!("{old}.key"));
+        assert!(
+            old_file.is_file(),
+            "{step}: the key the server lists is here"
+        );
+        let mut cmd = kt(&trust);
+        cmd.args([
+            "--json",
+            "rotate",
+            "--signer",
+            "alice",
+            "--repo",
+            gun,
+            "--server",
+            &url,
+            "--tlscacert",
+        ])
+        .arg(&stack.ca);
+        if !step.is_empty() {
+            let crashed = cmd.env("KEYTOOL_FAULT_POINT", step).output().expect("runs");
+            assert!(!crashed.status.success(), "{step}: the fault point aborts");
+            let listed = signer_key(&stack, &trust, gun, "alice");
+            if listed == old {
+                assert!(
+                    old_file.is_file(),
+                    "{step}: the old key is gone while the server trusts it"
+                );
+            }
+            released(step);
+            cmd.env_remove("KEYTOOL_FAULT_POINT");
+        }
+        let done = json(&cmd.output().expect("runs"));
+        // Stopped before the new key was durable, a rotation starts over; later, it resumes.
+        let resumed = !matches!(step, "" | "journaled");
+        assert_eq!(done["resumed"], resumed, "{step}: {done}");
+        let new = done["new_key"].as_str().expect("new key");
+        assert_eq!(signer_key(&stack, &trust, gun, "alice"), new, "{step}");
+        assert_ne!(new, old, "{step}");
+        assert!(!old_file.exists(), "{step}: the old key is retired");
+        assert!(
+            trust
+                .join("keytool-retired")
+                .join(format!("{old}.key"))
+                .is_file(),
+            "{step}"
+        );
+        assert!(
+            trust.join("private").join(format!("{new}.key")).is_file(),
+            "{step}"
+        );
+        // The tag alice released still verifies, now signed by her new key.
+        released(step);
+    }
+    let inspect = stack.docker_trust_inspect(&tmp.path().join("docker"), gun);
+    assert_eq!(
+        inspect["SignedTags"][0]["Signers"],
+        serde_json::json!(["alice"]),
+        "{inspect}"
+    );
+}

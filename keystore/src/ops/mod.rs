@@ -18,6 +18,7 @@ mod rotate;
 mod sandbox;
 mod sign;
 mod signer;
+mod signer_rotate;
 mod status;
 mod stored;
 mod vault;
@@ -52,6 +53,7 @@ pub use signer::{
     RELEASES, SignerAdded, SignerInfo, SignerKey, SignerKeyInfo, SignerRemoved, Signers,
     check_signer_name, parse_public_key, signer_add, signer_list, signer_remove,
 };
+pub use signer_rotate::{SignerRotated, signer_rotate};
 pub use status::{ExpectedKey, Expiry, Status, status};
 pub use stored::{
     Revealed, forget_everywhere, forget_passphrase, reveal_passphrase, store_passphrase,

@@ -364,12 +364,7 @@ pub fn signer_remove(
             ),
         });
     }
-    let used: Vec<String> = delegations
-        .roles
-        .iter()
-        .flat_map(|r| r.role.keyids.iter().cloned())
-        .collect();
-    delegations.keys.retain(|id, _| used.contains(id));
+    drop_unused_keys(delegations);
     let targets_key = edit::targets_key(dir, source, &remote, gun, kdf)?;
     let snapshot_key = edit::snapshot_key(dir, source, &remote, kdf)?;
     let mut change = Edit::new(&remote, gun);
@@ -382,6 +377,16 @@ pub fn signer_remove(
         orphaned_tags,
         targets_version: now.targets.version,
     })
+}
+
+/// Drops the delegation keys no role lists any more.
+pub(crate) fn drop_unused_keys(delegations: &mut Delegations) {
+    let used: Vec<String> = delegations
+        .roles
+        .iter()
+        .flat_map(|r| r.role.keyids.iter().cloned())
+        .collect();
+    delegations.keys.retain(|id, _| used.contains(id));
 }
 
 fn no_signer(name: &str, gun: &Gun) -> Error {

@@ -128,3 +128,35 @@ pub(crate) fn unsigned(json: bool, done: &ops::UnsignedTag, url: &str) {
         done.roles.join(", ")
     );
 }
+
+/// `rotate --signer`.
+pub(crate) fn rotated(json: bool, done: &ops::SignerRotated) {
+    if json {
+        output::json(done);
+        return;
+    }
+    println!("new key      {}", done.new_key);
+    eprintln!(
+        "{} signer {} of {}: {} replaced by {}{}.",
+        if done.resumed {
+            "Completed the rotation of"
+        } else {
+            "Rotated"
+        },
+        done.name,
+        done.gun,
+        done.old_keys.join(", "),
+        done.new_key,
+        if done.resigned.is_empty() {
+            String::new()
+        } else {
+            format!("; re-signed {}", done.resigned.join(", "))
+        }
+    );
+    for id in &done.retired {
+        eprintln!("Retired the old key {id} to keytool-retired/.");
+    }
+    for (id, uses) in &done.kept {
+        eprintln!("Kept the old key {id}: still {}.", uses.join(", "));
+    }
+}
