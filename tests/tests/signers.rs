@@ -220,6 +220,17 @@ fn signers_and_signed_digests_as_docker_and_notary_see_them() {
     assert_eq!(tag["SignedTag"], "v1", "{inspect}");
     assert_eq!(tag["Digest"], &digest[7..]);
     assert_eq!(tag["Signers"], serde_json::json!(["alice"]), "{inspect}");
+    // status lists the signers' roles among what expires.
+    let status = kt_json(&["status", "--repo", gun]);
+    let expiring: Vec<&str> = status["expiries"]
+        .as_array()
+        .expect("expiries")
+        .iter()
+        .filter_map(|e| e["what"].as_str())
+        .collect();
+    for role in ["targets/alice", "targets/releases", "targets"] {
+        assert!(expiring.contains(&role), "{role}: {status}");
+    }
     // The same again: nothing to publish. A new digest replaces the old one.
     let same = kt_json(&[
         "sign",

@@ -202,10 +202,15 @@ pub(crate) fn local_delegation_keys(
 }
 
 /// The targets of delegated role `name` as the server has them: an empty one when it has no
-/// file yet (version 0) or only one that no longer verifies (its version, to publish over it).
+/// file yet (version 0) or only one that its keys no longer sign (its version, to publish over
+/// it); an expired one keeps its content (re-signing renews it).
 pub(crate) fn delegated_targets(remote: &Remote, name: &str) -> (Targets, u64) {
     if let Some(u) = remote.unverified.iter().find(|u| u.name == name) {
-        return (roles::empty_targets(0, SystemTime::now()), u.version);
+        let content = u
+            .expired
+            .clone()
+            .unwrap_or_else(|| roles::empty_targets(0, SystemTime::now()));
+        return (content, u.version);
     }
     match remote.delegations.iter().find(|d| d.name == name) {
         Some(d) => (d.targets.clone(), d.targets.version()),

@@ -10,8 +10,9 @@
 //!    gives them, unexpired, matching snapshot's length and hashes, no rollback. A delegation
 //!    snapshot does not list has no file yet (notary's clients treat it as empty). Deeper
 //!    delegations are not walked: docker neither signs nor reads them. A delegation file whose
-//!    signatures no longer meet its threshold (its signer was removed) is set aside as
-//!    unverified, as notary's clients skip it with a warning; nothing of it is trusted.
+//!    signatures no longer meet its threshold (its signer was removed), or that has expired, is
+//!    set aside as unverified, as notary's clients skip it with a warning; nothing of it is
+//!    trusted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
@@ -46,8 +47,7 @@ pub struct Verified {
     pub unverified: Vec<Unverified>,
 }
 
-/// A delegated role's file that a threshold of its trusted keys did not sign: none of its
-/// targets are trusted.
+/// A delegated role's file that does not verify now: none of its targets are trusted.
 #[derive(Clone, Debug)]
 pub struct Unverified {
     /// The role.
@@ -56,6 +56,9 @@ pub struct Unverified {
     pub version: u64,
     /// Why it does not verify.
     pub reason: String,
+    /// For a file that a threshold of its keys signed but that has expired: its content, which
+    /// a re-signature renews (no newer file replaced it: the version floor held).
+    pub expired: Option<Targets>,
 }
 
 /// At most this many delegated roles are walked; a targets.json delegating more is refused
@@ -148,30 +151,43 @@ impl Walk<'_> {
                 reason: format!("the server's snapshot of {gun} lists {file}, which it does not serve"),
             })?;
             verify::check_meta(Some(meta), &file, &bytes)?;
-            let check = verify::check_delegation(&bytes, delegations, name, self.now)?;
-            if !check.meets_threshold() {
-                unverified.push(Unverified {
-                    name: name.clone(),
-                    version: check.signed.version,
-                    reason: format!(
-                        "{file} carries {} valid signature(s) from the keys now trusted for it; {} needed",
-                        check.signers.len(),
-                        check.threshold
-                    ),
-                });
-                continue;
-            }
-            let (signed, signers) = (check.signed, check.signers);
+            let check = verify::check_delegation(&bytes, delegations, name)?;
             if let Some(floor) = self.version_floor(name)?
-                && signed.version < floor
+                && check.signed.version < floor
             {
                 return Err(Error::InvalidMetadata {
                     reason: format!(
                         "the server's {file} of {gun} is version {}, older than version {floor} this machine already saw: a rollback",
-                        signed.version
+                        check.signed.version
                     ),
                 });
             }
+            let expired = check.expires.is_none_or(|at| at < self.now);
+            if !check.meets_threshold() || expired {
+                let reason = if check.meets_threshold() {
+                    format!(
+                        "{file} expired{}",
+                        check
+                            .expires
+                            .map(|at| format!(" at {}", super::roles::go_time(at)))
+                            .unwrap_or_default()
+                    )
+                } else {
+                    format!(
+                        "{file} carries {} valid signature(s) from the keys now trusted for it; {} needed",
+                        check.signers.len(),
+                        check.threshold
+                    )
+                };
+                unverified.push(Unverified {
+                    name: name.clone(),
+                    version: check.signed.version,
+                    reason,
+                    expired: check.meets_threshold().then_some(check.signed),
+                });
+                continue;
+            }
+            let (signed, signers) = (check.signed, check.signers);
             out.push(Delegated {
                 name: name.clone(),
                 targets: signed,

@@ -238,6 +238,8 @@ pub struct DelegationCheck {
     pub signers: BTreeSet<String>,
     /// How many distinct keys must have signed.
     pub threshold: u64,
+    /// When it expires (`None`: no valid expiry, which counts as expired).
+    pub expires: Option<SystemTime>,
 }
 
 impl DelegationCheck {
@@ -247,16 +249,15 @@ impl DelegationCheck {
     }
 }
 
-/// Checks a delegated role's metadata (`targets/releases.json`, ...): its type, its expiry, and
-/// which of the keys `delegations` (the verified parent's) trusts for it signed it. Whether
-/// they meet the threshold is the caller's decision ([`DelegationCheck::meets_threshold`]):
-/// notary's clients skip such a role with a warning (its keys were replaced or removed) rather
-/// than fail the whole repository.
+/// Checks a delegated role's metadata (`targets/releases.json`, ...): its type, and which of the
+/// keys `delegations` (the verified parent's) trusts for it signed it. Whether they meet the
+/// threshold, and whether it has expired, is the caller's decision
+/// ([`DelegationCheck::meets_threshold`], [`DelegationCheck::expires`]): notary's clients skip
+/// such a role with a warning rather than fail the whole repository.
 pub fn check_delegation(
     bytes: &[u8],
     delegations: &Delegations,
     name: &str,
-    now: SystemTime,
 ) -> Result<DelegationCheck> {
     let env = Envelope::parse(bytes)?;
     let signed: Targets = env.typed()?;
@@ -267,8 +268,8 @@ pub fn check_delegation(
     let canonical = cjson::to_vec(&env.signed)?;
     let keys = RoleKeys::of_delegation(delegations, name)?;
     let signers = keys.signers(&env.signatures, &canonical)?;
-    check_expiry(&signed, &file, now)?;
     Ok(DelegationCheck {
+        expires: parse_time(&signed.expires),
         signed,
         signers,
         threshold: keys.threshold,
