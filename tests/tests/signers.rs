@@ -93,6 +93,22 @@ fn signers_and_signed_digests_as_docker_and_notary_see_them() {
         pem.contains("role: alice") && !pem.contains("gun:"),
         "{pem}"
     );
+    // A signer key is an ordinary key: exported by keytool, notary imports it as alice's.
+    let bundle = tmp.path().join("alice.pem");
+    ok(kt(&trust)
+        .args(["key", "export", "--key", &alice_key, "-o"])
+        .arg(&bundle));
+    let imported = tmp.path().join("imported");
+    ok(interop_tests::notary(&imported)
+        .env("NOTARY_DELEGATION_PASSPHRASE", SIGNER_PW)
+        .args(["key", "import"])
+        .arg(&bundle));
+    let keys = stdout(&ok(interop_tests::notary(&imported).args(["key", "list"])));
+    assert!(
+        keys.lines()
+            .any(|l| l.contains(&alice_key) && l.split_whitespace().next() == Some("alice")),
+        "{keys}"
+    );
     // Adding the same key again changes nothing.
     let again = run(
         &stack,
