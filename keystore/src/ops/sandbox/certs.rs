@@ -182,3 +182,25 @@ fn split(path: &Path) -> Result<(&Path, &str)> {
         _ => Err(failed(format!("{} is not a file path", path.display()))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signer_topology_configures_a_remote_trust_service_and_mysql_without_secrets() {
+        let mut s = SandboxSettings::new("/tmp/s");
+        let plain = server_config(&s);
+        assert_eq!(plain["trust_service"]["type"], "local");
+        assert_eq!(plain["storage"]["backend"], "memory");
+        s.signer = true;
+        let c = server_config(&s);
+        assert_eq!(c["trust_service"]["type"], "remote");
+        assert_eq!(c["trust_service"]["hostname"], "notarysigner");
+        assert_eq!(c["trust_service"]["port"], "7899");
+        assert_eq!(c["trust_service"]["key_algorithm"], "ecdsa");
+        assert_eq!(c["storage"], serde_json::json!({ "backend": "mysql" }));
+        // The DSN, with its password, comes from the environment only.
+        assert!(!c.to_string().contains("db_url"));
+    }
+}

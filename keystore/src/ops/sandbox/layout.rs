@@ -342,4 +342,39 @@ mod tests {
         let s = SandboxSettings::new("relative/dir");
         assert!(s.check().is_err());
     }
+
+    #[test]
+    fn the_signer_topology_needs_names_of_its_own_and_local_images() {
+        let mut s = SandboxSettings::new("/tmp/s");
+        s.signer = true;
+        s.check().expect("the seed's names");
+        s.names.database = "notaryserver".into();
+        assert!(s.check().is_err(), "database named like the server");
+        let mut s = SandboxSettings::new("/tmp/s");
+        s.signer = true;
+        s.names.signer = "--privileged".into();
+        assert!(s.check().is_err());
+        let mut s = SandboxSettings::new("/tmp/s");
+        s.signer = true;
+        s.images = ImageSource::Upstream;
+        assert!(s.check().is_err());
+        // Without the signer, its names do not matter.
+        let mut s = SandboxSettings::new("/tmp/s");
+        s.names.database = "notaryserver".into();
+        s.check().expect("unused names are not compared");
+    }
+
+    #[test]
+    fn an_older_record_reads_as_the_memory_topology() {
+        let mut json = serde_json::to_value(SandboxSettings::new("/tmp/s")).expect("json");
+        let obj = json.as_object_mut().expect("object");
+        obj.remove("signer");
+        let names = obj["names"].as_object_mut().expect("names");
+        names.remove("signer");
+        names.remove("database");
+        let s: SandboxSettings = serde_json::from_value(json).expect("older record");
+        assert!(!s.signer);
+        assert_eq!(s.names.database, "mysql");
+        assert_eq!(s.names.signer, "notarysigner");
+    }
 }
