@@ -468,6 +468,53 @@ fn signer_sandbox_plays_survives_restarts_rekeys_and_leaves_nothing() {
     )));
     assert!(pulled["digest"].as_str().is_some());
 
+    // The database goes away during a rotation: the rotation fails with the server's error,
+    // keytool's journal keeps it pending, and once the database is back the same command
+    // resumes it; the repository verifies with the new key.
+    docker(&host, &["stop", "mysql"]);
+    let failed = user()
+        .args(["--json", "rotate", "--repo", &gun])
+        .output()
+        .expect("rotate");
+    assert!(!failed.status.success(), "a rotation without the database");
+    eprintln!(
+        "rotate without the database: {}",
+        String::from_utf8_lossy(&failed.stderr).trim()
+    );
+    docker(&host, &["start", "mysql"]);
+    let mut resumed = None;
+    let mut last = String::new();
+    let t = std::time::Instant::now();
+    // notary-server exits when its database goes away (notary 0.7's health check panics);
+    // docker starts it again, with its back-off.
+    for _ in 0..300 {
+        let out = user()
+            .args(["--json", "rotate", "--repo", &gun])
+            .output()
+            .expect("rotate");
+        if out.status.success() {
+            resumed = Some(json(&out));
+            break;
+        }
+        last = String::from_utf8_lossy(&out.stderr).into_owned();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let resumed = resumed.unwrap_or_else(|| {
+        panic!("the rotation does not complete once the database is back: {last}")
+    });
+    eprintln!(
+        "TIME rotation completed {} ms after the database was started again: {resumed}",
+        t.elapsed().as_millis()
+    );
+    let st = json(&ok(user().args(["--json", "status", "--repo", &gun])));
+    assert_eq!(st["ready"], true, "{st}");
+    assert_eq!(st["pending_rotation"], false, "{st}");
+    assert_eq!(
+        st["local_targets_keys"],
+        serde_json::json!([resumed["new_key"]]),
+        "{st}"
+    );
+
     // Down: every container, the network and the daemon.
     let down = json(&ok(&mut sandbox(state.path(), &["down", "--volumes"])));
     assert_eq!(down["containers"].as_array().map(Vec::len), Some(5));

@@ -48,6 +48,11 @@ const SERVER_PASSWORD: &str = "database account server";
 const SIGNER_PASSWORD: &str = "database account signer";
 /// The environment variable notary-server reads its DSN from.
 const SERVER_DSN_ENV: &str = "NOTARY_SERVER_STORAGE_DB_URL";
+/// The restart policy of the trust service's containers. notary-server 0.7 exits when its
+/// periodic database health check runs into a database that went away and came back (gorm's
+/// `HasTable` panics with "Error 1102: Incorrect database name ''"); docker starts it again, as
+/// production deployments of notary do. `docker stop` and `down` still stop them for good.
+pub(crate) const RESTART: [&str; 2] = ["--restart", "unless-stopped"];
 /// The environment variable notary-signer reads its DSN from.
 const SIGNER_DSN_ENV: &str = "NOTARY_SIGNER_STORAGE_DB_URL";
 
@@ -167,6 +172,8 @@ pub(crate) fn start_database(
             &n.network,
             "--label",
             &label,
+            RESTART[0],
+            RESTART[1],
             "--",
             image,
         ],
@@ -306,6 +313,8 @@ pub(crate) fn start_signer(
         &label,
         "--mount",
         &mount,
+        RESTART[0],
+        RESTART[1],
         "-e",
         SIGNER_DSN_ENV,
     ];
@@ -324,13 +333,13 @@ pub(crate) fn start_signer(
     Ok(())
 }
 
-/// The docker CLI that starts notary-server with its DSN in the environment, and the `-e`
-/// arguments that pass it on.
+/// The docker CLI that starts notary-server with its DSN in the environment, and the arguments
+/// that pass it on (and its restart policy).
 pub(crate) fn server_cli(
     docker: &DockerCli,
     settings: &SandboxSettings,
     secrets: &Secrets,
-) -> Result<(DockerCli, [&'static str; 2])> {
+) -> Result<(DockerCli, [&'static str; 4])> {
     let dsn = database::server_dsn(
         &settings.names.database,
         database::DEFAULT_PORT,
@@ -339,7 +348,7 @@ pub(crate) fn server_cli(
     .map_err(invalid)?;
     Ok((
         with_secret(docker, SERVER_DSN_ENV, &dsn),
-        ["-e", SERVER_DSN_ENV],
+        ["-e", SERVER_DSN_ENV, RESTART[0], RESTART[1]],
     ))
 }
 
