@@ -438,6 +438,8 @@ fn signer_sandbox_plays_survives_restarts_rekeys_and_leaves_nothing() {
     }
     let st = json(&ok(user().args(["--json", "status", "--repo", &gun])));
     eprintln!("status after restarts: {st}");
+    assert_eq!(st["ready"], true, "{st}");
+    assert_eq!(st["snapshot_server_managed"], true, "{st}");
 
     // Re-key: a new alias and passphrase become the default; the keys encrypted with the old
     // one still sign, new keys are encrypted with the new one.
