@@ -41,12 +41,16 @@ pub use rotate::{
     BulkSelection, NewKeyPassphrase, RotateOptions, Rotated, Step, local_repositories,
     pending_rotation, published_repositories, rotate,
 };
+/// The sandbox's trust service database module (internal: for the test harness).
+#[cfg(feature = "internals")]
+pub use sandbox::database as sandbox_database;
 pub use sandbox::{
     BuiltImage, ContainerState, DaemonChoice, DaemonRecord, Down,
     FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, ImageSource, Names, PlayReport, PlayStep, Pulled,
-    Pushed, SandboxOptions, SandboxSettings, SandboxStatus, Up, compose as sandbox_compose,
-    default_state_dir as default_sandbox_dir, down as sandbox_down, play as sandbox_play, pull,
-    pull_in_sandbox, push, push_in_sandbox, status as sandbox_status, up as sandbox_up,
+    Pushed, SandboxOptions, SandboxSettings, SandboxStatus, SignerRekeyed, Up,
+    compose as sandbox_compose, default_state_dir as default_sandbox_dir, down as sandbox_down,
+    play as sandbox_play, pull, pull_in_sandbox, push, push_in_sandbox,
+    rekey_signer as sandbox_rekey_signer, status as sandbox_status, up as sandbox_up,
 };
 pub use sign::{RegistryCheck, SignedTag, UnsignedTag, sign, unsign};
 pub use signer::{
