@@ -23,7 +23,9 @@ set -euo pipefail
 # binding suites; clang and llvm cross-compile ring's C for the macOS type check; mariadb-server
 # provides mariadbd, mariadb-install-db and (through its client dependency) mariadb, the database of
 # `notary-stack.sh --db mariadb`. Installing it initialises /var/lib/mysql, but the tests never use
-# that or a system service: they run a private mariadbd with its own data directory.)
+# that or a system service: they run a private mariadbd with its own data directory;
+# golang-docker-credential-helpers provides docker-credential-secretservice, the real credential
+# helper of tests/tests/auth.rs, run against the private gnome-keyring of secret-service.sh.)
 declare -A package_binaries=(
     [notary]="notary notary-server notary-signer"
     [docker-registry]="docker-registry"
@@ -43,10 +45,11 @@ declare -A package_binaries=(
     [clang]="clang"
     [llvm]="llvm-ar"
     [mariadb-server]="mariadbd mariadb-install-db mariadb"
+    [golang-docker-credential-helpers]="docker-credential-secretservice"
 )
 # Fixed order, so the output is stable.
 packages=(notary docker-registry openssl curl expect keyutils gnome-keyring libsecret-tools dbus-daemon hyperfine python3 docker.io
-    busybox-static golang-go valgrind clang llvm mariadb-server)
+    busybox-static golang-go valgrind clang llvm mariadb-server golang-docker-credential-helpers)
 if [[ ${1:-} == --sandbox ]]; then
     packages=(notary docker-registry docker.io busybox-static)
 elif (($#)); then

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod token;
+
 /// The directory of this crate (`tests/`).
 pub fn here() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -273,7 +275,23 @@ impl Stack {
         Stack::start_with(trust_service, false)
     }
 
+    /// Starts the stack (local trust service, memory or `KEYTOOL_STACK_DB`) with token
+    /// authentication: `options` is the JSON of the `auth` section's options (see
+    /// [`token::TokenIssuer::server_options`]). Returns `None` (skip) when notary-server is
+    /// missing.
+    pub fn start_with_token_auth(options: &Path) -> Option<Stack> {
+        Stack::start_full(TrustService::Local, false, Some(options))
+    }
+
     fn start_with(trust_service: TrustService, database: bool) -> Option<Stack> {
+        Stack::start_full(trust_service, database, None)
+    }
+
+    fn start_full(
+        trust_service: TrustService,
+        database: bool,
+        token_auth: Option<&Path>,
+    ) -> Option<Stack> {
         // KEYTOOL_STACK_DB=mariadb runs every suite's stacks on the database (CI runs the
         // publish and rotate suites that way besides the default memory store).
         let database = database || stack_db_from_env();
@@ -301,6 +319,9 @@ impl Stack {
         if database {
             // The first initialisation of the database comes on top of the servers' start-up.
             cmd.args(["--db", "mariadb", "--timeout", "60"]);
+        }
+        if let Some(options) = token_auth {
+            cmd.arg("--token-auth").arg(options);
         }
         ok(&mut cmd);
         stack.read_env();
