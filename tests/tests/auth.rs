@@ -162,9 +162,14 @@ fn token_authentication_with_docker_config_credentials() {
     let out = env.keytool(&reader, &none, &["--json", "status", "--repo", &public]);
     assert_ne!(out.status.code(), Some(5), "{}", stderr(&out));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
-    assert!(
-        status.to_string().contains("root"),
-        "the server's root was read: {status}"
+    assert_eq!(
+        status["published"], true,
+        "the server's trust data was read: {status}"
+    );
+    assert_eq!(
+        status["expected_targets_keys"].as_array().map(Vec::len),
+        Some(1),
+        "{status}"
     );
     let issued = env.issued_since(from);
     assert_eq!(
@@ -372,4 +377,98 @@ printf '%s' "$REGISTRY" | docker-credential-secretservice erase
     ] {
         assert!(!read(f).contains(PASSWORD), "{f}: {}", read(f));
     }
+}
+
+/// The docker CLI signs with content trust against the same token-protected server, with the
+/// same config.json credentials (`docker trust signer add` initialises the repository and
+/// publishes; no daemon is needed), and keytool reads what docker signed; docker reads what
+/// keytool published.
+#[test]
+fn docker_and_keytool_share_one_authenticated_server() {
+    if !have("docker") {
+        return;
+    }
+    let docker_gun = format!("{REGISTRY}/auth/by-docker");
+    let keytool_gun = format!("{REGISTRY}/auth/by-keytool");
+    let Some(env) = start(&[]) else { return };
+    // docker's configuration: the credentials, and the server's CA where docker looks for it.
+    let config = env.docker_config("docker-config", &auths(USER, PASSWORD));
+    let port = env.stack.url.rsplit(':').next().expect("port");
+    let tls = config.join("tls").join(format!("127.0.0.1:{port}"));
+    std::fs::create_dir_all(&tls).expect("mkdir");
+    std::fs::copy(&env.stack.ca, tls.join("ca.crt")).expect("ca");
+    let docker = |args: &[&str]| {
+        let out = Command::new("docker")
+            .env("DOCKER_CONFIG", &config)
+            .env("DOCKER_CONTENT_TRUST_SERVER", &env.stack.url)
+            .env("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", ROOT_PW)
+            .env("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", REPO_PW)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .current_dir(env.work.path())
+            .args(args)
+            .output()
+            .expect("docker runs");
+        no_secret(&out);
+        out
+    };
+    let out = docker(&["trust", "key", "generate", "carol"]);
+    exits(&out, 0);
+    let from = env.issuer.issued().len();
+    let out = docker(&[
+        "trust",
+        "signer",
+        "add",
+        "--key",
+        "carol.pub",
+        "carol",
+        &docker_gun,
+    ]);
+    exits(&out, 0);
+    assert!(
+        env.issued_since(from).iter().any(|i| i.who == USER
+            && i.asked
+                .iter()
+                .any(|s| s.contains(&docker_gun) && s.contains("push"))),
+        "docker pushed with the user's token: {:?}",
+        env.issued_since(from)
+    );
+    let inspect = |gun: &str| {
+        let out = docker(&["trust", "inspect", gun]);
+        exits(&out, 0);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v[0].clone()
+    };
+    let by_docker = inspect(&docker_gun);
+    let docker_targets =
+        interop_tests::admin_key_id(&by_docker, "Repository").expect("docker's targets key");
+
+    // keytool reads what docker signed, with the same credentials (the repository is private).
+    let trust = env.work.path().join("trust");
+    let out = env.keytool(
+        &trust,
+        &config,
+        &["--json", "status", "--repo", &docker_gun],
+    );
+    assert_ne!(out.status.code(), Some(5), "{}", stderr(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(status["published"], true, "{status}");
+    assert_eq!(
+        status["expected_targets_keys"][0]["key_id"], docker_targets,
+        "{status}"
+    );
+    // Without them it cannot.
+    let none = env.docker_config("none", &serde_json::json!({}));
+    let out = env.keytool(&trust, &none, &["status", "--repo", &docker_gun]);
+    exits(&out, 5);
+
+    // docker reads what keytool published with the same credentials.
+    let out = env.keytool(&trust, &config, &["--json", "init", "--repo", &keytool_gun]);
+    exits(&out, 0);
+    let init: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let by_keytool = inspect(&keytool_gun);
+    let targets = interop_tests::admin_key_id(&by_keytool, "Repository").expect("targets");
+    assert!(
+        init.to_string().contains(&targets),
+        "docker sees keytool's targets key {targets}: {init}"
+    );
 }
