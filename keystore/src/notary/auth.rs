@@ -537,4 +537,96 @@ mod tests {
             "repository%3Aa%2Fb%3Apull%2Cpush"
         );
     }
+
+    /// A one-shot plain-HTTP token service on loopback answering `reply` to every request.
+    fn realm(reply: Vec<u8>) -> String {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(4) {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(&reply);
+            }
+        });
+        format!("http://127.0.0.1:{port}/token")
+    }
+
+    fn http(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+        let mut out = format!(
+            "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn ask(realm: &str) -> Result<Obtained> {
+        let auth = Auth::new(
+            TlsConfig::builder().build(),
+            (Duration::from_secs(2), Duration::from_secs(3)),
+        );
+        let gun: Gun = "r.example/a".parse().expect("gun");
+        let challenge = Challenge {
+            realm: realm.to_owned(),
+            service: Some("svc".into()),
+            scope: None,
+        };
+        let scope = scope_for(&gun, false, None);
+        let got = auth.fetch("https://127.0.0.1:1", &gun, &challenge, &scope, &scope);
+        if got.is_ok() {
+            assert!(auth.cached(&scope).is_some(), "the token is cached");
+        }
+        got
+    }
+
+    fn refused(realm: &str, expect: &str) {
+        match ask(realm) {
+            Err(Error::Authentication { reason, scope, .. }) => {
+                assert!(reason.contains(expect), "{reason}");
+                assert_eq!(scope, "repository:r.example/a:pull");
+            }
+            Err(other) => panic!("expected an authentication error, got {other}"),
+            Ok(_) => panic!("expected {expect:?}, got a token"),
+        }
+    }
+
+    #[test]
+    fn a_good_token_is_cached() {
+        let body = br#"{"token":"abc.def.ghi","expires_in":300}"#;
+        let got = ask(&realm(http("200 OK", "", body))).expect("token");
+        assert_eq!(got.token.as_str(), "abc.def.ghi");
+        assert!(got.how.contains("anonymously"));
+    }
+
+    /// Hostile or broken token services: typed errors, no panic, no hang.
+    #[test]
+    fn hostile_token_services_are_refused() {
+        let huge = format!(r#"{{"token":"{}"}}"#, "a".repeat(MAX_TOKEN_ANSWER + 10));
+        refused(&realm(http("200 OK", "", huge.as_bytes())), "answered more than");
+        refused(&realm(http("200 OK", "", b"<html>")), "did not answer JSON");
+        refused(&realm(http("200 OK", "", br#"{"expires_in":3}"#)), "has no token");
+        refused(
+            &realm(http("200 OK", "", b"{\"token\":\"a\\r\\nX-Injected: 1\"}")),
+            "not usable in an HTTP header",
+        );
+        refused(
+            &realm(http("302 Found", "Location: http://127.0.0.1:9/x\r\n", b"")),
+            "redirects are not followed",
+        );
+        refused(&realm(http("401 Unauthorized", "", b"")), "refused to issue a token");
+        refused(&realm(http("500 Oops", "", b"")), "answered HTTP 500");
+        // Plain HTTP off loopback is refused before anything is sent; other schemes too.
+        refused("http://10.255.255.1/token", "plain HTTP");
+        refused("ftp://127.0.0.1/token", "not an https:// URL");
+        refused("https://user@127.0.0.1/token", "not a URL");
+        // A service that accepts and never answers: the request's own timeout.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/token", listener.local_addr().expect("addr"));
+        refused(&url, "did not answer in time");
+        drop(listener);
+    }
 }
