@@ -472,3 +472,65 @@ fn docker_and_keytool_share_one_authenticated_server() {
         "docker sees keytool's targets key {targets}: {init}"
     );
 }
+
+/// A credential helper named by `credHelpers` for the registry's host is run once per command,
+/// with `get` as its only argument and the registry on its standard input (the credential only
+/// ever travels on its standard output).
+#[test]
+fn credential_helpers_get_nothing_in_argv() {
+    let gun = format!("{REGISTRY}/auth/helper-argv");
+    let Some(env) = start(&[]) else { return };
+    let bin = env.work.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let log = env.work.path().join("helper.log");
+    let helper = bin.join("docker-credential-ktlog");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\necho \"argv: $*\" >> '{log}'\nread -r registry\necho \"stdin: $registry\" >> '{log}'\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$registry\"\n",
+            log = log.display()
+        ),
+    )
+    .expect("write");
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let config = env.docker_config(
+        "helper-argv",
+        &serde_json::json!({"credHelpers": {REGISTRY: "ktlog"}, "auths": {REGISTRY: {}}}),
+    );
+    let trust = env.work.path().join("trust");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = keytool(&trust)
+        .env("PATH", &path)
+        .env("DOCKER_CONFIG", &config)
+        .env("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", ROOT_PW)
+        .env("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", REPO_PW)
+        .args([
+            "init",
+            "--repo",
+            &gun,
+            "--server",
+            &env.stack.url,
+            "--tlscacert",
+        ])
+        .arg(&env.stack.ca)
+        .output()
+        .expect("keytool runs");
+    no_secret(&out);
+    exits(&out, 0);
+    let logged = std::fs::read_to_string(&log).expect("the helper ran");
+    assert_eq!(
+        logged,
+        format!("argv: get\nstdin: {REGISTRY}\n"),
+        "run once, argv only \"get\""
+    );
+    assert!(
+        env.issuer.issued().iter().any(|i| i.who == USER),
+        "{:?}",
+        env.issuer.issued()
+    );
+}

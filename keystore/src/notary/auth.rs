@@ -606,9 +606,15 @@ mod tests {
     #[test]
     fn hostile_token_services_are_refused() {
         let huge = format!(r#"{{"token":"{}"}}"#, "a".repeat(MAX_TOKEN_ANSWER + 10));
-        refused(&realm(http("200 OK", "", huge.as_bytes())), "answered more than");
+        refused(
+            &realm(http("200 OK", "", huge.as_bytes())),
+            "answered more than",
+        );
         refused(&realm(http("200 OK", "", b"<html>")), "did not answer JSON");
-        refused(&realm(http("200 OK", "", br#"{"expires_in":3}"#)), "has no token");
+        refused(
+            &realm(http("200 OK", "", br#"{"expires_in":3}"#)),
+            "has no token",
+        );
         refused(
             &realm(http("200 OK", "", b"{\"token\":\"a\\r\\nX-Injected: 1\"}")),
             "not usable in an HTTP header",
@@ -617,7 +623,10 @@ mod tests {
             &realm(http("302 Found", "Location: http://127.0.0.1:9/x\r\n", b"")),
             "redirects are not followed",
         );
-        refused(&realm(http("401 Unauthorized", "", b"")), "refused to issue a token");
+        refused(
+            &realm(http("401 Unauthorized", "", b"")),
+            "refused to issue a token",
+        );
         refused(&realm(http("500 Oops", "", b"")), "answered HTTP 500");
         // Plain HTTP off loopback is refused before anything is sent; other schemes too.
         refused("http://10.255.255.1/token", "plain HTTP");
