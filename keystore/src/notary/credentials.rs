@@ -88,6 +88,8 @@ pub enum CredentialOrigin {
         setting: &'static str,
         /// The configuration file that names it.
         config: PathBuf,
+        /// Whether the program is found on this process's PATH (where it would be run from).
+        installed: bool,
     },
     /// No credential: tokens are asked for anonymously.
     Anonymous {
@@ -246,6 +248,17 @@ fn helper_program(name: &str, config: &Path) -> Result<String> {
     Ok(format!("docker-credential-{name}"))
 }
 
+/// Whether `program` is an executable file in a directory of this process's PATH.
+fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
 /// Where the credential for `gun`'s registry would come from, looking in the docker
 /// configuration directory `config_dir` (see [`docker_config_dir`]). Runs no helper and
 /// reveals no credential.
@@ -262,8 +275,10 @@ pub fn explain(gun: &Gun, config_dir: Option<&Path>) -> Result<CredentialLookup>
     };
     let config = DockerConfig::load(dir)?;
     let origin = if let Some((name, setting)) = config.helper(&registry) {
+        let program = helper_program(&name, &config.path)?;
         CredentialOrigin::Helper {
-            program: helper_program(&name, &config.path)?,
+            installed: on_path(&program),
+            program,
             setting,
             config: config.path.clone(),
         }
@@ -521,7 +536,7 @@ mod tests {
         let e = explain(&gun("h.example/a"), Some(dir.path())).expect("explain");
         assert!(matches!(
             e.origin,
-            CredentialOrigin::Helper { ref program, setting: "credHelpers", .. } if program == "docker-credential-nosuchhelper-kt"
+            CredentialOrigin::Helper { ref program, setting: "credHelpers", installed: false, .. } if program == "docker-credential-nosuchhelper-kt"
         ));
         // credsStore wins over the auths entry, as in docker.
         let e = explain(&gun("r.example/a"), Some(dir.path())).expect("explain");

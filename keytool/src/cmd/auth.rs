@@ -49,13 +49,19 @@ pub(crate) fn run(ctx: &Context, cmd: AuthCommand) -> Result<()> {
                     program,
                     setting,
                     config,
+                    installed,
                 } => (
                     "helper",
                     format!(
-                        "the credential helper {program} (named by {setting} in {}), asked with \"get\" and the registry on its standard input",
-                        config.display()
+                        "the credential helper {program} (named by {setting} in {}), asked with \"get\" and the registry on its standard input{}",
+                        config.display(),
+                        if *installed {
+                            ""
+                        } else {
+                            "; it is NOT installed (not found on PATH): install it or change the configuration"
+                        }
                     ),
-                    serde_json::json!({"program": program, "setting": setting, "file": config}),
+                    serde_json::json!({"program": program, "setting": setting, "file": config, "installed": installed}),
                 ),
                 CredentialOrigin::Anonymous { config, exists } => (
                     "anonymous",
