@@ -774,6 +774,8 @@ cmd_start() {
     [[ $TIMEOUT =~ ^[0-9]+$ && $TIMEOUT -gt 0 ]] || die "invalid --timeout: $TIMEOUT"
     [[ -z $TOKEN_AUTH || -f $TOKEN_AUTH ]] || die "--token-auth: no such file: $TOKEN_AUTH"
     [[ -z $TOKEN_AUTH ]] || ((want_signer == 0)) || die "--token-auth and --signer do not go together"
+    # Absolute, so that a restart from another directory finds it.
+    [[ -z $TOKEN_AUTH ]] || TOKEN_AUTH=$(cd "$(dirname "$TOKEN_AUTH")" && pwd)/$(basename "$TOKEN_AUTH")
 
     command -v notary-server >/dev/null || die "notary-server not found (run tests/peers/install-deps.sh)"
     if [[ -n $want_registry_port ]]; then
