@@ -445,7 +445,7 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
 
-    struct Server(std::process::Child);
+    pub(super) struct Server(std::process::Child);
 
     impl Drop for Server {
         fn drop(&mut self) {
@@ -466,6 +466,11 @@ s.serve_forever()
 
     /// A client of the server, or `None` (skip) without python3 or openssl.
     fn serve(dir: &Path) -> Option<(Server, NotaryClient)> {
+        serve_script(dir, SERVER)
+    }
+
+    /// A client of the python `script` (args: certificate, key; prints its port) behind TLS.
+    pub(super) fn serve_script(dir: &Path, script: &str) -> Option<(Server, NotaryClient)> {
         let made = openssl(
             dir,
             &[
@@ -527,7 +532,7 @@ s.serve_forever()
             return None;
         }
         let Ok(mut child) = Command::new("python3")
-            .args(["-c", SERVER])
+            .args(["-c", script])
             .arg(dir.join("leaf.crt"))
             .arg(dir.join("leaf.key"))
             .stdout(Stdio::piped())
@@ -667,5 +672,113 @@ mod transport_tests {
             other => panic!("expected a timeout, got {other:?}"),
         }
         drop(listener);
+    }
+
+    /// Token challenges from a hostile or unusual server: the realm on the same HTTPS port
+    /// (trusted with the server's CA), a server that refuses every token (one token request, one
+    /// retry, then the error), and challenges keytool does not answer.
+    const AUTH_SERVER: &str = r#"
+import http.server, ssl, sys, json
+hits = {"token": 0}
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self, code, body=b"", headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        port = self.server.server_address[1]
+        realm = 'Bearer realm="https://127.0.0.1:%d/token",service="svc",scope="repository:x:pull"' % port
+        if self.path.startswith("/token"):
+            hits["token"] += 1
+            self.answer(200, json.dumps({"token": "good-token", "expires_in": 120}).encode())
+        elif self.path == "/count":
+            self.answer(200, str(hits["token"]).encode())
+        elif "/good/" in self.path:
+            if self.headers.get("Authorization") == "Bearer good-token":
+                self.answer(200, b"{}")
+            else:
+                self.answer(401, b"", [("WWW-Authenticate", realm)])
+        elif "/stubborn/" in self.path:
+            self.answer(401, b"", [("WWW-Authenticate", realm)])
+        elif "/basic/" in self.path:
+            self.answer(401, b"", [("WWW-Authenticate", 'Basic realm="x"')])
+        elif "/offsite/" in self.path:
+            self.answer(401, b"", [("WWW-Authenticate", 'Bearer realm="http://10.255.255.1/token"')])
+        else:
+            self.answer(401)
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain(sys.argv[1], sys.argv[2])
+s.socket = c.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+    #[test]
+    fn token_challenges() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let Some((_server, client)) = super::read_tests::serve_script(tmp.path(), AUTH_SERVER)
+        else {
+            return;
+        };
+        let count = || -> String {
+            let url = format!("{}/count", client.url());
+            let response = client.transport.agent.get(&url).call().expect("count");
+            response.into_body().read_to_string().expect("text")
+        };
+        let gun = |s: &str| -> Gun { s.parse().expect("gun") };
+        // An HTTPS realm on the server's own port: one token, reused by the next request.
+        assert_eq!(
+            client
+                .get(&gun("example.com/good/app"), "root.json")
+                .expect("ok"),
+            Some(b"{}".to_vec())
+        );
+        assert_eq!(
+            client
+                .get(&gun("example.com/good/app"), "targets.json")
+                .expect("ok"),
+            Some(b"{}".to_vec())
+        );
+        assert_eq!(count(), "1", "the token is cached for its lifetime");
+        // A server that refuses every token: one more token request, one retry, then the error.
+        match client.get(&gun("example.com/stubborn/app"), "root.json") {
+            Err(Error::Authentication {
+                repository,
+                scope,
+                reason,
+                ..
+            }) => {
+                assert_eq!(repository, "example.com/stubborn/app");
+                assert_eq!(scope, "repository:example.com/stubborn/app:pull");
+                assert!(
+                    reason.contains("refused the token obtained anonymously"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected an authentication error, got {other:?}"),
+        }
+        assert_eq!(count(), "2", "no loop");
+        for (repo, expect) in [
+            ("example.com/basic/app", "Basic"),
+            (
+                "example.com/none/app",
+                "without a WWW-Authenticate challenge",
+            ),
+            ("example.com/offsite/app", "plain HTTP"),
+        ] {
+            match client.get(&gun(repo), "root.json") {
+                Err(e @ Error::Authentication { .. }) => {
+                    assert!(e.to_string().contains(expect), "{e}");
+                    assert_eq!(e.code(), crate::ErrorCode::AuthenticationFailed);
+                }
+                other => panic!("{repo}: expected an authentication error, got {other:?}"),
+            }
+        }
     }
 }
