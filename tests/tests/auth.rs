@@ -534,3 +534,125 @@ fn credential_helpers_get_nothing_in_argv() {
         env.issuer.issued()
     );
 }
+
+/// `docker push` with content trust (the docker 28 client, a private dockerd, the stack's
+/// registry) against the token-protected notary-server, with config.json credentials; keytool
+/// reads what docker signed with the same credentials, and not without them.
+#[test]
+fn docker_push_with_content_trust_through_tokens() {
+    const DOCKER: &str = "/usr/local/bin/docker";
+    if !(have("dockerd") && have("busybox") && Path::new(DOCKER).exists()) {
+        return;
+    }
+    let work = tempfile::tempdir().expect("tmp");
+    let issuer = TokenIssuer::start(
+        work.path(),
+        Policy {
+            users: vec![(USER.into(), PASSWORD.into())],
+            refresh_tokens: Vec::new(),
+            public: Vec::new(),
+        },
+    );
+    let options = work.path().join("auth-options.json");
+    issuer.server_options(&options);
+    let Some(stack) = Stack::start_with_token_auth_and_registry(&options) else {
+        return;
+    };
+    let registry = stack.registry_host();
+    let gun = format!("{registry}/auth/pushed");
+    // A private daemon, stopped by PID on drop.
+    struct Daemon(PathBuf);
+    impl Drop for Daemon {
+        fn drop(&mut self) {
+            let _ = Command::new("bash")
+                .arg(interop_tests::here().join("peers/dockerd.sh"))
+                .arg("stop")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let daemon = Daemon(work.path().join("dockerd"));
+    std::fs::create_dir_all(&daemon.0).expect("mkdir");
+    for verb in ["start", "sandbox"] {
+        interop_tests::ok(
+            Command::new("bash")
+                .arg(interop_tests::here().join("peers/dockerd.sh"))
+                .arg(verb)
+                .arg(&daemon.0),
+        );
+    }
+    let config = work.path().join("docker-config");
+    let port = stack.url.rsplit(':').next().expect("port");
+    let tls = config.join("tls").join(format!("127.0.0.1:{port}"));
+    std::fs::create_dir_all(&tls).expect("mkdir");
+    std::fs::copy(&stack.ca, tls.join("ca.crt")).expect("ca");
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    std::fs::write(
+        config.join("config.json"),
+        serde_json::json!({"auths": {registry.clone(): {"auth": auth}}}).to_string(),
+    )
+    .expect("write");
+    let docker = |args: &[&str]| {
+        let out = Command::new(DOCKER)
+            .env(
+                "DOCKER_HOST",
+                format!("unix://{}/docker.sock", daemon.0.display()),
+            )
+            .env("DOCKER_CONFIG", &config)
+            .env("DOCKER_CONTENT_TRUST", "1")
+            .env("DOCKER_CONTENT_TRUST_SERVER", &stack.url)
+            .env("DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE", ROOT_PW)
+            .env("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", REPO_PW)
+            .args(args)
+            .output()
+            .expect("docker runs");
+        no_secret(&out);
+        out
+    };
+    exits(
+        &docker(&["tag", "trustsandbox:latest", &format!("{gun}:v1")]),
+        0,
+    );
+    let out = docker(&["push", &format!("{gun}:v1")]);
+    exits(&out, 0);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Signing and pushing trust metadata"),
+        "docker signed on push: {}",
+        stdout(&out)
+    );
+    assert!(
+        issuer.issued().iter().any(|i| i.who == USER
+            && i.asked
+                .iter()
+                .any(|s| s.contains(&gun) && s.contains("push"))),
+        "{:?}",
+        issuer.issued()
+    );
+    // keytool reads what docker signed, with the same credentials; not without them.
+    let trust = work.path().join("trust");
+    let status = |config: &Path| {
+        let out = keytool(&trust)
+            .env("DOCKER_CONFIG", config)
+            .args([
+                "--json",
+                "status",
+                "--repo",
+                &gun,
+                "--server",
+                &stack.url,
+                "--tlscacert",
+            ])
+            .arg(&stack.ca)
+            .output()
+            .expect("keytool runs");
+        no_secret(&out);
+        out
+    };
+    let out = status(&config);
+    assert_ne!(out.status.code(), Some(5), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["published"], true, "{v}");
+    let empty = work.path().join("empty-config");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    exits(&status(&empty), 5);
+}
