@@ -106,6 +106,7 @@ fn dispatch(ctx: &Context, command: Command) -> keystore::Result<u8> {
         Command::Sandbox(c) => cmd::sandbox::run(ctx, c).map(|()| 0),
         Command::Passphrase(c) => cmd::passphrase::run(ctx, c).map(|()| 0),
         Command::Vault(c) => cmd::vault::run(ctx, c).map(|()| 0),
+        Command::Auth(c) => cmd::auth::run(ctx, c).map(|()| 0),
     }
 }
 
