@@ -14,6 +14,17 @@
 //! defined in `cmd`; the commands in `cmd` use `context` and `render`; `context` and `render`
 //! use only the modules of the last line, which use none of the others.
 
+/// `println!` through [`output::emit`] for the whole crate: a closed pipe (`keytool sandbox status
+/// | head`) ends the program quietly instead of panicking, as other Unix tools do.
+macro_rules! println {
+    () => {
+        $crate::output::emit("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::emit(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod cli;
 mod cmd;
 mod config;
