@@ -13,7 +13,9 @@ keytool="$PWD/target/release/keytool"
 work=$(mktemp -d)
 cleanup() { bash tests/peers/notary-stack.sh stop "$work/stack" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
-bash tests/peers/notary-stack.sh start "$work/stack" >/dev/null
+# BENCH_STACK_ARGS: more options for notary-stack.sh (e.g. "--signer --db mariadb").
+# shellcheck disable=SC2086 # split on purpose
+bash tests/peers/notary-stack.sh start "$work/stack" ${BENCH_STACK_ARGS:-} >/dev/null
 # shellcheck disable=SC1091
 . "$work/stack/env"
 
