@@ -247,12 +247,37 @@ pub fn signer_add(
     check_signer_name(name)?;
     let role_name = format!("targets/{name}");
     let remote = published(dir, server, gun)?;
+    let listed = |id: &KeyId, role: &str| {
+        remote.targets.delegations.as_ref().is_some_and(|d| {
+            d.roles
+                .iter()
+                .any(|r| r.name == role && r.role.keyids.iter().any(|k| k == id.as_str()))
+        })
+    };
+    let given = match key {
+        SignerKey::Public(pem) => Some(parse_public_key(pem)?),
+        SignerKey::Generate => None,
+    };
+    if let Some(public) = &given {
+        let key_id = public.key_id();
+        if listed(&key_id, &role_name) && listed(&key_id, RELEASES) {
+            return Ok(SignerAdded {
+                gun: gun.clone(),
+                name: name.to_owned(),
+                key_id,
+                generated: None,
+                already: true,
+                targets_version: remote.targets.version,
+            });
+        }
+    }
+    // The keys that sign are opened before a new signer key is made (a wrong passphrase leaves
+    // nothing behind); the new key is durable before any server is told to trust it.
     let targets_key = edit::targets_key(dir, source, &remote, gun, kdf)?;
     let snapshot_key = edit::snapshot_key(dir, source, &remote, kdf)?;
-    // The new key is durable before any server is told to trust it.
-    let (public, generated) = match key {
-        SignerKey::Public(pem) => (parse_public_key(pem)?, None),
-        SignerKey::Generate => {
+    let (public, generated) = match given {
+        Some(public) => (public, None),
+        None => {
             let (made, private) =
                 generate_key(dir, source, Role::Other(name.to_owned()), None, kdf)?;
             (private.public().clone(), Some(made))
@@ -265,21 +290,6 @@ pub fn signer_add(
         roles: Vec::new(),
         extra: Extra::new(),
     });
-    let listed = |d: &Delegations, role: &str| {
-        d.roles
-            .iter()
-            .any(|r| r.name == role && r.role.keyids.iter().any(|k| k == key_id.as_str()))
-    };
-    if listed(delegations, &role_name) && listed(delegations, RELEASES) {
-        return Ok(SignerAdded {
-            gun: gun.clone(),
-            name: name.to_owned(),
-            key_id,
-            generated,
-            already: true,
-            targets_version: remote.targets.version,
-        });
-    }
     delegations.keys.insert(
         key_id.to_string(),
         Key::from(&TufKey {
