@@ -164,6 +164,36 @@ fn signers_and_signed_digests_as_docker_and_notary_see_them() {
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
     }
 
+    // A wrong passphrase for the targets key: nothing is made, nothing published.
+    let keys_before = std::fs::read_dir(trust.join("private"))
+        .expect("private")
+        .count();
+    let before = stack.metadata_files(gun);
+    let out = kt(&trust)
+        .env("KEYTOOL_TARGETS_PASSPHRASE", "not-the-passphrase")
+        .args([
+            "signer",
+            "add",
+            "dave",
+            "--repo",
+            gun,
+            "--generate",
+            "--server",
+            &url,
+            "--tlscacert",
+        ])
+        .arg(&stack.ca)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(trust.join("private"))
+            .expect("private")
+            .count(),
+        keys_before
+    );
+    assert_eq!(stack.metadata_files(gun), before);
+
     let work = tmp.path().join("docker");
     let inspect = stack.docker_trust_inspect(&work, gun);
     let signers = inspect["Signers"].as_array().expect("signers");
