@@ -98,6 +98,7 @@ fn dispatch(ctx: &Context, command: Command) -> keystore::Result<u8> {
         Command::Init(args) => cmd::init::run(ctx, &args).map(|()| 0),
         Command::Status(args) => cmd::status::run(ctx, &args),
         Command::Rotate(args) => cmd::rotate::run(ctx, &args),
+        Command::Renew(args) => cmd::renew::run(ctx, &args),
         Command::Migrate => cmd::migrate::run(ctx).map(|()| 0),
         Command::Provision(args) => cmd::provision::run(ctx, &args).map(|()| 0),
         Command::Sandbox(c) => cmd::sandbox::run(ctx, c).map(|()| 0),
