@@ -51,6 +51,8 @@ pub use passphrase::{
     kt_passphrase_request_gun, kt_passphrase_request_is_new, kt_passphrase_request_is_vault_master,
     kt_passphrase_request_key_id, kt_passphrase_request_role,
 };
-pub use repo::{kt_repo_init, kt_repo_rotate, kt_repo_status_checked_json, kt_repo_status_json};
+pub use repo::{
+    kt_repo_init, kt_repo_renew, kt_repo_rotate, kt_repo_status_checked_json, kt_repo_status_json,
+};
 pub use status::{kt_status, kt_status_str, kt_version};
 pub use vault::{kt_vault_change_master, kt_vault_init, kt_vault_status_json};
