@@ -408,6 +408,8 @@ fn a_crash_at_every_step_is_completed_by_the_next_run() {
             .flatten()
             .collect();
         assert_eq!(journals.len(), 1, "{step}: the renewal is pending");
+        let (_, st) = expiring(&stack, &trust, &gun, "1d");
+        assert_eq!(st["pending_renewal"], true, "{step}: {st}");
         // Clients read the repository whatever happened.
         assert_eq!(notary_list(&stack, &prior, &gun), listed, "{step}");
 
