@@ -776,3 +776,55 @@ fn write_journal(dir: &TrustDir, name: &str, journal: &Journal) -> Result<()> {
     })?;
     dir.write_journal(&dir.lock()?, name, &bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gun() -> Gun {
+        "example.com/renew/plan".parse().expect("gun")
+    }
+
+    #[test]
+    fn a_new_root_or_targets_brings_a_new_snapshot() {
+        let only = |roles: Vec<Role>, local| plan_roles(&gun(), &RenewRoles::Only(roles), local);
+        let (plan, by_server) = only(vec![Role::Targets], false).expect("plan");
+        assert_eq!(plan, [("targets", true), ("snapshot", false)]);
+        assert_eq!(by_server, ["timestamp", "snapshot"]);
+        let (plan, by_server) = only(vec![Role::Root], true).expect("plan");
+        assert_eq!(plan, [("root", true), ("snapshot", false)]);
+        assert_eq!(by_server, ["timestamp"]);
+        let (plan, _) = only(vec![Role::Snapshot, Role::Root], true).expect("plan");
+        assert_eq!(plan, [("root", true), ("snapshot", true)]);
+        let (plan, _) = plan_roles(&gun(), &RenewRoles::All, true).expect("plan");
+        assert_eq!(
+            plan,
+            [("root", true), ("targets", true), ("snapshot", true)]
+        );
+        let (plan, _) = plan_roles(&gun(), &RenewRoles::All, false).expect("plan");
+        assert_eq!(
+            plan,
+            [("root", true), ("targets", true), ("snapshot", false)]
+        );
+    }
+
+    #[test]
+    fn what_the_server_signs_is_refused_by_name() {
+        let only = |role: Role, local| plan_roles(&gun(), &RenewRoles::Only(vec![role]), local);
+        let err = only(Role::Timestamp, true).expect_err("timestamp");
+        assert!(
+            err.to_string()
+                .contains("always signed by the Notary server"),
+            "{err}"
+        );
+        let err = only(Role::Snapshot, false).expect_err("server snapshot");
+        assert!(
+            err.to_string().contains("held by the Notary server"),
+            "{err}"
+        );
+        assert!(only(Role::Delegation("targets/releases".into()), true).is_err());
+        assert!(plan_roles(&gun(), &RenewRoles::Only(Vec::new()), true).is_err());
+        let err = only("tragets".parse().expect("role"), true).expect_err("near miss");
+        assert!(err.to_string().contains("did you mean targets"), "{err}");
+    }
+}
