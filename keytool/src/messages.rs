@@ -156,6 +156,8 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
             Argument::TrustDir => "Pass --trust-dir DIR, or set KEYTOOL_TRUST_DIR or HOME.".into(),
             Argument::KeyId => "Run \"keytool key list\" to see key IDs.".into(),
             Argument::Confirmation => "Pass --yes.".into(),
+            Argument::Expiry => "Give --expires as a duration such as 90d, 3y or 48h (for root at most 10y, its certificate's validity).".into(),
+            Argument::RenewalJournal => "A renewal never creates or removes a key: moving the journal file out of keytool-journal/ and renewing again is safe.".into(),
             _ => "See keytool --help.".into(),
         },
         Error::Target { .. } => {
