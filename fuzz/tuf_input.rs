@@ -1,7 +1,7 @@
 //! The input layout of the `tuf_repository` fuzz target, shared with the seed generator
 //! (keystore/examples/tuf_fuzz_seeds.rs includes this file): chunks separated by [`SEPARATOR`] —
 //! the cached root.json (empty: none), the served root.json, timestamp.json, snapshot.json,
-//! targets.json, then `1.root.json`, `2.root.json`, …
+//! targets.json, targets/releases.json (empty: none), then `1.root.json`, `2.root.json`, …
 
 /// Separates the files of one input.
 pub(crate) const SEPARATOR: &[u8] = b"\n--8<--\n";
@@ -28,6 +28,7 @@ pub(crate) fn served_index(file: &str) -> Option<usize> {
         "timestamp.json" => Some(2),
         "snapshot.json" => Some(3),
         "targets.json" => Some(4),
-        other => Some(4 + other.strip_suffix(".root.json")?.parse::<usize>().ok()?),
+        "targets/releases.json" => Some(5),
+        other => Some(5 + other.strip_suffix(".root.json")?.parse::<usize>().ok()?),
     }
 }

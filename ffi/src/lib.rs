@@ -30,6 +30,7 @@ mod keystore;
 mod memory;
 mod passphrase;
 mod repo;
+mod signer;
 mod status;
 mod unwind;
 mod vault;
@@ -53,6 +54,9 @@ pub use passphrase::{
 };
 pub use repo::{
     kt_repo_init, kt_repo_renew, kt_repo_rotate, kt_repo_status_checked_json, kt_repo_status_json,
+};
+pub use signer::{
+    kt_sign, kt_signer_add, kt_signer_list_json, kt_signer_remove, kt_signer_rotate, kt_unsign,
 };
 pub use status::{kt_status, kt_status_str, kt_version};
 pub use vault::{kt_vault_change_master, kt_vault_init, kt_vault_status_json};

@@ -20,7 +20,10 @@ use crate::status::kt_status;
 /// the CLI (`NotaryClient::connect`); or none.
 /// A repository's first root is trusted as notary's `trust_pinning` allows (`~/.notary/config.json`
 /// or `$KEYTOOL_NOTARY_CONFIG`), like the CLI.
-fn client(server_url: Option<&str>, ca_path: Option<&str>) -> Result<Option<NotaryClient>, Fail> {
+pub(crate) fn client(
+    server_url: Option<&str>,
+    ca_path: Option<&str>,
+) -> Result<Option<NotaryClient>, Fail> {
     let Some(url) = server_url else {
         return Ok(None);
     };

@@ -1,5 +1,6 @@
 //! The whole verification path a server's answers go through (root chain from a cached root or
-//! first use, then timestamp -> snapshot -> targets with hashes, versions and expiry), fed with
+//! first use, then timestamp -> snapshot -> targets -> targets/releases with hashes, versions,
+//! delegated keys and expiry), fed with
 //! files the fuzzer controls. Every input must give a verified repository or a typed error.
 //!
 //! Input layout: `fuzz/tuf_input.rs`. Seeds: `cargo run -p keystore --example tuf_fuzz_seeds --

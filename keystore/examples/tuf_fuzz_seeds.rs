@@ -90,12 +90,29 @@ fn main() -> ExitCode {
             extra: Default::default(),
         },
     );
+    // A signer, as docker's `trust signer add` makes one: targets/releases delegated to its key.
+    let releaser = PrivateKey::generate_ecdsa().expect("key");
+    let releaser_id = releaser.id().to_string();
+    let delegations = targets_signed.delegations.as_mut().expect("delegations");
+    delegations
+        .keys
+        .insert(releaser_id.clone(), Key::from(&key(&releaser)));
+    delegations.roles.push(
+        serde_json::from_value(json!({
+            "name": "targets/releases", "keyids": [releaser_id], "threshold": 1, "paths": [""]
+        }))
+        .expect("a delegated role"),
+    );
+    let mut releases = roles::empty_targets(1, now);
+    releases.targets = targets_signed.targets.clone();
     let targets_bytes = signed(&targets_signed, &[(&targets.id(), &targets)]);
+    let releases_bytes = signed(&releases, &[(&releaser.id(), &releaser)]);
     let files = |root: &[u8]| -> (Vec<u8>, Vec<u8>) {
-        let snap = signed(
-            &roles::snapshot(2, root, &targets_bytes, now),
-            &[(&snapshot.id(), &snapshot)],
-        );
+        let mut listed = roles::snapshot(2, root, &targets_bytes, now);
+        listed
+            .meta
+            .insert("targets/releases".into(), FileMeta::of(&releases_bytes));
+        let snap = signed(&listed, &[(&snapshot.id(), &snapshot)]);
         let ts = signed(
             &json!({"_type": "Timestamp", "expires": roles::go_time(now + roles::TARGETS_EXPIRY), "meta": {"snapshot": FileMeta::of(&snap)}, "version": 2}),
             &[(&timestamp.id(), &timestamp)],
@@ -104,7 +121,8 @@ fn main() -> ExitCode {
     };
     let input = |cached: &[u8], latest: &[u8], versioned: &[&[u8]]| -> Vec<u8> {
         let (ts, snap) = files(latest);
-        let mut parts: Vec<&[u8]> = vec![cached, latest, &ts, &snap, &targets_bytes];
+        let mut parts: Vec<&[u8]> =
+            vec![cached, latest, &ts, &snap, &targets_bytes, &releases_bytes];
         parts.extend_from_slice(versioned);
         let bytes = tuf_input::join(&parts);
         // A seed must pass every check as the fuzz target reads it, or the fuzzer starts from a
@@ -112,7 +130,7 @@ fn main() -> ExitCode {
         let read = tuf_input::split(&bytes);
         let part = |i: usize| read.get(i).copied().filter(|p| !p.is_empty());
         let served = |file: &str| part(tuf_input::served_index(file)?).map(<[u8]>::to_vec);
-        repository::verify(
+        let verified = repository::verify(
             &gun,
             part(0),
             &|_| Ok(None),
@@ -122,6 +140,7 @@ fn main() -> ExitCode {
             now,
         )
         .expect("a seed verifies");
+        assert_eq!(verified.delegations.len(), 1, "the signer's file verifies");
         bytes
     };
     let seeds = [

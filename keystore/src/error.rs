@@ -532,6 +532,10 @@ pub enum Argument {
     Setting(&'static str),
     /// A confirmation the caller must give for a destructive action ("confirmation").
     Confirmation,
+    /// A signer (a delegation of a repository) that is malformed or absent ("signer").
+    Signer,
+    /// An image manifest digest and size ("digest").
+    Digest,
     /// A call that is not allowed in this context, e.g. re-entering from a callback ("call").
     Call,
     /// An argument of one face, named as that face names it (a command-line flag or operand, a
@@ -568,6 +572,8 @@ impl fmt::Display for Argument {
             Argument::ConfigFile => "configuration file",
             Argument::Setting(name) | Argument::Parameter(name) => name,
             Argument::Confirmation => "confirmation",
+            Argument::Signer => "signer",
+            Argument::Digest => "digest",
             Argument::Call => "call",
         })
     }

@@ -70,6 +70,7 @@ pub mod ids;
 pub mod notary;
 pub mod ops;
 pub mod passphrase;
+mod registry;
 pub mod secret;
 
 internal_modules! {

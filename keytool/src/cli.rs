@@ -120,6 +120,13 @@ pub(crate) enum Command {
     /// (content unchanged; an expiring root certificate is renewed with the same key) and
     /// publish it; crash-safe (an interrupted renewal is completed by the next run)
     Renew(cmd::renew::RenewArgs),
+    /// A repository's signers (delegations), as docker trust signer makes them
+    #[command(subcommand)]
+    Signer(cmd::signer::SignerCommand),
+    /// Sign "tag T of GUN is manifest D of N bytes" directly, without a push, and publish
+    Sign(cmd::sign::SignArgs),
+    /// Remove a tag's signature (docker trust revoke) and publish
+    Unsign(cmd::sign::UnsignArgs),
     /// Pre-flight: local keys, the keys the server expects, whether this machine can sign now
     /// (exit code 0 when ready, 1 when not)
     Status(cmd::status::StatusArgs),

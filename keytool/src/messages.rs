@@ -158,8 +158,13 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
             Argument::Confirmation => "Pass --yes.".into(),
             Argument::Expiry => "Give --expires as a duration such as 90d, 3y or 48h (for root at most 10y, its certificate's validity).".into(),
             Argument::RenewalJournal => "A renewal never creates or removes a key: moving the journal file out of keytool-journal/ and renewing again is safe.".into(),
+            Argument::Signer => "\"keytool signer list --repo GUN\" shows the signers; \"keytool signer add NAME --repo GUN --generate\" adds one.".into(),
+            Argument::Digest => "Give the manifest's digest and size as the registry has them (docker buildx imagetools inspect --raw IMAGE | sha256sum, wc -c), or pass --no-check for a manifest the registry does not hold yet.".into(),
             _ => "See keytool --help.".into(),
         },
+        Error::Target { target, .. } if target.starts_with("registry ") => {
+            "Pass --registry URL when this machine reaches the registry under another name, or --no-check to sign without asking it.".into()
+        }
         Error::Target { .. } => {
             "Check that the container runs (docker ps, with the same DOCKER_HOST) and, for a push, that the repository is published (keytool init --repo GUN --server URL).".into()
         }

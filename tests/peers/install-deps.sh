@@ -22,7 +22,8 @@ set -euo pipefail
 # static /bin/busybox the trustsandbox image is made of; golang-go and valgrind serve the C and Go
 # binding suites; clang and llvm cross-compile ring's C for the macOS type check; mariadb-server
 # provides mariadbd, mariadb-install-db and (through its client dependency) mariadb, the database of
-# `notary-stack.sh --db mariadb`. Installing it initialises /var/lib/mysql, but the tests never use
+# `notary-stack.sh --db mariadb` and, packed into an image with its ldd libraries, of
+# `keytool sandbox up --signer` (tests/tests/sandbox_signer.rs). Installing it initialises /var/lib/mysql, but the tests never use
 # that or a system service: they run a private mariadbd with its own data directory.)
 declare -A package_binaries=(
     [notary]="notary notary-server notary-signer"

@@ -503,7 +503,10 @@ impl Fake {
         let tuf = dir.path().join("v2").join(gun).join("_trust/tuf");
         std::fs::create_dir_all(&tuf).expect("mkdir");
         for (name, bytes) in files {
-            std::fs::write(tuf.join(name), bytes).expect("write");
+            let path = tuf.join(name);
+            // Delegated roles (`targets/releases.json`) live in a subdirectory.
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, bytes).expect("write");
         }
         let certs = stack.dir.path().join("certs");
         let mut child = Command::new("python3")

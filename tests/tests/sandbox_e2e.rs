@@ -8,7 +8,11 @@
 //!    keytool's targets key; no new key file appears in the container;
 //! 3. the image is removed; `keytool sandbox pull` pulls by the signed digest;
 //! 4. a tampered layer blob is refused as a verification failure, and so is an unsigned tag;
-//! 5. `keytool rotate`, provision again, push again: signed by the new key; the pull succeeds.
+//! 5. `keytool rotate`, provision again, push again: signed by the new key; the pull succeeds;
+//! 6. `keytool signer add alice --generate`, `provision --signer alice` (her key only): `docker
+//!    trust sign` in the container signs as alice, and a content-trust pull gets her digest;
+//! 7. `keytool sign GUN:direct --digest D --size N --as alice` (the registry asked first; a wrong
+//!    size and an unknown digest are refused): a content-trust pull of `direct` gets exactly D.
 //!
 //! Each step's wall time is printed (never asserted). The test starts and stops only its own
 //! processes, by PID (tests/peers/dockerd.sh and notary-stack.sh), and removes its containers
@@ -22,6 +26,7 @@ use interop_tests::{have, here, keytool, ok, stdout};
 
 const ROOT_PW: &str = "sandbox-root-canary-7731";
 const REPO_PW: &str = "sandbox-repo-canary-4402";
+const ALICE_PW: &str = "sandbox-alice-canary-6128";
 const CONTAINER: &str = "keytool-e2e-trustsandbox";
 const STATIC_DOCKER: &str = "/usr/local/bin/docker";
 
@@ -264,6 +269,7 @@ fn sandbox_push_pull_tamper_rotate() {
         let mut cmd = keytool(trust.path());
         cmd.env("KEYTOOL_ROOT_PASSPHRASE", ROOT_PW)
             .env("KEYTOOL_TARGETS_PASSPHRASE", REPO_PW)
+            .env("KEYTOOL_DELEGATION_PASSPHRASE", ALICE_PW)
             .env("DOCKER_HOST", &daemon.host)
             .env("DOCKER_CONFIG", daemon.dir.path().join("client-config"))
             .env("PATH", &shim_path);
@@ -531,6 +537,127 @@ fn sandbox_push_pull_tamper_rotate() {
     assert!(out.status.success(), "pull: {}", stderr(&out));
     assert_eq!(stdout(&out).trim(), digest2);
 
+    // 6. A signer: keytool generates alice's key and adds her; her key alone goes into the
+    //    container; docker trust sign there signs as alice; the pull gets what she signed.
+    let out = timed_kt(
+        &mut timer,
+        "6 keytool signer add",
+        &[
+            "--json",
+            "signer",
+            "add",
+            "alice",
+            "--repo",
+            &gun,
+            "--generate",
+        ],
+    );
+    assert!(out.status.success(), "signer add: {}", stderr(&out));
+    let added: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let alice_key = added["key_id"].as_str().expect("key").to_owned();
+    let out = timed_kt(
+        &mut timer,
+        "6 keytool provision --signer alice",
+        &[
+            "provision",
+            "--repo",
+            &gun,
+            "--container",
+            CONTAINER,
+            "--signer",
+            "alice",
+        ],
+    );
+    assert!(out.status.success(), "provision: {}", stderr(&out));
+    expected_keys.push(format!("{alice_key}.key"));
+    expected_keys.sort();
+    assert_eq!(key_files(&daemon), expected_keys);
+    let alice_image = format!("{gun}:alice");
+    make_image(&daemon, &alice_image, "signed by alice");
+    let sign = timer.time("6 docker trust sign (as alice)", || {
+        daemon
+            .docker()
+            .env("DOCKER_CONTENT_TRUST_SERVER", &stack.url)
+            .env("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", ALICE_PW)
+            .args(["exec", "-e", "DOCKER_CONTENT_TRUST_SERVER"])
+            .args([
+                "-e",
+                "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE",
+                CONTAINER,
+            ])
+            .args(["docker", "trust", "sign", &alice_image])
+            .output()
+            .expect("docker runs")
+    });
+    assert!(
+        sign.status.success(),
+        "docker trust sign: {}",
+        stderr(&sign)
+    );
+    let inspect = ok(daemon
+        .docker()
+        .env("DOCKER_CONTENT_TRUST_SERVER", &stack.url)
+        .args(["exec", "-e", "DOCKER_CONTENT_TRUST_SERVER", CONTAINER])
+        .args(["docker", "trust", "inspect", &gun]));
+    let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("JSON");
+    let by_alice = inspect[0]["SignedTags"]
+        .as_array()
+        .and_then(|tags| tags.iter().find(|t| t["SignedTag"] == "alice"))
+        .unwrap_or_else(|| panic!("no tag alice: {inspect}"));
+    assert_eq!(
+        by_alice["Signers"],
+        serde_json::json!(["alice"]),
+        "{inspect}"
+    );
+    let alice_digest = format!("sha256:{}", by_alice["Digest"].as_str().expect("digest"));
+    remove_images(&daemon, &gun);
+    let out = timed_kt(
+        &mut timer,
+        "6 keytool sandbox pull (signed by alice)",
+        &["sandbox", "pull", &alice_image, "--container", CONTAINER],
+    );
+    assert!(out.status.success(), "pull: {}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), alice_digest);
+
+    // 7. Sign a digest directly (no push): the second "latest" manifest as tag "direct".
+    let size = manifest_size(&stack, &digest2);
+    let direct = format!("{gun}:direct");
+    let size_text = size.to_string();
+    let wrong_size = (size + 1).to_string();
+    let unknown = format!("sha256:{}", "0".repeat(64));
+    for (digest, size) in [(&digest2, &wrong_size), (&unknown, &size_text)] {
+        let out = run(&[
+            "sign", &direct, "--digest", digest, "--size", size, "--as", "alice",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("Nothing was signed"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = timed_kt(
+        &mut timer,
+        "7 keytool sign --digest (registry checked)",
+        &[
+            "--json", "sign", &direct, "--digest", &digest2, "--size", &size_text, "--as", "alice",
+        ],
+    );
+    assert!(out.status.success(), "sign: {}", stderr(&out));
+    let signed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        signed["checked_registry"],
+        format!("http://{}", stack.registry).as_str()
+    );
+    remove_images(&daemon, &gun);
+    let out = timed_kt(
+        &mut timer,
+        "7 keytool sandbox pull (signed by keytool sign)",
+        &["sandbox", "pull", &direct, "--container", CONTAINER],
+    );
+    assert!(out.status.success(), "pull: {}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), digest2);
+
     let total = timer.started.elapsed().as_secs_f64();
     eprintln!(
         "TIME whole flow: {total:.2} s; keytool commands {keytool_secs:.2} s (docker inside them included)"
@@ -543,7 +670,7 @@ fn sandbox_push_pull_tamper_rotate() {
         "too few docker calls logged: {argv}"
     );
     assert!(argv.contains("exec"), "{argv}");
-    for secret in [ROOT_PW, REPO_PW] {
+    for secret in [ROOT_PW, REPO_PW, ALICE_PW] {
         assert!(
             !argv.contains(secret),
             "a passphrase reached a docker argv: {argv}"
@@ -551,6 +678,33 @@ fn sandbox_push_pull_tamper_rotate() {
     }
     drop(daemon);
     drop(stack);
+}
+
+/// The size of manifest `digest` in the stack's registry (a plain HTTP HEAD on loopback,
+/// independent of keytool's own registry check).
+fn manifest_size(stack: &Stack, digest: &str) -> u64 {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(&stack.registry).expect("registry");
+    write!(
+        conn,
+        "HEAD /v2/test/trusttest/manifests/{digest} HTTP/1.0\r\nHost: {}\r\nAccept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json\r\n\r\n",
+        stack.registry
+    )
+    .expect("request");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("answer");
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
+    answer
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .expect("Content-Length")
 }
 
 /// PATH with /usr/local/bin first, so that keytool's `docker` is the static client.

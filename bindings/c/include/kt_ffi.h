@@ -594,6 +594,151 @@ kt_status kt_repo_init(const kt_keystore *store,
                        char **json_out,
                        kt_error **err_out);
 
+// Adds signer `name` to repository `gun` on `server_url`, as `keytool signer add` (docker's
+// `trust signer add`): the key joins `targets/<name>` and `targets/releases`, and targets.json
+// is re-signed with the repository's targets key (the callback is asked for its passphrase).
+// `public_key_pem` is the signer's P-256 public key as a NUL-terminated PEM `PUBLIC KEY` block;
+// NULL generates the key in the trust directory (role `name`; the callback is asked for its new
+// passphrase, `is_new` true), durable before the server is told to trust it.
+//
+// On success `*json_out` receives the JSON report (`gun`, `name`, `key_id`, `generated`,
+// `already`, `targets_version`, as `keytool --json signer add` prints; free it with
+// `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives the
+// error. Blocks on the network. Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `gun`, `name`, `public_key_pem`, `server_url`, `ca_path`
+// are NULL or NUL-terminated; `cb` is NULL or a valid callback, called with `user_data`;
+// `json_out` and `err_out` are NULL or writable.
+kt_status kt_signer_add(const kt_keystore *store,
+                        const char *gun,
+                        const char *name,
+                        const char *public_key_pem,
+                        const char *server_url,
+                        const char *ca_path,
+                        kt_passphrase_cb cb,
+                        void *user_data,
+                        char **json_out,
+                        kt_error **err_out);
+
+// Removes signer `name` from repository `gun`, as `keytool signer remove` (docker's `trust
+// signer remove`): `targets/<name>` goes and its keys leave `targets/releases`; targets.json is
+// re-signed (the callback is asked for the targets key's passphrase). When that would leave
+// tags of `targets/releases` that no trusted key signed (`docker pull` refuses them), the call
+// fails with `KT_STATUS_INVALID_ARGUMENT` and changes nothing unless `confirmed`. The signer's
+// key file stays.
+//
+// On success `*json_out` receives the JSON report (`gun`, `name`, `keys`, `orphaned_tags`,
+// `targets_version`; free it with `kt_string_free`). On failure it is untouched and `*err_out`
+// (if not NULL) receives the error. Blocks on the network. Thread-safe.
+//
+// # Safety
+// As [`kt_signer_add`], without `public_key_pem`.
+kt_status kt_signer_remove(const kt_keystore *store,
+                           const char *gun,
+                           const char *name,
+                           bool confirmed,
+                           const char *server_url,
+                           const char *ca_path,
+                           kt_passphrase_cb cb,
+                           void *user_data,
+                           char **json_out,
+                           kt_error **err_out);
+
+// Lists the signers of repository `gun` as its verified metadata names them, as `keytool
+// --json signer list` prints (`gun`, `signers` with each one's `name`, `keys` (`id`, `local`),
+// `threshold`, `can_release`, `signed_tags`; `release_keys`, `released_tags`, `unverified`).
+//
+// On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
+// untouched and `*err_out` (if not NULL) receives the error. Blocks on the network.
+// Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `gun`, `server_url`, `ca_path` are NULL or NUL-terminated;
+// `json_out` and `err_out` are NULL or writable.
+kt_status kt_signer_list_json(const kt_keystore *store,
+                              const char *gun,
+                              const char *server_url,
+                              const char *ca_path,
+                              char **json_out,
+                              kt_error **err_out);
+
+// Replaces signer `name`'s key in repository `gun`, crash-safely, as `keytool rotate --signer`:
+// a new key is generated (the callback is asked for its new passphrase, and for the targets
+// key's), the signer's files are re-signed by it so that what it signed still verifies, and the
+// old key moves to `keytool-retired/` only after the server accepted (and only if no other
+// cached repository names it). An interrupted rotation is completed by the next call.
+//
+// On success `*json_out` receives the JSON report (`gun`, `name`, `old_keys`, `new_key`,
+// `resigned`, `retired`, `kept`, `resumed`; free it with `kt_string_free`). On failure it is
+// untouched and `*err_out` (if not NULL) receives the error. Blocks on the network. Thread-safe.
+//
+// # Safety
+// As [`kt_signer_remove`], without `confirmed`.
+kt_status kt_signer_rotate(const kt_keystore *store,
+                           const char *gun,
+                           const char *name,
+                           const char *server_url,
+                           const char *ca_path,
+                           kt_passphrase_cb cb,
+                           void *user_data,
+                           char **json_out,
+                           kt_error **err_out);
+
+// Signs tag `tag` of repository `gun` as manifest `digest` (`sha256:<64 hex>`) of `size` bytes
+// and publishes, as `keytool sign GUN:TAG --digest D --size N [--as SIGNER]`: into targets.json
+// when the repository has no signers, else into every signer role this trust directory holds a
+// key of (with `signer`, NULL for any: only that signer's roles). With `check_registry`, the
+// registry the GUN names (or `registry_url`, NULL: the GUN's) is asked first; a digest it does
+// not hold, or another size, fails with `KT_STATUS_INVALID_ARGUMENT` and nothing is signed.
+// The callback is asked for the signing keys' passphrases.
+//
+// On success `*json_out` receives the JSON report (`gun`, `tag`, `digest`, `size`, `roles`,
+// `replaced`, `already`, `checked_registry`; free it with `kt_string_free`). On failure it is
+// untouched and `*err_out` (if not NULL) receives the error. Blocks on the network. Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `gun`, `tag`, `digest`, `signer`, `registry_url`,
+// `server_url`, `ca_path` are NULL or NUL-terminated; `cb` is NULL or a valid callback, called
+// with `user_data`; `json_out` and `err_out` are NULL or writable.
+kt_status kt_sign(const kt_keystore *store,
+                  const char *gun,
+                  const char *tag,
+                  const char *digest,
+                  uint64_t size,
+                  const char *signer,
+                  bool check_registry,
+                  const char *registry_url,
+                  const char *server_url,
+                  const char *ca_path,
+                  kt_passphrase_cb cb,
+                  void *user_data,
+                  char **json_out,
+                  kt_error **err_out);
+
+// Removes tag `tag`'s signature from repository `gun` (from the roles [`kt_sign`] would sign
+// it into; with `signer`, only that signer's) and publishes, as `keytool unsign` (docker's
+// `trust revoke`). A tag signed in none of them fails with `KT_STATUS_INVALID_ARGUMENT`.
+//
+// On success `*json_out` receives the JSON report (`gun`, `tag`, `roles`; free it with
+// `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives the
+// error. Blocks on the network. Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `gun`, `tag`, `signer`, `server_url`, `ca_path` are NULL
+// or NUL-terminated; `cb` is NULL or a valid callback, called with `user_data`; `json_out` and
+// `err_out` are NULL or writable.
+kt_status kt_unsign(const kt_keystore *store,
+                    const char *gun,
+                    const char *tag,
+                    const char *signer,
+                    const char *server_url,
+                    const char *ca_path,
+                    kt_passphrase_cb cb,
+                    void *user_data,
+                    char **json_out,
+                    kt_error **err_out);
+
 // Returns a static description of a status number, such as "wrong passphrase".
 //
 // Takes a plain `int32_t`: an unknown number gives "unknown status". The string is static:

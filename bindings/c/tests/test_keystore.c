@@ -141,6 +141,12 @@ static void test_null_everywhere(const char *dir) {
     CHECK_STATUS(kt_repo_status_json(NULL, "example.com/app", NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_rotate(NULL, "example.com/app", "targets", NULL, NULL, false, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_renew(NULL, "example.com/app", "targets", false, 0, "https://127.0.0.1:1", NULL, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_signer_add(NULL, "example.com/app", "alice", NULL, "https://127.0.0.1:1", NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_signer_remove(NULL, "example.com/app", "alice", false, "https://127.0.0.1:1", NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_signer_list_json(NULL, "example.com/app", "https://127.0.0.1:1", NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_signer_rotate(NULL, "example.com/app", "alice", "https://127.0.0.1:1", NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_sign(NULL, "example.com/app", "v1", "sha256:00", 1, NULL, false, NULL, "https://127.0.0.1:1", NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_unsign(NULL, "example.com/app", "v1", NULL, "https://127.0.0.1:1", NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_init(NULL, "example.com/app", NULL, NULL, false, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_status_checked_json(NULL, "example.com/app", NULL, NULL, answer_cb, &a, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_vault_init(NULL, 64, 1, 1, answer_cb, &a, &s, NULL), KT_STATUS_NULL_ARGUMENT);
@@ -168,6 +174,12 @@ static void test_null_everywhere(const char *dir) {
     /* renew needs a server; NULL role means targets, but a NULL server or output is refused. */
     CHECK_STATUS(kt_repo_renew(store, "example.com/app", NULL, false, 0, NULL, NULL, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_renew(store, "example.com/app", NULL, false, 0, "https://127.0.0.1:1", NULL, true, NULL, NULL, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
+    /* Signers and signatures live on the server: without one, a clear invalid argument. */
+    CHECK_STATUS(kt_signer_list_json(store, "example.com/app", NULL, NULL, &s, &err), KT_STATUS_INVALID_ARGUMENT);
+    expect_error(err, KT_STATUS_INVALID_ARGUMENT, "server_url", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_sign(store, "example.com/app", NULL, "sha256:00", 1, NULL, false, NULL, NULL, NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_signer_add(store, "example.com/app", "alice", NULL, "https://127.0.0.1:1", NULL, answer_cb, &a, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_init(store, NULL, NULL, NULL, false, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_init(store, "example.com/app", NULL, NULL, false, NULL, NULL, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_status_checked_json(store, NULL, NULL, NULL, answer_cb, &a, &s, NULL), KT_STATUS_NULL_ARGUMENT);

@@ -170,5 +170,67 @@ func TestRenewAgainstNotaryServer(t *testing.T) {
 	}
 	if err := notaryList(); err != nil {
 		t.Fatalf("a notary client of the old root: %v", err)
+// A Go program manages signers and signs a digest directly on a real notary-server: the
+// signer's generated key signs into targets/releases and targets/<name>; a rotation keeps what
+// it signed verifiable; removing the last releasing signer needs confirmation.
+func TestSignersAndSigningAgainstNotaryServer(t *testing.T) {
+	server := startNotary(t)
+	ks, dir := open(t)
+	pass := func(keystore.Request) ([]byte, error) { return []byte("go-signer-pass-123"), nil }
+	const gun = "example.com/go/signers"
+	if _, err := ks.Init(gun, server, false, pass); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	added, err := ks.SignerAdd(gun, "alice", nil, server, pass)
+	if err != nil || added["already"] != false {
+		t.Fatalf("SignerAdd: %v %v", err, added)
+	}
+	keyID := added["key_id"].(string)
+	if _, err := os.Stat(filepath.Join(dir, "private", keyID+".key")); err != nil {
+		t.Fatalf("the generated signer key: %v", err)
+	}
+	if _, err := ks.SignerAdd(gun, "--force", nil, server, pass); err == nil {
+		t.Fatal("a flag-like signer name must be refused")
+	}
+	list, err := ks.SignerList(gun, server)
+	if err != nil {
+		t.Fatalf("SignerList: %v", err)
+	}
+	signers := list["signers"].([]interface{})
+	if len(signers) != 1 || signers[0].(map[string]interface{})["name"] != "alice" {
+		t.Fatalf("SignerList: %v", list)
+	}
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	signed, err := ks.SignTag(gun, "v1", digest, 321, keystore.SignOptions{Signer: "alice", NoCheck: true}, server, pass)
+	if err != nil {
+		t.Fatalf("SignTag: %v", err)
+	}
+	if roles := signed["roles"].([]interface{}); len(roles) != 2 {
+		t.Fatalf("SignTag roles: %v", signed)
+	}
+	if _, err := ks.SignTag(gun, "v2", "sha256:beef", 1, keystore.SignOptions{NoCheck: true}, server, pass); err == nil {
+		t.Fatal("a malformed digest must be refused")
+	}
+	rotated, err := ks.SignerRotate(gun, "alice", server, pass)
+	if err != nil || rotated["new_key"] == keyID {
+		t.Fatalf("SignerRotate: %v %v", err, rotated)
+	}
+	var kerr *keystore.Error
+	if _, err := ks.SignerRemove(gun, "alice", false, server, pass); !errors.As(err, &kerr) || kerr.Code != keystore.CodeInvalidArgument {
+		t.Fatalf("removing the last releasing signer must need confirmation: %v", err)
+	}
+	if _, err := ks.UnsignTag(gun, "v1", "alice", server, pass); err != nil {
+		t.Fatalf("UnsignTag: %v", err)
+	}
+	if _, err := ks.SignerRemove(gun, "alice", false, server, pass); err != nil {
+		t.Fatalf("SignerRemove: %v", err)
+	}
+	// notary, on the same trust directory, sees no signer left.
+	if _, err := exec.LookPath("notary"); err != nil {
+		return
+	}
+	out, err := exec.Command("notary", "-d", dir, "-s", server.URL, "--tlscacert", server.CAFile, "delegation", "list", gun).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "targets/alice") {
+		t.Fatalf("notary delegation list: %v\n%s", err, out)
 	}
 }

@@ -72,12 +72,26 @@ pub(crate) fn generate_key(
                 .into(),
         });
     }
-    let gun = gun_for(&role, gun)?;
     let key = PrivateKey::generate_ecdsa()?;
+    let made = write_new_key(dir, source, &key, role, gun, kdf)?;
+    Ok((made, key))
+}
+
+/// Encrypts `key` (a new key of `role`) with a new passphrase from `source` and writes it
+/// atomically to `private/`, never over an existing file.
+pub(crate) fn write_new_key(
+    dir: &TrustDir,
+    source: &dyn PassphraseSource,
+    key: &PrivateKey,
+    role: Role,
+    gun: Option<Gun>,
+    kdf: &KdfSettings,
+) -> Result<Generated> {
+    let gun = gun_for(&role, gun)?;
     let id = key.id();
     let supplied = new_passphrase(source, &id, &role, gun.as_ref(), false)?;
     let pem = file::encode(
-        &key,
+        key,
         &role,
         gun.as_ref(),
         &supplied.passphrase,
@@ -85,13 +99,10 @@ pub(crate) fn generate_key(
     )?;
     let lock = dir.lock()?;
     let path = dir.write_key(&lock, &id, &pem, false)?;
-    Ok((
-        Generated {
-            id,
-            role,
-            gun,
-            path,
-        },
-        key,
-    ))
+    Ok(Generated {
+        id,
+        role,
+        gun,
+        path,
+    })
 }

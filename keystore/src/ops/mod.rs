@@ -1,6 +1,7 @@
 //! One function per user intent. The CLI, and later the C and Go faces, call these and nothing
 //! below them, so an operation means the same thing everywhere.
 
+mod edit;
 mod explain;
 mod export;
 mod generate;
@@ -16,6 +17,9 @@ mod remove;
 mod renew;
 mod rotate;
 mod sandbox;
+mod sign;
+mod signer;
+mod signer_rotate;
 mod status;
 mod stored;
 mod vault;
@@ -42,13 +46,23 @@ pub use rotate::{
     BulkSelection, NewKeyPassphrase, RotateOptions, Rotated, Step, local_repositories,
     pending_rotation, published_repositories, rotate,
 };
+/// The sandbox's trust service database module (internal: for the test harness).
+#[cfg(feature = "internals")]
+pub use sandbox::database as sandbox_database;
 pub use sandbox::{
     BuiltImage, ContainerState, DaemonChoice, DaemonRecord, Down,
     FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, ImageSource, Names, PlayReport, PlayStep, Pulled,
-    Pushed, SandboxOptions, SandboxSettings, SandboxStatus, Up, compose as sandbox_compose,
-    default_state_dir as default_sandbox_dir, down as sandbox_down, play as sandbox_play, pull,
-    pull_in_sandbox, push, push_in_sandbox, status as sandbox_status, up as sandbox_up,
+    Pushed, SandboxOptions, SandboxSettings, SandboxStatus, SignerRekeyed, Up,
+    compose as sandbox_compose, default_state_dir as default_sandbox_dir, down as sandbox_down,
+    play as sandbox_play, pull, pull_in_sandbox, push, push_in_sandbox,
+    rekey_signer as sandbox_rekey_signer, status as sandbox_status, up as sandbox_up,
 };
+pub use sign::{RegistryCheck, SignedTag, UnsignedTag, sign, unsign};
+pub use signer::{
+    RELEASES, SignerAdded, SignerInfo, SignerKey, SignerKeyInfo, SignerRemoved, Signers,
+    check_signer_name, parse_public_key, signer_add, signer_list, signer_remove,
+};
+pub use signer_rotate::{SignerRotated, signer_rotate};
 pub use status::{ExpectedKey, Expiry, Status, status};
 pub use stored::{
     Revealed, forget_everywhere, forget_passphrase, reveal_passphrase, store_passphrase,

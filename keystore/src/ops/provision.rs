@@ -432,6 +432,47 @@ pub struct ProvisionOptions<'a> {
     pub server: Option<&'a NotaryClient>,
     /// The server's CA certificate (PEM) to provision.
     pub ca: Option<&'a Path>,
+    /// Signers whose keys are copied **instead of** the repository's keys (a signer's machine
+    /// needs only its own key: `docker trust sign` signs into its delegations). Published
+    /// repositories: the signer's keys the verified targets.json lists that are local; else the
+    /// local keys of role NAME.
+    pub signers: &'a [String],
+}
+
+/// The local keys of signer `name` of `gun`: those the server's verified targets.json lists for
+/// `targets/<name>` when a server is given, else the local keys of role `name`.
+fn signer_keys(
+    dir: &TrustDir,
+    gun: &Gun,
+    name: &str,
+    server: Option<&NotaryClient>,
+) -> Result<Vec<KeyId>> {
+    super::signer::check_signer_name(name)?;
+    let ids: Vec<KeyId> = match server {
+        Some(server) => {
+            let remote = super::signer::published(dir, server, gun)?;
+            remote
+                .targets
+                .delegations
+                .as_ref()
+                .map(|d| super::edit::local_delegation_keys(dir, d, &format!("targets/{name}")))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(_, canonical)| canonical)
+                .collect()
+        }
+        None => list(dir, Some(&Role::Other(name.to_owned())), None)?
+            .into_iter()
+            .map(|k| k.id.parse())
+            .collect::<Result<_>>()?,
+    };
+    if ids.is_empty() {
+        return Err(Error::KeyNotFound {
+            key_id: format!("(a key of signer {name} of {gun})"),
+            dir: dir.private_dir(),
+        });
+    }
+    Ok(ids)
 }
 
 /// One file provisioned.
@@ -495,8 +536,15 @@ pub fn provision(
         }
     };
     let mut keys: Vec<(Role, String)> = Vec::new();
-    for id in pick(&st.expected_targets_keys, &st.local_targets_keys, "targets")? {
-        keys.push((Role::Targets, id));
+    if options.signers.is_empty() {
+        for id in pick(&st.expected_targets_keys, &st.local_targets_keys, "targets")? {
+            keys.push((Role::Targets, id));
+        }
+    }
+    for name in options.signers {
+        for id in signer_keys(dir, gun, name, options.server)? {
+            keys.push((Role::Other(name.clone()), id.to_string()));
+        }
     }
     if options.with_root {
         let mut roots = pick(&st.expected_root_keys, &st.local_root_keys, "root")?;

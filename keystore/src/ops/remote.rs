@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::notary::NotaryClient;
 use crate::trust_dir::TrustDir;
-use crate::tuf::repository;
+use crate::tuf::repository::{self, Delegated, Unverified};
 use crate::tuf::schema::{Root, Snapshot, Targets, Timestamp};
 
 /// Verified metadata of a published repository.
@@ -36,6 +36,11 @@ pub(crate) struct Remote {
     pub(crate) snapshot: Snapshot,
     /// targets.json's `signed` object.
     pub(crate) targets: Targets,
+    /// The delegated roles (signers) that have a file, verified.
+    pub(crate) delegations: Vec<Delegated>,
+    /// Delegated roles whose file no threshold of their trusted keys signed (nothing of them is
+    /// trusted).
+    pub(crate) unverified: Vec<Unverified>,
     /// The verified files (`root`, `timestamp`, `snapshot`, `targets`), for the cache.
     files: Vec<(&'static str, Vec<u8>)>,
 }
@@ -46,9 +51,11 @@ impl Remote {
     /// one and these versions the lowest accepted.
     pub(crate) fn record(&self, dir: &TrustDir, gun: &Gun) -> Result<()> {
         let mut changed = Vec::new();
-        for (role, bytes) in &self.files {
+        let files = self.files.iter().map(|(role, bytes)| (*role, bytes));
+        let delegated = self.delegations.iter().map(|d| (d.name.as_str(), &d.bytes));
+        for (role, bytes) in files.chain(delegated) {
             if cached(dir, gun, role)?.as_deref() != Some(bytes.as_slice()) {
-                changed.push((*role, bytes));
+                changed.push((role, bytes));
             }
         }
         if changed.is_empty() {
@@ -128,6 +135,8 @@ pub(crate) fn fetch_verified(
         timestamp: verified.timestamp,
         snapshot: verified.snapshot,
         targets: verified.targets,
+        delegations: verified.delegations,
+        unverified: verified.unverified,
         files: verified.files,
     }))
 }

@@ -288,6 +288,21 @@ pub(crate) fn key_status(
             ));
         }
     }
+    // Signers' roles: what they sign stops verifying when they expire.
+    for d in &remote.delegations {
+        if let Some(at) = parse_time(&d.targets.expires) {
+            expiries.push(expiry(d.name.clone(), at, now, false));
+        }
+    }
+    for u in &remote.unverified {
+        if let Some(at) = u.expired.as_ref().and_then(|t| parse_time(&t.expires)) {
+            expiries.push(expiry(u.name.clone(), at, now, false));
+        }
+        st.problems.push(format!(
+            "{}: its tags do not verify until it is signed again",
+            u.reason
+        ));
+    }
     expiries.sort_by_key(|e| e.seconds_left);
     st.expiries = expiries;
     st.ready = st.can_sign_targets;

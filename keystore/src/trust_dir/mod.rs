@@ -259,7 +259,7 @@ impl TrustDir {
         self.root.join("tuf").join(gun.as_str()).join("metadata")
     }
 
-    /// Writes `tuf/<gun>/metadata/<role>.json` atomically (the exact bytes, as notary caches).
+    /// Writes `tuf/<gun>/metadata/<role>.json` atomically (`<role>` may be `targets/<name>`) (the exact bytes, as notary caches).
     pub(crate) fn write_metadata(
         &self,
         _lock: &DirLock,
@@ -267,9 +267,12 @@ impl TrustDir {
         role: &str,
         bytes: &[u8],
     ) -> Result<PathBuf> {
+        // A delegated role (`targets/releases`) lives in a subdirectory, as notary caches it;
+        // its name was checked to be a plain one (`tuf::schema::is_signer_role`).
+        let (sub, name) = role.rsplit_once('/').unwrap_or(("", role));
         write_atomic(
-            &self.metadata_dir(gun),
-            &format!("{role}.json"),
+            &self.metadata_dir(gun).join(sub),
+            &format!("{name}.json"),
             bytes,
             true,
         )

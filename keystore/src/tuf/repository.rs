@@ -4,9 +4,17 @@
 //!    use under trust pinning;
 //! 2. timestamp -> snapshot -> targets: signed by the keys the new root names, unexpired, each
 //!    matching the length and hashes the level above signed for, and no version lower than the
-//!    cached one (rollback), unless the role's keys changed with the root (TUF §5.3.11).
+//!    cached one (rollback), unless the role's keys changed with the root (TUF §5.3.11);
+//! 3. the delegated roles docker signs into (`targets/releases`, `targets/<signer>`: direct
+//!    children of targets) that snapshot lists: signed by the keys and threshold targets.json
+//!    gives them, unexpired, matching snapshot's length and hashes, no rollback. A delegation
+//!    snapshot does not list has no file yet (notary's clients treat it as empty). Deeper
+//!    delegations are not walked: docker neither signs nor reads them. A delegation file whose
+//!    signatures no longer meet its threshold (its signer was removed), or that has expired, is
+//!    set aside as unverified, as notary's clients skip it with a warning; nothing of it is
+//!    trusted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use serde::Deserialize;
@@ -14,7 +22,7 @@ use serde::Deserialize;
 use super::Envelope;
 use super::chain::{self, TrustedRoot};
 use super::pinning::TrustPinning;
-use super::schema::{FileMeta, Metadata, Root, Snapshot, Targets, Timestamp};
+use super::schema::{FileMeta, Metadata, Root, Snapshot, Targets, Timestamp, is_signer_role};
 use super::verify::{self, RoleKeys};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
@@ -33,6 +41,41 @@ pub struct Verified {
     /// The verified bytes by role (`root`, `timestamp`, `snapshot`, `targets`), as the cache
     /// keeps them.
     pub files: Vec<(&'static str, Vec<u8>)>,
+    /// The delegated roles that have a file, verified, in targets.json's order.
+    pub delegations: Vec<Delegated>,
+    /// Delegated roles whose file is not signed by a threshold of the keys now trusted for it.
+    pub unverified: Vec<Unverified>,
+}
+
+/// A delegated role's file that does not verify now: none of its targets are trusted.
+#[derive(Clone, Debug)]
+pub struct Unverified {
+    /// The role.
+    pub name: String,
+    /// The version the file claims (only to publish a newer one over it).
+    pub version: u64,
+    /// Why it does not verify.
+    pub reason: String,
+    /// For a file that a threshold of its keys signed but that has expired: its content, which
+    /// a re-signature renews (no newer file replaced it: the version floor held).
+    pub expired: Option<Targets>,
+}
+
+/// At most this many delegated roles are walked; a targets.json delegating more is refused
+/// (docker makes two per signer).
+pub const MAX_DELEGATIONS: usize = 256;
+
+/// A verified delegated role's file.
+#[derive(Clone, Debug)]
+pub struct Delegated {
+    /// The role (`targets/releases`).
+    pub name: String,
+    /// Its `signed` object.
+    pub targets: Targets,
+    /// The listed IDs of the keys whose signatures verified.
+    pub signers: BTreeSet<String>,
+    /// The file as served (what the cache keeps).
+    pub bytes: Vec<u8>,
 }
 
 /// What verifying the roles below root needs.
@@ -73,6 +116,88 @@ impl Walk<'_> {
         Ok(checked)
     }
 
+    /// Fetches and verifies the delegated roles of `targets` that `snapshot` lists.
+    fn delegations(
+        &mut self,
+        targets: &Targets,
+        snapshot: &Snapshot,
+    ) -> Result<(Vec<Delegated>, Vec<Unverified>)> {
+        let gun = self.gun;
+        let Some(delegations) = &targets.delegations else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        if delegations.roles.len() > MAX_DELEGATIONS {
+            return Err(Error::InvalidMetadata {
+                reason: format!(
+                    "the server's targets.json of {gun} delegates {} roles; at most {MAX_DELEGATIONS} are accepted",
+                    delegations.roles.len()
+                ),
+            });
+        }
+        let mut out = Vec::new();
+        let mut unverified = Vec::new();
+        for role in &delegations.roles {
+            let name = &role.name;
+            let seen = out.iter().any(|d: &Delegated| &d.name == name)
+                || unverified.iter().any(|u: &Unverified| &u.name == name);
+            if !is_signer_role(name) || seen {
+                continue;
+            }
+            let Some(meta) = snapshot.meta.get(name) else {
+                continue;
+            };
+            let file = format!("{name}.json");
+            let bytes = (self.served)(&file)?.ok_or_else(|| Error::InvalidMetadata {
+                reason: format!("the server's snapshot of {gun} lists {file}, which it does not serve"),
+            })?;
+            verify::check_meta(Some(meta), &file, &bytes)?;
+            let check = verify::check_delegation(&bytes, delegations, name)?;
+            if let Some(floor) = self.version_floor(name)?
+                && check.signed.version < floor
+            {
+                return Err(Error::InvalidMetadata {
+                    reason: format!(
+                        "the server's {file} of {gun} is version {}, older than version {floor} this machine already saw: a rollback",
+                        check.signed.version
+                    ),
+                });
+            }
+            let expired = check.expires.is_none_or(|at| at < self.now);
+            if !check.meets_threshold() || expired {
+                let reason = if check.meets_threshold() {
+                    format!(
+                        "{file} expired{}",
+                        check
+                            .expires
+                            .map(|at| format!(" at {}", super::roles::go_time(at)))
+                            .unwrap_or_default()
+                    )
+                } else {
+                    format!(
+                        "{file} carries {} valid signature(s) from the keys now trusted for it; {} needed",
+                        check.signers.len(),
+                        check.threshold
+                    )
+                };
+                unverified.push(Unverified {
+                    name: name.clone(),
+                    version: check.signed.version,
+                    reason,
+                    expired: check.meets_threshold().then_some(check.signed),
+                });
+                continue;
+            }
+            let (signed, signers) = (check.signed, check.signers);
+            out.push(Delegated {
+                name: name.clone(),
+                targets: signed,
+                signers,
+                bytes,
+            });
+        }
+        Ok((out, unverified))
+    }
+
     /// The lowest acceptable version of `role`: the cached one, unless the role's keys changed
     /// with the root (after a key rotation a fast-forwarded version must not lock the repository
     /// out). Snapshot and timestamp floors are reset together when either key changes. A cached
@@ -87,7 +212,7 @@ impl Walk<'_> {
                 .ok()
         };
         let related: &[&str] = match role {
-            "targets" => &["targets"],
+            r if r == "targets" || r.starts_with("targets/") => &["targets"],
             _ => &["timestamp", "snapshot"],
         };
         if related
@@ -143,6 +268,7 @@ pub fn verify(
     let timestamp: Timestamp = walk.role(None)?;
     let snapshot: Snapshot = walk.role(Some(&timestamp.meta))?;
     let targets: Targets = walk.role(Some(&snapshot.meta))?;
+    let (delegations, unverified) = walk.delegations(&targets, &snapshot)?;
     let files = walk.files;
     Ok(Verified {
         root,
@@ -150,5 +276,7 @@ pub fn verify(
         snapshot,
         targets,
         files,
+        delegations,
+        unverified,
     })
 }

@@ -234,6 +234,38 @@ pub struct DelegatedRole {
     pub role: RoleEntry,
 }
 
+impl DelegatedRole {
+    /// Whether the role may sign target `name`: one of its `paths` is a prefix of it (notary's
+    /// `""` admits every name). A role without `paths` (notary's `path_hash_prefixes` are never
+    /// written by docker or notary's CLI) admits none.
+    pub fn admits(&self, name: &str) -> bool {
+        self.role
+            .extra
+            .get("paths")
+            .and_then(Value::as_array)
+            .is_some_and(|paths| {
+                paths
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|p| name.starts_with(p))
+            })
+    }
+}
+
+/// Whether `name` is a delegated role that docker signs into: a direct child of `targets`
+/// (`targets/releases`, `targets/alice`) whose last part is a plain name (letters, digits,
+/// `_`, `-`, `.`, not starting with `.`), so that it is also a safe file name in the cache.
+pub fn is_signer_role(name: &str) -> bool {
+    name.strip_prefix("targets/").is_some_and(|n| {
+        !n.is_empty()
+            && n.len() <= 255
+            && !n.starts_with('.')
+            && n
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    })
+}
+
 /// The length and hashes of a file (a target, or a metadata file in snapshot/timestamp `meta`).
 ///
 /// Read and written by hand rather than with `#[serde(flatten)]`: a targets.json lists

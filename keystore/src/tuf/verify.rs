@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use der::Decode;
 use x509_cert::Certificate;
 
-use super::schema::{FileMeta, Metadata, Root, Signed};
+use super::schema::{Delegations, FileMeta, Metadata, Root, RoleEntry, Signed, Targets};
 use super::{Envelope, Signature, TufKey, cjson, roles, verify_canonical};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
@@ -45,16 +45,37 @@ impl RoleKeys {
             .roles
             .get(role)
             .ok_or_else(|| bad(format!("root.json has no {role} role")))?;
+        Self::listed(entry, role, role == "root", |id| root.key(id))
+    }
+
+    /// The keys and threshold of delegated role `name` as targets.json's `delegations` give
+    /// them (a listed key that is missing or mismatched is skipped, as for the base roles below
+    /// root).
+    pub fn of_delegation(delegations: &Delegations, name: &str) -> Result<Self> {
+        let entry = delegations
+            .roles
+            .iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| bad(format!("targets.json delegates no role {name}")))?;
+        Self::listed(&entry.role, name, false, |id| delegations.key(id))
+    }
+
+    fn listed(
+        entry: &RoleEntry,
+        role: &str,
+        strict: bool,
+        key: impl Fn(&str) -> Option<TufKey>,
+    ) -> Result<Self> {
         let mut ids = entry.keyids.clone();
         ids.sort();
         ids.dedup();
         let mut keys = Vec::with_capacity(ids.len());
         for id in ids {
-            match root.key(&id) {
+            match key(&id) {
                 Some(key) => keys.push((id, key)),
-                None if role == "root" => {
+                None if strict => {
                     return Err(bad(format!(
-                        "root key {} is missing or its ID does not match its content",
+                        "{role} key {} is missing or its ID does not match its content",
                         crate::ids::clip(&id)
                     )));
                 }
@@ -62,9 +83,7 @@ impl RoleKeys {
             }
         }
         if entry.threshold < 1 {
-            return Err(bad(format!(
-                "root.json gives the {role} role a threshold below 1"
-            )));
+            return Err(bad(format!("the {role} role has a threshold below 1")));
         }
         Ok(RoleKeys {
             keys,
@@ -208,6 +227,53 @@ pub fn verify_role<T: Metadata>(bytes: &[u8], root: &Root, now: SystemTime) -> R
     RoleKeys::of(root, role)?.check(&env.signatures, &canonical, &format!("{role}.json"))?;
     check_expiry(&signed, &format!("{role}.json"), now)?;
     Ok(signed)
+}
+
+/// A delegated role's file, checked for everything but its signatures' threshold.
+#[derive(Clone, Debug)]
+pub struct DelegationCheck {
+    /// Its `signed` object.
+    pub signed: Targets,
+    /// The listed IDs of the keys the parent trusts for it whose signatures verified.
+    pub signers: BTreeSet<String>,
+    /// How many distinct keys must have signed.
+    pub threshold: u64,
+    /// When it expires (`None`: no valid expiry, which counts as expired).
+    pub expires: Option<SystemTime>,
+}
+
+impl DelegationCheck {
+    /// Whether a threshold of the keys trusted for the role signed it.
+    pub fn meets_threshold(&self) -> bool {
+        self.signers.len() as u64 >= self.threshold
+    }
+}
+
+/// Checks a delegated role's metadata (`targets/releases.json`, ...): its type, and which of the
+/// keys `delegations` (the verified parent's) trusts for it signed it. Whether they meet the
+/// threshold, and whether it has expired, is the caller's decision
+/// ([`DelegationCheck::meets_threshold`], [`DelegationCheck::expires`]): notary's clients skip
+/// such a role with a warning rather than fail the whole repository.
+pub fn check_delegation(
+    bytes: &[u8],
+    delegations: &Delegations,
+    name: &str,
+) -> Result<DelegationCheck> {
+    let env = Envelope::parse(bytes)?;
+    let signed: Targets = env.typed()?;
+    let file = format!("{name}.json");
+    if signed.kind() != Targets::TYPE {
+        return Err(bad(format!("{file} is not of type {}", Targets::TYPE)));
+    }
+    let canonical = cjson::to_vec(&env.signed)?;
+    let keys = RoleKeys::of_delegation(delegations, name)?;
+    let signers = keys.signers(&env.signatures, &canonical)?;
+    Ok(DelegationCheck {
+        expires: parse_time(&signed.expires),
+        signed,
+        signers,
+        threshold: keys.threshold,
+    })
 }
 
 /// Checks that `bytes` are the file `meta` (a snapshot/timestamp `meta` entry, `None` when there

@@ -11,5 +11,7 @@ pub(crate) mod provision;
 pub(crate) mod renew;
 pub(crate) mod rotate;
 pub(crate) mod sandbox;
+pub(crate) mod sign;
+pub(crate) mod signer;
 pub(crate) mod status;
 pub(crate) mod vault;

@@ -32,6 +32,10 @@ pub(crate) struct ProvisionArgs {
     /// Also copy the root key (keep it offline once the repository is published)
     #[arg(long)]
     with_root: bool,
+    /// Copy this signer's key instead of the repository key (repeat for several): what a
+    /// signer's machine needs for `docker trust sign`
+    #[arg(long = "signer", value_name = "NAME")]
+    signers: Vec<String>,
     #[command(flatten)]
     server: ServerOptions<NoOffline>,
 }
@@ -57,6 +61,7 @@ pub(crate) fn run(ctx: &Context, args: &ProvisionArgs) -> Result<()> {
         with_root: args.with_root,
         server: server.as_ref().map(|(c, _)| c),
         ca: server.as_ref().and_then(|(_, ca)| ca.as_deref()),
+        signers: &args.signers,
     };
     let done = ops::provision(&ctx.dir, &gun, &target, &options)?;
     render::sandbox::provisioned(ctx.json, &done, &gun);

@@ -42,6 +42,14 @@ pub(crate) struct RotateArgs {
     /// Adopt this key file as the new key (decrypted with its own passphrase)
     #[arg(long, value_name = "FILE", conflicts_with = "server_managed")]
     key: Option<PathBuf>,
+    /// Replace this signer's key instead (targets/NAME and targets/releases); its files are
+    /// re-signed by the new key, the old key retired once the server accepted
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with_all = ["all", "server_managed", "key", "dry_run", "resume", "ask_new_passphrase"]
+    )]
+    signer: Option<String>,
     /// Rotate the root key without asking for confirmation
     #[arg(long)]
     yes: bool,
@@ -63,6 +71,9 @@ pub(crate) fn run(ctx: &Context, args: &RotateArgs) -> Result<u8> {
     check_iterations(&ctx.kdf)?;
     let role: Role = args.role.parse()?;
     let client = server_client(ctx, &args.server)?;
+    if let Some(name) = &args.signer {
+        return rotate_signer(ctx, args, name, client.as_ref()).map(|()| 0);
+    }
     let guns: Vec<Gun> = if let (true, Some(server)) = (args.all, &client) {
         let published = ops::published_repositories(&ctx.dir, server)?;
         for gun in &published.without_targets_key {
@@ -97,6 +108,37 @@ pub(crate) fn run(ctx: &Context, args: &RotateArgs) -> Result<u8> {
         confirm(ctx, &render::rotate::root_question(&guns))?;
     }
     rotate_each(ctx, args, &role, client.as_ref(), &guns)
+}
+
+/// `rotate --signer NAME --repo GUN`: one repository, the server required.
+fn rotate_signer(
+    ctx: &Context,
+    args: &RotateArgs,
+    name: &str,
+    client: Option<&NotaryClient>,
+) -> Result<()> {
+    let [repo] = args.repos.as_slice() else {
+        return Err(Error::InvalidArgument {
+            what: Argument::Parameter("--repo"),
+            reason: "--signer rotates a signer of one repository: give exactly one --repo".into(),
+        });
+    };
+    let gun: Gun = repo.parse()?;
+    let server = client.ok_or_else(|| Error::InvalidArgument {
+        what: Argument::Server,
+        reason: "a signer's keys are listed in the repository on the Notary server".into(),
+    })?;
+    let source = ctx.passphrases.unlock();
+    // Test-only fault point, as for the other rotations.
+    let fault = std::env::var("KEYTOOL_FAULT_POINT").ok();
+    let on_step = |step: ops::Step| {
+        if fault.as_deref() == Some(step.name()) {
+            std::process::abort();
+        }
+    };
+    let done = ops::signer_rotate(&ctx.dir, &source, server, &gun, name, &on_step, &ctx.kdf)?;
+    render::signer::rotated(ctx.json, &done);
+    Ok(())
 }
 
 /// Rotates each repository; one failure does not stop the others. One repository prints its

@@ -31,6 +31,10 @@ pub(crate) enum SandboxCommand {
     /// Remove the containers and network and stop a private daemon (nothing left running);
     /// keytool's sandbox keys stay unless --forget-keys
     Down(DownArgs),
+    /// Move notary-signer's keys to a new passphrase (sandbox up --signer): a new alias with a
+    /// generated passphrase, kept in the sandbox's vault, becomes the default; older aliases stay
+    /// so the keys they encrypted still decrypt
+    RekeySigner(StateArgs),
     /// Print a docker-compose.yml of the same sandbox with upstream images (for machines that
     /// can pull them)
     Compose(UpArgs),
@@ -106,6 +110,17 @@ pub(crate) struct UpArgs {
     /// The registry's port (in the network, and published on 127.0.0.1)
     #[arg(long, value_name = "PORT", default_value_t = 5000)]
     registry_port: u16,
+    /// The production-shaped sandbox: notary-server keeps its keys in notary-signer (mutual
+    /// TLS) and both store their data in a MariaDB database; the signer's passphrases are
+    /// generated and kept in the sandbox's vault
+    #[arg(long)]
+    signer: bool,
+    /// The notary-signer container (with --signer)
+    #[arg(long, value_name = "NAME", default_value = "notarysigner")]
+    signer_name: String,
+    /// The database container (with --signer)
+    #[arg(long, value_name = "NAME", default_value = "mysql")]
+    database_name: String,
 }
 
 impl UpArgs {
@@ -118,7 +133,10 @@ impl UpArgs {
             notary: self.notary_name.clone(),
             registry: self.registry_name.clone(),
             client: self.client_name.clone(),
+            signer: self.signer_name.clone(),
+            database: self.database_name.clone(),
         };
+        s.signer = self.signer;
         s.notary_port = self.notary_port;
         s.registry_port = self.registry_port;
         Ok(s)
@@ -204,6 +222,10 @@ pub(crate) fn run(ctx: &Context, cmd: SandboxCommand) -> Result<()> {
         SandboxCommand::Down(args) => {
             let done = ops::sandbox_down(&args.state.settings()?, args.volumes, args.forget_keys)?;
             render::sandbox::down(ctx.json, &done);
+        }
+        SandboxCommand::RekeySigner(args) => {
+            let done = ops::sandbox_rekey_signer(&args.settings()?)?;
+            render::sandbox::rekeyed(ctx.json, &done);
         }
         SandboxCommand::Compose(args) => {
             print!("{}", ops::sandbox_compose(&args.settings()?)?);

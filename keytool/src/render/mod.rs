@@ -9,3 +9,4 @@ pub(crate) mod renew;
 pub(crate) mod repo;
 pub(crate) mod rotate;
 pub(crate) mod sandbox;
+pub(crate) mod signer;

@@ -110,6 +110,14 @@ fn endpoints(st: &ops::SandboxStatus) {
                     c.name,
                     st.registry.rsplit(':').next().unwrap_or_default()
                 ),
+                "signer" => format!(
+                    "gRPC, mutual TLS, in the network only; keys encrypted with the passphrase of {}",
+                    st.signer_aliases.last().map_or("?", String::as_str)
+                ),
+                "database" => format!(
+                    "MariaDB {}:3306 in the network only: notaryserver, notarysigner",
+                    c.name
+                ),
                 _ => "content trust on, server ".to_owned() + &st.container_server,
             };
             vec![c.name.clone(), c.state.clone(), at]
@@ -224,5 +232,22 @@ pub(crate) fn down(json: bool, done: &ops::Down) {
     }
     if done.was_up {
         eprintln!("The sandbox is down.");
+    }
+}
+
+/// `sandbox rekey-signer`.
+pub(crate) fn rekeyed(json: bool, done: &ops::SignerRekeyed) {
+    if json {
+        output::json(done);
+        return;
+    }
+    println!("{}", done.alias);
+    eprintln!(
+        "notary-signer encrypts new keys with the passphrase of alias {} (generated, kept in the sandbox's vault); it is given the aliases {}",
+        done.alias,
+        done.aliases.join(", ")
+    );
+    for (alias, keys) in &done.keys_by_alias {
+        eprintln!("  {keys} key(s) encrypted with the passphrase of {alias}");
     }
 }

@@ -1,7 +1,6 @@
 //! Prints the trust service's database setup made by keytool's sandbox code,
-//! `keystore/src/ops/sandbox/database.rs` (the module is compiled into this program as it is, so
-//! the test harness and keytool share one source of the SQL; its items are crate-private, out of
-//! reach of another crate):
+//! `keystore/src/ops/sandbox/database.rs` (reached through keystore's `internals` feature, so
+//! the test harness and `keytool sandbox up --signer` share one source of the SQL):
 //!
 //! ```text
 //! cargo run -q -p interop-tests --bin sandbox_schema -- sql
@@ -24,8 +23,7 @@
 
 use std::process::ExitCode;
 
-#[path = "../../../keystore/src/ops/sandbox/database.rs"]
-mod database;
+use keystore::ops::sandbox_database as database;
 
 fn usage() -> ExitCode {
     eprintln!("usage: sandbox_schema sql | sandbox_schema settings HOST PORT");

@@ -10,6 +10,12 @@ use crate::error::Result;
 /// 28 client and daemon; 29 no longer signs on push) whose daemon reaches the registry by name.
 pub fn compose(settings: &SandboxSettings) -> Result<String> {
     settings.check()?;
+    if settings.signer {
+        return Err(crate::error::Error::InvalidArgument {
+            what: crate::error::Argument::Parameter("signer"),
+            reason: "the compose file describes the sandbox without notary-signer only".into(),
+        });
+    }
     let n = &settings.names;
     let np = settings.notary_port;
     let rp = settings.registry_port;

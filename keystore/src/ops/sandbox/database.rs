@@ -26,34 +26,31 @@
 //! and reads and appends the changefeed; `signer` reads, adds and updates private keys. Neither
 //! may touch the other's database, alter a table or delete a key row.
 //!
-//! This file depends on nothing but `std` and `getrandom`, so that the test harness's
-//! `tests/src/bin/sandbox_schema.rs` can compile it as it is and print the very same SQL and
-//! DSNs for `tests/peers/notary-stack.sh --db mariadb`.
-
-// Compiled today only by the test harness (tests/src/bin/sandbox_schema.rs), which uses part of
-// it; keystore's sandbox lifecycle will use all of it with `sandbox up --signer` (issue 14).
-#![allow(dead_code)]
+//! `sandbox up` with the signer topology applies this schema in its database container; the
+//! test harness's `tests/src/bin/sandbox_schema.rs` prints the very same SQL and DSNs for
+//! `tests/peers/notary-stack.sh --db mariadb` (through the `internals` feature).
 
 use std::fmt;
 
 /// notary-server's database.
-pub(crate) const SERVER_DATABASE: &str = "notaryserver";
+pub const SERVER_DATABASE: &str = "notaryserver";
 /// notary-signer's database.
-pub(crate) const SIGNER_DATABASE: &str = "notarysigner";
+pub const SIGNER_DATABASE: &str = "notarysigner";
 /// The account notary-server connects as.
-pub(crate) const SERVER_USER: &str = "server";
+pub const SERVER_USER: &str = "server";
 /// The account notary-signer connects as.
-pub(crate) const SIGNER_USER: &str = "signer";
+pub const SIGNER_USER: &str = "signer";
 /// The MySQL/MariaDB port.
-pub(crate) const DEFAULT_PORT: u16 = 3306;
+pub const DEFAULT_PORT: u16 = 3306;
 
 /// The alias notary-signer records with every key it encrypts (`storage.default_alias` in its
 /// configuration; notary has no default and refuses to start without one). The passphrase
 /// itself is read from the environment variable [`SIGNER_PASSPHRASE_ENV`].
-pub(crate) const SIGNER_PASSPHRASE_ALIAS: &str = "keytoolsandbox";
+pub const SIGNER_PASSPHRASE_ALIAS: &str = "keytoolsandbox";
 /// `NOTARY_SIGNER_` + the alias in capitals: where notary-signer reads the passphrase that
 /// encrypts and decrypts the keys stored under [`SIGNER_PASSPHRASE_ALIAS`].
-pub(crate) const SIGNER_PASSPHRASE_ENV: &str = "NOTARY_SIGNER_KEYTOOLSANDBOX";
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // printed by the harness's tool
+pub const SIGNER_PASSPHRASE_ENV: &str = "NOTARY_SIGNER_KEYTOOLSANDBOX";
 
 /// Longest password or passphrase accepted.
 const MAX_SECRET_LEN: usize = 128;
@@ -63,11 +60,11 @@ const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// A password, passphrase or host name the database code refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct InvalidDatabaseSetting {
+pub struct InvalidDatabaseSetting {
     /// What was refused, e.g. "the server account's password".
-    pub(crate) what: &'static str,
+    pub what: &'static str,
     /// Why.
-    pub(crate) reason: &'static str,
+    pub reason: &'static str,
 }
 
 impl fmt::Display for InvalidDatabaseSetting {
@@ -193,7 +190,7 @@ CREATE TABLE IF NOT EXISTS `notarysigner`.`private_keys` (
 /// passwords, each allowed only what its service does. Run it as an administrator (e.g. root
 /// over the server's socket). Running it again changes nothing but the passwords: every
 /// statement is "if not exists", and grants add up.
-pub(crate) fn schema_sql(
+pub fn schema_sql(
     server_password: &str,
     signer_password: &str,
 ) -> Result<String, InvalidDatabaseSetting> {
@@ -241,32 +238,24 @@ fn dsn(
 }
 
 /// notary-server's `storage.db_url`.
-pub(crate) fn server_dsn(
-    host: &str,
-    port: u16,
-    password: &str,
-) -> Result<String, InvalidDatabaseSetting> {
+pub fn server_dsn(host: &str, port: u16, password: &str) -> Result<String, InvalidDatabaseSetting> {
     check_secret("the server account's password", password)?;
     dsn(SERVER_USER, password, host, port, SERVER_DATABASE)
 }
 
 /// notary-signer's `storage.db_url`.
-pub(crate) fn signer_dsn(
-    host: &str,
-    port: u16,
-    password: &str,
-) -> Result<String, InvalidDatabaseSetting> {
+pub fn signer_dsn(host: &str, port: u16, password: &str) -> Result<String, InvalidDatabaseSetting> {
     check_secret("the signer account's password", password)?;
     dsn(SIGNER_USER, password, host, port, SIGNER_DATABASE)
 }
 
 /// Checks a passphrase for [`SIGNER_PASSPHRASE_ENV`] (the same rules as the passwords).
-pub(crate) fn check_signer_passphrase(passphrase: &str) -> Result<(), InvalidDatabaseSetting> {
+pub fn check_signer_passphrase(passphrase: &str) -> Result<(), InvalidDatabaseSetting> {
     check_secret("the signer's key passphrase", passphrase)
 }
 
 /// A new random password or passphrase: 32 letters and digits from the OS's random source.
-pub(crate) fn new_secret() -> Result<String, getrandom::Error> {
+pub fn new_secret() -> Result<String, getrandom::Error> {
     // 62 * 4 = 248: bytes at or above it are drawn again, so every character is equally likely.
     let mut out = String::with_capacity(NEW_SECRET_LEN);
     let mut buf = [0u8; 64];

@@ -48,6 +48,7 @@ const APPLETS: &[&str] = &[
     "kill",
     "vi",
     "less",
+    "touch",
 ];
 /// Where the registry keeps its data, as in the seed.
 pub(crate) const REGISTRY_STORAGE: &str = "/var/lib/registry";
@@ -55,6 +56,33 @@ pub(crate) const REGISTRY_STORAGE: &str = "/var/lib/registry";
 const REGISTRY_CONFIG: &str = "/etc/docker/registry/config.yml";
 /// Where the Notary server's configuration directory is mounted.
 pub(crate) const NOTARY_CONFIG_DIR: &str = "/etc/notary";
+/// Where the database container keeps its data (the signer topology).
+pub(crate) const DATABASE_DATA: &str = "/var/lib/mysql";
+/// The database server's socket in its container, for the administrator's client.
+pub(crate) const DATABASE_SOCKET: &str = "/run/mysqld/mysqld.sock";
+/// The database image's entrypoint.
+const DATABASE_ENTRYPOINT: &str = "/usr/local/bin/keytool-sandbox-database";
+/// The SQL that creates MariaDB's system tables, in the database image.
+const DATABASE_BOOTSTRAP: &str = "/usr/share/keytool-sandbox/bootstrap.sql";
+/// MariaDB's own SQL for its system tables (Debian's mariadb-server), in the order
+/// mariadb-install-db feeds them to the server. Help tables, GIS procedures and the sys schema
+/// are left out: the trust service needs none of them.
+const DATABASE_SYSTEM_SQL: [&str; 3] = [
+    "/usr/share/mysql/mysql_system_tables.sql",
+    "/usr/share/mysql/mysql_performance_tables.sql",
+    "/usr/share/mysql/mysql_system_tables_data.sql",
+];
+/// mariadbd's options in the sandbox: a small server (its data directory stays near 26 MB), no
+/// host name lookups, the socket where the administrator's client finds it.
+const DATABASE_OPTIONS: [&str; 7] = [
+    "--no-defaults",
+    "--user=root",
+    "--datadir=/var/lib/mysql",
+    "--socket=/run/mysqld/mysqld.sock",
+    "--skip-name-resolve",
+    "--innodb-log-file-size=8M",
+    "--innodb-buffer-pool-size=32M",
+];
 /// The message the walkthrough's image prints.
 const PLAY_MESSAGE: &str = "Hello from the keytool content trust sandbox: this image was signed with keytool's managed keys.\n";
 
@@ -95,6 +123,46 @@ const UPSTREAM: [(&str, &str); 4] = [
     ("client", "docker:28-cli"),
     ("play", "busybox:1.36"),
 ];
+
+/// The database image's entrypoint: on the first start it creates MariaDB's system tables
+/// (with root reachable only over the socket, by the container's root), then it runs the
+/// server on port 3306. Nothing secret: the trust service's databases and accounts are made by
+/// keytool over `docker exec`, with the passwords on the client's standard input.
+fn database_entrypoint() -> String {
+    let options = DATABASE_OPTIONS.join(" ");
+    format!(
+        "#!/bin/sh\n\
+set -e\n\
+mkdir -p /run/mysqld /tmp\n\
+if [ ! -e {DATABASE_DATA}/.keytool-initialised ]; then\n\
+  rm -rf {DATABASE_DATA}\n\
+  mkdir -p {DATABASE_DATA}\n\
+  /usr/sbin/mariadbd {options} --bootstrap --log-warnings=0 --max_allowed_packet=8M < {DATABASE_BOOTSTRAP}\n\
+  touch {DATABASE_DATA}/.keytool-initialised\n\
+fi\n\
+exec /usr/sbin/mariadbd {options} --bind-address=0.0.0.0 --port=3306\n"
+    )
+}
+
+/// The bootstrap SQL of the database image: what mariadb-install-db pipes into the server
+/// (`--auth-root-authentication-method=socket`, no test database).
+fn database_bootstrap() -> Result<Vec<u8>> {
+    let mut sql =
+        b"create database if not exists mysql;\nuse mysql;\nSET @auth_root_socket='root';\n"
+            .to_vec();
+    for file in DATABASE_SYSTEM_SQL {
+        let path = Path::new(file);
+        if !path.is_file() {
+            return Err(failed(
+                "find MariaDB's system tables".into(),
+                format!("{file} does not exist (Debian package mariadb-server)"),
+            ));
+        }
+        sql.extend(std::fs::read(path).map_err(|e| Error::io("read", path, e))?);
+        sql.push(b'\n');
+    }
+    Ok(sql)
+}
 
 /// Where the Notary server binary is in the image of `source`.
 pub(crate) fn notary_binary(source: ImageSource) -> &'static str {
@@ -248,6 +316,39 @@ fn specs(roles: &[&'static str]) -> Result<Vec<Spec>> {
                 spec.changes.push(format!(
                     r#"CMD ["/usr/bin/notary-server", "-config", "{NOTARY_CONFIG_DIR}/server.json"]"#
                 ));
+            }
+            "signer" => {
+                let bin = find_binary("notary-signer", "notary", &["/usr/bin/notary-signer"])?;
+                spec.binaries.push((bin, "/usr/bin/notary-signer"));
+                spec.dirs.push((NOTARY_CONFIG_DIR, 0o755));
+                spec.changes.push(format!(
+                    r#"CMD ["/usr/bin/notary-signer", "-config", "{NOTARY_CONFIG_DIR}/signer.json"]"#
+                ));
+            }
+            "database" => {
+                let server = find_binary("mariadbd", "mariadb-server", &["/usr/sbin/mariadbd"])?;
+                let client = find_binary(
+                    "the mariadb client",
+                    "mariadb-client",
+                    &["/usr/bin/mariadb"],
+                )?;
+                spec.binaries.push((server, "/usr/sbin/mariadbd"));
+                spec.binaries.push((client, "/usr/bin/mariadb"));
+                let errmsg = "/usr/share/mysql/english/errmsg.sys";
+                let bytes =
+                    std::fs::read(errmsg).map_err(|e| Error::io("read", Path::new(errmsg), e))?;
+                spec.files.push((errmsg, bytes, 0o644));
+                spec.files
+                    .push((DATABASE_BOOTSTRAP, database_bootstrap()?, 0o644));
+                spec.files.push((
+                    DATABASE_ENTRYPOINT,
+                    database_entrypoint().into_bytes(),
+                    0o755,
+                ));
+                spec.dirs.push(("/run/mysqld", 0o755));
+                spec.dirs.push((DATABASE_DATA, 0o700));
+                spec.changes
+                    .push(format!(r#"CMD ["{DATABASE_ENTRYPOINT}"]"#));
             }
             "registry" => {
                 let bin = find_binary(

@@ -34,6 +34,21 @@ pub struct Names {
     pub registry: String,
     /// The docker client container (`trustsandbox`).
     pub client: String,
+    /// The notary-signer container of the signer topology (`notarysigner`).
+    #[serde(default = "default_signer_name")]
+    pub signer: String,
+    /// The MariaDB container of the signer topology (`mysql`, the host name notary's
+    /// documentation gives the database).
+    #[serde(default = "default_database_name")]
+    pub database: String,
+}
+
+fn default_signer_name() -> String {
+    "notarysigner".into()
+}
+
+fn default_database_name() -> String {
+    "mysql".into()
 }
 
 impl Default for Names {
@@ -43,6 +58,8 @@ impl Default for Names {
             notary: "notaryserver".into(),
             registry: "sandboxregistry".into(),
             client: "trustsandbox".into(),
+            signer: default_signer_name(),
+            database: default_database_name(),
         }
     }
 }
@@ -64,6 +81,10 @@ pub struct SandboxSettings {
     /// Where the images come from.
     #[serde(default)]
     pub images: ImageSource,
+    /// The production-shaped topology: notary-server uses notary-signer (mutual TLS) for the
+    /// keys it holds, and both store their data in a MariaDB database.
+    #[serde(default)]
+    pub signer: bool,
 }
 
 impl SandboxSettings {
@@ -76,23 +97,34 @@ impl SandboxSettings {
             registry_port: 5000,
             daemon: DaemonChoice::Auto,
             images: ImageSource::Local,
+            signer: false,
         }
     }
 
     /// Checks names and ports before anything is made.
     pub(crate) fn check(&self) -> Result<()> {
         let n = &self.names;
-        for name in [&n.network, &n.notary, &n.registry, &n.client] {
+        for name in [
+            &n.network,
+            &n.notary,
+            &n.registry,
+            &n.client,
+            &n.signer,
+            &n.database,
+        ] {
             check_container_name(name)?;
         }
         let mut all = vec![&n.notary, &n.registry, &n.client];
+        if self.signer {
+            all.extend([&n.signer, &n.database]);
+        }
+        let count = all.len();
         all.sort();
         all.dedup();
-        if all.len() != 3 {
+        if all.len() != count {
             return Err(Error::InvalidArgument {
                 what: Argument::Container,
-                reason: "the notary, registry and client containers need three different names"
-                    .into(),
+                reason: "every container of the sandbox needs a name of its own".into(),
             });
         }
         for (what, port) in [
@@ -113,6 +145,12 @@ impl SandboxSettings {
                     "the registry and the Notary server cannot share port {}",
                     self.registry_port
                 ),
+            });
+        }
+        if self.signer && self.images == ImageSource::Upstream {
+            return Err(Error::InvalidArgument {
+                what: Argument::Parameter("images"),
+                reason: "the sandbox with notary-signer and its database is built only from this machine's binaries (local images)".into(),
             });
         }
         if self.state_dir.to_string_lossy().contains(',') {
@@ -225,6 +263,10 @@ pub(crate) struct Record {
     pub(crate) images: Vec<(String, String)>,
     /// When `up` finished (seconds since the Unix epoch).
     pub(crate) up_since: u64,
+    /// The signer topology: the passphrase aliases notary-signer is given, the default (the
+    /// one new keys are encrypted with) last. Names only; the passphrases are in the vault.
+    #[serde(default)]
+    pub(crate) signer_aliases: Vec<String>,
 }
 
 impl Record {
@@ -299,5 +341,40 @@ mod tests {
         assert!(s.check().is_err());
         let s = SandboxSettings::new("relative/dir");
         assert!(s.check().is_err());
+    }
+
+    #[test]
+    fn the_signer_topology_needs_names_of_its_own_and_local_images() {
+        let mut s = SandboxSettings::new("/tmp/s");
+        s.signer = true;
+        s.check().expect("the seed's names");
+        s.names.database = "notaryserver".into();
+        assert!(s.check().is_err(), "database named like the server");
+        let mut s = SandboxSettings::new("/tmp/s");
+        s.signer = true;
+        s.names.signer = "--privileged".into();
+        assert!(s.check().is_err());
+        let mut s = SandboxSettings::new("/tmp/s");
+        s.signer = true;
+        s.images = ImageSource::Upstream;
+        assert!(s.check().is_err());
+        // Without the signer, its names do not matter.
+        let mut s = SandboxSettings::new("/tmp/s");
+        s.names.database = "notaryserver".into();
+        s.check().expect("unused names are not compared");
+    }
+
+    #[test]
+    fn an_older_record_reads_as_the_memory_topology() {
+        let mut json = serde_json::to_value(SandboxSettings::new("/tmp/s")).expect("json");
+        let obj = json.as_object_mut().expect("object");
+        obj.remove("signer");
+        let names = obj["names"].as_object_mut().expect("names");
+        names.remove("signer");
+        names.remove("database");
+        let s: SandboxSettings = serde_json::from_value(json).expect("older record");
+        assert!(!s.signer);
+        assert_eq!(s.names.database, "mysql");
+        assert_eq!(s.names.signer, "notarysigner");
     }
 }

@@ -13,6 +13,7 @@ use super::certs;
 use super::daemon::{self, server_version, stop_processes};
 use super::images::{self, BuiltImage, REGISTRY_STORAGE};
 use super::layout::{DaemonRecord, LABEL, Record, SandboxSettings};
+use super::trust_service;
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::notary::NotaryClient;
@@ -23,6 +24,17 @@ use crate::ops::provision::CONTAINER_CONFIG_DIR;
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The image roles, in the order the containers start.
 const ROLES: [&str; 4] = ["registry", "notary", "client", "play"];
+/// The image roles of the signer topology.
+const SIGNER_ROLES: [&str; 6] = ["registry", "database", "signer", "notary", "client", "play"];
+
+/// The image roles of a sandbox made with `settings`.
+fn roles(settings: &SandboxSettings) -> &'static [&'static str] {
+    if settings.signer {
+        &SIGNER_ROLES
+    } else {
+        &ROLES
+    }
+}
 
 fn failed(action: impl Into<String>, reason: impl Into<String>) -> Error {
     Error::Sandbox {
@@ -98,9 +110,9 @@ pub(crate) fn connected(settings: &SandboxSettings) -> Result<Connected> {
 }
 
 /// A lock on the state directory, so that two `up`/`down` never interleave.
-struct StateLock(fs::File);
+pub(super) struct StateLock(fs::File);
 
-fn lock(settings: &SandboxSettings) -> Result<StateLock> {
+pub(super) fn lock(settings: &SandboxSettings) -> Result<StateLock> {
     fs::create_dir_all(&settings.state_dir)
         .map_err(|e| Error::io("create", &settings.state_dir, e))?;
     let path = settings.path("lock");
@@ -168,12 +180,18 @@ pub(super) fn state_of(docker: &DockerCli, name: &str) -> String {
     .unwrap_or_else(|_| "missing".into())
 }
 
-pub(super) fn containers(settings: &SandboxSettings) -> [(&'static str, &str); 3] {
-    [
+/// The containers of a sandbox made with `settings`: role and name.
+pub(super) fn containers(settings: &SandboxSettings) -> Vec<(&'static str, &str)> {
+    let mut out = vec![
         ("notary", settings.names.notary.as_str()),
         ("registry", settings.names.registry.as_str()),
         ("client", settings.names.client.as_str()),
-    ]
+    ];
+    if settings.signer {
+        out.push(("signer", settings.names.signer.as_str()));
+        out.push(("database", settings.names.database.as_str()));
+    }
+    out
 }
 
 /// Refuses a name the sandbox would take when something else already has it.
@@ -231,7 +249,7 @@ pub fn up(settings: &SandboxSettings, note: &dyn Fn(&str)) -> Result<Up> {
             && containers(&record.settings)
                 .iter()
                 .all(|(_, name)| state_of(&docker, name) == "running");
-        if running && record.images.len() == ROLES.len() {
+        if running && record.images.len() == roles(&record.settings).len() {
             if record.settings != *settings {
                 note("the sandbox is up with other settings; bring it down first to change them");
             }
@@ -270,6 +288,11 @@ pub fn up(settings: &SandboxSettings, note: &dyn Fn(&str)) -> Result<Up> {
         daemon,
         images: Vec::new(),
         up_since: 0,
+        signer_aliases: if settings.signer {
+            trust_service::first_aliases()
+        } else {
+            Vec::new()
+        },
     };
     record.save()?;
     match make(&mut record, note) {
@@ -300,7 +323,7 @@ fn make(record: &mut Record, note: &dyn Fn(&str)) -> Result<Vec<BuiltImage>> {
     let settings = record.settings.clone();
     let docker = daemon::cli(&settings, &record.daemon);
     let t = Instant::now();
-    let built = images::ensure(&docker, settings.images, &ROLES)?;
+    let built = images::ensure(&docker, settings.images, roles(&settings))?;
     note(&format!(
         "images: {} ({} ms)",
         built
@@ -360,6 +383,27 @@ fn make(record: &mut Record, note: &dyn Fn(&str)) -> Result<Vec<BuiltImage>> {
             &registry_image,
         ],
     )?;
+    let secrets = if settings.signer {
+        let secrets = trust_service::Secrets::load(&settings, &record.signer_aliases)?;
+        let t = Instant::now();
+        trust_service::start_database(&docker, &settings, &image("database"), &secrets)?;
+        note(&format!(
+            "{} (MariaDB) answers, the trust service's schema and accounts made ({} ms)",
+            n.database,
+            t.elapsed().as_millis()
+        ));
+        trust_service::start_signer(&docker, &settings, &image("signer"), &secrets)?;
+        Some(secrets)
+    } else {
+        None
+    };
+    let (server_docker, server_env) = match &secrets {
+        Some(secrets) => {
+            let (cli, env) = trust_service::server_cli(&docker, &settings, secrets)?;
+            (cli, env.to_vec())
+        }
+        None => (docker.clone(), Vec::new()),
+    };
     let notary_mount = format!(
         "type=bind,src={},dst={},readonly",
         settings.path("notary").display(),
@@ -368,30 +412,30 @@ fn make(record: &mut Record, note: &dyn Fn(&str)) -> Result<Vec<BuiltImage>> {
     let notary_publish = format!("127.0.0.1:{np}:{np}");
     let notary_config = format!("{}/server.json", images::NOTARY_CONFIG_DIR);
     let notary_image = image("notary");
-    dk(
-        &docker,
-        "start the Notary server",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &n.notary,
-            "--network",
-            &n.network,
-            "--label",
-            &label,
-            "--mount",
-            &notary_mount,
-            "-p",
-            &notary_publish,
-            "--entrypoint",
-            images::notary_binary(settings.images),
-            "--",
-            &notary_image,
-            "-config",
-            &notary_config,
-        ],
-    )?;
+    let mut notary_args = vec![
+        "run",
+        "-d",
+        "--name",
+        &n.notary,
+        "--network",
+        &n.network,
+        "--label",
+        &label,
+        "--mount",
+        &notary_mount,
+        "-p",
+        &notary_publish,
+    ];
+    notary_args.extend(server_env);
+    notary_args.extend([
+        "--entrypoint",
+        images::notary_binary(settings.images),
+        "--",
+        &notary_image,
+        "-config",
+        &notary_config,
+    ]);
+    dk(&server_docker, "start the Notary server", &notary_args)?;
     let socket_mount = format!(
         "type=bind,src={},dst=/var/run/docker.sock",
         record.daemon.socket.display()
@@ -434,6 +478,16 @@ fn make(record: &mut Record, note: &dyn Fn(&str)) -> Result<Vec<BuiltImage>> {
         ],
     )?;
     wait_ready(&docker, &settings)?;
+    if settings.signer {
+        let t = Instant::now();
+        trust_service::wait_signer(&docker, &settings, &settings.repository()?)?;
+        note(&format!(
+            "{} signs for {} over mutual TLS ({} ms)",
+            n.signer,
+            n.notary,
+            t.elapsed().as_millis()
+        ));
+    }
     note(&format!(
         "{} on {}, {} on {}, {} running",
         n.notary,

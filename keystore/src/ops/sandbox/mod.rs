@@ -12,15 +12,20 @@
 mod certs;
 mod compose;
 mod daemon;
-// database.rs (the trust service's MariaDB schema, accounts and DSNs) is compiled today by the
-// test harness's tests/src/bin/sandbox_schema.rs, and becomes a module here when
-// `sandbox up --signer` (issue 14) uses it: not part of the library until then.
+/// The trust service's MariaDB schema, accounts and DSNs (the signer topology); public with the
+/// `internals` feature for the test harness's `sandbox_schema`, which prints the same SQL.
+#[cfg(feature = "internals")]
+pub mod database;
+#[cfg(not(feature = "internals"))]
+#[allow(unreachable_pub)]
+pub(crate) mod database;
 mod images;
 mod layout;
 mod lifecycle;
 mod play;
 mod status;
 mod trust;
+mod trust_service;
 
 pub use compose::compose;
 pub use daemon::DaemonChoice;
@@ -32,3 +37,4 @@ pub use status::{ContainerState, SandboxStatus, status};
 pub use trust::{
     FIRST_CLIENT_WITHOUT_PUSH_SIGNING, ImageRef, Pulled, Pushed, SandboxOptions, pull, push,
 };
+pub use trust_service::{SignerRekeyed, rekey_signer};

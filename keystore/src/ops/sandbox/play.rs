@@ -118,7 +118,7 @@ fn step_failed(number: u32, title: &str, reason: impl Into<String>) -> Error {
 
 /// The passphrase policy of the sandbox's trust directory: generated passphrases in its vault,
 /// the vault's master passphrase in a generated file; no keyring, no environment, no prompt.
-fn sandbox_policy(settings: &SandboxSettings) -> Result<Policy> {
+pub(super) fn sandbox_policy(settings: &SandboxSettings) -> Result<Policy> {
     let master = settings.vault_master_file();
     if !master.exists() {
         let secret = generate_passphrase()?;
@@ -332,6 +332,7 @@ fn walkthrough(
         with_root: false,
         server: Some(&server),
         ca: None,
+        signers: &[],
     };
     let provisioned = provision(&dir, &gun, &target, &provision_options)?;
     let mut expected_keys: BTreeSet<String> = [format!("{targets_key}.key")].into_iter().collect();

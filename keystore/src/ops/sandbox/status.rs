@@ -54,6 +54,9 @@ pub struct SandboxStatus {
     pub shell: String,
     /// Environment settings that point keytool and docker at the sandbox.
     pub environment: Vec<(String, String)>,
+    /// The signer topology: notary-signer's passphrase aliases, the default (the one new keys
+    /// are encrypted with) last; empty without notary-signer.
+    pub signer_aliases: Vec<String>,
 }
 
 /// What runs, where to reach it, and which keys the client container holds.
@@ -129,5 +132,9 @@ pub fn status(settings: &SandboxSettings) -> Result<SandboxStatus> {
         provisioned_keys,
         shell,
         environment,
+        signer_aliases: record
+            .as_ref()
+            .map(|r| r.signer_aliases.clone())
+            .unwrap_or_default(),
     })
 }

@@ -451,8 +451,9 @@ fn check_same(printed: Option<&str>, signed: &str, image: &ImageRef) -> Result<(
     }
 }
 
-/// The verified digest and size of `image`'s tag in the server's targets.json, and the targets
-/// key IDs root.json names; `None` when the tag is not signed.
+/// The verified digest and size of `image`'s tag where `docker pull` looks it up —
+/// `targets/releases` first, then targets.json (notary's `GetTargetByName(tag, releases,
+/// targets)`) — and the key IDs that signed it there; `None` when the tag is not signed.
 fn signed_target(
     dir: &TrustDir,
     server: &NotaryClient,
@@ -461,8 +462,20 @@ fn signed_target(
     let Some(remote) = remote::fetch(dir, server, &image.gun)? else {
         return Ok(None);
     };
-    let Some(entry) = remote.targets.targets.get(&image.tag) else {
-        return Ok(None);
+    let releases = remote
+        .delegations
+        .iter()
+        .find(|d| d.name == super::super::RELEASES)
+        .and_then(|d| Some((d.targets.targets.get(&image.tag)?, d)));
+    let (entry, signed_by): (_, Vec<String>) = match releases {
+        Some((entry, file)) => (entry, file.signers.iter().cloned().collect()),
+        None => {
+            let Some(entry) = remote.targets.targets.get(&image.tag) else {
+                return Ok(None);
+            };
+            let ids = remote.root.canonical_ids("targets");
+            (entry, ids.iter().map(KeyId::to_string).collect())
+        }
     };
     let Some(hash) = entry.hashes.get("sha256") else {
         return Ok(None);
@@ -475,12 +488,6 @@ fn signed_target(
             reason: format!("the sha256 of {} in targets.json is malformed", image.tag),
         })?;
     let size = entry.length;
-    let signed_by = remote
-        .root
-        .canonical_ids("targets")
-        .iter()
-        .map(KeyId::to_string)
-        .collect();
     Ok(Some((
         format!("sha256:{}", hex::encode(bytes)),
         size,
