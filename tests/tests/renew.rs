@@ -486,3 +486,63 @@ fn a_refused_publish_stays_pending_and_resumes() {
         "nothing re-signed: the server already had it"
     );
 }
+
+#[test]
+fn renewing_targets_keeps_the_signers_docker_shows() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "sandboxregistry:5000/renew/signers";
+    init(&stack, &trust, gun, false);
+    let mut cmd = kt(&trust);
+    cmd.env("KEYTOOL_DELEGATION_PASSPHRASE", "renew-alice-pass-1")
+        .args([
+            "--json",
+            "signer",
+            "add",
+            "alice",
+            "--repo",
+            gun,
+            "--generate",
+        ]);
+    let out = on(&stack, &mut cmd, &stack.url);
+    exits(&out, 0);
+    let alice = json(&out)["key_id"].as_str().expect("key id").to_owned();
+    notary_add(&stack, &trust, gun, "t1");
+    let before = signed(&served(&stack, gun, "targets.json"));
+    assert!(
+        before["delegations"]["roles"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
+        "{before}"
+    );
+
+    let out = renew(
+        &stack,
+        &trust,
+        gun,
+        &["--role", "targets", "--expires", "40d"],
+    );
+    exits(&out, 0);
+    let after = signed(&served(&stack, gun, "targets.json"));
+    assert_eq!(
+        after["delegations"], before["delegations"],
+        "signers unchanged"
+    );
+    assert_eq!(after["targets"], before["targets"]);
+    assert_eq!(
+        after["version"].as_u64(),
+        Some(before["version"].as_u64().expect("v") + 1)
+    );
+    let prior = tmp.path().join("prior");
+    assert_eq!(notary_list(&stack, &prior, gun).len(), 1);
+    if have("docker") {
+        let inspect = stack.docker_trust_inspect(tmp.path(), gun);
+        let signers = inspect["Signers"].as_array().expect("signers");
+        let shown = signers
+            .iter()
+            .find(|s| s["Name"] == "alice")
+            .and_then(|s| s["Keys"][0]["ID"].as_str());
+        assert_eq!(shown, Some(alice.as_str()), "{inspect}");
+    }
+}
