@@ -170,6 +170,9 @@ func TestRenewAgainstNotaryServer(t *testing.T) {
 	}
 	if err := notaryList(); err != nil {
 		t.Fatalf("a notary client of the old root: %v", err)
+	}
+}
+
 // A Go program manages signers and signs a digest directly on a real notary-server: the
 // signer's generated key signs into targets/releases and targets/<name>; a rotation keeps what
 // it signed verifiable; removing the last releasing signer needs confirmation.
