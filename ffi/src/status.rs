@@ -51,6 +51,9 @@ pub enum kt_status {
     Network = 41,
     /// TUF metadata is malformed, badly signed, expired or rolled back.
     InvalidMetadata = 42,
+    /// The Notary server wants a token and none granting the access was obtained (no
+    /// credentials in docker's configuration, refused credentials, or a failing token service).
+    AuthenticationFailed = 43,
     /// An unexpected failure: a bug.
     Internal = 90,
     /// Rust panicked inside the call (C ABI only): a bug. The library stays usable.
@@ -76,6 +79,7 @@ impl From<ErrorCode> for kt_status {
             ErrorCode::ServerRejected => kt_status::ServerRejected,
             ErrorCode::Network => kt_status::Network,
             ErrorCode::InvalidMetadata => kt_status::InvalidMetadata,
+            ErrorCode::AuthenticationFailed => kt_status::AuthenticationFailed,
             ErrorCode::Internal => kt_status::Internal,
         }
     }
@@ -102,6 +106,7 @@ impl kt_status {
             kt_status::ServerRejected => c"the Notary server refused the request",
             kt_status::Network => c"cannot reach the Notary server",
             kt_status::InvalidMetadata => c"invalid trust metadata",
+            kt_status::AuthenticationFailed => c"not authorized by the Notary server",
             kt_status::Internal => c"internal error (a bug)",
             kt_status::Panic => c"panic inside the library (a bug)",
         }

@@ -71,6 +71,9 @@ error_codes! {
         Network = 41,
         /// TUF metadata is malformed, badly signed, expired or rolled back.
         InvalidMetadata = 42,
+        /// The Notary server wants a token and none granting the access was obtained (no
+        /// credentials, refused credentials, or a token service that failed).
+        AuthenticationFailed = 43,
         /// An unexpected failure: a bug.
         Internal = 90,
     }
@@ -293,6 +296,21 @@ pub enum Error {
         /// The kind of failure, for the faces' advice.
         problem: NetworkProblem,
     },
+    /// The Notary server asked for a token and none granting the access was obtained.
+    #[error(
+        "not authorized at {url}{}: {reason}",
+        if repository.is_empty() { String::new() } else { format!(" for repository {repository} (scope {scope})") }
+    )]
+    Authentication {
+        /// The server (or, for a credential helper that failed, the registry) asked.
+        url: String,
+        /// The repository (GUN); empty when the failure came before any request.
+        repository: String,
+        /// The token scope asked for, e.g. `repository:example.com/app:pull,push`.
+        scope: String,
+        /// What failed and where the credential came from (never the credential).
+        reason: String,
+    },
     /// TUF metadata cannot be trusted or parsed.
     #[error("invalid trust metadata: {reason}")]
     InvalidMetadata {
@@ -418,6 +436,7 @@ impl Error {
             Error::WeakPassphrase { .. } => ErrorCode::WeakPassphrase,
             Error::ServerRejected { .. } => ErrorCode::ServerRejected,
             Error::Network { .. } => ErrorCode::Network,
+            Error::Authentication { .. } => ErrorCode::AuthenticationFailed,
             Error::InvalidMetadata { .. } => ErrorCode::InvalidMetadata,
             Error::Target { .. } | Error::Sandbox { .. } => ErrorCode::Io,
             Error::Conflict { .. } => ErrorCode::AlreadyExists,

@@ -11,7 +11,7 @@ use crate::cmd;
 /// Exit codes, shown in `--help` and documented in the README.
 pub(crate) const EXIT_CODES: &str = "\
 Exit codes: 0 success, 1 failure (for status: not ready), 2 usage or invalid argument,
-3 passphrase problem, 4 not found, 5 Notary server refused or unreachable, 70 internal error.
+3 passphrase problem, 4 not found, 5 Notary server refused, unreachable or not authorized, 70 internal error.
 
 Passphrases come from, in order: --passphrase-file / --passphrase-fd / --passphrase-stdin,
 then KEYTOOL_<ROLE>_PASSPHRASE, DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE /
@@ -145,6 +145,10 @@ pub(crate) enum Command {
     /// The passphrase vault for machines without an OS keyring
     #[command(subcommand)]
     Vault(cmd::vault::VaultCommand),
+    /// How keytool authenticates to Notary servers that ask for a token (docker's registry
+    /// credentials)
+    #[command(subcommand)]
+    Auth(cmd::auth::AuthCommand),
 }
 
 #[cfg(test)]

@@ -14,6 +14,17 @@
 //! defined in `cmd`; the commands in `cmd` use `context` and `render`; `context` and `render`
 //! use only the modules of the last line, which use none of the others.
 
+/// `println!` through [`output::emit`] for the whole crate: a closed pipe (`keytool sandbox status
+/// | head`) ends the program quietly instead of panicking, as other Unix tools do.
+macro_rules! println {
+    () => {
+        $crate::output::emit("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::emit(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod cli;
 mod cmd;
 mod config;
@@ -107,6 +118,7 @@ fn dispatch(ctx: &Context, command: Command) -> keystore::Result<u8> {
         Command::Sandbox(c) => cmd::sandbox::run(ctx, c).map(|()| 0),
         Command::Passphrase(c) => cmd::passphrase::run(ctx, c).map(|()| 0),
         Command::Vault(c) => cmd::vault::run(ctx, c).map(|()| 0),
+        Command::Auth(c) => cmd::auth::run(ctx, c).map(|()| 0),
     }
 }
 

@@ -11,7 +11,7 @@ pub(crate) fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::InvalidArgument => 2,
         ErrorCode::WrongPassphrase | ErrorCode::PassphraseRequired | ErrorCode::WeakPassphrase => 3,
         ErrorCode::NotFound => 4,
-        ErrorCode::ServerRejected | ErrorCode::Network => 5,
+        ErrorCode::ServerRejected | ErrorCode::Network | ErrorCode::AuthenticationFailed => 5,
         ErrorCode::Internal => 70,
         ErrorCode::AlreadyExists
         | ErrorCode::InsecurePermissions
@@ -126,6 +126,10 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
         Error::ServerRejected { .. } => {
             "This error comes from the Notary server; use --verbose to see its answer.".into()
         }
+        Error::Authentication { repository, .. } => format!(
+            "\"keytool auth explain --repo {}\" shows where docker's credential for this registry comes from; log in with \"docker login REGISTRY\" (or fix the credential helper) and run this command again.",
+            if repository.is_empty() { "GUN" } else { repository }
+        ),
         Error::Network { problem, .. } => match problem {
             NetworkProblem::Timeout => {
                 "Check that the Notary server is running and not paused (docker ps; docker unpause NAME), and that --server names its host and port.".into()

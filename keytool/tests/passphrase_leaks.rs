@@ -276,3 +276,63 @@ fn docker_children_inherit_no_passphrase() {
         );
     }
 }
+
+/// Registry credentials in docker's config.json (a password in `auths`, an identity token) never
+/// appear in what `auth explain` prints (plain, --json, --verbose). The real-server side (every
+/// command's output, the server's log, a helper's argv) is `tests/tests/auth.rs`.
+#[test]
+fn registry_credentials_never_leak() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let docker = tmp.path().join("docker");
+    std::fs::create_dir(&docker).expect("mkdir");
+    // base64 of "canary-user:canary-RegPass-3321", as `docker login` writes it.
+    let auth = "Y2FuYXJ5LXVzZXI6Y2FuYXJ5LVJlZ1Bhc3MtMzMyMQ==";
+    let write = |config: serde_json::Value| {
+        std::fs::write(docker.join("config.json"), config.to_string()).expect("write");
+    };
+    let explain = |extra: &[&str]| {
+        keytool(&trust, MASTER)
+            .env("DOCKER_CONFIG", &docker)
+            .args(extra)
+            .args([
+                "auth",
+                "explain",
+                "--repo",
+                "registry.example:5000/leak/app",
+            ])
+            .output()
+            .expect("run keytool")
+    };
+    let clean = |what: &str, out: &Output| {
+        assert_clean(what, out);
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.contains(auth),
+                "{what}: the auth entry leaked: {text}"
+            );
+        }
+    };
+    write(serde_json::json!({"auths": {
+        "registry.example:5000": {"auth": auth, "identitytoken": "canary-IdToken-8812"}
+    }}));
+    for extra in [&[][..], &["--json"], &["-v"]] {
+        let out = explain(extra);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        clean(&format!("explain {extra:?}"), &out);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("registry.example:5000"));
+    }
+    // A helper named by credsStore wins over the entry, as in docker; explain names it.
+    write(
+        serde_json::json!({"credsStore": "ktleaktest", "auths": {"registry.example:5000": {"auth": auth}}}),
+    );
+    let out = explain(&["--json"]);
+    assert!(out.status.success());
+    clean("explain with a helper", &out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("docker-credential-ktleaktest"));
+}

@@ -24,7 +24,9 @@ set -euo pipefail
 # provides mariadbd, mariadb-install-db and (through its client dependency) mariadb, the database of
 # `notary-stack.sh --db mariadb` and, packed into an image with its ldd libraries, of
 # `keytool sandbox up --signer` (tests/tests/sandbox_signer.rs). Installing it initialises /var/lib/mysql, but the tests never use
-# that or a system service: they run a private mariadbd with its own data directory.)
+# that or a system service: they run a private mariadbd with its own data directory;
+# golang-docker-credential-helpers provides docker-credential-secretservice, the real credential
+# helper of tests/tests/auth.rs, run against the private gnome-keyring of secret-service.sh.)
 declare -A package_binaries=(
     [notary]="notary notary-server notary-signer"
     [docker-registry]="docker-registry"
@@ -44,10 +46,11 @@ declare -A package_binaries=(
     [clang]="clang"
     [llvm]="llvm-ar"
     [mariadb-server]="mariadbd mariadb-install-db mariadb"
+    [golang-docker-credential-helpers]="docker-credential-secretservice"
 )
 # Fixed order, so the output is stable.
 packages=(notary docker-registry openssl curl expect keyutils gnome-keyring libsecret-tools dbus-daemon hyperfine python3 docker.io
-    busybox-static golang-go valgrind clang llvm mariadb-server)
+    busybox-static golang-go valgrind clang llvm mariadb-server golang-docker-credential-helpers)
 if [[ ${1:-} == --sandbox ]]; then
     packages=(notary docker-registry docker.io busybox-static)
 elif (($#)); then

@@ -13,6 +13,7 @@
 #                                 [--signer] [--signer-port N]
 #                                 [--db memory|mariadb] [--db-port N]
 #                                 [--trust-dir DIR] [--timeout SECONDS]
+#                                 [--token-auth FILE]
 #   notary-stack.sh stop WORKDIR
 #   notary-stack.sh restart WORKDIR
 #
@@ -45,6 +46,14 @@
 #                       0): a free port picked automatically.
 #   --trust-dir DIR     trust_dir written to the notary client config
 #                       (default WORKDIR/notary-trust).
+#   --token-auth FILE   token authentication: FILE is a JSON object, the
+#                       "options" of notary-server's "auth" section of type
+#                       "token" (realm, service, issuer, rootcertbundle; see
+#                       server-config.md). The token issuer is the caller's
+#                       (the Rust tests run one on loopback). The readiness
+#                       check is unchanged (the health endpoint needs no
+#                       token); --signer's probe would, so the two do not go
+#                       together.
 #   --timeout SECONDS   readiness deadline (default 20; with --db mariadb the
 #                       database's first initialisation comes on top).
 #
@@ -349,8 +358,9 @@ write_server_config() {
         },
         "storage": {"backend": "mysql", "db_url": a[6]} if a[6] else {"backend": "memory"},
         "logging": {"level": "info"},
+        **({"auth": {"type": "token", "options": __import__("json").load(open(a[7]))}} if a[7] else {}),
     }' "$LOOPBACK:$1" "$WORKDIR/certs/notary-server.key" "$WORKDIR/certs/notary-server.crt" \
-        "${2:-}" "$LOOPBACK" "$WORKDIR/certs/ca.crt" "${SERVER_DSN:-}"
+        "${2:-}" "$LOOPBACK" "$WORKDIR/certs/ca.crt" "${SERVER_DSN:-}" "${TOKEN_AUTH:-}"
 }
 
 # notary-signer: gRPC with mutual TLS (clients must present a certificate of
@@ -712,6 +722,7 @@ write_client_files() {
         [[ -z $REGISTRY_PORT ]] || printf '%s\n' --registry-port "$REGISTRY_PORT"
         [[ -z $SIGNER_PORT ]] || printf '%s\n' --signer-port "$SIGNER_PORT"
         [[ -z $DB_PORT ]] || printf '%s\n' --db-port "$DB_PORT"
+        [[ -z $TOKEN_AUTH ]] || printf '%s\n' --token-auth "$TOKEN_AUTH"
     } >"$WORKDIR/start-args.tmp"
     mv -f "$WORKDIR/start-args.tmp" "$WORKDIR/start-args"
 }
@@ -733,7 +744,7 @@ on_start_exit() {
 cmd_start() {
     local want_port=0 want_registry_port='' want_signer=0 want_signer_port=0 attempt status
     local want_db=memory want_db_port=0
-    TRUST_DIR='' TIMEOUT=20
+    TRUST_DIR='' TIMEOUT=20 TOKEN_AUTH=''
     while (($#)); do
         case $1 in
             --port) want_port=${2:?--port needs a value}; shift 2 ;;
@@ -750,6 +761,7 @@ cmd_start() {
                 ;;
             --trust-dir) TRUST_DIR=${2:?--trust-dir needs a value}; shift 2 ;;
             --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
+            --token-auth) TOKEN_AUTH=${2:?--token-auth needs a value}; shift 2 ;;
             *) die "unknown option: $1" ;;
         esac
     done
@@ -760,6 +772,10 @@ cmd_start() {
     [[ $want_db == memory || $want_db == mariadb ]] || die "invalid --db: $want_db (memory or mariadb)"
     valid_port "$want_db_port" || die "invalid --db-port: $want_db_port"
     [[ $TIMEOUT =~ ^[0-9]+$ && $TIMEOUT -gt 0 ]] || die "invalid --timeout: $TIMEOUT"
+    [[ -z $TOKEN_AUTH || -f $TOKEN_AUTH ]] || die "--token-auth: no such file: $TOKEN_AUTH"
+    [[ -z $TOKEN_AUTH ]] || ((want_signer == 0)) || die "--token-auth and --signer do not go together"
+    # Absolute, so that a restart from another directory finds it.
+    [[ -z $TOKEN_AUTH ]] || TOKEN_AUTH=$(cd "$(dirname "$TOKEN_AUTH")" && pwd)/$(basename "$TOKEN_AUTH")
 
     command -v notary-server >/dev/null || die "notary-server not found (run tests/peers/install-deps.sh)"
     if [[ -n $want_registry_port ]]; then

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod token;
+
 /// The directory of this crate (`tests/`).
 pub fn here() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -273,7 +275,38 @@ impl Stack {
         Stack::start_with(trust_service, false)
     }
 
+    /// Starts the stack (local trust service, memory or `KEYTOOL_STACK_DB`) with token
+    /// authentication: `options` is the JSON of the `auth` section's options (see
+    /// [`token::TokenIssuer::server_options`]). Returns `None` (skip) when notary-server is
+    /// missing.
+    pub fn start_with_token_auth(options: &Path) -> Option<Stack> {
+        Stack::start_full(TrustService::Local, false, Some((options, false)))
+    }
+
+    /// [`Stack::start_with_token_auth`] plus a docker-registry (plain HTTP, no authentication)
+    /// on loopback: [`Stack::registry_host`].
+    pub fn start_with_token_auth_and_registry(options: &Path) -> Option<Stack> {
+        if !have("docker-registry") {
+            return None;
+        }
+        Stack::start_full(TrustService::Local, false, Some((options, true)))
+    }
+
+    /// `127.0.0.1:<port>` of the stack's docker-registry (started by
+    /// [`Stack::start_with_token_auth_and_registry`]).
+    pub fn registry_host(&self) -> String {
+        self.env_value("REGISTRY_HOST")
+    }
+
     fn start_with(trust_service: TrustService, database: bool) -> Option<Stack> {
+        Stack::start_full(trust_service, database, None)
+    }
+
+    fn start_full(
+        trust_service: TrustService,
+        database: bool,
+        token_auth: Option<(&Path, bool)>,
+    ) -> Option<Stack> {
         // KEYTOOL_STACK_DB=mariadb runs every suite's stacks on the database (CI runs the
         // publish and rotate suites that way besides the default memory store).
         let database = database || stack_db_from_env();
@@ -301,6 +334,12 @@ impl Stack {
         if database {
             // The first initialisation of the database comes on top of the servers' start-up.
             cmd.args(["--db", "mariadb", "--timeout", "60"]);
+        }
+        if let Some((options, registry)) = token_auth {
+            cmd.arg("--token-auth").arg(options);
+            if registry {
+                cmd.args(["--registry-port", "0"]);
+            }
         }
         ok(&mut cmd);
         stack.read_env();

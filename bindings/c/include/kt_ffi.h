@@ -59,6 +59,9 @@ enum kt_status
   KT_STATUS_NETWORK = 41,
   // TUF metadata is malformed, badly signed, expired or rolled back.
   KT_STATUS_INVALID_METADATA = 42,
+  // The Notary server wants a token and none granting the access was obtained (no
+  // credentials in docker's configuration, refused credentials, or a failing token service).
+  KT_STATUS_AUTHENTICATION_FAILED = 43,
   // An unexpected failure: a bug.
   KT_STATUS_INTERNAL = 90,
   // Rust panicked inside the call (C ABI only): a bug. The library stays usable.

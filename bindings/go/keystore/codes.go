@@ -40,6 +40,8 @@ const (
 	CodeNetwork Code = 41
 	// CodeInvalidMetadata: invalid trust metadata.
 	CodeInvalidMetadata Code = 42
+	// CodeAuthenticationFailed: not authorized by the Notary server.
+	CodeAuthenticationFailed Code = 43
 	// CodeInternal: internal error (a bug).
 	CodeInternal Code = 90
 	// CodePanic: panic inside the library (a bug).
@@ -65,6 +67,7 @@ var AllCodes = []Code{
 	CodeServerRejected,
 	CodeNetwork,
 	CodeInvalidMetadata,
+	CodeAuthenticationFailed,
 	CodeInternal,
 	CodePanic,
 }
@@ -87,6 +90,7 @@ var (
 	ErrServerRejected       = sentinel(CodeServerRejected)
 	ErrNetwork              = sentinel(CodeNetwork)
 	ErrInvalidMetadata      = sentinel(CodeInvalidMetadata)
+	ErrAuthenticationFailed = sentinel(CodeAuthenticationFailed)
 	ErrInternal             = sentinel(CodeInternal)
 	ErrPanic                = sentinel(CodePanic)
 )

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
+use super::auth::{Auth, bearer_challenge, scope_for};
 use super::{NotaryClient, host_port};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
@@ -27,7 +28,12 @@ pub(super) struct Transport {
     agent: ureq::Agent,
     /// Connection and whole-request timeouts, named in messages.
     timeouts: (Duration, Duration),
+    /// Token authentication: credentials and tokens of this client's life.
+    auth: Auth,
 }
+
+/// An answer of the server.
+type Response = ureq::http::Response<ureq::Body>;
 
 impl NotaryClient {
     /// A client of the server at `url` (`https://host[:port]`), trusting `ca` when given (a PEM
@@ -81,13 +87,14 @@ impl NotaryClient {
             .trim_matches(['[', ']']);
         let loopback =
             hostname == "localhost" || hostname.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let tls = tls.build();
         let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .https_only(true)
             .timeout_global(Some(total))
             .timeout_connect(Some(connect))
             .max_redirects(0)
-            .tls_config(tls.build());
+            .tls_config(tls.clone());
         if loopback {
             config = config.proxy(None);
         }
@@ -97,8 +104,81 @@ impl NotaryClient {
             transport: Transport {
                 agent: config.build().new_agent(),
                 timeouts: (connect, total),
+                auth: Auth::new(tls, (connect, total)),
             },
         })
+    }
+
+    /// The same client, answering a server's token challenge with the registry credentials
+    /// docker keeps in `config_dir` (`$DOCKER_CONFIG`; see [`super::credentials`]), or
+    /// anonymously when it holds none. `None`, and a client made by [`NotaryClient::new`]: always
+    /// anonymous.
+    #[must_use]
+    pub fn with_docker_credentials(mut self, config_dir: Option<std::path::PathBuf>) -> Self {
+        self.transport.auth.set_config_dir(config_dir);
+        self
+    }
+
+    /// Sends a request about `gun` (`request` makes it, with a bearer token or none). A `401`
+    /// with a token challenge is answered once: a token for the scope (`pull`, and `push` when
+    /// `write`) is fetched, or reused while valid, and the request is sent again; a second
+    /// refusal is [`Error::Authentication`].
+    fn send(
+        &self,
+        gun: &Gun,
+        write: bool,
+        url: &str,
+        request: impl Fn(Option<&str>) -> std::result::Result<Response, ureq::Error>,
+    ) -> Result<Response> {
+        let auth = &self.transport.auth;
+        let key = scope_for(gun, write, None);
+        let cached = auth.cached(&key);
+        let response =
+            request(cached.as_deref().map(String::as_str)).map_err(|e| self.network(url, e))?;
+        if response.status().as_u16() != 401 {
+            return Ok(response);
+        }
+        let values: Vec<String> = response
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .take(16)
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        drop(response);
+        let challenge = bearer_challenge(values.iter().map(String::as_str)).map_err(|asked| {
+            Error::Authentication {
+                url: self.base.clone(),
+                repository: gun.to_string(),
+                scope: key.clone(),
+                reason: match asked {
+                    Some(schemes) => format!(
+                        "the server asks for authentication (HTTP 401, {schemes}) but names no Bearer token service, the only kind docker and notary use"
+                    ),
+                    None => "the server asks for authentication (HTTP 401) without a WWW-Authenticate challenge".to_owned(),
+                },
+            }
+        })?;
+        if cached.is_some() {
+            auth.forget(&key);
+        }
+        let scope = scope_for(gun, write, challenge.scope.as_deref());
+        let obtained = auth.fetch(&self.base, gun, &challenge, &scope, &key)?;
+        let response = request(Some(obtained.token.as_str())).map_err(|e| self.network(url, e))?;
+        let status = response.status().as_u16();
+        if status == 401 || status == 403 {
+            auth.forget(&key);
+            return Err(Error::Authentication {
+                url: self.base.clone(),
+                repository: gun.to_string(),
+                scope,
+                reason: format!(
+                    "the server refused the token obtained {} (HTTP {status}): these credentials lack this access to the repository",
+                    obtained.how
+                ),
+            });
+        }
+        Ok(response)
     }
 
     /// A transport failure of the request for `url`, in words that say what was being waited
@@ -232,12 +312,15 @@ impl NotaryClient {
     /// GETs a metadata file of `gun`; `None` when the server has none (404).
     pub fn get(&self, gun: &Gun, file: &str) -> Result<Option<Vec<u8>>> {
         let url = self.url_for(gun, file);
-        let response = self
-            .transport
-            .agent
-            .get(&url)
-            .call()
-            .map_err(|e| self.network(&url, e))?;
+        // notary-server: metadata needs `pull`, the server-managed keys `push` as well.
+        let write = file.ends_with(".key");
+        let response = self.send(gun, write, &url, |token| {
+            let mut request = self.transport.agent.get(&url);
+            if let Some(token) = token {
+                request = request.header("Authorization", format!("Bearer {token}"));
+            }
+            request.call()
+        })?;
         let (status, body) = self.read(&url, response, MAX_METADATA)?;
         match status {
             200 => Ok(Some(body)),
@@ -250,12 +333,13 @@ impl NotaryClient {
     /// the server keeps using the old one until a root.json naming the new one is published.
     pub(crate) fn rotate_server_key(&self, gun: &Gun, role: &str) -> Result<TufKey> {
         let url = self.url_for(gun, &format!("{role}.key"));
-        let response = self
-            .transport
-            .agent
-            .post(&url)
-            .send_empty()
-            .map_err(|e| self.network(&url, e))?;
+        let response = self.send(gun, true, &url, |token| {
+            let mut request = self.transport.agent.post(&url);
+            if let Some(token) = token {
+                request = request.header("Authorization", format!("Bearer {token}"));
+            }
+            request.send_empty()
+        })?;
         let (status, body) = self.read(&url, response, 64 * 1024)?;
         if !(200..300).contains(&status) {
             return Err(self.rejected(&url, status, &body));
@@ -287,16 +371,16 @@ impl NotaryClient {
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let url = format!("{}/v2/{}/_trust/tuf/", self.base, gun);
-        let response = self
-            .transport
-            .agent
-            .post(&url)
-            .header(
+        let response = self.send(gun, true, &url, |token| {
+            let mut request = self.transport.agent.post(&url).header(
                 "Content-Type",
                 format!("multipart/form-data; boundary={boundary}"),
-            )
-            .send(&body[..])
-            .map_err(|e| self.network(&url, e))?;
+            );
+            if let Some(token) = token {
+                request = request.header("Authorization", format!("Bearer {token}"));
+            }
+            request.send(&body[..])
+        })?;
         let (status, reply) = self.read(&url, response, MAX_ERROR_BODY)?;
         if (200..300).contains(&status) {
             Ok(())
@@ -361,7 +445,7 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
 
-    struct Server(std::process::Child);
+    pub(super) struct Server(std::process::Child);
 
     impl Drop for Server {
         fn drop(&mut self) {
@@ -382,6 +466,11 @@ s.serve_forever()
 
     /// A client of the server, or `None` (skip) without python3 or openssl.
     fn serve(dir: &Path) -> Option<(Server, NotaryClient)> {
+        serve_script(dir, SERVER)
+    }
+
+    /// A client of the python `script` (args: certificate, key; prints its port) behind TLS.
+    pub(super) fn serve_script(dir: &Path, script: &str) -> Option<(Server, NotaryClient)> {
         let made = openssl(
             dir,
             &[
@@ -443,7 +532,7 @@ s.serve_forever()
             return None;
         }
         let Ok(mut child) = Command::new("python3")
-            .args(["-c", SERVER])
+            .args(["-c", script])
             .arg(dir.join("leaf.crt"))
             .arg(dir.join("leaf.key"))
             .stdout(Stdio::piped())
@@ -583,5 +672,113 @@ mod transport_tests {
             other => panic!("expected a timeout, got {other:?}"),
         }
         drop(listener);
+    }
+
+    /// Token challenges from a hostile or unusual server: the realm on the same HTTPS port
+    /// (trusted with the server's CA), a server that refuses every token (one token request, one
+    /// retry, then the error), and challenges keytool does not answer.
+    const AUTH_SERVER: &str = r#"
+import http.server, ssl, sys, json
+hits = {"token": 0}
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self, code, body=b"", headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        port = self.server.server_address[1]
+        realm = 'Bearer realm="https://127.0.0.1:%d/token",service="svc",scope="repository:x:pull"' % port
+        if self.path.startswith("/token"):
+            hits["token"] += 1
+            self.answer(200, json.dumps({"token": "good-token", "expires_in": 120}).encode())
+        elif self.path == "/count":
+            self.answer(200, str(hits["token"]).encode())
+        elif "/good/" in self.path:
+            if self.headers.get("Authorization") == "Bearer good-token":
+                self.answer(200, b"{}")
+            else:
+                self.answer(401, b"", [("WWW-Authenticate", realm)])
+        elif "/stubborn/" in self.path:
+            self.answer(401, b"", [("WWW-Authenticate", realm)])
+        elif "/basic/" in self.path:
+            self.answer(401, b"", [("WWW-Authenticate", 'Basic realm="x"')])
+        elif "/offsite/" in self.path:
+            self.answer(401, b"", [("WWW-Authenticate", 'Bearer realm="http://10.255.255.1/token"')])
+        else:
+            self.answer(401)
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain(sys.argv[1], sys.argv[2])
+s.socket = c.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+    #[test]
+    fn token_challenges() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let Some((_server, client)) = super::read_tests::serve_script(tmp.path(), AUTH_SERVER)
+        else {
+            return;
+        };
+        let count = || -> String {
+            let url = format!("{}/count", client.url());
+            let response = client.transport.agent.get(&url).call().expect("count");
+            response.into_body().read_to_string().expect("text")
+        };
+        let gun = |s: &str| -> Gun { s.parse().expect("gun") };
+        // An HTTPS realm on the server's own port: one token, reused by the next request.
+        assert_eq!(
+            client
+                .get(&gun("example.com/good/app"), "root.json")
+                .expect("ok"),
+            Some(b"{}".to_vec())
+        );
+        assert_eq!(
+            client
+                .get(&gun("example.com/good/app"), "targets.json")
+                .expect("ok"),
+            Some(b"{}".to_vec())
+        );
+        assert_eq!(count(), "1", "the token is cached for its lifetime");
+        // A server that refuses every token: one more token request, one retry, then the error.
+        match client.get(&gun("example.com/stubborn/app"), "root.json") {
+            Err(Error::Authentication {
+                repository,
+                scope,
+                reason,
+                ..
+            }) => {
+                assert_eq!(repository, "example.com/stubborn/app");
+                assert_eq!(scope, "repository:example.com/stubborn/app:pull");
+                assert!(
+                    reason.contains("refused the token obtained anonymously"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected an authentication error, got {other:?}"),
+        }
+        assert_eq!(count(), "2", "no loop");
+        for (repo, expect) in [
+            ("example.com/basic/app", "Basic"),
+            (
+                "example.com/none/app",
+                "without a WWW-Authenticate challenge",
+            ),
+            ("example.com/offsite/app", "plain HTTP"),
+        ] {
+            match client.get(&gun(repo), "root.json") {
+                Err(e @ Error::Authentication { .. }) => {
+                    assert!(e.to_string().contains(expect), "{e}");
+                    assert_eq!(e.code(), crate::ErrorCode::AuthenticationFailed);
+                }
+                other => panic!("{repo}: expected an authentication error, got {other:?}"),
+            }
+        }
     }
 }

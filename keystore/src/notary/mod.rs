@@ -13,6 +13,9 @@ use crate::tuf::TufKey;
 /// notary's `trust_pinning`: how a repository's first root is trusted.
 pub use crate::tuf::pinning::TrustPinning;
 
+#[cfg(feature = "notary-client")]
+mod auth;
+pub mod credentials;
 #[cfg(not(feature = "notary-client"))]
 mod disabled;
 #[cfg(feature = "notary-client")]
@@ -79,6 +82,8 @@ impl NotaryClient {
     /// [`server_ca`], and trusting a repository's first root only as notary's trust pinning
     /// allows ([`TrustPinning::load`]: notary's configuration merged with `own_pinning`).
     /// `settings` reads `KEYTOOL_TLSCACERT`, `KEYTOOL_NOTARY_CONFIG`, `DOCKER_CONFIG`, `HOME`.
+    /// When the server asks for a token, the registry credentials are docker's, from
+    /// `$DOCKER_CONFIG` (else `$HOME/.docker`): see [`credentials`].
     pub fn connect(
         url: &str,
         ca: Option<&Path>,
@@ -87,7 +92,9 @@ impl NotaryClient {
     ) -> Result<Self> {
         let ca = server_ca(url, ca, &settings);
         let pinning = TrustPinning::load(None, &settings, own_pinning)?;
-        Ok(NotaryClient::new(url, ca.as_deref())?.with_pinning(pinning))
+        Ok(NotaryClient::new(url, ca.as_deref())?
+            .with_pinning(pinning)
+            .with_docker_credentials(credentials::docker_config_dir(&settings)))
     }
 
     /// The same client, trusting a repository's first root only as `pinning` allows (notary's
