@@ -52,7 +52,9 @@ pub use passphrase::{
     kt_passphrase_request_gun, kt_passphrase_request_is_new, kt_passphrase_request_is_vault_master,
     kt_passphrase_request_key_id, kt_passphrase_request_role,
 };
-pub use repo::{kt_repo_init, kt_repo_rotate, kt_repo_status_checked_json, kt_repo_status_json};
+pub use repo::{
+    kt_repo_init, kt_repo_renew, kt_repo_rotate, kt_repo_status_checked_json, kt_repo_status_json,
+};
 pub use signer::{
     kt_sign, kt_signer_add, kt_signer_list_json, kt_signer_remove, kt_signer_rotate, kt_unsign,
 };

@@ -232,6 +232,85 @@ pub unsafe extern "C" fn kt_repo_rotate(
     })
 }
 
+/// Renews repository `gun`'s metadata on `server_url` (`https://host:port`, required) as
+/// `keytool renew --repo GUN` does: re-signs `role` ("root", "targets" or "snapshot"; NULL:
+/// "targets"), or with `all_roles` root, targets and (when its key is local) snapshot, with a
+/// new expiry and no change of content, and publishes it. `expires_seconds` is the new validity
+/// from now (0: notary's defaults, root 10 years, targets and snapshot 3 years). A root renewal
+/// also replaces a root certificate that would expire before the new root.json (same key; signed
+/// under the old and the new certificate's IDs so that clients holding the old root follow). The
+/// timestamp, and a snapshot whose key the server holds, are signed by the server. The server's
+/// metadata is verified through the root chain from the root this machine trusts before anything
+/// is signed. A pending (interrupted) renewal of `gun` is completed first, with its own roles and
+/// expiry. With `dry_run`, nothing is decrypted, signed or sent and the plan is reported. The
+/// callback is asked for the passphrases of the keys that sign. `ca_path` is a PEM CA file for
+/// the server (NULL: `KEYTOOL_TLSCACERT`, else docker's `tls/<host:port>/ca.crt` when it exists,
+/// else the system's trust store).
+///
+/// On success `*json_out` receives a JSON report (`gun`, `server`, `roles` with each role's
+/// `version`, `expires`, `new_version`, `new_expires`, `root_certificate`, `renewed_by_server`,
+/// `published`, `resumed`, `dry_run`, as `keytool --json renew` prints; free it with
+/// `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives the error.
+/// Blocks on the network. Thread-safe (renewals and rotations of one trust directory run one at
+/// a time).
+///
+/// # Safety
+/// `store` is NULL or a live handle; `gun`, `role`, `server_url`, `ca_path` are NULL or
+/// NUL-terminated; `cb` is NULL or a valid callback, called with `user_data`; `json_out` and
+/// `err_out` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kt_repo_renew(
+    store: *const kt_keystore,
+    gun: *const c_char,
+    role: *const c_char,
+    all_roles: bool,
+    expires_seconds: u64,
+    server_url: *const c_char,
+    ca_path: *const c_char,
+    dry_run: bool,
+    cb: kt_passphrase_cb,
+    user_data: *mut c_void,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut kt_error,
+) -> kt_status {
+    guard(err_out, || {
+        // SAFETY: forwarded from this function's contract.
+        let (store, gun, role, server_url, ca_path) = unsafe {
+            (
+                handle(store, "store")?,
+                text(gun, "gun")?,
+                opt_text(role, "role")?,
+                text(server_url, "server_url")?,
+                opt_text(ca_path, "ca_path")?,
+            )
+        };
+        let json_out = non_null(json_out, "json_out")?;
+        let gun: Gun = gun.parse()?;
+        let roles = match (all_roles, role) {
+            (true, _) => ops::RenewRoles::All,
+            (false, Some(r)) => ops::RenewRoles::Only(vec![r.parse::<Role>()?]),
+            (false, None) => ops::RenewRoles::Only(vec![Role::Targets]),
+        };
+        let server =
+            client(Some(server_url), ca_path)?.ok_or_else(|| keystore::Error::Internal {
+                what: "no client for a named server".into(),
+            })?;
+        let source = policy(&store.dir, cb, user_data)?.unlock();
+        let options = ops::RenewOptions {
+            server: &server,
+            roles,
+            expires: (expires_seconds > 0).then(|| std::time::Duration::from_secs(expires_seconds)),
+            dry_run,
+            on_step: &|_| {},
+        };
+        let renewed = ops::renew(&store.dir, &source, &gun, &options, &store.kdf)?;
+        let json = to_json(&renewed)?;
+        // SAFETY: `json_out` is non-NULL and writable by contract.
+        unsafe { put(json_out, json) };
+        Ok(())
+    })
+}
+
 /// Prepares repository `gun` as `keytool init --repo GUN` does: reuses the root key (the
 /// smallest ID, as docker) and the repository's targets key, or generates them (the callback is
 /// asked for new passphrases, `is_new` true); then, with `server_url` (`https://host:port`;

@@ -535,6 +535,10 @@ pub enum Argument {
     TrustDir,
     /// The journal of an interrupted rotation ("rotation journal").
     RotationJournal,
+    /// The journal of an interrupted renewal ("renewal journal").
+    RenewalJournal,
+    /// A requested expiry (validity period) of metadata ("expiry").
+    Expiry,
     /// A container name ("container name").
     Container,
     /// An image reference ("image").
@@ -579,6 +583,8 @@ impl fmt::Display for Argument {
             Argument::NotaryConfig => "notary configuration",
             Argument::TrustDir => "trust directory",
             Argument::RotationJournal => "rotation journal",
+            Argument::RenewalJournal => "renewal journal",
+            Argument::Expiry => "expiry",
             Argument::Container => "container name",
             Argument::Image => "image",
             Argument::OutputFile => "output file",

@@ -15,6 +15,7 @@ fn names_the_cli(text: &str) -> bool {
         "keytool vault change-master",
         "keytool passphrase ",
         "keytool rotate ",
+        "keytool renew ",
         "keytool init ",
         "keytool status ",
         "keytool provision ",

@@ -116,6 +116,10 @@ pub(crate) enum Command {
     /// is completed by the next run). Published repositories need the server; an unpublished
     /// repository's targets key rotates locally
     Rotate(cmd::rotate::RotateArgs),
+    /// Re-sign a published repository's root, targets and/or snapshot metadata with a new expiry
+    /// (content unchanged; an expiring root certificate is renewed with the same key) and
+    /// publish it; crash-safe (an interrupted renewal is completed by the next run)
+    Renew(cmd::renew::RenewArgs),
     /// A repository's signers (delegations), as docker trust signer makes them
     #[command(subcommand)]
     Signer(cmd::signer::SignerCommand),

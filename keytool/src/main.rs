@@ -109,6 +109,7 @@ fn dispatch(ctx: &Context, command: Command) -> keystore::Result<u8> {
         Command::Init(args) => cmd::init::run(ctx, &args).map(|()| 0),
         Command::Status(args) => cmd::status::run(ctx, &args),
         Command::Rotate(args) => cmd::rotate::run(ctx, &args),
+        Command::Renew(args) => cmd::renew::run(ctx, &args),
         Command::Signer(c) => cmd::signer::run(ctx, c).map(|()| 0),
         Command::Sign(args) => cmd::sign::run_sign(ctx, &args).map(|()| 0),
         Command::Unsign(args) => cmd::sign::run_unsign(ctx, &args).map(|()| 0),

@@ -160,6 +160,8 @@ pub(crate) fn hint(error: &Error) -> Option<String> {
             Argument::TrustDir => "Pass --trust-dir DIR, or set KEYTOOL_TRUST_DIR or HOME.".into(),
             Argument::KeyId => "Run \"keytool key list\" to see key IDs.".into(),
             Argument::Confirmation => "Pass --yes.".into(),
+            Argument::Expiry => "Give --expires as a duration such as 90d, 3y or 48h (for root at most 10y, its certificate's validity).".into(),
+            Argument::RenewalJournal => "A renewal never creates or removes a key: moving the journal file out of keytool-journal/ and renewing again is safe.".into(),
             Argument::Signer => "\"keytool signer list --repo GUN\" shows the signers; \"keytool signer add NAME --repo GUN --generate\" adds one.".into(),
             Argument::Digest => "Give the manifest's digest and size as the registry has them (docker buildx imagetools inspect --raw IMAGE | sha256sum, wc -c), or pass --no-check for a manifest the registry does not hold yet.".into(),
             _ => "See keytool --help.".into(),

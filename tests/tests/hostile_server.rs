@@ -433,6 +433,8 @@ fn a_compromised_server_gets_no_signature() {
         &["rotate", "--role", "root", "--yes"],
         &["rotate", "--role", "snapshot"],
         &["init"],
+        &["renew", "--role", "targets"],
+        &["renew", "--all-roles"],
     ] {
         let (code, text) = run(&stack, &fake, trust.path(), args);
         assert_eq!(code, Some(1), "{args:?} must refuse:\n{text}");
@@ -455,6 +457,8 @@ fn a_compromised_server_gets_no_signature() {
     for args in [
         &["rotate", "--role", "targets"][..],
         &["rotate", "--role", "root", "--yes"],
+        &["renew", "--role", "targets"],
+        &["renew", "--role", "root"],
     ] {
         let (code, text) = run(&stack, &fake, trust.path(), args);
         assert_eq!(code, Some(1), "{args:?} must refuse:\n{text}");

@@ -530,6 +530,45 @@ kt_status kt_repo_rotate(const kt_keystore *store,
                          char **json_out,
                          kt_error **err_out);
 
+// Renews repository `gun`'s metadata on `server_url` (`https://host:port`, required) as
+// `keytool renew --repo GUN` does: re-signs `role` ("root", "targets" or "snapshot"; NULL:
+// "targets"), or with `all_roles` root, targets and (when its key is local) snapshot, with a
+// new expiry and no change of content, and publishes it. `expires_seconds` is the new validity
+// from now (0: notary's defaults, root 10 years, targets and snapshot 3 years). A root renewal
+// also replaces a root certificate that would expire before the new root.json (same key; signed
+// under the old and the new certificate's IDs so that clients holding the old root follow). The
+// timestamp, and a snapshot whose key the server holds, are signed by the server. The server's
+// metadata is verified through the root chain from the root this machine trusts before anything
+// is signed. A pending (interrupted) renewal of `gun` is completed first, with its own roles and
+// expiry. With `dry_run`, nothing is decrypted, signed or sent and the plan is reported. The
+// callback is asked for the passphrases of the keys that sign. `ca_path` is a PEM CA file for
+// the server (NULL: `KEYTOOL_TLSCACERT`, else docker's `tls/<host:port>/ca.crt` when it exists,
+// else the system's trust store).
+//
+// On success `*json_out` receives a JSON report (`gun`, `server`, `roles` with each role's
+// `version`, `expires`, `new_version`, `new_expires`, `root_certificate`, `renewed_by_server`,
+// `published`, `resumed`, `dry_run`, as `keytool --json renew` prints; free it with
+// `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives the error.
+// Blocks on the network. Thread-safe (renewals and rotations of one trust directory run one at
+// a time).
+//
+// # Safety
+// `store` is NULL or a live handle; `gun`, `role`, `server_url`, `ca_path` are NULL or
+// NUL-terminated; `cb` is NULL or a valid callback, called with `user_data`; `json_out` and
+// `err_out` are NULL or writable.
+kt_status kt_repo_renew(const kt_keystore *store,
+                        const char *gun,
+                        const char *role,
+                        bool all_roles,
+                        uint64_t expires_seconds,
+                        const char *server_url,
+                        const char *ca_path,
+                        bool dry_run,
+                        kt_passphrase_cb cb,
+                        void *user_data,
+                        char **json_out,
+                        kt_error **err_out);
+
 // Prepares repository `gun` as `keytool init --repo GUN` does: reuses the root key (the
 // smallest ID, as docker) and the repository's targets key, or generates them (the callback is
 // asked for new passphrases, `is_new` true); then, with `server_url` (`https://host:port`;

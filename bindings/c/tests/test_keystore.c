@@ -140,6 +140,7 @@ static void test_null_everywhere(const char *dir) {
     CHECK_STATUS(kt_keystore_passwd(NULL, "abcd", answer_cb, &a, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_status_json(NULL, "example.com/app", NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_rotate(NULL, "example.com/app", "targets", NULL, NULL, false, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_repo_renew(NULL, "example.com/app", "targets", false, 0, "https://127.0.0.1:1", NULL, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_signer_add(NULL, "example.com/app", "alice", NULL, "https://127.0.0.1:1", NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_signer_remove(NULL, "example.com/app", "alice", false, "https://127.0.0.1:1", NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_signer_list_json(NULL, "example.com/app", "https://127.0.0.1:1", NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
@@ -170,6 +171,9 @@ static void test_null_everywhere(const char *dir) {
     CHECK_STATUS(kt_keystore_passwd(store, NULL, answer_cb, &a, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_status_json(store, NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_rotate(store, "example.com/app", NULL, NULL, NULL, false, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    /* renew needs a server; NULL role means targets, but a NULL server or output is refused. */
+    CHECK_STATUS(kt_repo_renew(store, "example.com/app", NULL, false, 0, NULL, NULL, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_repo_renew(store, "example.com/app", NULL, false, 0, "https://127.0.0.1:1", NULL, true, NULL, NULL, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
     /* Signers and signatures live on the server: without one, a clear invalid argument. */
     CHECK_STATUS(kt_signer_list_json(store, "example.com/app", NULL, NULL, &s, &err), KT_STATUS_INVALID_ARGUMENT);
     expect_error(err, KT_STATUS_INVALID_ARGUMENT, "server_url", __LINE__);
@@ -338,6 +342,12 @@ static void test_generate_list_load_sign(const char *dir) {
     CHECK_STATUS(kt_repo_rotate(store, "example.com/c/app", "timestamp", NULL, NULL, false, false,
                                 answer_cb, &a, &json, &err), KT_STATUS_INVALID_ARGUMENT);
     expect_error(err, KT_STATUS_INVALID_ARGUMENT, "timestamp", __LINE__);
+    /* A renewal's validity is checked before any network traffic (0 means notary's defaults). */
+    err = NULL;
+    CHECK_STATUS(kt_repo_renew(store, "example.com/c/app", "targets", false, UINT64_MAX, "https://127.0.0.1:1", NULL,
+                               false, answer_cb, &a, &json, &err), KT_STATUS_INVALID_ARGUMENT);
+    expect_error(err, KT_STATUS_INVALID_ARGUMENT, "validity", __LINE__);
+    CHECK(json == NULL);
     /* The loaded key outlives its rotation and its store. */
     kt_keystore_free(store);
     CHECK_STATUS(kt_key_sign(tkey, msg, sizeof msg - 1, sig3, NULL), KT_STATUS_OK);

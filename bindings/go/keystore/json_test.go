@@ -21,6 +21,7 @@ var rustJSON = map[string]interface{}{
 	"list.json":   &[]keystore.KeyInfo{},
 	"import.json": &[]keystore.Imported{},
 	"rotate.json": &keystore.Rotated{},
+	"renew.json":  &keystore.Renewed{},
 }
 
 // TestStructsDecodeEveryRustField decodes each sample with unknown fields disallowed, so a field

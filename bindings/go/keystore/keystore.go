@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"runtime"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -373,6 +374,112 @@ func (ks *Keystore) Rotate(gun string, opts RotateOptions, pass PassphraseFunc) 
 	var r Rotated
 	if err := json.Unmarshal([]byte(takeString(out)), &r); err != nil {
 		return nil, &Error{Code: CodeInternal, Message: "cannot parse the rotation report: " + err.Error()}
+	}
+	return &r, nil
+}
+
+// RenewOptions select what Renew does.
+type RenewOptions struct {
+	// Role is "targets" (the default), "root" or "snapshot". The timestamp, and a snapshot whose
+	// key the server holds, are always renewed by the Notary server itself.
+	Role string
+	// AllRoles renews root, targets and (when its key is local) snapshot; Role is then ignored.
+	AllRoles bool
+	// Server is the Notary server the repository is published on (required).
+	Server *Server
+	// Expires is the new validity from now; 0 means notary's defaults (root 10 years, targets and
+	// snapshot 3 years).
+	Expires time.Duration
+	// DryRun only reports the plan.
+	DryRun bool
+}
+
+// RenewedRole is one role of a renewal: its state before and after.
+type RenewedRole struct {
+	// Role is "root", "targets" or "snapshot".
+	Role string `json:"role"`
+	// Version is the version the server had.
+	Version uint64 `json:"version"`
+	// Expires is its expiry (RFC 3339).
+	Expires string `json:"expires"`
+	// NewVersion is the version published (nil in a plan).
+	NewVersion *uint64 `json:"new_version"`
+	// NewExpires is the new expiry (in a plan the one it would get; nil for a server-signed
+	// snapshot in a plan).
+	NewExpires *string `json:"new_expires"`
+	// SignedByServer is whether the Notary server signs it (a server-held snapshot).
+	SignedByServer bool `json:"signed_by_server"`
+	// Requested is whether it was asked for (else it is re-signed because it lists the hashes of
+	// a renewed role).
+	Requested bool `json:"requested"`
+}
+
+// RenewedCertificate is the root certificate of a root renewal.
+type RenewedCertificate struct {
+	// ID is the certificate's key ID as root.json lists it.
+	ID string `json:"id"`
+	// Expires is when it expires.
+	Expires string `json:"expires"`
+	// Renewed is whether it is replaced (it expires before the new root.json would).
+	Renewed bool `json:"renewed"`
+	// NewID is the new certificate's key ID (same private key), when replaced.
+	NewID *string `json:"new_id"`
+	// NewExpires is when the new certificate expires, when replaced.
+	NewExpires *string `json:"new_expires"`
+}
+
+// Renewed reports a renewal (the JSON object of `keytool --json renew`).
+type Renewed struct {
+	// GUN is the repository.
+	GUN string `json:"gun"`
+	// Server is the Notary server.
+	Server string `json:"server"`
+	// Roles are the roles re-signed, in publishing order.
+	Roles []RenewedRole `json:"roles"`
+	// RootCertificate is the root certificate, when root is renewed.
+	RootCertificate *RenewedCertificate `json:"root_certificate"`
+	// RenewedByServer names what the Notary server renews by itself.
+	RenewedByServer []string `json:"renewed_by_server"`
+	// Published is whether the new metadata was published.
+	Published bool `json:"published"`
+	// Resumed is whether an interrupted renewal was completed.
+	Resumed bool `json:"resumed"`
+	// DryRun is whether this was only a plan.
+	DryRun bool `json:"dry_run"`
+}
+
+// Renew re-signs repository gun's metadata with a new expiry and no change of content and
+// publishes it, as `keytool renew`: crash-safe (an interrupted renewal is completed by the next
+// call), and only on top of metadata verified from the root this machine trusts. A root renewal
+// also replaces a root certificate that expires before the new root.json (same key). pass is
+// asked for the passphrases of the keys that sign.
+func (ks *Keystore) Renew(gun string, opts RenewOptions, pass PassphraseFunc) (*Renewed, error) {
+	if opts.Server == nil {
+		return nil, &Error{Code: CodeInvalidArgument, Message: "Renew publishes to a Notary server: RenewOptions.Server is required"}
+	}
+	if opts.Expires < 0 {
+		return nil, &Error{Code: CodeInvalidArgument, Message: "RenewOptions.Expires is negative"}
+	}
+	cgun, crole, curl, cca := cString(gun), cOptString(opts.Role), cString(opts.Server.URL), cOptString(opts.Server.CAFile)
+	defer freeCStrings(cgun, crole, curl, cca)
+	secs := uint64(opts.Expires / time.Second)
+	if opts.Expires > 0 && secs == 0 {
+		secs = 1
+	}
+	var out *C.char
+	var st C.kt_status
+	var cerr *C.kt_error
+	cause := withCallback(pass, func(cb C.kt_passphrase_cb, ud unsafe.Pointer) {
+		ks.use(func(p *C.kt_keystore) {
+			st = C.kt_repo_renew(p, cgun, crole, C.bool(opts.AllRoles), C.uint64_t(secs), curl, cca, C.bool(opts.DryRun), cb, ud, &out, &cerr)
+		})
+	})
+	if err := toError(st, cerr, cause); err != nil {
+		return nil, err
+	}
+	var r Renewed
+	if err := json.Unmarshal([]byte(takeString(out)), &r); err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "cannot parse the renewal report: " + err.Error()}
 	}
 	return &r, nil
 }

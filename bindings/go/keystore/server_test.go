@@ -3,11 +3,13 @@ package keystore_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"example.invalid/keytool/bindings/go/keystore"
 )
@@ -101,6 +103,73 @@ func TestInitAndRotateAgainstNotaryServer(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("notary %v: %v\n%s", args, err, out)
 		}
+	}
+}
+
+// A Go program renews a published repository: targets first with a short validity, then root and
+// targets with notary's defaults; the root certificate is renewed (same key), and notary, which
+// trusted the old root, still lists the repository.
+func TestRenewAgainstNotaryServer(t *testing.T) {
+	server := startNotary(t)
+	ks, _ := open(t)
+	pass := func(keystore.Request) ([]byte, error) { return []byte("go-server-pass-123"), nil }
+	const gun = "example.com/go/renewed"
+	if _, err := ks.Init(gun, server, false, pass); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	prior := t.TempDir()
+	notaryList := func() error {
+		if _, err := exec.LookPath("notary"); err != nil {
+			return nil
+		}
+		cmd := exec.Command("notary", "-d", prior, "-s", server.URL, "--tlscacert", server.CAFile, "list", gun)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("notary list: %v\n%s", err, out)
+		}
+		return nil
+	}
+	if err := notaryList(); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := ks.Renew(gun, keystore.RenewOptions{}, pass); !errors.Is(err, keystore.ErrInvalidArgument) {
+		t.Fatalf("Renew without a server: %v", err)
+	}
+	if _, err := ks.Renew(gun, keystore.RenewOptions{Server: server, Role: "timestamp"}, pass); !errors.Is(err, keystore.ErrInvalidArgument) {
+		t.Fatalf("Renew of the timestamp: %v", err)
+	}
+	short, err := ks.Renew(gun, keystore.RenewOptions{Server: server, Expires: 48 * time.Hour}, pass)
+	if err != nil {
+		t.Fatalf("Renew: %v", err)
+	}
+	if len(short.Roles) != 2 || short.Roles[0].Role != "targets" || short.Roles[0].NewVersion == nil ||
+		*short.Roles[0].NewVersion != short.Roles[0].Version+1 || !short.Roles[1].SignedByServer {
+		t.Fatalf("Renew report: %+v", short)
+	}
+	expires, err := time.Parse(time.RFC3339Nano, *short.Roles[0].NewExpires)
+	if err != nil || time.Until(expires) > 49*time.Hour || time.Until(expires) < 47*time.Hour {
+		t.Fatalf("targets expire at %v (%v), not in 2 days", expires, err)
+	}
+
+	all, err := ks.Renew(gun, keystore.RenewOptions{Server: server, AllRoles: true}, pass)
+	if err != nil {
+		t.Fatalf("Renew all roles: %v", err)
+	}
+	if all.RootCertificate == nil || !all.RootCertificate.Renewed || all.RootCertificate.NewID == nil ||
+		*all.RootCertificate.NewID == all.RootCertificate.ID {
+		t.Fatalf("root certificate not renewed: %+v", all)
+	}
+	status, err := ks.Status(gun, server)
+	if err != nil {
+		t.Fatalf("Status: %v", err)
+	}
+	root := status["expected_root_keys"].([]interface{})[0].(map[string]interface{})
+	if root["listed_id"] != *all.RootCertificate.NewID || root["local"] != true {
+		t.Fatalf("after renewal the server must list the new certificate: %v", status)
+	}
+	if err := notaryList(); err != nil {
+		t.Fatalf("a notary client of the old root: %v", err)
 	}
 }
 

@@ -14,6 +14,7 @@ mod provision;
 mod publish;
 mod remote;
 mod remove;
+mod renew;
 mod rotate;
 mod sandbox;
 mod sign;
@@ -37,6 +38,10 @@ pub use provision::{
 };
 pub use publish::{Published, publish};
 pub use remove::{RemovalPlan, Removed, key_uses, remove};
+pub use renew::{
+    RenewOptions, RenewRoles, RenewStep, Renewed, RenewedCertificate, RenewedRole, pending_renewal,
+    renew,
+};
 pub use rotate::{
     BulkSelection, NewKeyPassphrase, RotateOptions, Rotated, Step, local_repositories,
     pending_rotation, published_repositories, rotate,

@@ -75,6 +75,8 @@ pub struct Status {
     pub targets_passphrase: Option<String>,
     /// Whether an interrupted rotation of the repository waits to be completed.
     pub pending_rotation: bool,
+    /// Whether an interrupted renewal of the repository waits to be completed.
+    pub pending_renewal: bool,
     /// Ready for `docker push` to sign with the local keys: the targets key the server expects
     /// is here and (when passphrases are checked) a passphrase source opens it.
     pub ready: bool,
@@ -193,12 +195,18 @@ pub(crate) fn key_status(
         passphrase_checked: false,
         targets_passphrase: None,
         pending_rotation: super::pending_rotation(dir, gun)?,
+        pending_renewal: super::pending_renewal(dir, gun)?,
         ready: false,
         problems: Vec::new(),
     };
     if st.pending_rotation {
         st.problems.push(format!(
             "a rotation of {gun} was interrupted and waits to be resumed"
+        ));
+    }
+    if st.pending_renewal {
+        st.problems.push(format!(
+            "a renewal of {gun} was interrupted and waits to be completed"
         ));
     }
     let Some(server) = server else {

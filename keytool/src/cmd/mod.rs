@@ -9,6 +9,7 @@ pub(crate) mod key;
 pub(crate) mod migrate;
 pub(crate) mod passphrase;
 pub(crate) mod provision;
+pub(crate) mod renew;
 pub(crate) mod rotate;
 pub(crate) mod sandbox;
 pub(crate) mod sign;

@@ -5,6 +5,7 @@
 pub(crate) mod config;
 pub(crate) mod keys;
 pub(crate) mod passphrase;
+pub(crate) mod renew;
 pub(crate) mod repo;
 pub(crate) mod rotate;
 pub(crate) mod sandbox;

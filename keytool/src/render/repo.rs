@@ -189,6 +189,12 @@ pub(crate) fn status(
             st.gun
         );
     }
+    if st.pending_renewal {
+        println!(
+            "Hint: complete the renewal with keytool renew --repo {} --resume",
+            st.gun
+        );
+    }
     if st.passphrase_checked && st.can_sign_targets && st.targets_passphrase.is_none() {
         println!(
             "Hint: pass --passphrase-file FILE, set {}, or store the passphrase (keytool passphrase set KEY_ID); if the vault holds it, give its master passphrase with KEYTOOL_VAULT_PASSPHRASE or --vault-passphrase-file.",
