@@ -546,3 +546,56 @@ fn renewing_targets_keeps_the_signers_docker_shows() {
         assert_eq!(shown, Some(alice.as_str()), "{inspect}");
     }
 }
+
+/// The case the issue starts from: targets.json has already expired, so notary refuses the
+/// repository. `status` reports it (not ready, exit 7 for any window); renewing another role
+/// alone is refused (it would leave the repository unusable); `renew` of targets brings it back
+/// for notary, with the same targets.
+#[test]
+fn an_already_expired_repository_is_reported_and_renewed() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "example.com/renew/expired";
+    init(&stack, &trust, gun, true);
+    notary_add(&stack, &trust, gun, "v1");
+    let before = notary_list(&stack, &trust, gun);
+    exits(&renew(&stack, &trust, gun, &["--expires", "2s"]), 0);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+
+    let fresh = tmp.path().join("fresh-notary");
+    let refused = stack
+        .notary(&fresh)
+        .args(["list", gun])
+        .output()
+        .expect("notary runs");
+    assert!(
+        !refused.status.success() || !stdout(&refused).contains("v1"),
+        "notary must refuse expired targets: {}",
+        stdout(&refused)
+    );
+    let (code, status) = expiring(&stack, &trust, gun, "1h");
+    assert_eq!(code, Some(7), "{status}");
+    assert_eq!(status["ready"], false, "{status}");
+    assert!(
+        status["problems"]
+            .as_array()
+            .expect("problems")
+            .iter()
+            .any(|p| p
+                .as_str()
+                .is_some_and(|p| p.contains("targets.json") && p.contains("expired"))),
+        "{status}"
+    );
+    // Renewing root alone would leave targets expired: refused, nothing sent.
+    let files = stack.metadata_files(gun);
+    let out = renew(&stack, &trust, gun, &["--role", "root"]);
+    exits(&out, 2);
+    assert_eq!(stack.metadata_files(gun), files, "nothing may be published");
+    // Renewing targets (the default) brings the repository back.
+    exits(&renew(&stack, &trust, gun, &[]), 0);
+    let (code, status) = expiring(&stack, &trust, gun, "1h");
+    assert_eq!(code, Some(0), "{status}");
+    assert_eq!(status["ready"], true, "{status}");
+    assert_eq!(notary_list(&stack, &fresh, gun), before);
+}

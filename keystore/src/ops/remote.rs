@@ -41,6 +41,9 @@ pub(crate) struct Remote {
     /// Delegated roles whose file no threshold of their trusted keys signed (nothing of them is
     /// trusted).
     pub(crate) unverified: Vec<Unverified>,
+    /// Roles below root that verified but have expired (only from
+    /// [`fetch_verified_allowing_expired`]).
+    pub(crate) expired: Vec<&'static str>,
     /// The verified files (`root`, `timestamp`, `snapshot`, `targets`), for the cache.
     files: Vec<(&'static str, Vec<u8>)>,
 }
@@ -105,6 +108,26 @@ pub(crate) fn fetch_verified(
     server: &NotaryClient,
     gun: &Gun,
 ) -> Result<Option<Remote>> {
+    fetch_with(dir, server, gun, false)
+}
+
+/// [`fetch_verified`], accepting timestamp, snapshot and targets that have expired (listed in
+/// [`Remote::expired`]; everything else is verified as always): for renewing them, and for
+/// reporting them.
+pub(crate) fn fetch_verified_allowing_expired(
+    dir: &TrustDir,
+    server: &NotaryClient,
+    gun: &Gun,
+) -> Result<Option<Remote>> {
+    fetch_with(dir, server, gun, true)
+}
+
+fn fetch_with(
+    dir: &TrustDir,
+    server: &NotaryClient,
+    gun: &Gun,
+    expired_ok: bool,
+) -> Result<Option<Remote>> {
     let now = SystemTime::now();
     let cached_root = cached(dir, gun, "root")?;
     let Some(latest) = server.get(gun, "root.json")? else {
@@ -119,7 +142,12 @@ pub(crate) fn fetch_verified(
         }
         return Ok(None);
     };
-    let verified = repository::verify(
+    let verify = if expired_ok {
+        repository::verify_allowing_expired
+    } else {
+        repository::verify
+    };
+    let verified = verify(
         gun,
         cached_root.as_deref(),
         &|role| cached(dir, gun, role),
@@ -137,6 +165,7 @@ pub(crate) fn fetch_verified(
         targets: verified.targets,
         delegations: verified.delegations,
         unverified: verified.unverified,
+        expired: verified.expired,
         files: verified.files,
     }))
 }

@@ -300,7 +300,10 @@ pub fn renew(
     }
     let server = options.server;
     let trusted_before = remote::trusted(dir, gun)?;
-    let Some(remote) = remote::fetch_verified(dir, server, gun)? else {
+    // Expired metadata is what renewal is for: accepted here (signatures, hashes, versions and
+    // the root chain are verified as always), and every expired role this machine signs must be
+    // among those renewed, so that the repository verifies again afterwards.
+    let Some(remote) = remote::fetch_verified_allowing_expired(dir, server, gun)? else {
         return Err(Error::InvalidArgument {
             what: Argument::Repository,
             reason: format!(
@@ -327,6 +330,28 @@ pub fn renew(
     };
     let snapshot_local = local_key_of(dir, &remote.root, "snapshot").is_some();
     let (plan, by_server) = plan_roles(gun, &wanted, snapshot_local)?;
+    // An expired role this machine signs must be renewed too (the server re-signs its own).
+    let own_expired: Vec<&str> = remote
+        .expired
+        .iter()
+        .copied()
+        .filter(|r| *r == "targets" || (*r == "snapshot" && snapshot_local))
+        .filter(|r| !plan.iter().any(|(p, _)| p == r))
+        .collect();
+    if !own_expired.is_empty() {
+        return Err(Error::InvalidArgument {
+            what: Argument::Role,
+            reason: format!(
+                "{} of {gun} expired; renew {} as well (or all roles), or the repository stays unusable. Nothing was changed",
+                own_expired
+                    .iter()
+                    .map(|r| format!("{r}.json"))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                if own_expired.len() == 1 { "it" } else { "them" }
+            ),
+        });
+    }
     let now = SystemTime::now();
     let renews_root = plan.iter().any(|(r, _)| *r == "root");
     let new_expiry = |role: &str| now + expires.unwrap_or_else(|| default_expiry(role));

@@ -45,6 +45,9 @@ pub struct Verified {
     pub delegations: Vec<Delegated>,
     /// Delegated roles whose file is not signed by a threshold of the keys now trusted for it.
     pub unverified: Vec<Unverified>,
+    /// Roles below root (`timestamp`, `snapshot`, `targets`) that verified but have expired:
+    /// only ever non-empty from [`verify_allowing_expired`].
+    pub expired: Vec<&'static str>,
 }
 
 /// A delegated role's file that does not verify now: none of its targets are trusted.
@@ -87,6 +90,9 @@ struct Walk<'a> {
     served: &'a mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
     now: SystemTime,
     files: Vec<(&'static str, Vec<u8>)>,
+    /// Accept expired roles below root (recorded in `expired`).
+    expired_ok: bool,
+    expired: Vec<&'static str>,
 }
 
 impl Walk<'_> {
@@ -101,7 +107,15 @@ impl Walk<'_> {
         if let Some(parent) = parent {
             verify::check_meta(parent.get(role), &file, &bytes)?;
         }
-        let checked: T = verify::verify_role(&bytes, self.root, self.now)?;
+        let checked: T = if self.expired_ok {
+            let checked = verify::verify_role_signed(&bytes, self.root)?;
+            if verify::check_expiry(&checked, &file, self.now).is_err() {
+                self.expired.push(role);
+            }
+            checked
+        } else {
+            verify::verify_role(&bytes, self.root, self.now)?
+        };
         if let Some(floor) = self.version_floor(role)?
             && checked.version() < floor
         {
@@ -245,6 +259,35 @@ pub fn verify(
     pinning: &TrustPinning,
     now: SystemTime,
 ) -> Result<Verified> {
+    walk(gun, trusted_root, cached, latest, served, pinning, now, false)
+}
+
+/// [`verify`], except that timestamp, snapshot and targets may have expired (they are listed in
+/// [`Verified::expired`]); every signature, hash, version and the root chain are checked as
+/// always. For renewing a repository whose metadata expired, and for reporting it.
+pub fn verify_allowing_expired(
+    gun: &Gun,
+    trusted_root: Option<&[u8]>,
+    cached: &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    latest: Vec<u8>,
+    served: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
+    pinning: &TrustPinning,
+    now: SystemTime,
+) -> Result<Verified> {
+    walk(gun, trusted_root, cached, latest, served, pinning, now, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    gun: &Gun,
+    trusted_root: Option<&[u8]>,
+    cached: &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    latest: Vec<u8>,
+    served: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
+    pinning: &TrustPinning,
+    now: SystemTime,
+    expired_ok: bool,
+) -> Result<Verified> {
     let root = chain::update(
         gun,
         trusted_root,
@@ -264,12 +307,15 @@ pub fn verify(
         served,
         now,
         files: vec![("root", root.bytes.clone())],
+        expired_ok,
+        expired: Vec::new(),
     };
     let timestamp: Timestamp = walk.role(None)?;
     let snapshot: Snapshot = walk.role(Some(&timestamp.meta))?;
     let targets: Targets = walk.role(Some(&snapshot.meta))?;
     let (delegations, unverified) = walk.delegations(&targets, &snapshot)?;
     let files = walk.files;
+    let expired = walk.expired;
     Ok(Verified {
         root,
         timestamp,
@@ -278,5 +324,6 @@ pub fn verify(
         files,
         delegations,
         unverified,
+        expired,
     })
 }

@@ -214,6 +214,14 @@ pub fn verify_root(bytes: &[u8], gun: &Gun, now: SystemTime) -> Result<Root> {
 /// root.json gives that role, its type and its expiry; returns its `signed` object. The
 /// signatures are checked over the `signed` object as received, before it is read as `T`.
 pub fn verify_role<T: Metadata>(bytes: &[u8], root: &Root, now: SystemTime) -> Result<T> {
+    let signed: T = verify_role_signed(bytes, root)?;
+    check_expiry(&signed, &format!("{}.json", T::ROLE), now)?;
+    Ok(signed)
+}
+
+/// [`verify_role`] without the expiry check: for renewing metadata that has already expired
+/// (everything else — type, keys, threshold — is checked).
+pub fn verify_role_signed<T: Metadata>(bytes: &[u8], root: &Root) -> Result<T> {
     let role = T::ROLE;
     if role == Root::ROLE {
         return Err(bad("root.json is verified with verify_root"));
@@ -225,7 +233,6 @@ pub fn verify_role<T: Metadata>(bytes: &[u8], root: &Root, now: SystemTime) -> R
     }
     let canonical = cjson::to_vec(&env.signed)?;
     RoleKeys::of(root, role)?.check(&env.signatures, &canonical, &format!("{role}.json"))?;
-    check_expiry(&signed, &format!("{role}.json"), now)?;
     Ok(signed)
 }
 
