@@ -12,6 +12,8 @@ use crate::ids::Gun;
 
 /// What the registry says of a manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Without the HTTP client (feature notary-client) the registry is never asked.
+#[cfg_attr(not(feature = "notary-client"), allow(dead_code))]
 pub(crate) enum Manifest {
     /// It holds the manifest; its size when the registry said.
     Present(Option<u64>),
