@@ -224,13 +224,7 @@ pub(crate) fn key_status(
         );
         return Ok(st);
     };
-    // Expired roles are reported, not refused: the way out of an expired repository starts
-    // with seeing it (every signature, hash and version is verified as always).
-    let remote = remote::fetch_verified_allowing_expired(dir, server, gun)?;
-    if let Some(r) = &remote {
-        r.record(dir, gun)?;
-    }
-    let Some(remote) = remote else {
+    let Some(remote) = remote::fetch(dir, server, gun)? else {
         st.published = Some(false);
         st.problems.push(format!(
             "{gun} is not published on {}: docker push would create its own repository key",
@@ -311,17 +305,7 @@ pub(crate) fn key_status(
     }
     expiries.sort_by_key(|e| e.seconds_left);
     st.expiries = expiries;
-    for role in &remote.expired {
-        st.problems.push(format!(
-            "{role}.json of {gun} has expired: docker and notary refuse the repository until it is renewed{}",
-            if *role == "timestamp" || (*role == "snapshot" && server_snapshot) {
-                " (the server signs it; publishing renewed targets makes it sign a new one)"
-            } else {
-                ""
-            }
-        ));
-    }
-    st.ready = st.can_sign_targets && remote.expired.is_empty();
+    st.ready = st.can_sign_targets;
     Ok(st)
 }
 
