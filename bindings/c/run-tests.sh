@@ -42,15 +42,19 @@ cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$here/include" -DKT_TEST_PANIC)
 step "compile against libkt_ffi.a and libkt_ffi.so"
 "$cc" "${cflags[@]}" "$here/tests/test_keystore.c" "$lib/libkt_ffi.a" "${native_libs[@]}" \
     -o "$out/test_static"
-"$cc" "${cflags[@]}" "$here/tests/test_keystore.c" -L"$lib" -lkt_ffi -Wl,-rpath,"$lib" \
+# The shared library's SONAME is libkt_ffi.so.MAJOR (ffi/build.rs), the name the program loads:
+# cargo writes only libkt_ffi.so, so the suite loads it through that link (an install makes it).
+version=$(cargo pkgid -p keystore-ffi)
+version=${version##*[@#]}
+mkdir -p "$out/lib"
+ln -sfn "$lib/libkt_ffi.so" "$out/lib/libkt_ffi.so.${version%%.*}"
+"$cc" "${cflags[@]}" "$here/tests/test_keystore.c" -L"$lib" -lkt_ffi -Wl,-rpath,"$out/lib" \
     -o "$out/test_shared"
 "$cc" "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_keystore.c" \
     "$lib/libkt_ffi.a" "${native_libs[@]}" -o "$out/test_asan"
 "$cc" "${cflags[@]}" "$here/examples/generate_key.c" "$lib/libkt_ffi.a" "${native_libs[@]}" \
     -o "$out/generate_key"
 # The build tree's pkg-config file is of this version and links the same way.
-version=$(cargo pkgid -p keystore-ffi)
-version=${version##*[@#]}
 pc_version=$(PKG_CONFIG_PATH="$here" pkg-config --modversion keytool)
 [ "$pc_version" = "$version" ] \
     || { echo "keytool-uninstalled.pc says version $pc_version, the crate is $version: update it" >&2; exit 1; }
