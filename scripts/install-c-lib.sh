@@ -104,4 +104,4 @@ Libs: $libs
 Libs.private: $libs_private
 EOF
 install -m 0644 "$pc" "$dest_lib/pkgconfig/keytool.pc"
-echo "install-c-lib: installed kt_ffi $version ($library_type, SONAME $soname) into $destdir$prefix"
+echo "install-c-lib: installed kt_ffi $version ($library_type library; the shared one's SONAME is $soname) into $destdir$prefix"
