@@ -71,6 +71,8 @@ go_signature=$(mktemp)
 (
   cd bindings/go
   export GOPROXY=off GOFLAGS=-mod=mod GOCACHE="${GOCACHE:-$PWD/../../target/go-build}"
+  # The package links through pkg-config: bindings/c/keytool-uninstalled.pc is the build tree's.
+  export PKG_CONFIG_PATH="$PWD/../c"
   test -z "$(gofmt -l .)" || { gofmt -l . >&2; echo "gofmt: files above need formatting" >&2; exit 1; }
   go vet ./...
   KEYTOOL_REQUIRE_PEERS=1 KT_GO_SIGNATURE_OUT="$go_signature" go test -count=1 ./...
@@ -81,6 +83,9 @@ go_signature=$(mktemp)
 # Rust's p256 verifies the signature the Go suite made with a key generated through Go.
 KT_GO_SIGNATURE="$go_signature" cargo test -p keystore-ffi --test sign_verify
 rm -f "$go_signature"
+
+step "The C library installed (scripts/install-c-lib.sh): ABI guard, C and Go programs outside the workspace"
+bash tests/peers/c-consumer.sh
 
 step "Benchmarks compile (they are run by hand: scripts/bench-keys.sh, cargo bench)"
 cargo bench --workspace --no-run

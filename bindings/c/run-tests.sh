@@ -7,7 +7,9 @@
 # Builds the release library with `--features test-panic` first: the suite proves that a panic
 # inside Rust comes back as KT_STATUS_PANIC through the test-only kt_test_panic(). The build
 # prints the system libraries the static library needs (rustc --print native-static-libs); the
-# suite links with exactly those, and fails if cgo.go, keytool.pc or README.md list others.
+# suite links with exactly those, and fails if keytool-uninstalled.pc or README.md list others
+# (the Go package links through keytool-uninstalled.pc; scripts/install-c-lib.sh writes an
+# installed keytool.pc from rustc's list).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -29,7 +31,7 @@ native=$(sed -n 's/^note: native-static-libs: //p' <<<"$build_log" | head -n 1)
 [ -n "$native" ] || { printf '%s\n' "$build_log" >&2; echo "no native-static-libs line" >&2; exit 1; }
 read -r -a native_libs <<<"$native"
 echo "native-static-libs: $native"
-for doc in "$root/bindings/go/keystore/cgo.go" "$here/keytool.pc" "$here/README.md"; do
+for doc in "$here/keytool-uninstalled.pc" "$here/README.md"; do
     grep -qF -- "$native" "$doc" || {
         echo "$doc does not list the static library's system libraries ($native): update it" >&2
         exit 1
@@ -40,14 +42,25 @@ cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$here/include" -DKT_TEST_PANIC)
 step "compile against libkt_ffi.a and libkt_ffi.so"
 "$cc" "${cflags[@]}" "$here/tests/test_keystore.c" "$lib/libkt_ffi.a" "${native_libs[@]}" \
     -o "$out/test_static"
-"$cc" "${cflags[@]}" "$here/tests/test_keystore.c" -L"$lib" -lkt_ffi -Wl,-rpath,"$lib" \
+# The shared library's SONAME is libkt_ffi.so.MAJOR (ffi/build.rs), the name the program loads:
+# cargo writes only libkt_ffi.so, so the suite loads it through that link (an install makes it).
+version=$(cargo pkgid -p keystore-ffi)
+version=${version##*[@#]}
+mkdir -p "$out/lib"
+ln -sfn "$lib/libkt_ffi.so" "$out/lib/libkt_ffi.so.${version%%.*}"
+"$cc" "${cflags[@]}" "$here/tests/test_keystore.c" -L"$lib" -lkt_ffi -Wl,-rpath,"$out/lib" \
     -o "$out/test_shared"
 "$cc" "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_keystore.c" \
     "$lib/libkt_ffi.a" "${native_libs[@]}" -o "$out/test_asan"
 "$cc" "${cflags[@]}" "$here/examples/generate_key.c" "$lib/libkt_ffi.a" "${native_libs[@]}" \
     -o "$out/generate_key"
-# The pkg-config file names the same flags.
-PKG_CONFIG_PATH="$here" pkg-config --cflags --libs keytool >/dev/null
+# The build tree's pkg-config file is of this version and links the same way.
+pc_version=$(PKG_CONFIG_PATH="$here" pkg-config --modversion keytool)
+[ "$pc_version" = "$version" ] \
+    || { echo "keytool-uninstalled.pc says version $pc_version, the crate is $version: update it" >&2; exit 1; }
+# shellcheck disable=SC2046 # pkg-config prints several words
+"$cc" "${cflags[@]}" "$here/examples/generate_key.c" $(PKG_CONFIG_PATH="$here" pkg-config --cflags --libs keytool) \
+    -o "$out/generate_key_pc"
 
 export RUST_BACKTRACE=0
 # The suite tests the ABI; the OS keyrings have their own end-to-end tests (scripts/test.sh). With

@@ -51,6 +51,11 @@ declare -A package_binaries=(
 # Fixed order, so the output is stable.
 packages=(notary docker-registry openssl curl expect keyutils gnome-keyring libsecret-tools dbus-daemon hyperfine python3 docker.io
     busybox-static golang-go valgrind clang llvm mariadb-server golang-docker-credential-helpers)
+# The installed C library's consumer tests (tests/peers/c-consumer.sh) and the Go package's cgo
+# link through pkg-config and inspect the library with readelf and nm.
+package_binaries[pkgconf]="pkg-config"
+package_binaries[binutils]="readelf nm"
+packages+=(pkgconf binutils)
 if [[ ${1:-} == --sandbox ]]; then
     packages=(notary docker-registry docker.io busybox-static)
 elif (($#)); then

@@ -10,6 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The version of the library this header belongs to (`kt_version()` returns the version of
+// the library loaded at run time). Programs built against one major version run with any
+// library of that major version and the same or a later minor version (bindings/c/README.md).
+#define KT_VERSION_MAJOR 0
+#define KT_VERSION_MINOR 1
+#define KT_VERSION_PATCH 0
+#define KT_VERSION_STRING "0.1.0"
+
 // The length of a signature: raw `r‖s`, two 32-byte big-endian integers (notary's ECDSA form).
 #define KT_SIGNATURE_LEN 64
 

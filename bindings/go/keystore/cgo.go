@@ -1,12 +1,14 @@
 package keystore
 
-// All linking lives here. The package links the static library by explicit path (with -l the
-// linker would pick the .so next to it); build it first with
-// `cargo build --release -p keystore-ffi` in the repository root.
+// All linking lives here, through pkg-config (package keytool), as for any C library:
+//   - an installed library (scripts/install-c-lib.sh --prefix P): PKG_CONFIG_PATH=P/lib/pkgconfig
+//     (not needed for a prefix pkg-config already searches, such as /usr/local);
+//   - this repository's build tree (the package's own tests): PKG_CONFIG_PATH=<repo>/bindings/c,
+//     absolute, which finds keytool-uninstalled.pc and links target/release/libkt_ffi.a; build it
+//     first with `cargo build --release -p keystore-ffi` in the repository root.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../c/include
-#cgo LDFLAGS: ${SRCDIR}/../../../target/release/libkt_ffi.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+#cgo pkg-config: keytool
 #include <stdlib.h>
 #include "kt_ffi.h"
 */
