@@ -2,7 +2,8 @@
 //! targets key, a signer (delegation) with a tag of its own and a rotated root (2 versions) is
 //! archived; with the server gone, `archive verify` verifies it offline and lists every tag with
 //! its digest and signers; one byte changed in a root, in targets.json or in the inventory, or a
-//! consistently re-indexed forgery, fails verification; the archive holds no private key.
+//! consistently re-indexed forgery, fails verification; the archive holds no private key. A
+//! repository whose targets.json has expired is archived all the same (expiry reported).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -323,4 +324,66 @@ fn an_archive_verifies_offline_and_any_change_fails() {
     std::fs::write(&flipped, &bytes[..bytes.len() / 2]).expect("write");
     exits(&verify(&elsewhere, &flipped, &[]), 1);
     assert!(!elsewhere.exists(), "verification writes nothing");
+}
+
+#[test]
+fn an_expired_repository_is_archived_and_reported() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "example.com/archive/expired";
+    online(&stack, &trust, &["init", "--repo", gun]);
+    let digest = digest_of("old");
+    let image = format!("{gun}:old");
+    online(
+        &stack,
+        &trust,
+        &[
+            "sign",
+            &image,
+            "--digest",
+            &digest,
+            "--size",
+            "7",
+            "--no-check",
+        ],
+    );
+    online(&stack, &trust, &["renew", "--repo", gun, "--expires", "2s"]);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let file = tmp.path().join("expired.tar");
+    let done = online(
+        &stack,
+        &trust,
+        &[
+            "archive",
+            "--repo",
+            gun,
+            "-o",
+            file.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(
+        done["expired_roles"],
+        serde_json::json!(["targets"]),
+        "{done}"
+    );
+    drop(stack);
+    let out = verify(&trust, &file, &["--repo", gun]);
+    exits(&out, 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let targets = report["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .find(|r| r["role"] == "targets")
+        .expect("targets")
+        .clone();
+    assert_eq!(targets["expired_when_archived"], true, "{report}");
+    assert_eq!(targets["expired"], true, "{report}");
+    assert_eq!(report["inventory"]["tags"][0]["tag"], "old");
+    assert_eq!(report["inventory"]["tags"][0]["digest"], digest.as_str());
+    assert_eq!(
+        report["inventory"]["tags"][0]["signed_by"][0]["expired"],
+        true
+    );
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::inventory::{self, Inventory};
-use super::{ARCHIVE_FORMAT, tarball};
+use super::tarball;
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::tuf::chain::MAX_ROOT_STEPS;
@@ -19,6 +19,9 @@ use crate::tuf::repository::{self, Verified};
 use crate::tuf::schema::Metadata;
 use crate::tuf::verify::parse_time;
 use crate::tuf::{Envelope, MAX_METADATA};
+
+/// The archive format version written and read.
+pub const ARCHIVE_FORMAT: u32 = 1;
 
 pub(super) const INDEX: &str = "index.json";
 pub(super) const INDEX_SUM: &str = "index.json.sha256";
@@ -240,4 +243,42 @@ fn reaches(
         )));
     }
     Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_names_an_archive_has_are_allowed() {
+        for name in [
+            "index.json",
+            "index.json.sha256",
+            "inventory.json",
+            "metadata/1.root.json",
+            "metadata/12.root.json",
+            "metadata/timestamp.json",
+            "metadata/targets.json",
+            "metadata/targets/releases.json",
+            "metadata/targets/alice.json",
+        ] {
+            assert!(allowed(name).is_some(), "{name}");
+        }
+        for name in [
+            "",
+            "/etc/passwd",
+            "../index.json",
+            "metadata/../index.json",
+            "metadata/root.json",
+            "metadata/.root.json",
+            "metadata/x.root.json",
+            "metadata/targets/../../x.json",
+            "metadata/targets/a/b.json",
+            "metadata/targets/.hidden.json",
+            "metadata/private/abc.key",
+            "./index.json",
+        ] {
+            assert!(allowed(name).is_none(), "{name}");
+        }
+    }
 }

@@ -28,6 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub use check::ARCHIVE_FORMAT;
 use check::{INDEX, INDEX_SUM, INVENTORY, Index, IndexFile, METADATA, check, index_sum};
 pub use inventory::{Inventory, InventoryTag, TagSigner, UnverifiedRole};
 
@@ -40,9 +41,6 @@ use crate::tuf::chain::MAX_ROOT_STEPS;
 use crate::tuf::repository;
 use crate::tuf::roles::go_time;
 use crate::tuf::verify::parse_time;
-
-/// The archive format version written and read.
-pub const ARCHIVE_FORMAT: u32 = 1;
 
 /// An archive written.
 #[derive(Clone, Debug, Serialize)]
