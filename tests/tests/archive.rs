@@ -3,12 +3,13 @@
 //! archived; with the server gone, `archive verify` verifies it offline and lists every tag with
 //! its digest and signers; one byte changed in a root, in targets.json or in the inventory, or a
 //! consistently re-indexed forgery, fails verification; the archive holds no private key. A
-//! repository whose targets.json has expired is archived all the same (expiry reported).
+//! repository whose targets.json has expired is archived all the same (expiry reported). A
+//! server that serves a tampered targets.json gets nothing archived.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use interop_tests::{Stack, exits, keytool, ok, stdout};
+use interop_tests::{Fake, Stack, exits, keytool, ok, stdout};
 use sha2::Digest as _;
 
 const ROOT_PW: &str = "archive-root-canary-2291";
@@ -386,4 +387,69 @@ fn an_expired_repository_is_archived_and_reported() {
         report["inventory"]["tags"][0]["signed_by"][0]["expired"],
         true
     );
+}
+
+#[test]
+fn a_tampering_server_gets_nothing_archived() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "example.com/archive/hostile";
+    online(&stack, &trust, &["init", "--repo", gun]);
+    let image = format!("{gun}:v1");
+    let digest = digest_of("hostile");
+    online(
+        &stack,
+        &trust,
+        &[
+            "sign",
+            &image,
+            "--digest",
+            &digest,
+            "--size",
+            "9",
+            "--no-check",
+        ],
+    );
+    let files = stack.metadata_files(gun);
+    let archive = |fake: &Fake, name: &str| {
+        let file = tmp.path().join(name);
+        let out = kt(&trust)
+            .args(["archive", "--repo", gun, "-o"])
+            .arg(&file)
+            .args(["--server", &fake.url, "--tlscacert"])
+            .arg(&stack.ca)
+            .output()
+            .expect("runs");
+        (out, file)
+    };
+    // The same files served as they are: archived (the fake server works).
+    let honest = Fake::serve(&stack, gun, &files);
+    let (out, file) = archive(&honest, "honest.tar");
+    exits(&out, 0);
+    assert!(file.is_file());
+    drop(honest);
+    // targets.json with one byte of its signed content changed.
+    let mut tampered = files.clone();
+    let (_, targets) = tampered
+        .iter_mut()
+        .find(|(n, _)| n == "targets.json")
+        .expect("targets.json");
+    let at = find(targets, "\"expires\":\"", 0) + 12;
+    targets[at] ^= 0x01;
+    let fake = Fake::serve(&stack, gun, &tampered);
+    let (out, file) = archive(&fake, "tampered.tar");
+    exits(&out, 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("targets.json"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!file.exists(), "nothing is written");
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("ls")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".keytool-tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary file is left behind");
 }
