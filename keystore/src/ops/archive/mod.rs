@@ -152,7 +152,8 @@ pub fn archive(dir: &TrustDir, server: &NotaryClient, gun: &Gun, out: &Path) -> 
 
 /// [`archive`] for every repository this trust directory knows (has keys or a trusted root
 /// for), each into `out_dir/`[`archive_file_name`]. A repository the server does not have is
-/// listed as not published; one that fails is listed with its error, and the others go on.
+/// listed as not published (unless this machine trusts a root of it: then it failed); one that
+/// fails is listed with its error, and the others go on.
 pub fn archive_all(dir: &TrustDir, server: &NotaryClient, out_dir: &Path) -> Result<ArchivedAll> {
     let mut all = ArchivedAll::default();
     for gun in super::local_repositories(dir)? {
@@ -193,51 +194,32 @@ pub fn verify_archive(dir: &TrustDir, path: &Path, gun: Option<&Gun>) -> Result<
         },
         e => e,
     })?;
-    let now = SystemTime::now();
-    let v = &checked.verified;
-    let mut roles = vec![expiry(
-        "root",
-        &v.root.root.signed().expires,
-        v.root.root.version,
-        now,
-        checked.at,
-    )];
-    roles.push(expiry(
-        "timestamp",
-        &v.timestamp.expires,
-        v.timestamp.version,
-        now,
-        checked.at,
-    ));
-    roles.push(expiry(
-        "snapshot",
-        &v.snapshot.expires,
-        v.snapshot.version,
-        now,
-        checked.at,
-    ));
-    roles.push(expiry(
-        "targets",
-        &v.targets.expires,
-        v.targets.version,
-        now,
-        checked.at,
-    ));
-    for d in &v.delegations {
-        roles.push(expiry(
-            &d.name,
-            &d.targets.expires,
-            d.targets.version,
-            now,
-            checked.at,
-        ));
-    }
-    for u in &v.unverified {
-        if let Some(t) = &u.expired {
-            roles.push(expiry(&u.name, &t.expires, t.version, now, checked.at));
-        }
-    }
-    roles[4..].sort_by(|a, b| a.role.cmp(&b.role));
+    let (now, at, v) = (SystemTime::now(), checked.at, &checked.verified);
+    let base = [
+        ("root", &v.root.root.signed().expires, v.root.root.version),
+        ("timestamp", &v.timestamp.expires, v.timestamp.version),
+        ("snapshot", &v.snapshot.expires, v.snapshot.version),
+        ("targets", &v.targets.expires, v.targets.version),
+    ];
+    let signed_expired = v.unverified.iter().filter_map(|u| {
+        Some((
+            u.name.as_str(),
+            &u.expired.as_ref()?.expires,
+            u.expired.as_ref()?.version,
+        ))
+    });
+    let mut delegated: Vec<(&str, &String, u64)> = v
+        .delegations
+        .iter()
+        .map(|d| (d.name.as_str(), &d.targets.expires, d.targets.version))
+        .chain(signed_expired)
+        .collect();
+    delegated.sort();
+    let roles = base
+        .into_iter()
+        .chain(delegated)
+        .map(|(role, expires, version)| expiry(role, expires, version, now, at))
+        .collect();
     Ok(ArchiveReport {
         gun: checked.gun,
         server: checked.index.server,
@@ -271,16 +253,19 @@ fn build(dir: &TrustDir, server: &NotaryClient, gun: &Gun) -> Result<(Vec<u8>, A
     let now = UNIX_EPOCH + Duration::from_secs(secs);
     let trusted = remote::cached(dir, gun, "root")?;
     let Some(latest) = server.get(gun, "root.json")? else {
+        if trusted.is_some() {
+            return Err(Error::InvalidMetadata {
+                reason: format!(
+                    "{} says {gun} is not published, but this machine trusts a root of it: the server lost or hides its data; nothing was archived",
+                    server.url()
+                ),
+            });
+        }
         return Err(Error::InvalidArgument {
             what: Argument::Repository,
             reason: format!(
-                "{} has no trust data of {gun}: there is nothing to archive{}",
-                server.url(),
-                if trusted.is_some() {
-                    " (yet this machine trusts a root of it: the server lost or hides its data)"
-                } else {
-                    ""
-                }
+                "{} has no trust data of {gun}: there is nothing to archive",
+                server.url()
             ),
         });
     };
