@@ -62,25 +62,27 @@ pub(crate) fn run(ctx: &Context, args: &ArchiveArgs) -> Result<u8> {
         render::archive::verified(ctx.json, &report);
         return Ok(0);
     }
+    // The repository first: a usage mistake is told before anything is looked up.
+    let gun = match (&args.repo, args.all) {
+        (Some(repo), _) => Some(repo.parse::<Gun>()?),
+        (None, true) => None,
+        (None, false) => {
+            return Err(Error::InvalidArgument {
+                what: Argument::Repository,
+                reason: "name the repository to archive with --repo GUN, or archive every one with --all".into(),
+            });
+        }
+    };
     let server = server_client(ctx, &args.server)?.ok_or_else(|| Error::InvalidArgument {
         what: Argument::Server,
-        reason: "archive reads the trust data from the Notary server: name it with --server, DOCKER_CONTENT_TRUST_SERVER or the configuration file's server".into(),
+        reason: "archive reads the trust data from the Notary server".into(),
     })?;
-    if args.all {
+    let Some(gun) = gun else {
         let out = args.output.clone().unwrap_or_else(|| PathBuf::from("."));
         let all = ops::archive_all(&ctx.dir, &server, &out)?;
         render::archive::archived_all(ctx.json, &all);
         return Ok(u8::from(!all.failed.is_empty()));
-    }
-    let Some(repo) = &args.repo else {
-        return Err(Error::InvalidArgument {
-            what: Argument::Repository,
-            reason:
-                "name the repository to archive with --repo GUN, or archive every one with --all"
-                    .into(),
-        });
     };
-    let gun: Gun = repo.parse()?;
     let out = args
         .output
         .clone()
