@@ -130,6 +130,10 @@ pub(crate) enum Command {
     /// Pre-flight: local keys, the keys the server expects, whether this machine can sign now
     /// (exit code 0 when ready, 1 when not)
     Status(cmd::status::StatusArgs),
+    /// Write a verified snapshot of a repository's trust data (every root version, targets,
+    /// delegations, snapshot, timestamp, and an inventory of signed tags) to a tar file; verify
+    /// one offline with archive verify FILE
+    Archive(cmd::archive::ArchiveArgs),
     /// Convert notary 0.1-0.3 key layouts (root_keys/, tuf_keys/) to the flat private/ layout
     Migrate,
     /// Copy a repository's targets key (and with --with-root its root key) and the Notary CA

@@ -113,6 +113,7 @@ fn dispatch(ctx: &Context, command: Command) -> keystore::Result<u8> {
         Command::Signer(c) => cmd::signer::run(ctx, c).map(|()| 0),
         Command::Sign(args) => cmd::sign::run_sign(ctx, &args).map(|()| 0),
         Command::Unsign(args) => cmd::sign::run_unsign(ctx, &args).map(|()| 0),
+        Command::Archive(args) => cmd::archive::run(ctx, &args),
         Command::Migrate => cmd::migrate::run(ctx).map(|()| 0),
         Command::Provision(args) => cmd::provision::run(ctx, &args).map(|()| 0),
         Command::Sandbox(c) => cmd::sandbox::run(ctx, c).map(|()| 0),

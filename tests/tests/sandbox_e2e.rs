@@ -12,7 +12,9 @@
 //! 6. `keytool signer add alice --generate`, `provision --signer alice` (her key only): `docker
 //!    trust sign` in the container signs as alice, and a content-trust pull gets her digest;
 //! 7. `keytool sign GUN:direct --digest D --size N --as alice` (the registry asked first; a wrong
-//!    size and an unknown digest are refused): a content-trust pull of `direct` gets exactly D.
+//!    size and an unknown digest are refused): a content-trust pull of `direct` gets exactly D;
+//! 8. `keytool archive` of the repository; with the Notary server stopped, `archive verify`
+//!    verifies it offline and its inventory holds the digests docker reported.
 //!
 //! Each step's wall time is printed (never asserted). The test starts and stops only its own
 //! processes, by PID (tests/peers/dockerd.sh and notary-stack.sh), and removes its containers
@@ -658,6 +660,17 @@ fn sandbox_push_pull_tamper_rotate() {
     assert!(out.status.success(), "pull: {}", stderr(&out));
     assert_eq!(stdout(&out).trim(), digest2);
 
+    // 8. Archive the repository whose tags docker pushed and signed (keytool archive).
+    let archive_dir = tempfile::tempdir().expect("tmp");
+    let archive = archive_dir.path().join("trusttest.tar");
+    let archive_arg = archive.to_str().expect("UTF-8 path").to_owned();
+    let out = timed_kt(
+        &mut timer,
+        "8 keytool archive",
+        &["--json", "archive", "--repo", &gun, "-o", &archive_arg],
+    );
+    assert!(out.status.success(), "archive: {}", stderr(&out));
+
     let total = timer.started.elapsed().as_secs_f64();
     eprintln!(
         "TIME whole flow: {total:.2} s; keytool commands {keytool_secs:.2} s (docker inside them included)"
@@ -678,6 +691,29 @@ fn sandbox_push_pull_tamper_rotate() {
     }
     drop(daemon);
     drop(stack);
+
+    // 8. With the Notary server gone, the archive verifies offline, and its inventory holds the
+    // digests docker reported.
+    let out = keytool(trust.path())
+        .args(["--json", "archive", "verify"])
+        .arg(&archive)
+        .args(["--repo", &gun])
+        .output()
+        .expect("keytool runs");
+    assert!(out.status.success(), "archive verify: {}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let tags = report["inventory"]["tags"].as_array().expect("tags");
+    for (tag, digest) in [
+        ("latest", &digest2),
+        ("alice", &alice_digest),
+        ("direct", &digest2),
+    ] {
+        assert!(
+            tags.iter()
+                .any(|t| t["tag"] == tag && t["digest"] == digest.as_str()),
+            "{tag} as {digest} is not in the archive: {report}"
+        );
+    }
 }
 
 /// The size of manifest `digest` in the stack's registry (a plain HTTP HEAD on loopback,

@@ -1,6 +1,7 @@
 //! One function per user intent. The CLI, and later the C and Go faces, call these and nothing
 //! below them, so an operation means the same thing everywhere.
 
+mod archive;
 mod edit;
 mod explain;
 mod export;
@@ -24,6 +25,10 @@ mod status;
 mod stored;
 mod vault;
 
+pub use archive::{
+    ARCHIVE_FORMAT, ArchiveFailure, ArchiveReport, Archived, ArchivedAll, Inventory, InventoryTag,
+    RoleExpiry, TagSigner, UnverifiedRole, archive, archive_all, archive_file_name, verify_archive,
+};
 pub use explain::{Opens, SourceCheck, check_sources};
 pub use export::{Selection, export, export_to_file};
 pub use generate::{Generated, generate};

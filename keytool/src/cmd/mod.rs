@@ -1,6 +1,7 @@
 //! One module per command: its clap arguments and its `run`, which calls `keystore::ops` with
 //! the [`Context`](crate::context::Context) and hands the result to [`crate::render`].
 
+pub(crate) mod archive;
 pub(crate) mod auth;
 pub(crate) mod config;
 pub(crate) mod init;

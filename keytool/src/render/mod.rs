@@ -2,6 +2,7 @@
 //! stdout with `--json`, else lines and tables on stdout and notes on stderr). Commands compute;
 //! these only print.
 
+pub(crate) mod archive;
 pub(crate) mod config;
 pub(crate) mod keys;
 pub(crate) mod passphrase;
