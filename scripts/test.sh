@@ -35,7 +35,7 @@ step "cargo test (unit, property, fault-injection and real-peer interop suites)"
 # Missing peers fail the run instead of skipping: the proof is the real notary and docker.
 KEYTOOL_REQUIRE_PEERS=1 cargo test --workspace
 
-step "publish and rotate suites again, notary-server (and notary-signer) storing their data in MariaDB"
+step "publish and rotate suites again on the production shape: notary-server and notary-signer, storing their data in MariaDB"
 # The same suites against the production-shaped storage: every stack gets a private mariadbd
 # with keytool's schema (tests/peers/notary-stack.sh --db mariadb). database_stack, run above,
 # restarts such a stack.

@@ -307,9 +307,16 @@ impl Stack {
         database: bool,
         token_auth: Option<(&Path, bool)>,
     ) -> Option<Stack> {
-        // KEYTOOL_STACK_DB=mariadb runs every suite's stacks on the database (CI runs the
-        // publish and rotate suites that way besides the default memory store).
-        let database = database || stack_db_from_env();
+        // KEYTOOL_STACK_DB=mariadb runs every suite's stacks in the production shape: on the
+        // database, with notary-signer as the trust service (CI runs the publish and rotate
+        // suites that way besides the default memory store and local trust service).
+        let production = stack_db_from_env();
+        let database = database || production;
+        let trust_service = if production {
+            TrustService::Remote
+        } else {
+            trust_service
+        };
         if !have("notary-server") {
             return None;
         }
