@@ -37,10 +37,11 @@ for doc in "$here/keytool-uninstalled.pc" "$here/README.md"; do
         exit 1
     }
 done
+# The suite checks signatures with OpenSSL's libcrypto (libssl-dev), an independent verifier.
 cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$here/include" -DKT_TEST_PANIC)
 
 step "compile against libkt_ffi.a and libkt_ffi.so"
-"$cc" "${cflags[@]}" "$here/tests/test_keystore.c" "$lib/libkt_ffi.a" "${native_libs[@]}" \
+"$cc" "${cflags[@]}" "$here/tests/test_keystore.c" "$lib/libkt_ffi.a" "${native_libs[@]}" -lcrypto \
     -o "$out/test_static"
 # The shared library's SONAME is libkt_ffi.so.MAJOR (ffi/build.rs), the name the program loads:
 # cargo writes only libkt_ffi.so, so the suite loads it through that link (an install makes it).
@@ -48,10 +49,10 @@ version=$(cargo pkgid -p keystore-ffi)
 version=${version##*[@#]}
 mkdir -p "$out/lib"
 ln -sfn "$lib/libkt_ffi.so" "$out/lib/libkt_ffi.so.${version%%.*}"
-"$cc" "${cflags[@]}" "$here/tests/test_keystore.c" -L"$lib" -lkt_ffi -Wl,-rpath,"$out/lib" \
+"$cc" "${cflags[@]}" "$here/tests/test_keystore.c" -L"$lib" -lkt_ffi -Wl,-rpath,"$out/lib" -lcrypto \
     -o "$out/test_shared"
 "$cc" "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_keystore.c" \
-    "$lib/libkt_ffi.a" "${native_libs[@]}" -o "$out/test_asan"
+    "$lib/libkt_ffi.a" "${native_libs[@]}" -lcrypto -o "$out/test_asan"
 "$cc" "${cflags[@]}" "$here/examples/generate_key.c" "$lib/libkt_ffi.a" "${native_libs[@]}" \
     -o "$out/generate_key"
 # The build tree's pkg-config file is of this version and links the same way.

@@ -206,7 +206,8 @@ pub unsafe extern "C" fn kt_key_public_spki(
 }
 
 /// Signs `len` bytes at `message` with `key`: ECDSA P-256 over SHA-256, as notary signs TUF
-/// metadata. On success the raw `r‖s` signature (`KT_SIGNATURE_LEN` = 64 bytes) is written to
+/// metadata. The nonce is fresh each time (hedged: random bytes mixed with the key and the
+/// message), so two signatures of one message differ; both verify. On success the raw `r‖s` signature (`KT_SIGNATURE_LEN` = 64 bytes) is written to
 /// `sig_out`. On failure `sig_out` is untouched and `*err_out` (if not NULL) receives the error
 /// (`KT_STATUS_UNSUPPORTED_ALGORITHM` for RSA/Ed25519 keys). Thread-safe.
 ///

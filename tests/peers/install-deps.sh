@@ -56,6 +56,10 @@ packages=(notary docker-registry openssl curl expect keyutils gnome-keyring libs
 package_binaries[pkgconf]="pkg-config"
 package_binaries[binutils]="readelf nm"
 packages+=(pkgconf binutils)
+# The C suite verifies kt_ffi's signatures with OpenSSL's libcrypto (a header, not a binary: an
+# entry that is a path is checked as a file).
+package_binaries[libssl-dev]="/usr/include/openssl/evp.h"
+packages+=(libssl-dev)
 if [[ ${1:-} == --sandbox ]]; then
     packages=(notary docker-registry docker.io busybox-static)
 elif (($#)); then
@@ -65,12 +69,17 @@ fi
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 
+# Whether one entry of the table is there: a binary on PATH, or a file when it is a path.
+present() {
+    if [[ $1 == /* ]]; then [[ -e $1 ]]; else command -v "$1" >/dev/null 2>&1; fi
+}
+
 # Print the binaries (from the table above) that are not on PATH.
 missing_binaries() {
     local pkg bin
     for pkg in "${packages[@]}"; do
         for bin in ${package_binaries[$pkg]}; do
-            command -v "$bin" >/dev/null 2>&1 || printf '%s\n' "$bin"
+            present "$bin" || printf '%s\n' "$bin"
         done
     done
 }
@@ -88,7 +97,7 @@ to_install=()
 for pkg in "${packages[@]}"; do
     needed=0
     for bin in ${package_binaries[$pkg]}; do
-        command -v "$bin" >/dev/null 2>&1 || needed=1
+        present "$bin" || needed=1
     done
     ((needed)) || continue
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

@@ -10,6 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "kt_ffi.h"
 
 static int failures = 0;
@@ -34,6 +39,33 @@ static int checks = 0;
                     __LINE__, #call, (int)got_, kt_status_str(got_), (int)(want)); \
         }                                                                        \
     } while (0)
+
+/* Whether OpenSSL (an independent verifier) accepts the raw r||s `sig` over `msg` for the DER
+ * SPKI `spki`. Signatures are randomized (hedged nonces), so this, not byte equality, is the test. */
+static int openssl_verifies(const uint8_t *spki, size_t spki_len, const uint8_t *msg, size_t len,
+                            const uint8_t sig[KT_SIGNATURE_LEN]) {
+    const unsigned char *p = spki;
+    EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)spki_len);
+    ECDSA_SIG *ecsig = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, 32, NULL);
+    BIGNUM *s = BN_bin2bn(sig + 32, 32, NULL);
+    unsigned char *der = NULL;
+    int der_len = 0, ok = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (pkey && ecsig && r && s && ctx && ECDSA_SIG_set0(ecsig, r, s)) {
+        r = s = NULL; /* owned by ecsig now */
+        der_len = i2d_ECDSA_SIG(ecsig, &der);
+        ok = der_len > 0 && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+             EVP_DigestVerify(ctx, der, (size_t)der_len, msg, len) == 1;
+    }
+    OPENSSL_free(der);
+    EVP_MD_CTX_free(ctx);
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(ecsig);
+    EVP_PKEY_free(pkey);
+    return ok;
+}
 
 static const char CANARY[] = "c-canary-passphrase-7Hq";
 
@@ -269,15 +301,19 @@ static void test_generate_list_load_sign(const char *dir) {
     CHECK(kt_key_gun(key) == NULL);
     CHECK_STATUS(kt_key_public_spki(key, &spki, &spki_len, NULL), KT_STATUS_OK);
     CHECK(spki && spki_len == 91); /* DER SPKI of a P-256 key */
-    kt_bytes_free(spki, spki_len);
 
     CHECK_STATUS(kt_key_sign(key, msg, sizeof msg - 1, sig1, NULL), KT_STATUS_OK);
+    CHECK(openssl_verifies(spki, spki_len, msg, sizeof msg - 1, sig1));
+    CHECK(!openssl_verifies(spki, spki_len, msg, sizeof msg - 2, sig1));
     CHECK_STATUS(kt_key_sign(key, msg, sizeof msg - 1, sig2, NULL), KT_STATUS_OK);
-    CHECK(memcmp(sig1, sig2, sizeof sig1) == 0); /* RFC 6979: deterministic */
+    CHECK(openssl_verifies(spki, spki_len, msg, sizeof msg - 1, sig2));
+    CHECK(memcmp(sig1, sig2, sizeof sig1) != 0); /* a fresh nonce each time */
     CHECK_STATUS(kt_keystore_sign(store, root_id, msg, sizeof msg - 1, answer_cb, &a, sig3, NULL), KT_STATUS_OK);
-    CHECK(memcmp(sig1, sig3, sizeof sig1) == 0);
+    CHECK(openssl_verifies(spki, spki_len, msg, sizeof msg - 1, sig3));
     CHECK_STATUS(kt_key_sign(key, NULL, 0, sig2, NULL), KT_STATUS_OK);
-    CHECK(memcmp(sig1, sig2, sizeof sig1) != 0);
+    CHECK(openssl_verifies(spki, spki_len, (const uint8_t *)"", 0, sig2));
+    CHECK(!openssl_verifies(spki, spki_len, msg, sizeof msg - 1, sig2));
+    kt_bytes_free(spki, spki_len);
     CHECK_STATUS(kt_key_sign(key, msg, 1, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
 
     CHECK_STATUS(kt_key_load(store, targets_id, answer_cb, &a, &tkey, NULL), KT_STATUS_OK);

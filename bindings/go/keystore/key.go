@@ -83,7 +83,7 @@ func (k *Key) PublicKey() ([]byte, error) {
 }
 
 // Sign signs message (ECDSA P-256 over SHA-256, as notary signs) and returns the raw 64-byte
-// r‖s signature.
+// r‖s signature. The nonce is fresh each time (hedged), so two signatures of one message differ.
 func (k *Key) Sign(message []byte) ([]byte, error) {
 	sig := make([]byte, C.KT_SIGNATURE_LEN)
 	var st C.kt_status
