@@ -19,6 +19,35 @@ pub const ROOT_CERT_VALIDITY: Duration = Duration::from_secs(10 * 365 * 24 * 360
 /// (critical) CA:FALSE, ecdsa-with-SHA256. Returns the PEM text as Go encodes it (the exact bytes
 /// root.json carries).
 pub fn root_certificate(key: &PrivateKey, gun: &Gun, now: SystemTime) -> Result<String> {
+    self_signed(key, gun.as_str(), ROOT_KEY_USAGE, now, ROOT_CERT_VALIDITY)
+}
+
+/// notary's root key usage: digitalSignature | keyEncipherment (BIT STRING, 5 unused bits).
+const ROOT_KEY_USAGE: [u8; 2] = [0x05, 0xa0];
+/// A code-signing leaf's key usage: digitalSignature only (7 unused bits), as notation requires.
+const SIGNING_KEY_USAGE: [u8; 2] = [0x07, 0x80];
+
+/// Builds a self-signed code-signing certificate for `key` that satisfies notation's rules for a
+/// signing certificate (the Notary Project's certificate requirements): CN = `common_name`,
+/// keyUsage (critical) digitalSignature only, extKeyUsage codeSigning, basicConstraints
+/// (critical) CA:FALSE, ecdsa-with-SHA256, valid from `now` for `validity`. Notary's root
+/// certificates also allow keyEncipherment, which notation refuses. PEM text.
+pub fn signing_certificate(
+    key: &PrivateKey,
+    common_name: &str,
+    now: SystemTime,
+    validity: Duration,
+) -> Result<String> {
+    self_signed(key, common_name, SIGNING_KEY_USAGE, now, validity)
+}
+
+fn self_signed(
+    key: &PrivateKey,
+    common_name: &str,
+    key_usage: [u8; 2],
+    now: SystemTime,
+    validity: Duration,
+) -> Result<String> {
     let mut serial = [0u8; 16];
     getrandom::fill(&mut serial).map_err(|e| Error::Internal {
         what: format!("the OS random generator failed: {e}"),
@@ -29,18 +58,26 @@ pub fn root_certificate(key: &PrivateKey, gun: &Gun, now: SystemTime) -> Result<
             what: "the clock is before 1970".into(),
         })?
         .as_secs();
-    let tbs = tbs_certificate(
-        key.public(),
-        gun,
-        &serial,
-        start,
-        start + ROOT_CERT_VALIDITY.as_secs(),
-    );
+    let profile = Profile {
+        common_name,
+        key_usage,
+        not_before: start,
+        not_after: start + validity.as_secs(),
+    };
+    let tbs = tbs_certificate(key.public(), &serial, &profile);
     let signature = key.sign_der(&tbs)?;
     let mut bits = vec![0u8];
     bits.extend_from_slice(&signature);
     let cert = asn1::seq(&[&tbs, &ecdsa_sha256(), &asn1::tlv(0x03, &bits)]);
     Ok(pem::encode("CERTIFICATE", &[], &cert))
+}
+
+/// What differs between the certificates keytool makes.
+struct Profile<'a> {
+    common_name: &'a str,
+    key_usage: [u8; 2],
+    not_before: u64,
+    not_after: u64,
 }
 
 const ECDSA_WITH_SHA256: der::asn1::ObjectIdentifier =
@@ -51,13 +88,7 @@ fn ecdsa_sha256() -> Vec<u8> {
 }
 
 /// The to-be-signed part, separated so that tests can compare it with notary's bytes.
-fn tbs_certificate(
-    public: &PublicKey,
-    gun: &Gun,
-    serial: &[u8; 16],
-    not_before: u64,
-    not_after: u64,
-) -> Vec<u8> {
+fn tbs_certificate(public: &PublicKey, serial: &[u8; 16], profile: &Profile<'_>) -> Vec<u8> {
     let oid = |s: &str| asn1::oid(&der::asn1::ObjectIdentifier::new_unwrap(s));
     // Go marshals a positive big.Int minimally, with a leading zero if the top bit is set.
     let skip = serial.iter().take_while(|&&b| b == 0).count().min(15);
@@ -67,18 +98,21 @@ fn tbs_certificate(
     }
     serial_bytes.extend_from_slice(&serial[skip..]);
     // Go uses PrintableString when every character allows it, else UTF8String.
-    let printable = gun
-        .as_str()
+    let cn = profile.common_name;
+    let printable = cn
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?*&".contains(&b));
-    let cn = asn1::tlv(if printable { 0x13 } else { 0x0c }, gun.as_str().as_bytes());
+    let cn = asn1::tlv(if printable { 0x13 } else { 0x0c }, cn.as_bytes());
     let name = asn1::seq(&[&asn1::tlv(0x31, &asn1::seq(&[&oid("2.5.4.3"), &cn]))]);
-    let validity = asn1::seq(&[&der_time(not_before), &der_time(not_after)]);
+    let validity = asn1::seq(&[
+        &der_time(profile.not_before),
+        &der_time(profile.not_after),
+    ]);
     let critical = [0x01, 0x01, 0xff];
     let key_usage = asn1::seq(&[
         &oid("2.5.29.15"),
         &critical,
-        &asn1::octets(&[0x03, 0x02, 0x05, 0xa0]),
+        &asn1::octets(&asn1::tlv(0x03, &profile.key_usage)),
     ]);
     let ext_key_usage = asn1::seq(&[
         &oid("2.5.29.37"),
@@ -190,14 +224,42 @@ kaACIQDYW8KUd0cqvVMMyjd9mrjUv0zAmBW0lEEyUJakyczwKw==
         let start = 1_795_341_539;
         assert_eq!(civil(start), (2026, 11, 22, 9, 58, 59));
         let gun: Gun = "example.com/org/repo".parse().expect("gun");
-        let ours = tbs_certificate(
-            &public,
-            &gun,
-            &serial,
-            start,
-            start + ROOT_CERT_VALIDITY.as_secs(),
-        );
+        let profile = Profile {
+            common_name: gun.as_str(),
+            key_usage: ROOT_KEY_USAGE,
+            not_before: start,
+            not_after: start + ROOT_CERT_VALIDITY.as_secs(),
+        };
+        let ours = tbs_certificate(&public, &serial, &profile);
         assert_eq!(hex::encode(ours), hex::encode(notary_tbs));
+    }
+
+    #[test]
+    fn signing_certificates_carry_digital_signature_only() {
+        let key = PrivateKey::generate_ecdsa().expect("key");
+        let pem_text = signing_certificate(
+            &key,
+            "keytool signer",
+            SystemTime::now(),
+            Duration::from_secs(86_400),
+        )
+        .expect("cert");
+        assert_eq!(canonical_key_id(pem_text.as_bytes()).expect("id"), key.id());
+        let block = pem::decode_first(pem_text.as_bytes()).expect("pem");
+        let cert = Certificate::from_der(&block.der).expect("x509");
+        let exts = cert.tbs_certificate().extensions().expect("extensions");
+        let usage = exts
+            .iter()
+            .find(|e| e.extn_id.to_string() == "2.5.29.15")
+            .expect("keyUsage");
+        assert!(usage.critical);
+        assert_eq!(usage.extn_value.as_bytes(), [0x03, 0x02, 0x07, 0x80]);
+        let basic = exts
+            .iter()
+            .find(|e| e.extn_id.to_string() == "2.5.29.19")
+            .expect("basicConstraints");
+        assert!(basic.critical);
+        assert_eq!(basic.extn_value.as_bytes(), [0x30, 0x00]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub(crate) mod asn1;
 pub mod cert;
 pub mod file;
+pub mod interchange;
 pub mod legacy;
 pub mod pbes2;
 pub mod pem;

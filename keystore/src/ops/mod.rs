@@ -21,6 +21,8 @@ mod sandbox;
 mod sign;
 mod signer;
 mod signer_rotate;
+#[cfg(feature = "notary-client")]
+mod sigstore;
 mod status;
 mod stored;
 mod vault;
@@ -30,7 +32,10 @@ pub use archive::{
     RoleExpiry, TagSigner, UnverifiedRole, archive, archive_all, archive_file_name, verify_archive,
 };
 pub use explain::{Opens, SourceCheck, check_sources};
-pub use export::{Selection, export, export_to_file};
+pub use export::{
+    CosignExport, LOCAL_KEYS_DIR, NotationExport, NotationOptions, SIGNING_KEYS_FILE, Selection,
+    export, export_cosign, export_notation, export_to_file,
+};
 pub use generate::{Generated, generate};
 pub use import::{ImportOptions, ImportReport, Imported, Outcome, Skipped, import};
 pub use init::{Initialized, init};
@@ -68,6 +73,11 @@ pub use signer::{
     check_signer_name, parse_public_key, signer_add, signer_list, signer_remove,
 };
 pub use signer_rotate::{SignerRotated, signer_rotate};
+#[cfg(feature = "notary-client")]
+pub use sigstore::{
+    MigratedManifest, Outcome as SigstoreOutcome, SIGSTORE_ROLE, SigstoreKey, SigstoreMigration,
+    SigstoreOptions, migrate_sigstore,
+};
 pub use status::{ExpectedKey, Expiry, Status, status};
 pub use stored::{
     Revealed, forget_everywhere, forget_passphrase, reveal_passphrase, store_passphrase,

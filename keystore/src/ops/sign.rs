@@ -379,7 +379,7 @@ fn targets_of<'a>(remote: &'a Remote, role: &str) -> &'a BTreeMap<String, FileMe
 }
 
 /// `sha256:<hex>` of a target's recorded SHA-256.
-fn digest_of(meta: &FileMeta) -> Option<String> {
+pub(super) fn digest_of(meta: &FileMeta) -> Option<String> {
     use base64::Engine as _;
     let raw = base64::engine::general_purpose::STANDARD
         .decode(meta.hashes.get("sha256")?)

@@ -132,6 +132,65 @@ pub(crate) fn exported(json: bool, path: &Path, ids: &[KeyId]) {
     }
 }
 
+/// `key export --format cosign`: the two files, and a warning that one holds the private key.
+pub(crate) fn exported_cosign(json: bool, done: &ops::CosignExport) {
+    if json {
+        output::json(done);
+        return;
+    }
+    eprintln!(
+        "WARNING: {} holds the private key {} (sealed with the passphrase from {}). Keep it as \
+         safe as the trust directory; cosign asks for that passphrase (COSIGN_PASSWORD).",
+        done.private_key.display(),
+        done.key_id,
+        done.passphrase_source
+    );
+    eprintln!(
+        "Exported {} key {} for cosign:\n  private key  {}\n  public key   {}\n\
+         Sign with: cosign sign --key {} IMAGE   verify with: cosign verify --key {} IMAGE",
+        done.algorithm,
+        done.key_id,
+        done.private_key.display(),
+        done.public_key.display(),
+        done.private_key.display(),
+        done.public_key.display()
+    );
+}
+
+/// `key export --format notation`: the files, the entry, and a warning that the key is
+/// unencrypted.
+pub(crate) fn exported_notation(json: bool, done: &ops::NotationExport) {
+    if json {
+        output::json(done);
+        return;
+    }
+    eprintln!(
+        "WARNING: {} holds the private key {} UNENCRYPTED (mode 0600), as notation's local keys \
+         are. Anyone who can read it can sign as you; keep it on this machine only.",
+        done.private_key.display(),
+        done.key_id
+    );
+    eprintln!(
+        "Exported key {} for notation as {:?}{}:\n  private key  {}\n  certificate  {} \
+         (self-signed, code signing, {} days)\n  entry in     {}\n\
+         Sign with: notation sign --key {} IMAGE; to verify, add the certificate to a trust \
+         store: notation cert add --type ca --store NAME {}",
+        done.key_id,
+        done.name,
+        if done.default_key {
+            " (the default key)"
+        } else {
+            ""
+        },
+        done.private_key.display(),
+        done.certificate.display(),
+        done.valid_days,
+        done.signing_keys.display(),
+        done.name,
+        done.certificate.display()
+    );
+}
+
 /// `key passwd`: the key re-encrypted and its file.
 pub(crate) fn passwd(json: bool, id: &KeyId, path: &Path) {
     if json {

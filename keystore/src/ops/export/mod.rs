@@ -1,4 +1,15 @@
-//! `key export`: notary's export format (the stored blocks, each with a `path:` header).
+//! `key export`: notary's export format (the stored blocks, each with a `path:` header), and the
+//! formats of the tools that replace content trust: cosign's encrypted key and notation's local
+//! key configuration.
+
+mod cosign;
+mod files;
+mod notation;
+
+pub use cosign::{CosignExport, export_cosign};
+pub use notation::{
+    LOCAL_KEYS_DIR, NotationExport, NotationOptions, SIGNING_KEYS_FILE, export_notation,
+};
 
 use super::list;
 use crate::error::Argument;

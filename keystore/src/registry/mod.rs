@@ -7,6 +7,9 @@
 //! over plain HTTP, as docker treats `127.0.0.0/8` registries as insecure; every other over
 //! HTTPS with the system's trust store.
 
+#[cfg(feature = "notary-client")]
+pub(crate) mod push;
+
 use crate::error::{Argument, Error, Result};
 use crate::ids::Gun;
 
@@ -60,7 +63,6 @@ pub(crate) fn locate(gun: &Gun, base: Option<&str>) -> Result<(String, String)> 
 /// Asks the registry of `gun` (or `base`) whether it holds manifest `digest`.
 #[cfg(feature = "notary-client")]
 pub(crate) fn manifest(gun: &Gun, digest: &str, base: Option<&str>) -> Result<Manifest> {
-    use std::time::Duration;
     let (base, path) = locate(gun, base)?;
     let url = format!("{base}/v2/{path}/manifests/{digest}");
     let failed = |reason: String| Error::Target {
@@ -68,16 +70,7 @@ pub(crate) fn manifest(gun: &Gun, digest: &str, base: Option<&str>) -> Result<Ma
         action: format!("look up manifest {digest} of {path}"),
         reason,
     };
-    let mut config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .timeout_connect(Some(Duration::from_secs(10)))
-        .max_redirects(3);
-    if base.starts_with("http://") {
-        config = config.proxy(None);
-    }
-    let agent = config.build().new_agent();
-    let response = agent
+    let response = agent(&base)
         .head(&url)
         .header(
             "Accept",
@@ -113,6 +106,22 @@ pub(crate) fn manifest(gun: &Gun, digest: &str, base: Option<&str>) -> Result<Ma
         )),
         status => Err(failed(format!("the registry answered HTTP {status}"))),
     }
+}
+
+/// An HTTP agent for a registry: statuses are answers, not errors; bounded in time; a plain
+/// HTTP (loopback) registry is never reached through a proxy.
+#[cfg(feature = "notary-client")]
+pub(crate) fn agent(base: &str) -> ureq::Agent {
+    use std::time::Duration;
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .max_redirects(3);
+    if base.starts_with("http://") {
+        config = config.proxy(None);
+    }
+    config.build().new_agent()
 }
 
 /// Always an error in this build: keystore was built without the feature `notary-client`,

@@ -1,0 +1,141 @@
+//! Writing to a registry over the distribution API (anonymously): blobs (monolithic upload,
+//! `POST` then `PUT ?digest=`), manifests by tag, and reading a manifest back. What
+//! `migrate sigstore` needs to attach signatures, with no docker daemon.
+
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{Error, Result};
+
+/// The OCI image manifest media type (what cosign writes for signature images).
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// Most bytes read of a manifest (the distribution spec's own limit is 4 MiB).
+const MAX_MANIFEST: u64 = 4 << 20;
+
+/// One repository of one registry.
+pub(crate) struct Repository {
+    agent: ureq::Agent,
+    base: String,
+    path: String,
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub(crate) fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+impl Repository {
+    /// The repository `path` at registry `base` (`http[s]://host[:port]`).
+    pub(crate) fn new(base: String, path: String) -> Self {
+        Repository {
+            agent: super::agent(&base),
+            base,
+            path,
+        }
+    }
+
+    fn failed(&self, action: String, reason: String) -> Error {
+        Error::Target {
+            target: format!("registry {}", self.base),
+            action,
+            reason,
+        }
+    }
+
+    fn status_reason(status: u16) -> String {
+        match status {
+            401 | 403 => format!(
+                "the registry answered HTTP {status}: it asks for credentials, which keytool does \
+                 not send to registries yet"
+            ),
+            _ => format!("the registry answered HTTP {status}"),
+        }
+    }
+
+    /// The manifest tagged `tag`, if there is one.
+    pub(crate) fn manifest_by_tag(&self, tag: &str) -> Result<Option<Vec<u8>>> {
+        let url = format!("{}/v2/{}/manifests/{tag}", self.base, self.path);
+        let action = || format!("read manifest {tag} of {}", self.path);
+        let mut response = self
+            .agent
+            .get(&url)
+            .header("Accept", OCI_MANIFEST)
+            .call()
+            .map_err(|e| self.failed(action(), e.to_string()))?;
+        match response.status().as_u16() {
+            200 => {
+                let body = response
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_MANIFEST)
+                    .read_to_vec()
+                    .map_err(|e| self.failed(action(), e.to_string()))?;
+                Ok(Some(body))
+            }
+            404 => Ok(None),
+            status => Err(self.failed(action(), Self::status_reason(status))),
+        }
+    }
+
+    /// Uploads `bytes` as a blob unless the registry already holds it; returns its digest.
+    pub(crate) fn put_blob(&self, bytes: &[u8]) -> Result<String> {
+        let digest = digest(bytes);
+        let action = || format!("upload blob {digest} to {}", self.path);
+        let head = self
+            .agent
+            .head(format!("{}/v2/{}/blobs/{digest}", self.base, self.path))
+            .call()
+            .map_err(|e| self.failed(action(), e.to_string()))?;
+        if head.status().as_u16() == 200 {
+            return Ok(digest);
+        }
+        let start = self
+            .agent
+            .post(format!("{}/v2/{}/blobs/uploads/", self.base, self.path))
+            .send_empty()
+            .map_err(|e| self.failed(action(), e.to_string()))?;
+        if start.status().as_u16() != 202 {
+            return Err(self.failed(action(), Self::status_reason(start.status().as_u16())));
+        }
+        let location = start
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| self.failed(action(), "the upload has no Location".into()))?;
+        let mut url = if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_owned()
+        } else if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            return Err(self.failed(action(), format!("unusable upload Location {location:?}")));
+        };
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str("digest=");
+        url.push_str(&digest);
+        let done = self
+            .agent
+            .put(&url)
+            .header("Content-Type", "application/octet-stream")
+            .send(bytes)
+            .map_err(|e| self.failed(action(), e.to_string()))?;
+        match done.status().as_u16() {
+            201 | 204 => Ok(digest),
+            status => Err(self.failed(action(), Self::status_reason(status))),
+        }
+    }
+
+    /// Puts `manifest` (an OCI image manifest) under `tag`.
+    pub(crate) fn put_manifest(&self, tag: &str, manifest: &[u8]) -> Result<()> {
+        let action = || format!("put manifest {tag} of {}", self.path);
+        let done = self
+            .agent
+            .put(format!("{}/v2/{}/manifests/{tag}", self.base, self.path))
+            .header("Content-Type", OCI_MANIFEST)
+            .send(manifest)
+            .map_err(|e| self.failed(action(), e.to_string()))?;
+        match done.status().as_u16() {
+            201 | 200 => Ok(()),
+            status => Err(self.failed(action(), Self::status_reason(status))),
+        }
+    }
+}
