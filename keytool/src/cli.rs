@@ -134,8 +134,9 @@ pub(crate) enum Command {
     /// delegations, snapshot, timestamp, and an inventory of signed tags) to a tar file; verify
     /// one offline with archive verify FILE
     Archive(cmd::archive::ArchiveArgs),
-    /// Convert notary 0.1-0.3 key layouts (root_keys/, tuf_keys/) to the flat private/ layout
-    Migrate,
+    /// Convert notary 0.1-0.3 key layouts (root_keys/, tuf_keys/) to the flat private/ layout;
+    /// migrate sigstore moves a repository's signatures to cosign signatures in its registry
+    Migrate(cmd::migrate::MigrateArgs),
     /// Copy a repository's targets key (and with --with-root its root key) and the Notary CA
     /// into a docker config directory or a container; idempotent, never overwrites
     Provision(cmd::provision::ProvisionArgs),

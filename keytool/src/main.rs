@@ -114,7 +114,7 @@ fn dispatch(ctx: &Context, command: Command) -> keystore::Result<u8> {
         Command::Sign(args) => cmd::sign::run_sign(ctx, &args).map(|()| 0),
         Command::Unsign(args) => cmd::sign::run_unsign(ctx, &args).map(|()| 0),
         Command::Archive(args) => cmd::archive::run(ctx, &args),
-        Command::Migrate => cmd::migrate::run(ctx).map(|()| 0),
+        Command::Migrate(args) => cmd::migrate::run(ctx, &args),
         Command::Provision(args) => cmd::provision::run(ctx, &args).map(|()| 0),
         Command::Sandbox(c) => cmd::sandbox::run(ctx, c).map(|()| 0),
         Command::Passphrase(c) => cmd::passphrase::run(ctx, c).map(|()| 0),

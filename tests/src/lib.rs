@@ -280,7 +280,17 @@ impl Stack {
     /// [`token::TokenIssuer::server_options`]). Returns `None` (skip) when notary-server is
     /// missing.
     pub fn start_with_token_auth(options: &Path) -> Option<Stack> {
-        Stack::start_full(TrustService::Local, false, Some((options, false)))
+        Stack::start_full(TrustService::Local, false, Some(options), false)
+    }
+
+    /// The stack (local trust service, memory or `KEYTOOL_STACK_DB`) plus a docker-registry
+    /// (plain HTTP, no authentication) on loopback: [`Stack::registry_host`]. Returns `None`
+    /// (skip) when notary-server or docker-registry is missing.
+    pub fn start_with_registry() -> Option<Stack> {
+        if !have("docker-registry") {
+            return None;
+        }
+        Stack::start_full(TrustService::Local, false, None, true)
     }
 
     /// [`Stack::start_with_token_auth`] plus a docker-registry (plain HTTP, no authentication)
@@ -289,23 +299,24 @@ impl Stack {
         if !have("docker-registry") {
             return None;
         }
-        Stack::start_full(TrustService::Local, false, Some((options, true)))
+        Stack::start_full(TrustService::Local, false, Some(options), true)
     }
 
     /// `127.0.0.1:<port>` of the stack's docker-registry (started by
-    /// [`Stack::start_with_token_auth_and_registry`]).
+    /// [`Stack::start_with_registry`] or [`Stack::start_with_token_auth_and_registry`]).
     pub fn registry_host(&self) -> String {
         self.env_value("REGISTRY_HOST")
     }
 
     fn start_with(trust_service: TrustService, database: bool) -> Option<Stack> {
-        Stack::start_full(trust_service, database, None)
+        Stack::start_full(trust_service, database, None, false)
     }
 
     fn start_full(
         trust_service: TrustService,
         database: bool,
-        token_auth: Option<(&Path, bool)>,
+        token_auth: Option<&Path>,
+        registry: bool,
     ) -> Option<Stack> {
         // KEYTOOL_STACK_DB=mariadb runs every suite's stacks in the production shape: on the
         // database, with notary-signer as the trust service (CI runs the publish and rotate
@@ -342,11 +353,11 @@ impl Stack {
             // The first initialisation of the database comes on top of the servers' start-up.
             cmd.args(["--db", "mariadb", "--timeout", "60"]);
         }
-        if let Some((options, registry)) = token_auth {
+        if let Some(options) = token_auth {
             cmd.arg("--token-auth").arg(options);
-            if registry {
-                cmd.args(["--registry-port", "0"]);
-            }
+        }
+        if registry {
+            cmd.args(["--registry-port", "0"]);
         }
         ok(&mut cmd);
         stack.read_env();

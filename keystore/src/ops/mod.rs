@@ -126,6 +126,23 @@ impl Default for KdfSettings {
 /// Most prompts for one key before giving up (notary's prompt gives up after 4).
 const MAX_ATTEMPTS: u32 = 3;
 
+/// The directory and file name of a file to write (`.` when `path` has no directory); refuses a
+/// path without a usable file name.
+pub(crate) fn output_location(path: &std::path::Path) -> Result<(PathBuf, String)> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::InvalidArgument {
+            what: Argument::OutputFile,
+            reason: format!("{} has no usable file name", path.display()),
+        })?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((parent, name.to_owned()))
+}
+
 /// Lists keys, optionally only those of one role and/or repository.
 pub fn list(dir: &TrustDir, role: Option<&Role>, gun: Option<&Gun>) -> Result<Vec<ListedKey>> {
     Ok(dir

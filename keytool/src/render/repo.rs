@@ -229,3 +229,58 @@ pub(crate) fn migrated(json: bool, report: &ops::MigrationReport) {
         report.kept.len()
     );
 }
+
+/// `migrate sigstore`: one line per manifest, the key, how to verify, and the counts.
+pub(crate) fn migrated_sigstore(
+    json: bool,
+    done: &ops::SigstoreMigration,
+    public_key_out: Option<&std::path::Path>,
+) {
+    use ops::SigstoreOutcome as O;
+    if json {
+        output::json(done);
+        return;
+    }
+    for m in &done.manifests {
+        let what = match m.outcome {
+            O::Signed => "signed",
+            O::AlreadySigned => "already signed (kept)",
+            O::WouldSign => "would sign",
+            O::NotInRegistry => "NOT IN THE REGISTRY, not signed",
+        };
+        eprintln!(
+            "{:<32} {}: {what}",
+            m.tags.join(", "),
+            keystore::ids::clip(&m.digest)
+        );
+    }
+    if let Some(id) = &done.key_id {
+        eprintln!(
+            "Signed with {}key {id}{}.",
+            if done.generated { "the new " } else { "" },
+            if done.generated {
+                " (role sigstore; re-run with --key and this ID to resume, export it with keytool key export --format cosign)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(path) = public_key_out {
+        eprintln!(
+            "Public key: {}; verify with: cosign verify --key {} {}:TAG",
+            path.display(),
+            path.display(),
+            done.reference
+        );
+    }
+    eprintln!(
+        "{} manifest(s) of {}: {} signed, {} already signed, {} to sign, {} missing from the registry {}.",
+        done.manifests.len(),
+        done.gun,
+        done.count(O::Signed),
+        done.count(O::AlreadySigned),
+        done.count(O::WouldSign),
+        done.count(O::NotInRegistry),
+        done.registry
+    );
+}

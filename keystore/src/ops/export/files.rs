@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Argument, Error, Result};
+use crate::error::{Error, Result};
 use crate::trust_dir::write_atomic;
 
 /// One file to write: its directory, name and content.
@@ -15,22 +15,8 @@ pub(super) struct NewFile<'a> {
 impl<'a> NewFile<'a> {
     /// Splits `path` into directory and file name (refusing a path without a usable name).
     pub(super) fn new(path: &Path, data: &'a [u8]) -> Result<Self> {
-        let name =
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .ok_or_else(|| Error::InvalidArgument {
-                    what: Argument::OutputFile,
-                    reason: format!("{} has no usable file name", path.display()),
-                })?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        Ok(NewFile {
-            dir,
-            name: name.to_owned(),
-            data,
-        })
+        let (dir, name) = crate::ops::output_location(path)?;
+        Ok(NewFile { dir, name, data })
     }
 
     fn path(&self) -> PathBuf {

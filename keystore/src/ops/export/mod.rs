@@ -12,7 +12,6 @@ pub use notation::{
 };
 
 use super::list;
-use crate::error::Argument;
 use crate::error::{Error, Result};
 use crate::ids::{Gun, KeyId};
 use crate::trust_dir::{Location, TrustDir};
@@ -71,17 +70,7 @@ pub fn export_to_file(
     overwrite: bool,
 ) -> Result<Vec<KeyId>> {
     let (bundle, ids) = export(dir, selection)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::InvalidArgument {
-            what: Argument::OutputFile,
-            reason: format!("{} has no usable file name", path.display()),
-        })?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    crate::trust_dir::write_atomic(parent, name, bundle.as_bytes(), overwrite)?;
+    let (parent, name) = super::output_location(path)?;
+    crate::trust_dir::write_atomic(&parent, &name, bundle.as_bytes(), overwrite)?;
     Ok(ids)
 }

@@ -7,6 +7,7 @@
 mod attachment;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::error::{Argument, Error, Result};
 use crate::ids::{Gun, KeyId, Role};
@@ -39,6 +40,8 @@ pub struct SigstoreOptions<'a> {
     pub registry: Option<&'a str>,
     /// List what would be signed; write nothing (no key is generated either).
     pub dry_run: bool,
+    /// Write the signing key's public key (PEM) here before signing (replacing the file).
+    pub public_key_out: Option<&'a Path>,
 }
 
 /// What happened to one manifest.
@@ -148,6 +151,9 @@ pub fn migrate_sigstore(
         )));
     }
 
+    if let (Some((k, _)), Some(out)) = (&key, opts.public_key_out) {
+        write_public_key(out, &interchange::public_pem(k.public()))?;
+    }
     let repo = push::Repository::new(base.clone(), path);
     let total = by_digest.len();
     let mut manifests = Vec::with_capacity(total);
@@ -208,4 +214,10 @@ fn attach(
     repo.put_blob(&config)?;
     repo.put_manifest(&tag, &attachment::manifest(&config, &layers))?;
     Ok(Outcome::Signed)
+}
+
+/// Writes the public key file atomically (a public key: replacing one is harmless).
+fn write_public_key(path: &Path, pem: &str) -> Result<()> {
+    let (dir, name) = crate::ops::output_location(path)?;
+    crate::trust_dir::write_atomic(&dir, &name, pem.as_bytes(), true).map(|_| ())
 }

@@ -1,0 +1,403 @@
+//! `keytool migrate sigstore` against the real notary-server and docker-registry on loopback,
+//! judged by sigstore-rs (the Sigstore project's Rust client), which reads the registry itself:
+//! 1. three images are pushed to the registry (plain HTTP, by curl); keytool publishes the
+//!    repository and signs v1 and v2 (its registry check passes), and v4 with a digest the
+//!    registry does not hold; v3 is in the registry but never signed;
+//! 2. `--dry-run` lists v1 and v2 as to be signed and writes nothing;
+//! 3. the migration signs v1 and v2 (v4 reported missing from the registry, exit 1);
+//!    sigstore-rs (`trusted_signature_layers` + `verify_constraints` with a `PublicKeyVerifier`
+//!    of the public key keytool wrote) verifies v1 and v2, and refuses v3 (never migrated) and
+//!    v1 against another key;
+//! 4. a re-run with the same key adds no second signature; another signature already in the
+//!    registry (made by another key) is kept beside keytool's.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use interop_tests::{Stack, have, keytool, peers_required, stdout};
+use sha2::Digest as _;
+use sigstore::cosign::verification_constraint::{PublicKeyVerifier, VerificationConstraintVec};
+use sigstore::cosign::{ClientBuilder, CosignCapabilities, verify_constraints};
+use sigstore::registry::{Auth, ClientConfig, ClientProtocol, OciReference};
+
+const ROOT_PW: &str = "migrate-root-canary-3391";
+const REPO_PW: &str = "migrate-repo-canary-8812";
+const SIGSTORE_PW: &str = "migrate-sigstore-canary-2045";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+fn kt(trust: &Path) -> Command {
+    let mut cmd = keytool(trust);
+    cmd.env("KEYTOOL_ROOT_PASSPHRASE", ROOT_PW)
+        .env("KEYTOOL_TARGETS_PASSPHRASE", REPO_PW)
+        .env("KEYTOOL_DELEGATION_PASSPHRASE", SIGSTORE_PW)
+        .env("KEYTOOL_KEYRING", "none");
+    cmd
+}
+
+fn online(stack: &Stack, trust: &Path, args: &[&str]) -> Output {
+    kt(trust)
+        .arg("--json")
+        .args(args)
+        .args(["--server", &stack.url, "--tlscacert"])
+        .arg(&stack.ca)
+        .output()
+        .expect("keytool runs")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "not JSON ({}): {}\n{}",
+            out.status,
+            stdout(out),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&sha2::Sha256::digest(bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The registry over plain HTTP, by curl (independent of keytool's registry code).
+struct Registry {
+    base: String,
+    repo: String,
+    dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn curl(&self, args: &[&str]) -> String {
+        let out = Command::new("curl")
+            .args(["-sS", "--fail", "--noproxy", "*"])
+            .args(args)
+            .output()
+            .expect("curl runs");
+        assert!(
+            out.status.success(),
+            "curl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    }
+
+    fn put_blob(&self, bytes: &[u8]) -> String {
+        let d = digest(bytes);
+        let file = self.dir.path().join(d.replace(':', "-"));
+        std::fs::write(&file, bytes).expect("write blob");
+        let headers = self.curl(&[
+            "-X",
+            "POST",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            &format!("{}/v2/{}/blobs/uploads/", self.base, self.repo),
+        ]);
+        let location = headers
+            .lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+                    .map(|(_, v)| v.trim().to_owned())
+            })
+            .expect("upload location");
+        let url = if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            location
+        };
+        let sep = if url.contains('?') { '&' } else { '?' };
+        self.curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            &format!("@{}", file.display()),
+            &format!("{url}{sep}digest={d}"),
+        ]);
+        d
+    }
+
+    /// Pushes a one-layer image tagged `tag`; returns its manifest's digest and size.
+    fn push_image(&self, tag: &str, content: &str) -> (String, u64) {
+        let layer = content.as_bytes();
+        let layer_digest = self.put_blob(layer);
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{layer_digest}"]}},"config":{{}}}}"#
+        );
+        let config_digest = self.put_blob(config.as_bytes());
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","size":{},"digest":"{config_digest}"}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","size":{},"digest":"{layer_digest}"}}]}}"#,
+            config.len(),
+            layer.len()
+        );
+        self.put_manifest(tag, manifest.as_bytes());
+        (digest(manifest.as_bytes()), manifest.len() as u64)
+    }
+
+    fn put_manifest(&self, tag: &str, manifest: &[u8]) {
+        let file = self.dir.path().join(format!("manifest-{tag}"));
+        std::fs::write(&file, manifest).expect("write manifest");
+        self.curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            &format!("Content-Type: {OCI_MANIFEST}"),
+            "--data-binary",
+            &format!("@{}", file.display()),
+            &format!("{}/v2/{}/manifests/{tag}", self.base, self.repo),
+        ]);
+    }
+
+    /// The layers of the signature manifest of `digest`, or none.
+    fn signature_layers(&self, digest: &str) -> Vec<serde_json::Value> {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "--noproxy",
+                "*",
+                "-H",
+                &format!("Accept: {OCI_MANIFEST}"),
+            ])
+            .arg(format!(
+                "{}/v2/{}/manifests/{}.sig",
+                self.base,
+                self.repo,
+                digest.replace(':', "-")
+            ))
+            .output()
+            .expect("curl runs");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["layers"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// What sigstore-rs says of `image` (a tag of the registry) against the public key `pem`.
+fn sigstore_verifies(image: &str, pem: &[u8]) -> Result<usize, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let mut client = ClientBuilder::default()
+            .with_oci_client_config(ClientConfig {
+                protocol: ClientProtocol::Http,
+                ..Default::default()
+            })
+            .build()
+            .map_err(|e| e.to_string())?;
+        let reference: OciReference = image.parse().map_err(|e| format!("{e:?}"))?;
+        let layers = client
+            .trusted_signature_layers(&Auth::Anonymous, &reference)
+            .await
+            .map_err(|e| e.to_string())?;
+        let verifier = PublicKeyVerifier::try_from(pem).map_err(|e| e.to_string())?;
+        let constraints: VerificationConstraintVec = vec![Box::new(verifier)];
+        verify_constraints(&layers, constraints.iter())
+            .map(|()| layers.len())
+            .map_err(|e| format!("{e:?}"))
+    })
+}
+
+#[test]
+fn migrated_tags_verify_in_sigstore_rs() {
+    if !(have("curl") && have("openssl")) {
+        assert!(!peers_required(), "curl and openssl are required");
+        return;
+    }
+    let Some(stack) = Stack::start_with_registry() else {
+        assert!(
+            !peers_required(),
+            "notary-server and docker-registry are required"
+        );
+        return;
+    };
+    let host = stack.registry_host();
+    let gun = format!("{host}/test/migrate");
+    let registry = Registry {
+        base: format!("http://{host}"),
+        repo: "test/migrate".into(),
+        dir: tempfile::tempdir().expect("tmp"),
+    };
+    let work = tempfile::tempdir().expect("tmp");
+    let trust = work.path().join("trust");
+
+    // 1. Images in the registry; v1 and v2 signed through content trust, v3 not.
+    let (d1, s1) = registry.push_image("v1", "layer one");
+    let (d2, s2) = registry.push_image("v2", "layer two");
+    registry.push_image("v3", "layer three");
+    let init = online(&stack, &trust, &["init", "--repo", &gun]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    for (tag, d, s) in [("v1", &d1, s1), ("v2", &d2, s2)] {
+        let size = s.to_string();
+        let image = format!("{gun}:{tag}");
+        let out = online(
+            &stack,
+            &trust,
+            &["sign", &image, "--digest", d, "--size", &size],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let ghost = digest(b"a manifest that was never pushed");
+    let out = online(
+        &stack,
+        &trust,
+        &[
+            "sign",
+            &format!("{gun}:v4"),
+            "--digest",
+            &ghost,
+            "--size",
+            "99",
+            "--no-check",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // 2. A dry run lists and writes nothing.
+    let dry = online(
+        &stack,
+        &trust,
+        &["migrate", "sigstore", "--repo", &gun, "--dry-run"],
+    );
+    let report = json(&dry);
+    let outcomes = |r: &serde_json::Value| -> Vec<(String, String)> {
+        r["manifests"]
+            .as_array()
+            .expect("manifests")
+            .iter()
+            .map(|m| {
+                (
+                    m["digest"].as_str().unwrap_or_default().to_owned(),
+                    m["outcome"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let mut expected = vec![
+        (d1.clone(), "would_sign".to_owned()),
+        (d2.clone(), "would_sign".to_owned()),
+        (ghost.clone(), "not_in_registry".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(outcomes(&report), expected);
+    assert!(registry.signature_layers(&d1).is_empty());
+    assert!(
+        !trust.join("private").read_dir().expect("private").any(|e| {
+            std::fs::read_to_string(e.expect("entry").path())
+                .is_ok_and(|t| t.contains("role: sigstore"))
+        })
+    );
+
+    // 3. The migration: v1 and v2 signed, v4 reported (exit 1).
+    let public = work.path().join("sigstore.pub");
+    let migrated = kt(&trust)
+        .args([
+            "--json",
+            "migrate",
+            "sigstore",
+            "--repo",
+            &gun,
+            "--generate",
+        ])
+        .arg("--public-key-out")
+        .arg(&public)
+        .args(["--server", &stack.url, "--tlscacert"])
+        .arg(&stack.ca)
+        .output()
+        .expect("keytool runs");
+    assert_eq!(
+        migrated.status.code(),
+        Some(1),
+        "a manifest is missing: exit 1"
+    );
+    let report = json(&migrated);
+    let key_id = report["key_id"].as_str().expect("key id").to_owned();
+    assert_eq!(report["generated"], true);
+    let mut expected = vec![
+        (d1.clone(), "signed".to_owned()),
+        (d2.clone(), "signed".to_owned()),
+        (ghost.clone(), "not_in_registry".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(outcomes(&report), expected);
+    let pem = std::fs::read(&public).expect("public key written");
+    for tag in ["v1", "v2"] {
+        let layers = sigstore_verifies(&format!("{gun}:{tag}"), &pem)
+            .unwrap_or_else(|e| panic!("sigstore-rs refuses migrated {tag}: {e}"));
+        assert_eq!(layers, 1, "{tag}");
+    }
+    assert!(
+        sigstore_verifies(&format!("{gun}:v3"), &pem).is_err(),
+        "sigstore-rs accepts v3, which was never signed"
+    );
+    let other = keystore::key::PrivateKey::generate_ecdsa().expect("key");
+    let other_pem = keystore::key::interchange::public_pem(other.public());
+    assert!(
+        sigstore_verifies(&format!("{gun}:v1"), other_pem.as_bytes()).is_err(),
+        "sigstore-rs accepts v1 against a key that never signed it"
+    );
+
+    // 4. Re-running with the same key adds nothing; another key's signature is kept beside.
+    let again = online(
+        &stack,
+        &trust,
+        &["migrate", "sigstore", "--repo", &gun, "--key", &key_id],
+    );
+    let report = json(&again);
+    let mut expected = vec![
+        (d1.clone(), "already_signed".to_owned()),
+        (d2.clone(), "already_signed".to_owned()),
+        (ghost.clone(), "not_in_registry".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(outcomes(&report), expected);
+    assert_eq!(registry.signature_layers(&d1).len(), 1);
+    // A second keytool key (another signer's): its signature joins, keytool's stays.
+    let second = kt(&trust)
+        .args(["key", "generate", "--role", "sigstore"])
+        .output()
+        .expect("keytool runs");
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let second_id = stdout(&second).trim().to_owned();
+    let second_pub = work.path().join("second.pub");
+    let out = kt(&trust)
+        .args([
+            "--json", "migrate", "sigstore", "--repo", &gun, "--key", &second_id,
+        ])
+        .arg("--public-key-out")
+        .arg(&second_pub)
+        .args(["--server", &stack.url, "--tlscacert"])
+        .arg(&stack.ca)
+        .output()
+        .expect("keytool runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(registry.signature_layers(&d1).len(), 2);
+    let second_pem = std::fs::read(&second_pub).expect("public key");
+    for key in [&pem, &second_pem] {
+        sigstore_verifies(&format!("{gun}:v1"), key)
+            .unwrap_or_else(|e| panic!("sigstore-rs refuses v1 after a second signature: {e}"));
+    }
+}
