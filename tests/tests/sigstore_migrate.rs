@@ -3,7 +3,8 @@
 //! 1. three images are pushed to the registry (plain HTTP, by curl); keytool publishes the
 //!    repository and signs v1 and v2 (its registry check passes), and v4 with a digest the
 //!    registry does not hold; v3 is in the registry but never signed;
-//! 2. `--dry-run` lists v1 and v2 as to be signed and writes nothing;
+//! 2. a server that serves targets.json with one signed byte changed gets nothing signed and no
+//!    key generated; `--dry-run` lists v1 and v2 as to be signed and writes nothing;
 //! 3. the migration signs v1 and v2 (v4 reported missing from the registry, exit 1);
 //!    sigstore-rs (`trusted_signature_layers` + `verify_constraints` with a `PublicKeyVerifier`
 //!    of the public key keytool wrote) verifies v1 and v2, and refuses v3 (never migrated) and
@@ -14,7 +15,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use interop_tests::{Stack, have, keytool, peers_required, stdout};
+use interop_tests::{Fake, Stack, have, keytool, peers_required, stdout};
 use sha2::Digest as _;
 use sigstore::cosign::verification_constraint::{PublicKeyVerifier, VerificationConstraintVec};
 use sigstore::cosign::{ClientBuilder, CosignCapabilities, verify_constraints};
@@ -272,7 +273,58 @@ fn migrated_tags_verify_in_sigstore_rs() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // 2. A dry run lists and writes nothing.
+    // 2. A hostile server (targets.json changed after it was signed): nothing is signed, no key
+    //    is made.
+    let mut tampered = stack.metadata_files(&gun);
+    let (_, targets) = tampered
+        .iter_mut()
+        .find(|(n, _)| n == "targets.json")
+        .expect("targets.json");
+    let at = targets
+        .windows(11)
+        .position(|w| w == b"\"expires\":\"")
+        .expect("expires")
+        + 12;
+    targets[at] ^= 0x01;
+    let fake = Fake::serve(&stack, &gun, &tampered);
+    let hostile = kt(&trust)
+        .args(["migrate", "sigstore", "--repo", &gun, "--generate"])
+        .args(["--server", &fake.url, "--tlscacert"])
+        .arg(&stack.ca)
+        .output()
+        .expect("keytool runs");
+    drop(fake);
+    assert_eq!(
+        hostile.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&hostile.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&hostile.stderr).contains("targets.json"),
+        "{}",
+        String::from_utf8_lossy(&hostile.stderr)
+    );
+    let sigstore_keys = || {
+        trust
+            .join("private")
+            .read_dir()
+            .expect("private")
+            .filter(|e| {
+                e.as_ref().is_ok_and(|e| {
+                    std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("role: sigstore"))
+                })
+            })
+            .count()
+    };
+    assert_eq!(
+        sigstore_keys(),
+        0,
+        "no key is generated for a hostile server"
+    );
+    assert!(registry.signature_layers(&d1).is_empty());
+
+    // A dry run lists and writes nothing.
     let dry = online(
         &stack,
         &trust,
