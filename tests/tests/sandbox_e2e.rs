@@ -14,7 +14,9 @@
 //! 7. `keytool sign GUN:direct --digest D --size N --as alice` (the registry asked first; a wrong
 //!    size and an unknown digest are refused): a content-trust pull of `direct` gets exactly D;
 //! 8. `keytool archive` of the repository; with the Notary server stopped, `archive verify`
-//!    verifies it offline and its inventory holds the digests docker reported.
+//!    verifies it offline and its inventory holds the digests docker reported;
+//! 9. `keytool migrate sigstore` of the tags docker pushed and signed: sigstore-rs verifies each
+//!    of them in the registry with the public key keytool wrote, and refuses another key.
 //!
 //! Each step's wall time is printed (never asserted). The test starts and stops only its own
 //! processes, by PID (tests/peers/dockerd.sh and notary-stack.sh), and removes its containers
@@ -25,6 +27,9 @@ use std::process::{Command, Output};
 use std::time::Instant;
 
 use interop_tests::{have, here, keytool, ok, stdout};
+
+#[path = "support/sigstore_judge.rs"]
+mod sigstore_judge;
 
 const ROOT_PW: &str = "sandbox-root-canary-7731";
 const REPO_PW: &str = "sandbox-repo-canary-4402";
@@ -670,6 +675,59 @@ fn sandbox_push_pull_tamper_rotate() {
         &["--json", "archive", "--repo", &gun, "-o", &archive_arg],
     );
     assert!(out.status.success(), "archive: {}", stderr(&out));
+
+    // 9. The signatures docker made, migrated to cosign signatures in the registry.
+    let public = archive_dir.path().join("cosign.pub");
+    let public_arg = public.to_str().expect("UTF-8 path").to_owned();
+    let out = timed_kt(
+        &mut timer,
+        "9 keytool migrate sigstore",
+        &[
+            "--json",
+            "migrate",
+            "sigstore",
+            "--repo",
+            &gun,
+            "--generate",
+            "--public-key-out",
+            &public_arg,
+        ],
+    );
+    assert!(out.status.success(), "migrate sigstore: {}", stderr(&out));
+    let migrated: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let outcomes: Vec<(&str, &str)> = migrated["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .map(|m| {
+            (
+                m["digest"].as_str().unwrap_or_default(),
+                m["outcome"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        (digest2.as_str(), "signed"),
+        (alice_digest.as_str(), "signed"),
+    ];
+    expected.sort();
+    assert_eq!(outcomes, expected);
+    let pem = std::fs::read(&public).expect("public key");
+    let other = keystore::key::PrivateKey::generate_ecdsa().expect("key");
+    let other_pem = keystore::key::interchange::public_pem(other.public());
+    // `direct` is a tag of the trust data only (keytool sign), not of the registry: by digest.
+    for image in [
+        format!("{gun}:latest"),
+        format!("{gun}:alice"),
+        format!("{gun}@{digest2}"),
+    ] {
+        sigstore_judge::sigstore_verifies(&image, &pem)
+            .unwrap_or_else(|e| panic!("sigstore-rs refuses migrated {image}: {e}"));
+        assert!(
+            sigstore_judge::sigstore_verifies(&image, other_pem.as_bytes()).is_err(),
+            "sigstore-rs accepts {image} against another key"
+        );
+    }
 
     let total = timer.started.elapsed().as_secs_f64();
     eprintln!(

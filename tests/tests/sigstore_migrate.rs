@@ -17,9 +17,10 @@ use std::process::{Command, Output};
 
 use interop_tests::{Fake, Stack, have, keytool, peers_required, stdout};
 use sha2::Digest as _;
-use sigstore::cosign::verification_constraint::{PublicKeyVerifier, VerificationConstraintVec};
-use sigstore::cosign::{ClientBuilder, CosignCapabilities, verify_constraints};
-use sigstore::registry::{Auth, ClientConfig, ClientProtocol, OciReference};
+
+#[path = "support/sigstore_judge.rs"]
+mod sigstore_judge;
+use sigstore_judge::sigstore_verifies;
 
 const ROOT_PW: &str = "migrate-root-canary-3391";
 const REPO_PW: &str = "migrate-repo-canary-8812";
@@ -177,33 +178,6 @@ impl Registry {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         v["layers"].as_array().cloned().unwrap_or_default()
     }
-}
-
-/// What sigstore-rs says of `image` (a tag of the registry) against the public key `pem`.
-fn sigstore_verifies(image: &str, pem: &[u8]) -> Result<usize, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(async {
-        let mut client = ClientBuilder::default()
-            .with_oci_client_config(ClientConfig {
-                protocol: ClientProtocol::Http,
-                ..Default::default()
-            })
-            .build()
-            .map_err(|e| e.to_string())?;
-        let reference: OciReference = image.parse().map_err(|e| format!("{e:?}"))?;
-        let layers = client
-            .trusted_signature_layers(&Auth::Anonymous, &reference)
-            .await
-            .map_err(|e| e.to_string())?;
-        let verifier = PublicKeyVerifier::try_from(pem).map_err(|e| e.to_string())?;
-        let constraints: VerificationConstraintVec = vec![Box::new(verifier)];
-        verify_constraints(&layers, constraints.iter())
-            .map(|()| layers.len())
-            .map_err(|e| format!("{e:?}"))
-    })
 }
 
 #[test]
