@@ -52,6 +52,9 @@ struct SigstoreArgs {
     /// containers resolve the GUN's registry name
     #[arg(long, value_name = "URL")]
     registry: Option<String>,
+    /// Reach the registry the GUN names over plain HTTP (loopback registries always are)
+    #[arg(long, conflicts_with = "registry")]
+    registry_insecure: bool,
     /// Write the signing key's public key (PEM) to FILE, for cosign verify --key FILE
     #[arg(long, value_name = "FILE")]
     public_key_out: Option<PathBuf>,
@@ -104,6 +107,7 @@ fn run_sigstore(ctx: &Context, args: &SigstoreArgs) -> Result<u8> {
     let options = ops::SigstoreOptions {
         key,
         registry: args.registry.as_deref(),
+        registry_insecure: args.registry_insecure,
         dry_run: args.dry_run,
         public_key_out: args.public_key_out.as_deref(),
     };

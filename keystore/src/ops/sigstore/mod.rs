@@ -38,6 +38,9 @@ pub struct SigstoreOptions<'a> {
     pub key: SigstoreKey<'a>,
     /// The registry (`http[s]://host[:port]`) instead of the one the GUN names.
     pub registry: Option<&'a str>,
+    /// Reach the registry the GUN names over plain HTTP even when it is not on loopback (a
+    /// sandbox registry on a private network).
+    pub registry_insecure: bool,
     /// List what would be signed; write nothing (no key is generated either).
     pub dry_run: bool,
     /// Write the signing key's public key (PEM) here before signing (replacing the file).
@@ -131,7 +134,16 @@ pub fn migrate_sigstore(
             }
         }
     }
-    let (base, path) = registry::locate(gun, opts.registry)?;
+    let insecure_base = match (opts.registry, opts.registry_insecure) {
+        (None, true) => Some(
+            registry::locate(gun, None)?
+                .0
+                .replacen("https://", "http://", 1),
+        ),
+        _ => None,
+    };
+    let registry_base = opts.registry.or(insecure_base.as_deref());
+    let (base, path) = registry::locate(gun, registry_base)?;
     let reference = gun.as_str().to_owned();
 
     let key = match (opts.key, opts.dry_run) {
@@ -158,7 +170,7 @@ pub fn migrate_sigstore(
     let total = by_digest.len();
     let mut manifests = Vec::with_capacity(total);
     for (digest, (size, tags)) in by_digest {
-        let outcome = match registry::manifest(gun, &digest, opts.registry)? {
+        let outcome = match registry::manifest(gun, &digest, registry_base)? {
             Manifest::Absent => Outcome::NotInRegistry,
             Manifest::Present(_) => match &key {
                 None => Outcome::WouldSign,
@@ -185,6 +197,20 @@ pub fn migrate_sigstore(
             .as_ref()
             .map(|(k, _)| interchange::public_pem(k.public())),
         manifests,
+    })
+}
+
+/// The registry URL given or implied by the options (`None`: the one the GUN names, as docker
+/// reaches it).
+fn registry_base(gun: &Gun, opts: &SigstoreOptions<'_>) -> Result<Option<String>> {
+    Ok(match (opts.registry, opts.registry_insecure) {
+        (Some(url), _) => Some(url.to_owned()),
+        (None, true) => Some(
+            registry::locate(gun, None)?
+                .0
+                .replacen("https://", "http://", 1),
+        ),
+        (None, false) => None,
     })
 }
 
@@ -220,4 +246,34 @@ fn attach(
 fn write_public_key(path: &Path, pem: &str) -> Result<()> {
     let (dir, name) = crate::ops::output_location(path)?;
     crate::trust_dir::write_atomic(&dir, &name, pem.as_bytes(), true).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_is_the_guns_unless_told() {
+        let gun: Gun = "registry.example.com/app".parse().expect("gun");
+        let opts = |registry, registry_insecure| SigstoreOptions {
+            key: SigstoreKey::Generate,
+            registry,
+            registry_insecure,
+            dry_run: true,
+            public_key_out: None,
+        };
+        assert_eq!(registry_base(&gun, &opts(None, false)).expect("ok"), None);
+        assert_eq!(
+            registry_base(&gun, &opts(None, true))
+                .expect("ok")
+                .as_deref(),
+            Some("http://registry.example.com")
+        );
+        assert_eq!(
+            registry_base(&gun, &opts(Some("https://mirror:5000"), false))
+                .expect("ok")
+                .as_deref(),
+            Some("https://mirror:5000")
+        );
+    }
 }
