@@ -134,15 +134,8 @@ pub fn migrate_sigstore(
             }
         }
     }
-    let insecure_base = match (opts.registry, opts.registry_insecure) {
-        (None, true) => Some(
-            registry::locate(gun, None)?
-                .0
-                .replacen("https://", "http://", 1),
-        ),
-        _ => None,
-    };
-    let registry_base = opts.registry.or(insecure_base.as_deref());
+    let registry_base = registry_base(gun, opts)?;
+    let registry_base = registry_base.as_deref();
     let (base, path) = registry::locate(gun, registry_base)?;
     let reference = gun.as_str().to_owned();
 
