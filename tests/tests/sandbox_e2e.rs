@@ -695,23 +695,10 @@ fn sandbox_push_pull_tamper_rotate() {
     );
     assert!(out.status.success(), "migrate sigstore: {}", stderr(&out));
     let migrated: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let outcomes: Vec<(&str, &str)> = migrated["manifests"]
-        .as_array()
-        .expect("manifests")
-        .iter()
-        .map(|m| {
-            (
-                m["digest"].as_str().unwrap_or_default(),
-                m["outcome"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect();
-    let mut expected = vec![
-        (digest2.as_str(), "signed"),
-        (alice_digest.as_str(), "signed"),
-    ];
-    expected.sort();
-    assert_eq!(outcomes, expected);
+    assert_eq!(
+        sigstore_judge::outcomes(&migrated),
+        sigstore_judge::expected(&[(&digest2, "signed"), (&alice_digest, "signed")])
+    );
     let pem = std::fs::read(&public).expect("public key");
     let other = keystore::key::PrivateKey::generate_ecdsa().expect("key");
     let other_pem = keystore::key::interchange::public_pem(other.public());

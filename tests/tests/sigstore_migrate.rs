@@ -20,7 +20,7 @@ use sha2::Digest as _;
 
 #[path = "support/sigstore_judge.rs"]
 mod sigstore_judge;
-use sigstore_judge::sigstore_verifies;
+use sigstore_judge::{expected, outcomes, sigstore_verifies};
 
 const ROOT_PW: &str = "migrate-root-canary-3391";
 const REPO_PW: &str = "migrate-repo-canary-8812";
@@ -305,26 +305,14 @@ fn migrated_tags_verify_in_sigstore_rs() {
         &["migrate", "sigstore", "--repo", &gun, "--dry-run"],
     );
     let report = json(&dry);
-    let outcomes = |r: &serde_json::Value| -> Vec<(String, String)> {
-        r["manifests"]
-            .as_array()
-            .expect("manifests")
-            .iter()
-            .map(|m| {
-                (
-                    m["digest"].as_str().unwrap_or_default().to_owned(),
-                    m["outcome"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect()
-    };
-    let mut expected = vec![
-        (d1.clone(), "would_sign".to_owned()),
-        (d2.clone(), "would_sign".to_owned()),
-        (ghost.clone(), "not_in_registry".to_owned()),
-    ];
-    expected.sort();
-    assert_eq!(outcomes(&report), expected);
+    assert_eq!(
+        outcomes(&report),
+        expected(&[
+            (&d1, "would_sign"),
+            (&d2, "would_sign"),
+            (&ghost, "not_in_registry")
+        ])
+    );
     assert!(registry.signature_layers(&d1).is_empty());
     assert!(
         !trust.join("private").read_dir().expect("private").any(|e| {
@@ -358,13 +346,14 @@ fn migrated_tags_verify_in_sigstore_rs() {
     let report = json(&migrated);
     let key_id = report["key_id"].as_str().expect("key id").to_owned();
     assert_eq!(report["generated"], true);
-    let mut expected = vec![
-        (d1.clone(), "signed".to_owned()),
-        (d2.clone(), "signed".to_owned()),
-        (ghost.clone(), "not_in_registry".to_owned()),
-    ];
-    expected.sort();
-    assert_eq!(outcomes(&report), expected);
+    assert_eq!(
+        outcomes(&report),
+        expected(&[
+            (&d1, "signed"),
+            (&d2, "signed"),
+            (&ghost, "not_in_registry")
+        ])
+    );
     let pem = std::fs::read(&public).expect("public key written");
     for tag in ["v1", "v2"] {
         let layers = sigstore_verifies(&format!("{gun}:{tag}"), &pem)
@@ -389,13 +378,14 @@ fn migrated_tags_verify_in_sigstore_rs() {
         &["migrate", "sigstore", "--repo", &gun, "--key", &key_id],
     );
     let report = json(&again);
-    let mut expected = vec![
-        (d1.clone(), "already_signed".to_owned()),
-        (d2.clone(), "already_signed".to_owned()),
-        (ghost.clone(), "not_in_registry".to_owned()),
-    ];
-    expected.sort();
-    assert_eq!(outcomes(&report), expected);
+    assert_eq!(
+        outcomes(&report),
+        expected(&[
+            (&d1, "already_signed"),
+            (&d2, "already_signed"),
+            (&ghost, "not_in_registry")
+        ])
+    );
     assert_eq!(registry.signature_layers(&d1).len(), 1);
     // A second keytool key (another signer's): its signature joins, keytool's stays.
     let second = kt(&trust)

@@ -32,3 +32,30 @@ pub(crate) fn sigstore_verifies(image: &str, pem: &[u8]) -> Result<usize, String
             .map_err(|e| format!("{e:?}"))
     })
 }
+
+/// The `(digest, outcome)` of each manifest of a `migrate sigstore --json` report, sorted.
+pub(crate) fn outcomes(report: &serde_json::Value) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = report["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .map(|m| {
+            (
+                m["digest"].as_str().unwrap_or_default().to_owned(),
+                m["outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// `(digest, outcome)` pairs as [`outcomes`] returns them.
+pub(crate) fn expected(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(d, o)| ((*d).to_owned(), (*o).to_owned()))
+        .collect();
+    all.sort();
+    all
+}
