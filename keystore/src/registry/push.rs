@@ -9,6 +9,10 @@ use crate::error::{Error, Result};
 /// The OCI image manifest media type (what cosign writes for signature images).
 pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
+/// What a signature manifest may be served as: cosign writes OCI manifests; a registry may hold
+/// one written with docker's media type by other tools.
+const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
 /// Most bytes read of a manifest (the distribution spec's own limit is 4 MiB).
 const MAX_MANIFEST: u64 = 4 << 20;
 
@@ -59,7 +63,7 @@ impl Repository {
         let mut response = self
             .agent
             .get(&url)
-            .header("Accept", OCI_MANIFEST)
+            .header("Accept", ACCEPT_MANIFESTS)
             .call()
             .map_err(|e| self.failed(action(), e.to_string()))?;
         match response.status().as_u16() {

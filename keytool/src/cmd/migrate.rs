@@ -45,7 +45,8 @@ struct SigstoreArgs {
     /// --key and its ID to resume
     #[arg(long)]
     generate: bool,
-    /// List what would be signed; write nothing
+    /// List what would be signed; push nothing and make no key (the verified trust data is
+    /// cached, as by every command that reads the server)
     #[arg(long)]
     dry_run: bool,
     /// Use this registry (http[s]://host:port) instead of the one the GUN names, e.g. when only

@@ -41,7 +41,8 @@ pub struct SigstoreOptions<'a> {
     /// Reach the registry the GUN names over plain HTTP even when it is not on loopback (a
     /// sandbox registry on a private network).
     pub registry_insecure: bool,
-    /// List what would be signed; write nothing (no key is generated either).
+    /// List what would be signed; push nothing and generate no key (the verified trust data is
+    /// cached, as by every read of the server).
     pub dry_run: bool,
     /// Write the signing key's public key (PEM) here before signing (replacing the file).
     pub public_key_out: Option<&'a Path>,
