@@ -1,7 +1,8 @@
 //! `key export --format cosign|notation`, judged by tools that are not keytool's:
 //! - sigstore-rs (the Sigstore project's Rust client) decrypts keytool's cosign export with the
 //!   key's passphrase, finds in it the key whose public half keytool wrote beside it, and refuses
-//!   a wrong or empty passphrase;
+//!   a wrong or empty passphrase; an Ed25519 key in notary's 96-byte form comes out as the same
+//!   key in RFC 8410 form;
 //! - openssl reads notation's files: the certificate's public key is the private key's, it
 //!   carries exactly the key usage notation requires, and it is signed by that key;
 //! - bad input (two keys, an existing file, a name like a flag, a wrong passphrase) changes
@@ -267,4 +268,71 @@ fn notation_export_satisfies_notation_certificate_rules_per_openssl() {
     use std::os::unix::fs::PermissionsExt as _;
     let mode = std::fs::metadata(&key).expect("meta").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn an_ed25519_key_in_notarys_form_reaches_sigstore_rs_as_rfc8410() {
+    use ring::signature::KeyPair as _;
+    // A real Ed25519 key pair; ring's PKCS#8 v2 holds the seed at bytes 16..48.
+    let rng = ring::rand::SystemRandom::new();
+    let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).expect("ed25519");
+    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(doc.as_ref()).expect("pair");
+    let seed = &doc.as_ref()[16..48];
+    let public = pair.public_key().as_ref();
+    // notary's inner PKCS#8: version 0, GnuPG's Ed25519 OID, public ‖ seed ‖ public.
+    let raw = [public, seed, public].concat();
+    let mut inner = vec![
+        0x30, 0x72, 0x02, 0x01, 0x00, 0x30, 0x0b, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda,
+        0x47, 0x0f, 0x01, 0x04, 0x60,
+    ];
+    inner.extend_from_slice(&raw);
+    let key = keystore::key::pkcs8::decode(&inner)
+        .expect("decodes")
+        .expect("notary's Ed25519 form");
+    let id = key.id().to_string();
+    let gun: keystore::Gun = "example.com/org/app".parse().expect("gun");
+    let file = keystore::key::file::encode(
+        &key,
+        &keystore::Role::Targets,
+        Some(&gun),
+        &keystore::Passphrase::new(REPO_PW.into()),
+        10_000,
+    )
+    .expect("key file");
+
+    let work = tempfile::tempdir().expect("tempdir");
+    let trust = work.path().join("trust");
+    std::fs::create_dir_all(trust.join("private")).expect("mkdir");
+    let path = trust.join("private").join(format!("{id}.key"));
+    std::fs::write(&path, file).expect("write");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    std::fs::set_permissions(
+        trust.join("private"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .expect("chmod");
+
+    let key_path = work.path().join("ed.key");
+    ok(kt(&trust)
+        .args(["key", "export", "--format", "cosign", "--key", &id, "-o"])
+        .arg(&key_path));
+    let sealed = std::fs::read(&key_path).expect("read");
+    let pair = SigStoreKeyPair::from_encrypted_pem(&sealed, REPO_PW.as_bytes())
+        .expect("sigstore-rs decrypts the Ed25519 export");
+    assert!(matches!(pair, SigStoreKeyPair::ED25519(_)));
+    let spki = pair.public_key_to_der().expect("public key");
+    // RFC 8410 SPKI: 302a300506032b6570032100 ‖ the public key sigstore-rs derived from the seed.
+    assert_eq!(
+        spki[..12],
+        [
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
+        ]
+    );
+    assert_eq!(
+        &spki[12..],
+        public,
+        "the seed keytool wrote is the key's own"
+    );
+    assert_eq!(spki, pem_der(&work.path().join("ed.pub")));
 }
