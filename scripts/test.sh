@@ -88,7 +88,9 @@ step "The C library installed (scripts/install-c-lib.sh): ABI guard, C and Go pr
 bash tests/peers/c-consumer.sh
 
 step "Benchmarks compile (they are run by hand: scripts/bench-keys.sh, cargo bench)"
-cargo bench --workspace --no-run
+# Only the packages with benchmarks: a workspace-wide bench build would compile every test
+# dependency (sigstore-rs and its tree) once more in the bench profile.
+cargo bench -p keystore -p keystore-ffi --no-run
 
 step "The README's main command (scripts/sandbox.sh): sandbox up + play on the defaults, status, down"
 sandbox_state=$(mktemp -d)
