@@ -135,18 +135,8 @@ pub fn archive_file_name(gun: &Gun) -> String {
 /// directory changes.
 pub fn archive(dir: &TrustDir, server: &NotaryClient, gun: &Gun, out: &Path) -> Result<Archived> {
     let (bytes, mut done) = build(dir, server, gun)?;
-    let name = out
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::InvalidArgument {
-            what: Argument::OutputFile,
-            reason: format!("{} has no usable file name", out.display()),
-        })?;
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    done.path = crate::trust_dir::write_atomic(parent, name, &bytes, false)?;
+    let (parent, name) = super::output_location(out)?;
+    done.path = crate::trust_dir::write_atomic(&parent, &name, &bytes, false)?;
     Ok(done)
 }
 
