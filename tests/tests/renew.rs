@@ -594,3 +594,232 @@ fn an_already_expired_repository_is_reported_and_renewed() {
     assert_eq!(status["ready"], true, "{status}");
     assert_eq!(notary_list(&stack, &fresh, gun), before);
 }
+
+/// A digest to sign (the registry is not asked: `--no-check`).
+const DIGEST: &str = "sha256:3c5b2bd8a3f0d57e3fa9a5b8a0d93f2dbad3f1e3f62cd4e07a8f3a5a1f0c9d11";
+
+/// `keytool sign GUN:TAG` as `signer`, without asking the registry.
+fn sign_as(stack: &Stack, trust: &Path, gun: &str, tag: &str, signer: &str) {
+    let mut cmd = kt(trust);
+    cmd.env("KEYTOOL_DELEGATION_PASSPHRASE", ALICE_PW)
+        .args(["--json", "sign"])
+        .arg(format!("{gun}:{tag}"))
+        .args([
+            "--digest",
+            DIGEST,
+            "--size",
+            "528",
+            "--as",
+            signer,
+            "--no-check",
+        ]);
+    exits(&on(stack, &mut cmd, &stack.url), 0);
+}
+
+const ALICE_PW: &str = "renew-alice-pass-1";
+
+/// The signer roles on their own: alice's two roles (docker's `targets/releases` and
+/// `targets/alice`) are renewed from a machine that holds only alice's key, with their content
+/// unchanged and targets.json untouched; a role that has already expired (notary and docker skip
+/// it, so the tag is gone for them) is brought back the same way. On first contact such a machine
+/// trusts no root yet and is refused until it does.
+#[test]
+fn signer_roles_are_renewed_on_their_own_even_once_expired() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let owner = tmp.path().join("owner");
+    let gun = "sandboxregistry:5000/renew/signer-roles";
+    init(&stack, &owner, gun, false);
+    let mut cmd = kt(&owner);
+    cmd.env("KEYTOOL_DELEGATION_PASSPHRASE", ALICE_PW).args([
+        "--json",
+        "signer",
+        "add",
+        "alice",
+        "--repo",
+        gun,
+        "--generate",
+    ]);
+    let out = on(&stack, &mut cmd, &stack.url);
+    exits(&out, 0);
+    let alice = json(&out)["key_id"].as_str().expect("key id").to_owned();
+    sign_as(&stack, &owner, gun, "v1", "alice");
+
+    // alice's machine: only her key file.
+    let laptop = tmp.path().join("alice");
+    let key_file = format!("{alice}.key");
+    std::fs::create_dir_all(laptop.join("private")).expect("mkdir");
+    std::fs::copy(
+        owner.join("private").join(&key_file),
+        laptop.join("private").join(&key_file),
+    )
+    .expect("copy alice's key");
+    let both = ["--role", "targets/releases", "--role", "targets/alice"];
+    let mut args = both.to_vec();
+    args.extend(["--expires", "40d"]);
+    let renew_alice = |args: &[&str]| {
+        let mut cmd = kt(&laptop);
+        cmd.env("KEYTOOL_DELEGATION_PASSPHRASE", ALICE_PW)
+            .args(["--json", "renew", "--repo", gun])
+            .args(args);
+        on(&stack, &mut cmd, &stack.url)
+    };
+    // First contact: no trusted root and no root key, so nothing proves the server's root.
+    let out = renew_alice(&args);
+    exits(&out, 4);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("trusts no root"), "{text}");
+    // `status` verifies the repository and trusts its root from then on (it reports alice's
+    // machine as not ready to push: it holds no targets key, which a signer does not need).
+    let mut cmd = kt(&laptop);
+    cmd.args(["status", "--repo", gun]);
+    let out = on(&stack, &mut cmd, &stack.url);
+    assert!(stdout(&out).contains("targets/alice"), "{}", stdout(&out));
+
+    let targets_before = served(&stack, gun, "targets.json");
+    let releases_before = served(&stack, gun, "targets/releases.json");
+    let alice_before = served(&stack, gun, "targets/alice.json");
+    let out = renew_alice(&args);
+    exits(&out, 0);
+    let done = json(&out);
+    for name in ["targets/releases", "targets/alice"] {
+        let r = role(&done, name);
+        assert_eq!(r["requested"], true, "{done}");
+        assert_eq!(
+            r["new_version"].as_u64(),
+            Some(r["version"].as_u64().expect("v") + 1),
+            "{done}"
+        );
+    }
+    assert!(
+        role(&done, "snapshot")["signed_by_server"] == true,
+        "{done}"
+    );
+    assert_eq!(
+        served(&stack, gun, "targets.json"),
+        targets_before,
+        "targets.json is not touched"
+    );
+    for (file, before) in [
+        ("targets/releases.json", &releases_before),
+        ("targets/alice.json", &alice_before),
+    ] {
+        let (old, new) = (signed(before), signed(&served(&stack, gun, file)));
+        assert_eq!(new["targets"], old["targets"], "{file}");
+        assert_eq!(new["delegations"], old["delegations"], "{file}");
+        assert_eq!(
+            new["version"].as_u64(),
+            Some(old["version"].as_u64().expect("v") + 1)
+        );
+        assert_ne!(new["expires"], old["expires"], "{file}");
+    }
+    // What notary lists from targets/releases, the role docker reads.
+    let listed = |dir: &str| {
+        let out = stack
+            .notary(&tmp.path().join(dir))
+            .args(["list", gun, "--roles", "targets/releases"])
+            .output()
+            .expect("notary runs");
+        stdout(&out)
+    };
+    let text = listed("fresh-1");
+    assert!(
+        text.contains("v1") && text.contains("targets/releases"),
+        "{text}"
+    );
+
+    // Let releases expire: notary and docker skip it.
+    exits(
+        &renew_alice(&["--role", "targets/releases", "--expires", "2s"]),
+        0,
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let text = listed("fresh-2");
+    assert!(
+        !text.contains("targets/releases"),
+        "notary must skip an expired targets/releases: {text}"
+    );
+    // A name that is not a role gets a hint; renewing the expired role brings v1 back.
+    let out = renew_alice(&["--role", "alice"]);
+    exits(&out, 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("targets/alice"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exits(&renew_alice(&["--role", "targets/releases"]), 0);
+    let text = listed("fresh-3");
+    assert!(
+        text.contains("v1") && text.contains("targets/releases"),
+        "{text}"
+    );
+    if have("docker") {
+        let inspect = stack.docker_trust_inspect(tmp.path(), gun);
+        let tags = inspect["SignedTags"].as_array().expect("tags");
+        let v1 = tags.iter().find(|t| t["SignedTag"] == "v1").expect("v1");
+        assert_eq!(v1["Signers"][0], "alice", "{inspect}");
+    }
+}
+
+/// root.json itself has expired (notary refuses the repository): `status` names it, renewing
+/// targets alone is refused with nothing sent, and `renew --role root` brings the repository back
+/// for a fresh notary client and for one that trusted the expired root.
+#[test]
+fn an_expired_root_is_renewed() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let gun = "example.com/renew/expired-root";
+    init(&stack, &trust, gun, false);
+    notary_add(&stack, &trust, gun, "v1");
+    let before = notary_list(&stack, &trust, gun);
+    exits(
+        &renew(&stack, &trust, gun, &["--role", "root", "--expires", "2s"]),
+        0,
+    );
+    // notary's client at trust/ now trusts the root that is about to expire.
+    assert_eq!(notary_list(&stack, &trust, gun), before);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+
+    let fresh = tmp.path().join("fresh-notary");
+    let refused = stack
+        .notary(&fresh)
+        .args(["list", gun])
+        .output()
+        .expect("notary runs");
+    assert!(
+        !refused.status.success() || !stdout(&refused).contains("v1"),
+        "notary must refuse an expired root: {}",
+        stdout(&refused)
+    );
+    let mut cmd = kt(&trust);
+    cmd.args(["status", "--repo", gun]);
+    let out = on(&stack, &mut cmd, &stack.url);
+    exits(&out, 1);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("root.json expired"), "{text}");
+
+    let files = stack.metadata_files(gun);
+    let out = renew(&stack, &trust, gun, &["--role", "targets"]);
+    exits(&out, 2);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("root.json"), "{text}");
+    assert_eq!(stack.metadata_files(gun), files, "nothing may be published");
+
+    let out = renew(&stack, &trust, gun, &["--role", "root"]);
+    exits(&out, 0);
+    let done = json(&out);
+    assert_eq!(
+        role(&done, "root")["new_version"].as_u64(),
+        Some(role(&done, "root")["version"].as_u64().expect("v") + 1),
+        "{done}"
+    );
+    let (code, status) = expiring(&stack, &trust, gun, "1h");
+    assert_eq!(code, Some(0), "{status}");
+    assert_eq!(notary_list(&stack, &fresh, gun), before);
+    assert_eq!(
+        notary_list(&stack, &trust, gun),
+        before,
+        "a client of the expired root follows"
+    );
+}

@@ -1,9 +1,11 @@
-//! `renew`: re-sign a published repository's root, targets and/or snapshot metadata with a new
-//! expiry and no change of content, and publish it; an expiring root certificate is renewed on
-//! the way (same key, new certificate).
+//! `renew`: re-sign a published repository's root, targets, snapshot and/or signer roles
+//! (`targets/releases`, `targets/<name>`) with a new expiry and no change of content, and publish
+//! it; an expiring root certificate is renewed on the way (same key, new certificate).
 //!
 //! What is signed is only ever the server's metadata as verified through the root chain from the
 //! root this machine trusts (or, on first contact, a root this machine's root key signed).
+//! Expired metadata (root.json, root certificates, targets, snapshot, signer roles) is accepted,
+//! since renewing it is the point; every signature, hash and version is checked as always.
 //! Content is kept as served, unknown fields included: only `version` (+1) and `expires` change,
 //! and for root the certificate of the key this machine holds when it expires before the new
 //! root.json would.
@@ -33,7 +35,7 @@ use crate::key::{PrivateKey, cert};
 use crate::notary::NotaryClient;
 use crate::passphrase::PassphraseSource;
 use crate::trust_dir::TrustDir;
-use crate::tuf::schema::{FileMeta, Key, Metadata, Root};
+use crate::tuf::schema::{FileMeta, Key, Metadata, Root, is_signer_role};
 use crate::tuf::verify::certificate_not_after;
 use crate::tuf::{self, TufKey, roles};
 
@@ -167,8 +169,9 @@ struct Journal {
     certificate: Option<RenewedCertificate>,
 }
 
-/// The roles a renewal re-signs: `(role, requested)`, in publishing order.
-type Plan = Vec<(&'static str, bool)>;
+/// The roles a renewal re-signs: `(role, requested)`, in publishing order (root, targets, the
+/// delegated roles, snapshot).
+type Plan = Vec<(String, bool)>;
 
 /// The files a renewal publishes, `(role, bytes)`, and the root certificate it made, if any.
 type Built = (Vec<(String, Vec<u8>)>, Option<TufKey>);
@@ -197,16 +200,40 @@ fn default_expiry(role: &str) -> Duration {
     }
 }
 
-/// The roles to re-sign, checked against the verified root: `(role, requested)` in publishing
-/// order, plus what the server renews by itself.
-fn plan_roles(gun: &Gun, wanted: &RenewRoles, snapshot_local: bool) -> Result<(Plan, Vec<String>)> {
-    let mut asked: Vec<&'static str> = Vec::new();
+/// A delegated role (signer) of the repository as a renewal sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DelegatedRole {
+    /// `targets/releases`, `targets/<signer>`.
+    name: String,
+    /// Whether it has a file whose content can be renewed (verified, or expired with a threshold
+    /// of valid signatures).
+    renewable: bool,
+    /// Whether this machine holds one of the keys trusted for it.
+    local: bool,
+}
+
+/// The roles to re-sign, checked against the verified root and targets: `(role, requested)` in
+/// publishing order, plus what the server renews by itself.
+fn plan_roles(
+    gun: &Gun,
+    wanted: &RenewRoles,
+    snapshot_local: bool,
+    delegated: &[DelegatedRole],
+) -> Result<(Plan, Vec<String>)> {
+    let mut asked: Vec<String> = Vec::new();
     match wanted {
         RenewRoles::All => {
-            asked.extend(["root", "targets"]);
+            asked.extend(["root".to_owned(), "targets".to_owned()]);
             if snapshot_local {
-                asked.push("snapshot");
+                asked.push("snapshot".into());
             }
+            // Every signer role this machine signs; the others are their signers' to renew.
+            asked.extend(
+                delegated
+                    .iter()
+                    .filter(|d| d.renewable && d.local)
+                    .map(|d| d.name.clone()),
+            );
         }
         RenewRoles::Only(list) => {
             if list.is_empty() {
@@ -220,6 +247,10 @@ fn plan_roles(gun: &Gun, wanted: &RenewRoles, snapshot_local: bool) -> Result<(P
                 let name = match role {
                     Role::Root => "root",
                     Role::Targets => "targets",
+                    Role::Delegation(name) => {
+                        delegated_role(gun, delegated, name)?;
+                        name.as_str()
+                    }
                     Role::Snapshot if snapshot_local => "snapshot",
                     Role::Snapshot => {
                         return Err(Error::InvalidArgument {
@@ -236,35 +267,107 @@ fn plan_roles(gun: &Gun, wanted: &RenewRoles, snapshot_local: bool) -> Result<(P
                         });
                     }
                     other => {
+                        let signer = format!("targets/{other}");
+                        let hint = if delegated.iter().any(|d| d.name == signer) {
+                            format!("; signer {other}'s role is {signer}")
+                        } else {
+                            String::new()
+                        };
                         return Err(Error::InvalidArgument {
                             what: Argument::Role,
                             reason: format!(
-                                "{other} cannot be renewed (root, targets and snapshot can; delegations are not renewed yet)"
+                                "{other} cannot be renewed (root, targets, snapshot and the signer roles targets/<name> can){hint}"
                             ),
                         });
                     }
                 };
-                if !asked.contains(&name) {
-                    asked.push(name);
+                if !asked.iter().any(|a| a == name) {
+                    asked.push(name.to_owned());
                 }
             }
         }
     }
-    let mut plan = Vec::new();
-    for role in ["root", "targets", "snapshot"] {
-        if asked.contains(&role) {
-            plan.push((role, true));
-        } else if role == "snapshot" && !plan.is_empty() {
-            // snapshot.json lists root's and targets' hashes: a new root or targets needs a new
-            // snapshot, signed here when the key is local, else by the server.
-            plan.push((role, false));
+    let mut plan: Plan = Vec::new();
+    for role in ["root", "targets"] {
+        if asked.iter().any(|a| a == role) {
+            plan.push((role.to_owned(), true));
         }
+    }
+    let mut delegations: Vec<&String> = asked.iter().filter(|a| is_delegation(a)).collect();
+    delegations.sort();
+    plan.extend(delegations.into_iter().map(|d| (d.clone(), true)));
+    if asked.iter().any(|a| a == "snapshot") {
+        plan.push(("snapshot".into(), true));
+    } else if !plan.is_empty() {
+        // snapshot.json lists the hashes of root, targets and every delegated role: a new one
+        // needs a new snapshot, signed here when the key is local, else by the server.
+        plan.push(("snapshot".into(), false));
     }
     let mut by_server = vec!["timestamp".to_owned()];
     if !snapshot_local {
         by_server.push("snapshot".to_owned());
     }
     Ok((plan, by_server))
+}
+
+/// Whether `role` names a delegated role.
+fn is_delegation(role: &str) -> bool {
+    role.starts_with("targets/")
+}
+
+/// Checks that delegated role `name` of `gun` exists and has content to renew.
+fn delegated_role(gun: &Gun, delegated: &[DelegatedRole], name: &str) -> Result<()> {
+    let Some(role) = delegated.iter().find(|d| d.name == name) else {
+        let known: Vec<&str> = delegated.iter().map(|d| d.name.as_str()).collect();
+        return Err(Error::InvalidArgument {
+            what: Argument::Role,
+            reason: format!(
+                "{gun} has no delegated role {} ({}); `keytool signer list --repo {gun}` shows its signers",
+                crate::ids::clip(name),
+                if known.is_empty() {
+                    "it has no signers".to_owned()
+                } else {
+                    format!("it has {}", known.join(", "))
+                }
+            ),
+        });
+    };
+    if !role.renewable {
+        return Err(Error::InvalidArgument {
+            what: Argument::Role,
+            reason: format!(
+                "{name} of {gun} has no file that a threshold of its keys signed, so there is no content to renew; sign a tag into it (`keytool sign`) instead"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The delegated roles targets.json names, with whether each can be renewed and whether this
+/// machine holds a key of it.
+fn delegated_roles(dir: &TrustDir, remote: &Remote) -> Vec<DelegatedRole> {
+    let Some(delegations) = &remote.targets.delegations else {
+        return Vec::new();
+    };
+    delegations
+        .roles
+        .iter()
+        .filter(|r| is_signer_role(&r.name))
+        .map(|r| DelegatedRole {
+            name: r.name.clone(),
+            renewable: remote.delegations.iter().any(|d| d.name == r.name)
+                || remote
+                    .unverified
+                    .iter()
+                    .any(|u| u.name == r.name && u.expired.is_some()),
+            local: !super::edit::local_delegation_keys(dir, delegations, &r.name).is_empty(),
+        })
+        .fold(Vec::new(), |mut all: Vec<DelegatedRole>, role| {
+            if !all.iter().any(|d| d.name == role.name) {
+                all.push(role);
+            }
+            all
+        })
 }
 
 /// Renews the chosen roles of `gun` on `options.server`. A pending (interrupted) renewal of
@@ -329,13 +432,14 @@ pub fn renew(
         None => (options.roles.clone(), options.expires),
     };
     let snapshot_local = local_key_of(dir, &remote.root, "snapshot").is_some();
-    let (plan, by_server) = plan_roles(gun, &wanted, snapshot_local)?;
+    let delegated = delegated_roles(dir, &remote);
+    let (plan, by_server) = plan_roles(gun, &wanted, snapshot_local, &delegated)?;
     // An expired role this machine signs must be renewed too (the server re-signs its own).
     let own_expired: Vec<&str> = remote
         .expired
         .iter()
         .copied()
-        .filter(|r| *r == "targets" || (*r == "snapshot" && snapshot_local))
+        .filter(|r| *r == "root" || *r == "targets" || (*r == "snapshot" && snapshot_local))
         .filter(|r| !plan.iter().any(|(p, _)| p == r))
         .collect();
     if !own_expired.is_empty() {
@@ -353,7 +457,7 @@ pub fn renew(
         });
     }
     let now = SystemTime::now();
-    let renews_root = plan.iter().any(|(r, _)| *r == "root");
+    let renews_root = plan.iter().any(|(r, _)| r == "root");
     let new_expiry = |role: &str| now + expires.unwrap_or_else(|| default_expiry(role));
     if renews_root && expires.is_some_and(|e| e > cert::ROOT_CERT_VALIDITY) {
         return Err(Error::InvalidArgument {
@@ -386,7 +490,7 @@ pub fn renew(
         remote::signing_root_key(dir, &remote, gun).map_err(|e| match e {
             Error::KeyNotFound { dir: d, .. } if !trusted_before => Error::KeyNotFound {
                 key_id: format!(
-                    "(the root key of {gun}: this machine trusts no root of {gun} yet, and only its root key's signature proves that the server's root is the repository's)"
+                    "(the root key of {gun}: this machine trusts no root of {gun} yet, and only its root key's signature proves that the server's root is the repository's; on a signer's machine, pin the repository's root certificate in trust_pinning, or check it with `keytool status --repo {gun}` first, which trusts it from then on)"
                 ),
                 dir: d,
             },
@@ -496,13 +600,10 @@ fn refresh(
     now_served.record(dir, gun)?;
     (options.on_step)(RenewStep::CacheRefreshed);
     for r in &mut done.roles {
-        let (version, expires) = match r.role.as_str() {
-            "root" => (now_served.root.version, &now_served.root.expires),
-            "targets" => (now_served.targets.version, &now_served.targets.expires),
-            _ => (now_served.snapshot.version, &now_served.snapshot.expires),
-        };
-        r.new_version = Some(version);
-        r.new_expires = Some(expires.clone());
+        if let Some((version, expires)) = state_of(&now_served, &r.role) {
+            r.new_version = Some(version);
+            r.new_expires = Some(expires.to_owned());
+        }
     }
     dir.remove_journal(&dir.lock()?, name)
 }
@@ -514,11 +615,59 @@ fn server_has(remote: &Remote, sent: &BTreeMap<String, String>) -> bool {
         && sent.iter().all(|(role, hash)| {
             let served = match role.as_str() {
                 "root" => Some(sha256(&remote.root_bytes)),
-                "targets" => served_hash(remote.snapshot.meta.get("targets")),
                 "snapshot" => served_hash(remote.timestamp.meta.get("snapshot")),
-                _ => None,
+                // targets and the delegated roles, as snapshot.json records them
+                other => served_hash(remote.snapshot.meta.get(other)),
             };
             served.as_deref() == Some(hash.as_str())
+        })
+}
+
+/// The version and expiry of `role` (root, targets, snapshot or a delegated role with content)
+/// as `remote` has it.
+fn state_of<'a>(remote: &'a Remote, role: &str) -> Option<(u64, &'a str)> {
+    let targets = |t: &'a crate::tuf::schema::Targets| (t.version, t.expires.as_str());
+    match role {
+        "root" => Some((remote.root.version, remote.root.expires.as_str())),
+        "targets" => Some(targets(&remote.targets)),
+        "snapshot" => Some((remote.snapshot.version, remote.snapshot.expires.as_str())),
+        delegated => remote
+            .delegations
+            .iter()
+            .find(|d| d.name == delegated)
+            .map(|d| targets(&d.targets))
+            .or_else(|| {
+                remote
+                    .unverified
+                    .iter()
+                    .filter(|u| u.name == delegated)
+                    .find_map(|u| u.expired.as_ref().map(targets))
+            }),
+    }
+}
+
+/// The content of delegated role `name` to renew: its verified file, or one that a threshold of
+/// its keys signed but that has expired.
+fn delegated_content(
+    remote: &Remote,
+    gun: &Gun,
+    name: &str,
+) -> Result<crate::tuf::schema::Targets> {
+    remote
+        .delegations
+        .iter()
+        .find(|d| d.name == name)
+        .map(|d| d.targets.clone())
+        .or_else(|| {
+            remote
+                .unverified
+                .iter()
+                .find(|u| u.name == name)
+                .and_then(|u| u.expired.clone())
+        })
+        .ok_or_else(|| Error::InvalidArgument {
+            what: Argument::Role,
+            reason: format!("{name} of {gun} has no content to renew"),
         })
 }
 
@@ -528,29 +677,28 @@ fn describe(
     dir: &TrustDir,
     gun: &Gun,
     remote: &Remote,
-    plan: &[(&'static str, bool)],
+    plan: &[(String, bool)],
     new_expiry: &dyn Fn(&str) -> SystemTime,
 ) -> Result<(Vec<RenewedRole>, Option<RenewedCertificate>)> {
     let mut out = Vec::new();
     let snapshot_local = local_key_of(dir, &remote.root, "snapshot").is_some();
     for (role, requested) in plan {
-        let (version, expires) = match *role {
-            "root" => (remote.root.version, &remote.root.expires),
-            "targets" => (remote.targets.version, &remote.targets.expires),
-            _ => (remote.snapshot.version, &remote.snapshot.expires),
-        };
-        let by_server = *role == "snapshot" && !snapshot_local;
+        let (version, expires) = state_of(remote, role).ok_or_else(|| Error::InvalidArgument {
+            what: Argument::Role,
+            reason: format!("{role} of {gun} has no content to renew"),
+        })?;
+        let by_server = role == "snapshot" && !snapshot_local;
         out.push(RenewedRole {
-            role: (*role).to_owned(),
+            role: role.clone(),
             version,
-            expires: expires.clone(),
+            expires: expires.to_owned(),
             new_version: None,
             new_expires: (!by_server).then(|| roles::go_time(new_expiry(role))),
             signed_by_server: by_server,
             requested: *requested,
         });
     }
-    let certificate = if plan.iter().any(|(r, _)| *r == "root") {
+    let certificate = if plan.iter().any(|(r, _)| r == "root") {
         let listed = root_certificate_of(dir, gun, &remote.root)?;
         let key = remote
             .root
@@ -594,30 +742,53 @@ struct Signers {
     root: Option<(KeyId, PrivateKey)>,
     targets: Option<(KeyId, PrivateKey)>,
     snapshot: Option<(KeyId, PrivateKey)>,
+    /// Each delegated role with the local keys trusted for it (listed, canonical ID).
+    delegations: Vec<(String, Vec<(KeyId, KeyId)>)>,
+    /// The delegation keys, decrypted once each, by canonical ID.
+    delegation_keys: Vec<(KeyId, PrivateKey)>,
 }
 
-/// Decrypts the keys the plan signs with; each must be the (only) key root.json gives its role.
+/// Decrypts the keys the plan signs with; each base role's must be the (only) key root.json
+/// gives it, and a delegated role gets every local key trusted for it (at least its threshold).
 fn signing_keys(
     dir: &TrustDir,
     source: &dyn PassphraseSource,
     gun: &Gun,
     remote: &Remote,
-    plan: &[(&'static str, bool)],
+    plan: &[(String, bool)],
     kdf: &KdfSettings,
 ) -> Result<Signers> {
     let mut signers = Signers {
         root: None,
         targets: None,
         snapshot: None,
+        delegations: Vec::new(),
+        delegation_keys: Vec::new(),
     };
     for (role, _) in plan {
-        let threshold = remote.root.roles.get(*role).map_or(0, |r| r.threshold);
+        let role = role.as_str();
+        if is_delegation(role) {
+            let keys = delegation_signers(dir, remote, gun, role)?;
+            for (_, canonical) in &keys {
+                if !signers
+                    .delegation_keys
+                    .iter()
+                    .any(|(id, _)| id == canonical)
+                {
+                    let key = load_key(dir, canonical, source, kdf)?.key;
+                    signers.delegation_keys.push((canonical.clone(), key));
+                }
+            }
+            signers.delegations.push((role.to_owned(), keys));
+            continue;
+        }
+        let threshold = remote.root.roles.get(role).map_or(0, |r| r.threshold);
         if threshold > 1 {
             return Err(Error::unsupported(format!(
                 "renewing a {role} role with a threshold of {threshold} (keytool signs single-key roles)"
             )));
         }
-        match *role {
+        match role {
             "root" => {
                 let (listed, canonical) = remote::signing_root_key(dir, remote, gun)?;
                 let key = load_key(dir, &canonical, source, kdf)?.key;
@@ -625,7 +796,7 @@ fn signing_keys(
             }
             "targets" | "snapshot" => {
                 let Some((listed, canonical)) = local_listed_key(dir, &remote.root, role) else {
-                    if *role == "snapshot" {
+                    if role == "snapshot" {
                         continue; // signed by the server
                     }
                     return Err(Error::KeyNotFound {
@@ -642,7 +813,7 @@ fn signing_keys(
                     });
                 };
                 let key = load_key(dir, &canonical, source, kdf)?.key;
-                if *role == "targets" {
+                if role == "targets" {
                     signers.targets = Some((listed, key));
                 } else {
                     signers.snapshot = Some((listed, key));
@@ -654,6 +825,42 @@ fn signing_keys(
     Ok(signers)
 }
 
+/// The local keys trusted for delegated role `role` (listed, canonical ID): at least its
+/// threshold of them.
+fn delegation_signers(
+    dir: &TrustDir,
+    remote: &Remote,
+    gun: &Gun,
+    role: &str,
+) -> Result<Vec<(KeyId, KeyId)>> {
+    let delegations =
+        remote
+            .targets
+            .delegations
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument {
+                what: Argument::Role,
+                reason: format!("{gun} has no delegated roles"),
+            })?;
+    let threshold = delegations
+        .roles
+        .iter()
+        .find(|r| r.name == role)
+        .map_or(1, |r| r.role.threshold.max(1));
+    let keys = super::edit::local_delegation_keys(dir, delegations, role);
+    if (keys.len() as u64) < threshold {
+        return Err(Error::KeyNotFound {
+            key_id: format!(
+                "{} key(s) of {role} for {gun} (its threshold is {threshold}; this machine holds {}); `keytool signer list --repo {gun}` shows whose keys it trusts",
+                threshold - keys.len() as u64,
+                keys.len()
+            ),
+            dir: dir.private_dir(),
+        });
+    }
+    Ok(keys)
+}
+
 /// Builds and signs the new files: root.json (v+1, new expiry, and a new certificate for the
 /// same root key when the old one would expire first: listed in the root role instead of the old
 /// one, and signed under both IDs so that clients holding the old root follow), targets.json
@@ -661,7 +868,7 @@ fn signing_keys(
 fn build(
     gun: &Gun,
     remote: &Remote,
-    plan: &[(&'static str, bool)],
+    plan: &[(String, bool)],
     signers: &Signers,
     new_expiry: &dyn Fn(&str) -> SystemTime,
     now: SystemTime,
@@ -715,14 +922,39 @@ fn build(
         snapshot_meta.insert("targets".into(), FileMeta::of(&bytes));
         files.push(("targets".to_owned(), bytes));
     }
+    for (role, keys) in &signers.delegations {
+        let mut targets = delegated_content(remote, gun, role)?;
+        targets.version = targets
+            .version
+            .checked_add(1)
+            .ok_or_else(|| Error::InvalidMetadata {
+                reason: format!(
+                    "the server's {role}.json has a version that cannot be incremented"
+                ),
+            })?;
+        targets.expires = roles::go_time(new_expiry(role));
+        let pairs: Vec<(&KeyId, &PrivateKey)> = keys
+            .iter()
+            .filter_map(|(listed, canonical)| {
+                let (_, key) = signers
+                    .delegation_keys
+                    .iter()
+                    .find(|(id, _)| id == canonical)?;
+                Some((listed, key))
+            })
+            .collect();
+        let bytes = tuf::sign(&targets, &pairs)?;
+        snapshot_meta.insert(role.clone(), FileMeta::of(&bytes));
+        files.push((role.clone(), bytes));
+    }
     if let Some((listed, key)) = &signers.snapshot
-        && plan.iter().any(|(r, _)| *r == "snapshot")
+        && plan.iter().any(|(r, _)| r == "snapshot")
     {
         let mut snapshot = remote.snapshot.clone();
         snapshot.meta = snapshot_meta;
         snapshot.version = next_version(&remote.snapshot)?;
         // A snapshot re-signed only because root or targets changed gets the default validity.
-        let requested = plan.iter().any(|(r, asked)| *r == "snapshot" && *asked);
+        let requested = plan.iter().any(|(r, asked)| r == "snapshot" && *asked);
         snapshot.expires = roles::go_time(if requested {
             new_expiry("snapshot")
         } else {
@@ -810,46 +1042,123 @@ mod tests {
         "example.com/renew/plan".parse().expect("gun")
     }
 
+    /// docker's two roles per signer: releases and alice have files, bob's was never signed;
+    /// this machine holds alice's key (trusted for releases too).
+    fn signers() -> Vec<DelegatedRole> {
+        let role = |name: &str, renewable, local| DelegatedRole {
+            name: name.into(),
+            renewable,
+            local,
+        };
+        vec![
+            role("targets/releases", true, true),
+            role("targets/alice", true, true),
+            role("targets/bob", false, false),
+            role("targets/carol", true, false),
+        ]
+    }
+
+    fn plan(roles: Vec<Role>, snapshot_local: bool) -> Result<(Plan, Vec<String>)> {
+        plan_roles(&gun(), &RenewRoles::Only(roles), snapshot_local, &signers())
+    }
+
+    fn names(plan: &[(String, bool)]) -> Vec<(&str, bool)> {
+        plan.iter().map(|(r, asked)| (r.as_str(), *asked)).collect()
+    }
+
     #[test]
     fn a_new_root_or_targets_brings_a_new_snapshot() {
-        let only = |roles: Vec<Role>, local| plan_roles(&gun(), &RenewRoles::Only(roles), local);
-        let (plan, by_server) = only(vec![Role::Targets], false).expect("plan");
-        assert_eq!(plan, [("targets", true), ("snapshot", false)]);
+        let (p, by_server) = plan(vec![Role::Targets], false).expect("plan");
+        assert_eq!(names(&p), [("targets", true), ("snapshot", false)]);
         assert_eq!(by_server, ["timestamp", "snapshot"]);
-        let (plan, by_server) = only(vec![Role::Root], true).expect("plan");
-        assert_eq!(plan, [("root", true), ("snapshot", false)]);
+        let (p, by_server) = plan(vec![Role::Root], true).expect("plan");
+        assert_eq!(names(&p), [("root", true), ("snapshot", false)]);
         assert_eq!(by_server, ["timestamp"]);
-        let (plan, _) = only(vec![Role::Snapshot, Role::Root], true).expect("plan");
-        assert_eq!(plan, [("root", true), ("snapshot", true)]);
-        let (plan, _) = plan_roles(&gun(), &RenewRoles::All, true).expect("plan");
+        let (p, _) = plan(vec![Role::Snapshot, Role::Root], true).expect("plan");
+        assert_eq!(names(&p), [("root", true), ("snapshot", true)]);
+        let (p, _) = plan_roles(&gun(), &RenewRoles::All, true, &[]).expect("plan");
         assert_eq!(
-            plan,
+            names(&p),
             [("root", true), ("targets", true), ("snapshot", true)]
         );
-        let (plan, _) = plan_roles(&gun(), &RenewRoles::All, false).expect("plan");
+        let (p, _) = plan_roles(&gun(), &RenewRoles::All, false, &[]).expect("plan");
         assert_eq!(
-            plan,
+            names(&p),
             [("root", true), ("targets", true), ("snapshot", false)]
         );
     }
 
     #[test]
+    fn signer_roles_are_renewed_alone_or_with_all_roles() {
+        let releases = || Role::Delegation("targets/releases".into());
+        let (p, by_server) = plan(vec![releases()], false).expect("plan");
+        assert_eq!(names(&p), [("targets/releases", true), ("snapshot", false)]);
+        assert_eq!(by_server, ["timestamp", "snapshot"]);
+        // Named twice, and with targets: once each, delegations after targets, sorted.
+        let (p, _) = plan(
+            vec![
+                releases(),
+                Role::Delegation("targets/alice".into()),
+                releases(),
+                Role::Targets,
+            ],
+            true,
+        )
+        .expect("plan");
+        assert_eq!(
+            names(&p),
+            [
+                ("targets", true),
+                ("targets/alice", true),
+                ("targets/releases", true),
+                ("snapshot", false)
+            ]
+        );
+        // --all-roles: the signer roles this machine holds a key of (not bob's, never signed,
+        // nor carol's, whose key is elsewhere).
+        let (p, _) = plan_roles(&gun(), &RenewRoles::All, false, &signers()).expect("plan");
+        assert_eq!(
+            names(&p),
+            [
+                ("root", true),
+                ("targets", true),
+                ("targets/alice", true),
+                ("targets/releases", true),
+                ("snapshot", false)
+            ]
+        );
+        // carol's role can be named: her key is then asked for (and missing) when signing.
+        assert!(plan(vec![Role::Delegation("targets/carol".into())], false).is_ok());
+        let err = plan(vec![Role::Delegation("targets/bob".into())], false).expect_err("no file");
+        assert!(
+            err.to_string().contains("no content") || err.to_string().contains("no file"),
+            "{err}"
+        );
+        let err = plan(vec![Role::Delegation("targets/dave".into())], false).expect_err("unknown");
+        assert!(
+            err.to_string().contains("no delegated role targets/dave"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("targets/releases"), "{err}");
+    }
+
+    #[test]
     fn what_the_server_signs_is_refused_by_name() {
-        let only = |role: Role, local| plan_roles(&gun(), &RenewRoles::Only(vec![role]), local);
-        let err = only(Role::Timestamp, true).expect_err("timestamp");
+        let err = plan(vec![Role::Timestamp], true).expect_err("timestamp");
         assert!(
             err.to_string()
                 .contains("always signed by the Notary server"),
             "{err}"
         );
-        let err = only(Role::Snapshot, false).expect_err("server snapshot");
+        let err = plan(vec![Role::Snapshot], false).expect_err("server snapshot");
         assert!(
             err.to_string().contains("held by the Notary server"),
             "{err}"
         );
-        assert!(only(Role::Delegation("targets/releases".into()), true).is_err());
-        assert!(plan_roles(&gun(), &RenewRoles::Only(Vec::new()), true).is_err());
-        let err = only("tragets".parse().expect("role"), true).expect_err("near miss");
+        let err = plan(vec![Role::Other("alice".into())], true).expect_err("a signer's name");
+        assert!(err.to_string().contains("role is targets/alice"), "{err}");
+        assert!(plan(Vec::new(), true).is_err());
+        let err = plan(vec!["tragets".parse().expect("role")], true).expect_err("near miss");
         assert!(err.to_string().contains("did you mean targets"), "{err}");
     }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::SystemTime;
 
 use super::pinning::TrustPinning;
-use super::verify::{CheckedRoot, RoleKeys, check_root};
+use super::verify::{CheckedRoot, RoleKeys, check_root, check_root_allowing_expired};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 
@@ -30,6 +30,9 @@ pub struct TrustedRoot {
     pub bytes: Vec<u8>,
     /// The verified document.
     pub root: CheckedRoot,
+    /// What of it has expired (root.json, root certificates), when that was allowed
+    /// ([`update`]'s `expired_ok`); `None`: nothing.
+    pub expired: Option<String>,
 }
 
 impl TrustedRoot {
@@ -41,7 +44,9 @@ impl TrustedRoot {
 
 /// Walks from `trusted` (the cached root's bytes, if any) to `latest` (the server's root.json),
 /// fetching each intermediate version with `fetch_version` (`<N>.root.json`; `None` when the
-/// server does not have it). `now` is the time every date of the newest root is checked against.
+/// server does not have it). `now` is the time every date of the newest root is checked against;
+/// with `expired_ok`, an expired newest root.json or root certificate is accepted and reported in
+/// [`TrustedRoot::expired`] (for renewing it; everything else is checked as always).
 pub fn update(
     gun: &Gun,
     trusted: Option<&[u8]>,
@@ -49,13 +54,19 @@ pub fn update(
     fetch_version: &mut dyn FnMut(u64) -> Result<Option<Vec<u8>>>,
     pinning: &TrustPinning,
     now: SystemTime,
+    expired_ok: bool,
 ) -> Result<TrustedRoot> {
-    let newest = check_root(&latest, gun, Some(now))?;
+    let (newest, expired) = if expired_ok {
+        check_root_allowing_expired(&latest, gun, now)?
+    } else {
+        (check_root(&latest, gun, Some(now))?, None)
+    };
     let Some(trusted) = trusted else {
         pinning.check(&newest, gun, true, now)?;
         return Ok(TrustedRoot {
             bytes: latest,
             root: newest,
+            expired,
         });
     };
     // The cached root is this machine's own record, checked on its own without dates (it may
@@ -85,6 +96,7 @@ pub fn update(
         return Ok(TrustedRoot {
             bytes: latest,
             root: newest,
+            expired,
         });
     }
     for version in from + 1..newest.version {
@@ -109,6 +121,7 @@ pub fn update(
     Ok(TrustedRoot {
         bytes: latest,
         root: newest,
+        expired,
     })
 }
 
@@ -198,6 +211,7 @@ mod tests {
             &mut |v| Ok(served.get(&v).cloned()),
             &TrustPinning::default(),
             now,
+            false,
         )
     }
 
@@ -322,6 +336,47 @@ mod tests {
     }
 
     #[test]
+    fn an_expired_newest_root_is_accepted_only_when_asked_and_says_what_expired() {
+        let gun: Gun = "example.com/chain/expired".parse().expect("gun");
+        let now = SystemTime::now();
+        let (a, b) = (root_key(&gun, now), root_key(&gun, now));
+        let other = b.cert.clone();
+        let v1 = root(1, &[&a], &[&a], &other, now);
+        let v2 = root(2, &[&a], &[&a], &other, now);
+        let none: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let update_at = |at: SystemTime, expired_ok: bool, latest: &[u8]| {
+            update(
+                &gun,
+                Some(&v1),
+                latest.to_vec(),
+                &mut |v| Ok(none.get(&v).cloned()),
+                &TrustPinning::default(),
+                at,
+                expired_ok,
+            )
+        };
+        // root.json expires (root defaults: 10 years), its certificate with it.
+        let later = now + roles::ROOT_EXPIRY + Duration::from_secs(86_400 * 400);
+        assert!(update_at(later, false, &v2).is_err());
+        let accepted = update_at(later, true, &v2).expect("expired root, when asked");
+        let what = accepted.expired.expect("reported");
+        assert!(what.contains("root.json expired"), "{what}");
+        assert!(what.contains("root certificate"), "{what}");
+        // Valid now: nothing to report.
+        let fresh = update_at(now, true, &v2).expect("valid root");
+        assert!(fresh.expired.is_none());
+        // Allowing expiry allows nothing else: a forged root is still refused...
+        let evil = root_key(&gun, now);
+        let forged = root(2, &[&evil], &[&evil], &other, now);
+        assert!(update_at(later, true, &forged).is_err());
+        // ...and so is a certificate that is not valid yet.
+        let future = root_key(&gun, now + Duration::from_secs(86_400 * 30));
+        let early = root(2, &[&future], &[&a, &future], &other, now);
+        let err = update_at(now, true, &early).expect_err("not valid yet");
+        assert!(err.to_string().contains("not valid yet"), "{err}");
+    }
+
+    #[test]
     fn pinning_applies_on_first_use() {
         let gun: Gun = "example.com/pinned/repo".parse().expect("gun");
         let now = SystemTime::now();
@@ -330,7 +385,7 @@ mod tests {
         let v1 = root(1, &[&a], &[&a], &other, now);
         // No versioned roots are served: these are first contacts or same-version updates.
         let check = |trusted: Option<&[u8]>, pins: &TrustPinning| {
-            update(&gun, trusted, v1.clone(), &mut |_| Ok(None), pins, now)
+            update(&gun, trusted, v1.clone(), &mut |_| Ok(None), pins, now, false)
         };
         let mut pins = TrustPinning::default();
         pins.certs

@@ -45,8 +45,9 @@ pub struct Verified {
     pub delegations: Vec<Delegated>,
     /// Delegated roles whose file is not signed by a threshold of the keys now trusted for it.
     pub unverified: Vec<Unverified>,
-    /// Roles below root (`timestamp`, `snapshot`, `targets`) that verified but have expired:
-    /// only ever non-empty from [`verify_allowing_expired`].
+    /// Roles (`root`, `timestamp`, `snapshot`, `targets`) that verified but have expired (for
+    /// root: root.json or a root certificate): only ever non-empty from
+    /// [`verify_allowing_expired`].
     pub expired: Vec<&'static str>,
 }
 
@@ -262,9 +263,10 @@ pub fn verify(
     walk(gun, trusted_root, cached, latest, served, pinning, now, false)
 }
 
-/// [`verify`], except that timestamp, snapshot and targets may have expired (they are listed in
-/// [`Verified::expired`]); every signature, hash, version and the root chain are checked as
-/// always. For renewing a repository whose metadata expired, and for reporting it.
+/// [`verify`], except that root (root.json or its root certificates), timestamp, snapshot and
+/// targets may have expired (they are listed in [`Verified::expired`]); every signature, hash,
+/// version and the root chain are checked as always. For renewing a repository whose metadata
+/// expired.
 pub fn verify_allowing_expired(
     gun: &Gun,
     trusted_root: Option<&[u8]>,
@@ -295,6 +297,7 @@ fn walk(
         &mut |version| served(&format!("{version}.root.json")),
         pinning,
         now,
+        expired_ok,
     )?;
     let previous_root = trusted_root
         .and_then(|b| Envelope::parse(b).ok())
@@ -308,7 +311,11 @@ fn walk(
         now,
         files: vec![("root", root.bytes.clone())],
         expired_ok,
-        expired: Vec::new(),
+        expired: if root.expired.is_some() {
+            vec!["root"]
+        } else {
+            Vec::new()
+        },
     };
     let timestamp: Timestamp = walk.role(None)?;
     let snapshot: Snapshot = walk.role(Some(&timestamp.meta))?;

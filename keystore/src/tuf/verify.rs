@@ -162,6 +162,26 @@ impl CheckedRoot {
 /// document and its root certificates must also be valid at that time; without it (a past root
 /// in the chain) their dates are not checked.
 pub fn check_root(bytes: &[u8], gun: &Gun, now: Option<SystemTime>) -> Result<CheckedRoot> {
+    Ok(check_root_dated(bytes, gun, now, false)?.0)
+}
+
+/// [`check_root`] at `now`, except that an expired root.json or root certificate is accepted:
+/// returns, with the root, what has expired (`None`: nothing). A certificate that is not valid
+/// yet, and everything else, is refused as always. For renewing a root that has expired.
+pub fn check_root_allowing_expired(
+    bytes: &[u8],
+    gun: &Gun,
+    now: SystemTime,
+) -> Result<(CheckedRoot, Option<String>)> {
+    check_root_dated(bytes, gun, Some(now), true)
+}
+
+fn check_root_dated(
+    bytes: &[u8],
+    gun: &Gun,
+    now: Option<SystemTime>,
+    expired_ok: bool,
+) -> Result<(CheckedRoot, Option<String>)> {
     let envelope = Envelope::parse(bytes)?;
     let signed: Root = envelope.typed()?;
     if signed.kind != Root::TYPE {
@@ -175,12 +195,22 @@ pub fn check_root(bytes: &[u8], gun: &Gun, now: Option<SystemTime>) -> Result<Ch
             return Err(bad(format!("root.json lists no {role} key")));
         }
     }
+    let mut expired = Vec::new();
     if let Some(now) = now {
-        check_expiry(&signed, "root.json", now)?;
+        match check_expiry(&signed, "root.json", now) {
+            Err(e) if expired_ok && parse_time(&signed.expires).is_some() => {
+                expired.push(e.to_string());
+            }
+            checked => {
+                checked?;
+            }
+        }
     }
     let root_role = RoleKeys::of(&signed, "root")?;
     for (_, key) in &root_role.keys {
-        check_certificate(key, gun, now)?;
+        if check_certificate(key, gun, now, expired_ok)? == Validity::Expired {
+            expired.push(format!("the root certificate {} has expired", key.id()));
+        }
     }
     // The signatures cover the document as received, not as it would re-serialise.
     let canonical = cjson::to_vec(&envelope.signed)?;
@@ -190,7 +220,7 @@ pub fn check_root(bytes: &[u8], gun: &Gun, now: Option<SystemTime>) -> Result<Ch
         &canonical,
         &format!("root.json version {version}"),
     )?;
-    Ok(CheckedRoot {
+    let root = CheckedRoot {
         document: Signed {
             signed,
             signatures: envelope.signatures,
@@ -198,7 +228,8 @@ pub fn check_root(bytes: &[u8], gun: &Gun, now: Option<SystemTime>) -> Result<Ch
         canonical,
         version,
         signers,
-    })
+    };
+    Ok((root, (!expired.is_empty()).then(|| expired.join("; "))))
 }
 
 /// Verifies a root.json for `gun` as a client trusting it on first use would (signed by its own
@@ -341,7 +372,23 @@ const SHA1_SIGNATURES: [&str; 3] = [
     "1.2.840.10040.4.3",
 ];
 
-fn check_certificate(key: &TufKey, gun: &Gun, now: Option<SystemTime>) -> Result<()> {
+/// Whether a root certificate is valid at the time it was checked against.
+#[derive(Debug, PartialEq, Eq)]
+enum Validity {
+    /// Valid (or its dates were not checked).
+    Valid,
+    /// Expired, and that was allowed.
+    Expired,
+}
+
+/// Checks root key `key`: a certificate for `gun`, not signed with SHA-1 and, with `now`, valid
+/// then (an expired one only when `expired_ok`, reported as [`Validity::Expired`]).
+fn check_certificate(
+    key: &TufKey,
+    gun: &Gun,
+    now: Option<SystemTime>,
+    expired_ok: bool,
+) -> Result<Validity> {
     if key.keytype != "ecdsa-x509" && key.keytype != "rsa-x509" {
         return Err(bad(format!(
             "root key type {} is not a certificate",
@@ -368,15 +415,20 @@ fn check_certificate(key: &TufKey, gun: &Gun, now: Option<SystemTime>) -> Result
             crate::ids::clip(&cn)
         )));
     }
-    let Some(now) = now else { return Ok(()) };
+    let Some(now) = now else {
+        return Ok(Validity::Valid);
+    };
     let validity = tbs.validity();
     if validity.not_before.to_system_time() > now + Duration::from_secs(86_400) {
         return Err(bad("the root certificate is not valid yet"));
     }
     if validity.not_after.to_system_time() < now {
+        if expired_ok {
+            return Ok(Validity::Expired);
+        }
         return Err(bad("the root certificate has expired"));
     }
-    Ok(())
+    Ok(Validity::Valid)
 }
 
 /// When a root certificate (an `ecdsa-x509` / `rsa-x509` key of root.json) stops being valid;

@@ -1,5 +1,6 @@
-//! `keytool renew`: re-sign a published repository's root, targets and/or snapshot metadata with
-//! a new expiry (content unchanged) and publish it; crash-safe and resumable.
+//! `keytool renew`: re-sign a published repository's root, targets, snapshot and/or signer
+//! (delegated) metadata with a new expiry (content unchanged) and publish it; crash-safe and
+//! resumable.
 
 use std::time::Duration;
 
@@ -19,11 +20,13 @@ pub(crate) struct RenewArgs {
     repo: String,
     #[command(flatten)]
     server: ServerOptions<NoOffline>,
-    /// The role to renew: root, targets or snapshot (repeat for several) [default: targets]
+    /// The role to renew: root, targets, snapshot or a signer role such as targets/releases or
+    /// targets/alice (repeat for several) [default: targets]
     #[arg(long, value_name = "ROLE", conflicts_with = "all_roles")]
     role: Vec<String>,
-    /// Renew root, targets and, when its key is in this trust directory, snapshot (the timestamp,
-    /// and a snapshot whose key the server holds, are renewed by the server itself)
+    /// Renew root, targets, every signer role this trust directory holds a key of and, when its
+    /// key is here, snapshot (the timestamp, and a snapshot whose key the server holds, are
+    /// renewed by the server itself)
     #[arg(long)]
     all_roles: bool,
     /// New validity from now, e.g. 3y, 90d, 12h [default: notary's: root 10y, targets and

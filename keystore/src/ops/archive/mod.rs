@@ -131,7 +131,7 @@ pub fn archive_file_name(gun: &Gun) -> String {
 /// Fetches `gun` from `server`, verifies it from the root this machine trusts (or on first use,
 /// under the server's trust pinning, when it trusts none), and writes its archive to `out`
 /// atomically (an existing file is never replaced). Timestamp, snapshot and targets that have
-/// expired are archived and reported; the newest root must be valid. Nothing in the trust
+/// expired are archived and reported, and so is an expired root. Nothing in the trust
 /// directory changes.
 pub fn archive(dir: &TrustDir, server: &NotaryClient, gun: &Gun, out: &Path) -> Result<Archived> {
     let (bytes, mut done) = build(dir, server, gun)?;
