@@ -17,23 +17,25 @@ use crate::status::kt_status;
 
 /// A client of `server_url` trusting `ca_path`, else `KEYTOOL_TLSCACERT`, else docker's CA file
 /// for that server (`$DOCKER_CONFIG/tls/<host:port>/ca.crt`), else the system's trust store, as
-/// the CLI (`NotaryClient::connect`); or none.
+/// the CLI (`NotaryClient::connect`).
 /// A repository's first root is trusted as notary's `trust_pinning` allows (`~/.notary/config.json`
 /// or `$KEYTOOL_NOTARY_CONFIG`), like the CLI.
-pub(crate) fn client(
-    server_url: Option<&str>,
-    ca_path: Option<&str>,
-) -> Result<Option<NotaryClient>, Fail> {
-    let Some(url) = server_url else {
-        return Ok(None);
-    };
+///
+/// The calls that cannot do without the server take `server_url` with [`text`], as every
+/// required argument (NULL: `KT_STATUS_NULL_ARGUMENT`), and connect with this.
+pub(crate) fn connect(server_url: &str, ca_path: Option<&str>) -> Result<NotaryClient, Fail> {
     let ca = ca_path.map(PathBuf::from);
-    Ok(Some(NotaryClient::connect(
-        url,
+    Ok(NotaryClient::connect(
+        server_url,
         ca.as_deref(),
         |k| std::env::var_os(k),
         None,
-    )?))
+    )?)
+}
+
+/// [`connect`] for the calls whose server is optional (`None`: offline).
+fn client(server_url: Option<&str>, ca_path: Option<&str>) -> Result<Option<NotaryClient>, Fail> {
+    server_url.map(|url| connect(url, ca_path)).transpose()
 }
 
 /// Reports the state of repository `gun` as JSON: local root/targets keys and, when `server_url`
@@ -232,20 +234,20 @@ pub unsafe extern "C" fn kt_repo_rotate(
     })
 }
 
-/// Renews repository `gun`'s metadata on `server_url` (`https://host:port`, required) as
-/// `keytool renew --repo GUN` does: re-signs `role` ("root", "targets" or "snapshot"; NULL:
-/// "targets"), or with `all_roles` root, targets and (when its key is local) snapshot, with a
-/// new expiry and no change of content, and publishes it. `expires_seconds` is the new validity
-/// from now (0: notary's defaults, root 10 years, targets and snapshot 3 years). A root renewal
-/// also replaces a root certificate that would expire before the new root.json (same key; signed
-/// under the old and the new certificate's IDs so that clients holding the old root follow). The
-/// timestamp, and a snapshot whose key the server holds, are signed by the server. The server's
-/// metadata is verified through the root chain from the root this machine trusts before anything
-/// is signed. A pending (interrupted) renewal of `gun` is completed first, with its own roles and
-/// expiry. With `dry_run`, nothing is decrypted, signed or sent and the plan is reported. The
-/// callback is asked for the passphrases of the keys that sign. `ca_path` is a PEM CA file for
-/// the server (NULL: `KEYTOOL_TLSCACERT`, else docker's `tls/<host:port>/ca.crt` when it exists,
-/// else the system's trust store).
+/// Renews repository `gun`'s metadata on `server_url` (`https://host:port`; required: NULL fails
+/// with `KT_STATUS_NULL_ARGUMENT`) as `keytool renew --repo GUN` does: re-signs `role` ("root",
+/// "targets" or "snapshot"; NULL: "targets"), or with `all_roles` root, targets and (when its key
+/// is local) snapshot, with a new expiry and no change of content, and publishes it.
+/// `expires_seconds` is the new validity from now (0: notary's defaults, root 10 years, targets and
+/// snapshot 3 years). A root renewal also replaces a root certificate that would expire before the
+/// new root.json (same key; signed under the old and the new certificate's IDs so that clients
+/// holding the old root follow). The timestamp, and a snapshot whose key the server holds, are
+/// signed by the server. The server's metadata is verified through the root chain from the root
+/// this machine trusts before anything is signed. A pending (interrupted) renewal of `gun` is
+/// completed first, with its own roles and expiry. With `dry_run`, nothing is decrypted, signed or
+/// sent and the plan is reported. The callback is asked for the passphrases of the keys that sign.
+/// `ca_path` is a PEM CA file for the server (NULL: `KEYTOOL_TLSCACERT`, else docker's
+/// `tls/<host:port>/ca.crt` when it exists, else the system's trust store).
 ///
 /// On success `*json_out` receives a JSON report (`gun`, `server`, `roles` with each role's
 /// `version`, `expires`, `new_version`, `new_expires`, `root_certificate`, `renewed_by_server`,
@@ -291,10 +293,7 @@ pub unsafe extern "C" fn kt_repo_renew(
             (false, Some(r)) => ops::RenewRoles::Only(vec![r.parse::<Role>()?]),
             (false, None) => ops::RenewRoles::Only(vec![Role::Targets]),
         };
-        let server =
-            client(Some(server_url), ca_path)?.ok_or_else(|| keystore::Error::Internal {
-                what: "no client for a named server".into(),
-            })?;
+        let server = connect(server_url, ca_path)?;
         let source = policy(&store.dir, cb, user_data)?.unlock();
         let options = ops::RenewOptions {
             server: &server,

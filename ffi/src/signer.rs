@@ -1,29 +1,19 @@
 //! Signers (delegations) and direct signing: `keytool signer add|remove|list`, `rotate
-//! --signer`, `sign` and `unsign`. Every one needs the Notary server; the repository is fetched
-//! and verified through the root chain before anything is signed.
+//! --signer`, `sign` and `unsign`. Every one needs the Notary server (`server_url` is a required
+//! argument: NULL is `KT_STATUS_NULL_ARGUMENT`); the repository is fetched and verified through
+//! the root chain before anything is signed.
 
 use std::ffi::{c_char, c_void};
 
 use keystore::Gun;
-use keystore::notary::NotaryClient;
 use keystore::ops::{self, RegistryCheck, SignerKey};
 
-use crate::boundary::{Fail, guard, handle, invalid, non_null, opt_text, put, text, to_json};
+use crate::boundary::{guard, handle, non_null, opt_text, put, text, to_json};
 use crate::error::kt_error;
 use crate::keystore::kt_keystore;
 use crate::passphrase::{kt_passphrase_cb, policy};
-use crate::repo::client;
+use crate::repo::connect;
 use crate::status::kt_status;
-
-/// The server these calls cannot do without.
-fn server(server_url: Option<&str>, ca_path: Option<&str>) -> Result<NotaryClient, Fail> {
-    client(server_url, ca_path)?.ok_or_else(|| {
-        invalid(
-            "server_url",
-            "signers and signatures live on the Notary server: name it",
-        )
-    })
-}
 
 /// Adds signer `name` to repository `gun` on `server_url`, as `keytool signer add` (docker's
 /// `trust signer add`): the key joins `targets/<name>` and `targets/releases`, and targets.json
@@ -31,6 +21,7 @@ fn server(server_url: Option<&str>, ca_path: Option<&str>) -> Result<NotaryClien
 /// `public_key_pem` is the signer's P-256 public key as a NUL-terminated PEM `PUBLIC KEY` block;
 /// NULL generates the key in the trust directory (role `name`; the callback is asked for its new
 /// passphrase, `is_new` true), durable before the server is told to trust it.
+/// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 ///
 /// On success `*json_out` receives the JSON report (`gun`, `name`, `key_id`, `generated`,
 /// `already`, `targets_version`, as `keytool --json signer add` prints; free it with
@@ -62,13 +53,13 @@ pub unsafe extern "C" fn kt_signer_add(
                 text(gun, "gun")?,
                 text(name, "name")?,
                 opt_text(public_key_pem, "public_key_pem")?,
-                opt_text(server_url, "server_url")?,
+                text(server_url, "server_url")?,
                 opt_text(ca_path, "ca_path")?,
             )
         };
         let json_out = non_null(json_out, "json_out")?;
         let gun: Gun = gun.parse()?;
-        let server = server(server_url, ca_path)?;
+        let server = connect(server_url, ca_path)?;
         let source = policy(&store.dir, cb, user_data)?.unlock();
         let key = match pem {
             Some(pem) => SignerKey::Public(pem.as_bytes()),
@@ -88,6 +79,7 @@ pub unsafe extern "C" fn kt_signer_add(
 /// tags of `targets/releases` that no trusted key signed (`docker pull` refuses them), the call
 /// fails with `KT_STATUS_INVALID_ARGUMENT` and changes nothing unless `confirmed`. The signer's
 /// key file stays.
+/// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 ///
 /// On success `*json_out` receives the JSON report (`gun`, `name`, `keys`, `orphaned_tags`,
 /// `targets_version`; free it with `kt_string_free`). On failure it is untouched and `*err_out`
@@ -115,13 +107,13 @@ pub unsafe extern "C" fn kt_signer_remove(
                 handle(store, "store")?,
                 text(gun, "gun")?,
                 text(name, "name")?,
-                opt_text(server_url, "server_url")?,
+                text(server_url, "server_url")?,
                 opt_text(ca_path, "ca_path")?,
             )
         };
         let json_out = non_null(json_out, "json_out")?;
         let gun: Gun = gun.parse()?;
-        let server = server(server_url, ca_path)?;
+        let server = connect(server_url, ca_path)?;
         let source = policy(&store.dir, cb, user_data)?.unlock();
         let done = ops::signer_remove(
             &store.dir, &source, &server, &gun, name, confirmed, &store.kdf,
@@ -136,6 +128,7 @@ pub unsafe extern "C" fn kt_signer_remove(
 /// Lists the signers of repository `gun` as its verified metadata names them, as `keytool
 /// --json signer list` prints (`gun`, `signers` with each one's `name`, `keys` (`id`, `local`),
 /// `threshold`, `can_release`, `signed_tags`; `release_keys`, `released_tags`, `unverified`).
+/// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 ///
 /// On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
 /// untouched and `*err_out` (if not NULL) receives the error. Blocks on the network.
@@ -159,13 +152,13 @@ pub unsafe extern "C" fn kt_signer_list_json(
             (
                 handle(store, "store")?,
                 text(gun, "gun")?,
-                opt_text(server_url, "server_url")?,
+                text(server_url, "server_url")?,
                 opt_text(ca_path, "ca_path")?,
             )
         };
         let json_out = non_null(json_out, "json_out")?;
         let gun: Gun = gun.parse()?;
-        let server = server(server_url, ca_path)?;
+        let server = connect(server_url, ca_path)?;
         let json = to_json(&ops::signer_list(&store.dir, &server, &gun)?)?;
         // SAFETY: `json_out` is non-NULL and writable by contract.
         unsafe { put(json_out, json) };
@@ -178,6 +171,7 @@ pub unsafe extern "C" fn kt_signer_list_json(
 /// key's), the signer's files are re-signed by it so that what it signed still verifies, and the
 /// old key moves to `keytool-retired/` only after the server accepted (and only if no other
 /// cached repository names it). An interrupted rotation is completed by the next call.
+/// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 ///
 /// On success `*json_out` receives the JSON report (`gun`, `name`, `old_keys`, `new_key`,
 /// `resigned`, `retired`, `kept`, `resumed`; free it with `kt_string_free`). On failure it is
@@ -204,13 +198,13 @@ pub unsafe extern "C" fn kt_signer_rotate(
                 handle(store, "store")?,
                 text(gun, "gun")?,
                 text(name, "name")?,
-                opt_text(server_url, "server_url")?,
+                text(server_url, "server_url")?,
                 opt_text(ca_path, "ca_path")?,
             )
         };
         let json_out = non_null(json_out, "json_out")?;
         let gun: Gun = gun.parse()?;
-        let server = server(server_url, ca_path)?;
+        let server = connect(server_url, ca_path)?;
         let source = policy(&store.dir, cb, user_data)?.unlock();
         let done = ops::signer_rotate(
             &store.dir,
@@ -235,6 +229,7 @@ pub unsafe extern "C" fn kt_signer_rotate(
 /// registry the GUN names (or `registry_url`, NULL: the GUN's) is asked first; a digest it does
 /// not hold, or another size, fails with `KT_STATUS_INVALID_ARGUMENT` and nothing is signed.
 /// The callback is asked for the signing keys' passphrases.
+/// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 ///
 /// On success `*json_out` receives the JSON report (`gun`, `tag`, `digest`, `size`, `roles`,
 /// `replaced`, `already`, `checked_registry`; free it with `kt_string_free`). On failure it is
@@ -271,13 +266,13 @@ pub unsafe extern "C" fn kt_sign(
                 text(digest, "digest")?,
                 opt_text(signer, "signer")?,
                 opt_text(registry_url, "registry_url")?,
-                opt_text(server_url, "server_url")?,
+                text(server_url, "server_url")?,
                 opt_text(ca_path, "ca_path")?,
             )
         };
         let json_out = non_null(json_out, "json_out")?;
         let gun: Gun = gun.parse()?;
-        let server = server(server_url, ca_path)?;
+        let server = connect(server_url, ca_path)?;
         let source = policy(&store.dir, cb, user_data)?.unlock();
         let check = if check_registry {
             RegistryCheck::Registry(registry_url)
@@ -297,6 +292,7 @@ pub unsafe extern "C" fn kt_sign(
 /// Removes tag `tag`'s signature from repository `gun` (from the roles [`kt_sign`] would sign
 /// it into; with `signer`, only that signer's) and publishes, as `keytool unsign` (docker's
 /// `trust revoke`). A tag signed in none of them fails with `KT_STATUS_INVALID_ARGUMENT`.
+/// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 ///
 /// On success `*json_out` receives the JSON report (`gun`, `tag`, `roles`; free it with
 /// `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives the
@@ -327,13 +323,13 @@ pub unsafe extern "C" fn kt_unsign(
                 text(gun, "gun")?,
                 text(tag, "tag")?,
                 opt_text(signer, "signer")?,
-                opt_text(server_url, "server_url")?,
+                text(server_url, "server_url")?,
                 opt_text(ca_path, "ca_path")?,
             )
         };
         let json_out = non_null(json_out, "json_out")?;
         let gun: Gun = gun.parse()?;
-        let server = server(server_url, ca_path)?;
+        let server = connect(server_url, ca_path)?;
         let source = policy(&store.dir, cb, user_data)?.unlock();
         let done = ops::unsign(&store.dir, &source, &server, &gun, tag, signer, &store.kdf)?;
         let json = to_json(&done)?;

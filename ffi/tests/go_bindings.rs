@@ -9,7 +9,10 @@ use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 
 use keystore::key::Algorithm;
-use keystore::ops::{Imported, Outcome, Renewed, RenewedCertificate, RenewedRole, Rotated};
+use keystore::ops::{
+    Generated, Imported, Outcome, Renewed, RenewedCertificate, RenewedRole, Rotated, SignedTag,
+    SignerAdded, SignerInfo, SignerKeyInfo, SignerRemoved, SignerRotated, Signers, UnsignedTag,
+};
 use keystore::trust_dir::{ListedKey, Location};
 use kt_ffi::{kt_status, kt_status_str};
 
@@ -177,16 +180,105 @@ fn samples() -> Vec<(&'static str, serde_json::Value)> {
         resumed: false,
         dry_run: false,
     };
+    let signer_key = SignerKeyInfo {
+        id: key_id.into(),
+        local: true,
+    };
+    let signers = Signers {
+        gun: gun.parse().expect("a GUN"),
+        signers: vec![SignerInfo {
+            name: "alice".into(),
+            keys: vec![signer_key.clone()],
+            threshold: 1,
+            can_release: true,
+            signed_tags: 2,
+        }],
+        release_keys: vec![signer_key],
+        released_tags: 2,
+        unverified: vec!["targets/bob".into()],
+    };
+    let signer_added = SignerAdded {
+        gun: gun.parse().expect("a GUN"),
+        name: "alice".into(),
+        key_id: key_id.parse().expect("a key ID"),
+        generated: Some(Generated {
+            id: key_id.parse().expect("a key ID"),
+            role: "alice".parse().expect("a role"),
+            gun: Some(gun.parse().expect("a GUN")),
+            path: PathBuf::from(format!("/home/user/.docker/trust/private/{key_id}.key")),
+        }),
+        already: false,
+        targets_version: 4,
+    };
+    let signer_removed = SignerRemoved {
+        gun: gun.parse().expect("a GUN"),
+        name: "alice".into(),
+        keys: vec![key_id.into()],
+        orphaned_tags: 1,
+        targets_version: 5,
+    };
+    let signer_rotated = SignerRotated {
+        gun: gun.parse().expect("a GUN"),
+        name: "alice".into(),
+        old_keys: vec![old_id.into()],
+        new_key: key_id.parse().expect("a key ID"),
+        resigned: vec!["targets/alice".into(), "targets/releases".into()],
+        retired: vec![old_id.parse().expect("a key ID")],
+        kept: vec![(
+            old_id.parse().expect("a key ID"),
+            vec!["a key of delegation targets/releases of example.com/other".into()],
+        )],
+        resumed: false,
+    };
+    let signed = SignedTag {
+        gun: gun.parse().expect("a GUN"),
+        tag: "v1".into(),
+        digest: format!("sha256:{}", "ab".repeat(32)),
+        size: 321,
+        roles: vec!["targets/alice".into(), "targets/releases".into()],
+        replaced: Some(format!("sha256:{}", "cd".repeat(32))),
+        already: false,
+        checked_registry: Some("https://registry.example.com".into()),
+    };
+    let unsigned = UnsignedTag {
+        gun: gun.parse().expect("a GUN"),
+        tag: "v1".into(),
+        roles: vec!["targets/releases".into()],
+    };
     let json = |v: Result<serde_json::Value, _>| v.expect("serialise");
     vec![
         ("list.json", json(serde_json::to_value(vec![listed]))),
         ("import.json", json(serde_json::to_value(vec![imported]))),
         ("rotate.json", json(serde_json::to_value(rotated))),
-        // Last: renew needs a Notary server, so `real_results_have_the_samples_fields` makes no
-        // real call of it; the Go suite's server test decodes a real renewal.
+        // From here on, the calls need a Notary server (`NEED_A_SERVER`), so
+        // `real_results_have_the_samples_fields` makes no real call of them; the Go suite's server
+        // tests decode real results.
         ("renew.json", json(serde_json::to_value(renewed))),
+        ("signer_add.json", json(serde_json::to_value(signer_added))),
+        (
+            "signer_remove.json",
+            json(serde_json::to_value(signer_removed)),
+        ),
+        ("signer_list.json", json(serde_json::to_value(signers))),
+        (
+            "signer_rotate.json",
+            json(serde_json::to_value(signer_rotated)),
+        ),
+        ("sign.json", json(serde_json::to_value(signed))),
+        ("unsign.json", json(serde_json::to_value(unsigned))),
     ]
 }
+
+/// The samples of calls that need a Notary server: no real call of them here.
+const NEED_A_SERVER: [&str; 7] = [
+    "renew.json",
+    "signer_add.json",
+    "signer_remove.json",
+    "signer_list.json",
+    "signer_rotate.json",
+    "sign.json",
+    "unsign.json",
+];
 
 /// Fails on a `null` or an empty list anywhere: the sample would not show the type of that field.
 fn assert_every_field_set(file: &str, path: &str, value: &serde_json::Value) {
@@ -349,10 +441,10 @@ fn real_results_have_the_samples_fields() {
         kt_keystore_free(store);
         kt_keystore_free(other);
     }
-    // Without a Notary server here, renew.json has no real call (see `samples`).
+    // Without a Notary server here, those samples have no real call (see `samples`).
     let samples: Vec<_> = samples()
         .into_iter()
-        .filter(|(file, _)| *file != "renew.json")
+        .filter(|(file, _)| !NEED_A_SERVER.contains(file))
         .collect();
     assert_eq!(
         real.len(),

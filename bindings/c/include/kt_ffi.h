@@ -539,20 +539,20 @@ kt_status kt_repo_rotate(const kt_keystore *store,
                          char **json_out,
                          kt_error **err_out);
 
-// Renews repository `gun`'s metadata on `server_url` (`https://host:port`, required) as
-// `keytool renew --repo GUN` does: re-signs `role` ("root", "targets" or "snapshot"; NULL:
-// "targets"), or with `all_roles` root, targets and (when its key is local) snapshot, with a
-// new expiry and no change of content, and publishes it. `expires_seconds` is the new validity
-// from now (0: notary's defaults, root 10 years, targets and snapshot 3 years). A root renewal
-// also replaces a root certificate that would expire before the new root.json (same key; signed
-// under the old and the new certificate's IDs so that clients holding the old root follow). The
-// timestamp, and a snapshot whose key the server holds, are signed by the server. The server's
-// metadata is verified through the root chain from the root this machine trusts before anything
-// is signed. A pending (interrupted) renewal of `gun` is completed first, with its own roles and
-// expiry. With `dry_run`, nothing is decrypted, signed or sent and the plan is reported. The
-// callback is asked for the passphrases of the keys that sign. `ca_path` is a PEM CA file for
-// the server (NULL: `KEYTOOL_TLSCACERT`, else docker's `tls/<host:port>/ca.crt` when it exists,
-// else the system's trust store).
+// Renews repository `gun`'s metadata on `server_url` (`https://host:port`; required: NULL fails
+// with `KT_STATUS_NULL_ARGUMENT`) as `keytool renew --repo GUN` does: re-signs `role` ("root",
+// "targets" or "snapshot"; NULL: "targets"), or with `all_roles` root, targets and (when its key
+// is local) snapshot, with a new expiry and no change of content, and publishes it.
+// `expires_seconds` is the new validity from now (0: notary's defaults, root 10 years, targets and
+// snapshot 3 years). A root renewal also replaces a root certificate that would expire before the
+// new root.json (same key; signed under the old and the new certificate's IDs so that clients
+// holding the old root follow). The timestamp, and a snapshot whose key the server holds, are
+// signed by the server. The server's metadata is verified through the root chain from the root
+// this machine trusts before anything is signed. A pending (interrupted) renewal of `gun` is
+// completed first, with its own roles and expiry. With `dry_run`, nothing is decrypted, signed or
+// sent and the plan is reported. The callback is asked for the passphrases of the keys that sign.
+// `ca_path` is a PEM CA file for the server (NULL: `KEYTOOL_TLSCACERT`, else docker's
+// `tls/<host:port>/ca.crt` when it exists, else the system's trust store).
 //
 // On success `*json_out` receives a JSON report (`gun`, `server`, `roles` with each role's
 // `version`, `expires`, `new_version`, `new_expires`, `root_certificate`, `renewed_by_server`,
@@ -612,6 +612,7 @@ kt_status kt_repo_init(const kt_keystore *store,
 // `public_key_pem` is the signer's P-256 public key as a NUL-terminated PEM `PUBLIC KEY` block;
 // NULL generates the key in the trust directory (role `name`; the callback is asked for its new
 // passphrase, `is_new` true), durable before the server is told to trust it.
+// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 //
 // On success `*json_out` receives the JSON report (`gun`, `name`, `key_id`, `generated`,
 // `already`, `targets_version`, as `keytool --json signer add` prints; free it with
@@ -639,6 +640,7 @@ kt_status kt_signer_add(const kt_keystore *store,
 // tags of `targets/releases` that no trusted key signed (`docker pull` refuses them), the call
 // fails with `KT_STATUS_INVALID_ARGUMENT` and changes nothing unless `confirmed`. The signer's
 // key file stays.
+// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 //
 // On success `*json_out` receives the JSON report (`gun`, `name`, `keys`, `orphaned_tags`,
 // `targets_version`; free it with `kt_string_free`). On failure it is untouched and `*err_out`
@@ -660,6 +662,7 @@ kt_status kt_signer_remove(const kt_keystore *store,
 // Lists the signers of repository `gun` as its verified metadata names them, as `keytool
 // --json signer list` prints (`gun`, `signers` with each one's `name`, `keys` (`id`, `local`),
 // `threshold`, `can_release`, `signed_tags`; `release_keys`, `released_tags`, `unverified`).
+// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 //
 // On success `*json_out` receives the JSON (free it with `kt_string_free`). On failure it is
 // untouched and `*err_out` (if not NULL) receives the error. Blocks on the network.
@@ -680,6 +683,7 @@ kt_status kt_signer_list_json(const kt_keystore *store,
 // key's), the signer's files are re-signed by it so that what it signed still verifies, and the
 // old key moves to `keytool-retired/` only after the server accepted (and only if no other
 // cached repository names it). An interrupted rotation is completed by the next call.
+// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 //
 // On success `*json_out` receives the JSON report (`gun`, `name`, `old_keys`, `new_key`,
 // `resigned`, `retired`, `kept`, `resumed`; free it with `kt_string_free`). On failure it is
@@ -704,6 +708,7 @@ kt_status kt_signer_rotate(const kt_keystore *store,
 // registry the GUN names (or `registry_url`, NULL: the GUN's) is asked first; a digest it does
 // not hold, or another size, fails with `KT_STATUS_INVALID_ARGUMENT` and nothing is signed.
 // The callback is asked for the signing keys' passphrases.
+// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 //
 // On success `*json_out` receives the JSON report (`gun`, `tag`, `digest`, `size`, `roles`,
 // `replaced`, `already`, `checked_registry`; free it with `kt_string_free`). On failure it is
@@ -731,6 +736,7 @@ kt_status kt_sign(const kt_keystore *store,
 // Removes tag `tag`'s signature from repository `gun` (from the roles [`kt_sign`] would sign
 // it into; with `signer`, only that signer's) and publishes, as `keytool unsign` (docker's
 // `trust revoke`). A tag signed in none of them fails with `KT_STATUS_INVALID_ARGUMENT`.
+// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 //
 // On success `*json_out` receives the JSON report (`gun`, `tag`, `roles`; free it with
 // `kt_string_free`). On failure it is untouched and `*err_out` (if not NULL) receives the

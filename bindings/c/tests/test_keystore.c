@@ -203,12 +203,29 @@ static void test_null_everywhere(const char *dir) {
     CHECK_STATUS(kt_keystore_passwd(store, NULL, answer_cb, &a, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_status_json(store, NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_repo_rotate(store, "example.com/app", NULL, NULL, NULL, false, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
-    /* renew needs a server; NULL role means targets, but a NULL server or output is refused. */
-    CHECK_STATUS(kt_repo_renew(store, "example.com/app", NULL, false, 0, NULL, NULL, true, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    /* renew needs a server; NULL role means targets, but a NULL output is refused. */
     CHECK_STATUS(kt_repo_renew(store, "example.com/app", NULL, false, 0, "https://127.0.0.1:1", NULL, true, NULL, NULL, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
-    /* Signers and signatures live on the server: without one, a clear invalid argument. */
-    CHECK_STATUS(kt_signer_list_json(store, "example.com/app", NULL, NULL, &s, &err), KT_STATUS_INVALID_ARGUMENT);
-    expect_error(err, KT_STATUS_INVALID_ARGUMENT, "server_url", __LINE__);
+    /* Every call that cannot do without the server refuses a NULL server_url alike, naming it. */
+    CHECK_STATUS(kt_repo_renew(store, "example.com/app", NULL, false, 0, NULL, NULL, true, NULL, NULL, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "server_url", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_signer_add(store, "example.com/app", "alice", NULL, NULL, NULL, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "server_url", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_signer_remove(store, "example.com/app", "alice", false, NULL, NULL, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "server_url", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_signer_list_json(store, "example.com/app", NULL, NULL, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "server_url", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_signer_rotate(store, "example.com/app", "alice", NULL, NULL, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "server_url", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_sign(store, "example.com/app", "v1", "sha256:00", 1, NULL, false, NULL, NULL, NULL, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "server_url", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_unsign(store, "example.com/app", "v1", NULL, NULL, NULL, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "server_url", __LINE__);
     err = NULL;
     CHECK_STATUS(kt_sign(store, "example.com/app", NULL, "sha256:00", 1, NULL, false, NULL, NULL, NULL, NULL, NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_signer_add(store, "example.com/app", "alice", NULL, "https://127.0.0.1:1", NULL, answer_cb, &a, NULL, NULL), KT_STATUS_NULL_ARGUMENT);

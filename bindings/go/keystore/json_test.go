@@ -18,10 +18,16 @@ import (
 // test fails when the files are stale (`KT_UPDATE_GO=1 cargo test -p keystore-ffi --test
 // go_bindings` rewrites them). Status and Init return generic maps, so they have no sample.
 var rustJSON = map[string]interface{}{
-	"list.json":   &[]keystore.KeyInfo{},
-	"import.json": &[]keystore.Imported{},
-	"rotate.json": &keystore.Rotated{},
-	"renew.json":  &keystore.Renewed{},
+	"list.json":          &[]keystore.KeyInfo{},
+	"import.json":        &[]keystore.Imported{},
+	"rotate.json":        &keystore.Rotated{},
+	"renew.json":         &keystore.Renewed{},
+	"signer_add.json":    &keystore.SignerAdded{},
+	"signer_remove.json": &keystore.SignerRemoved{},
+	"signer_list.json":   &keystore.Signers{},
+	"signer_rotate.json": &keystore.SignerRotated{},
+	"sign.json":          &keystore.SignedTag{},
+	"unsign.json":        &keystore.UnsignedTag{},
 }
 
 // TestStructsDecodeEveryRustField decodes each sample with unknown fields disallowed, so a field
@@ -56,21 +62,44 @@ func TestStructsDecodeEveryRustField(t *testing.T) {
 			t.Errorf("%s into %T: %v", file, into, err)
 			continue
 		}
-		// The other way: every field of the Go struct is in the sample.
+		// The other way: every field of the Go struct, nested ones too, is in the sample.
 		var generic interface{}
 		if err := json.Unmarshal(data, &generic); err != nil {
 			t.Fatal(err)
 		}
-		obj, typ := generic, reflect.TypeOf(into).Elem()
-		if typ.Kind() == reflect.Slice {
-			obj, typ = generic.([]interface{})[0], typ.Elem()
+		checkGoFields(t, file, reflect.TypeOf(into).Elem(), generic)
+	}
+}
+
+// checkGoFields fails for every field of Go type typ (a struct, or a pointer to or list of
+// structs, at any depth) whose JSON name is not a field of the sample value; types that decode
+// themselves (json.Unmarshaler) are checked by their own decoding.
+func checkGoFields(t *testing.T, file string, typ reflect.Type, value interface{}) {
+	t.Helper()
+	if reflect.PtrTo(typ).Implements(reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()) {
+		return
+	}
+	switch typ.Kind() {
+	case reflect.Ptr:
+		checkGoFields(t, file, typ.Elem(), value)
+	case reflect.Slice:
+		if items, ok := value.([]interface{}); ok && len(items) > 0 {
+			checkGoFields(t, file, typ.Elem(), items[0])
 		}
-		fields := obj.(map[string]interface{})
+	case reflect.Struct:
+		fields, ok := value.(map[string]interface{})
+		if !ok {
+			t.Errorf("%s: %s is %T in the sample, not an object", file, typ.Name(), value)
+			return
+		}
 		for i := 0; i < typ.NumField(); i++ {
 			name := strings.Split(typ.Field(i).Tag.Get("json"), ",")[0]
-			if _, ok := fields[name]; !ok {
+			v, ok := fields[name]
+			if !ok {
 				t.Errorf("%s: %s.%s (json %q) is not a field Rust sends", file, typ.Name(), typ.Field(i).Name, name)
+				continue
 			}
+			checkGoFields(t, file, typ.Field(i).Type, v)
 		}
 	}
 }

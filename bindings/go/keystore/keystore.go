@@ -113,12 +113,9 @@ func (ks *Keystore) List(role, gun string) ([]KeyInfo, error) {
 	var st C.kt_status
 	var cerr *C.kt_error
 	ks.use(func(p *C.kt_keystore) { st = C.kt_keystore_list_json(p, crole, cgun, &out, &cerr) })
-	if err := toError(st, cerr, nil); err != nil {
-		return nil, err
-	}
 	var keys []KeyInfo
-	if err := json.Unmarshal([]byte(takeString(out)), &keys); err != nil {
-		return nil, &Error{Code: CodeInternal, Message: "cannot parse the key list: " + err.Error()}
+	if err := decodeReport(st, cerr, nil, out, "key list", &keys); err != nil {
+		return nil, err
 	}
 	return keys, nil
 }
@@ -208,12 +205,9 @@ func (ks *Keystore) Import(data []byte, opts ImportOptions, pass PassphraseFunc)
 		})
 	})
 	runtime.KeepAlive(data)
-	if err := toError(st, cerr, cause); err != nil {
-		return nil, err
-	}
 	var done []Imported
-	if err := json.Unmarshal([]byte(takeString(out)), &done); err != nil {
-		return nil, &Error{Code: CodeInternal, Message: "cannot parse the import report: " + err.Error()}
+	if err := decodeReport(st, cerr, cause, out, "import report", &done); err != nil {
+		return nil, err
 	}
 	return done, nil
 }
@@ -289,12 +283,9 @@ func (ks *Keystore) Init(gun string, server *Server, localSnapshot bool, pass Pa
 			st = C.kt_repo_init(p, cgun, curl, cca, C.bool(localSnapshot), cb, ud, &out, &cerr)
 		})
 	})
-	if err := toError(st, cerr, cause); err != nil {
-		return nil, err
-	}
 	var m map[string]interface{}
-	if err := json.Unmarshal([]byte(takeString(out)), &m); err != nil {
-		return nil, &Error{Code: CodeInternal, Message: "cannot parse the init report: " + err.Error()}
+	if err := decodeReport(st, cerr, cause, out, "init report", &m); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -368,12 +359,9 @@ func (ks *Keystore) Rotate(gun string, opts RotateOptions, pass PassphraseFunc) 
 			st = C.kt_repo_rotate(p, cgun, crole, curl, cca, C.bool(opts.ServerManaged), C.bool(opts.DryRun), cb, ud, &out, &cerr)
 		})
 	})
-	if err := toError(st, cerr, cause); err != nil {
-		return nil, err
-	}
 	var r Rotated
-	if err := json.Unmarshal([]byte(takeString(out)), &r); err != nil {
-		return nil, &Error{Code: CodeInternal, Message: "cannot parse the rotation report: " + err.Error()}
+	if err := decodeReport(st, cerr, cause, out, "rotation report", &r); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -448,19 +436,32 @@ type Renewed struct {
 	DryRun bool `json:"dry_run"`
 }
 
+// decodeReport returns the error of a call, or decodes the JSON result out (which it frees) into
+// into; what names the result in the error of a result that does not decode.
+func decodeReport(st C.kt_status, cerr *C.kt_error, cause error, out *C.char, what string, into interface{}) error {
+	if err := toError(st, cerr, cause); err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(takeString(out)), into); err != nil {
+		return &Error{Code: CodeInternal, Message: "cannot parse the " + what + ": " + err.Error()}
+	}
+	return nil
+}
+
 // Renew re-signs repository gun's metadata with a new expiry and no change of content and
 // publishes it, as `keytool renew`: crash-safe (an interrupted renewal is completed by the next
 // call), and only on top of metadata verified from the root this machine trusts. A root renewal
 // also replaces a root certificate that expires before the new root.json (same key). pass is
 // asked for the passphrases of the keys that sign.
 func (ks *Keystore) Renew(gun string, opts RenewOptions, pass PassphraseFunc) (*Renewed, error) {
-	if opts.Server == nil {
-		return nil, &Error{Code: CodeInvalidArgument, Message: "Renew publishes to a Notary server: RenewOptions.Server is required"}
-	}
 	if opts.Expires < 0 {
 		return nil, &Error{Code: CodeInvalidArgument, Message: "RenewOptions.Expires is negative"}
 	}
-	cgun, crole, curl, cca := cString(gun), cOptString(opts.Role), cString(opts.Server.URL), cOptString(opts.Server.CAFile)
+	curl, cca, err := requiredServer(opts.Server, "Renew")
+	if err != nil {
+		return nil, err
+	}
+	cgun, crole := cString(gun), cOptString(opts.Role)
 	defer freeCStrings(cgun, crole, curl, cca)
 	secs := uint64(opts.Expires / time.Second)
 	if opts.Expires > 0 && secs == 0 {
@@ -474,12 +475,9 @@ func (ks *Keystore) Renew(gun string, opts RenewOptions, pass PassphraseFunc) (*
 			st = C.kt_repo_renew(p, cgun, crole, C.bool(opts.AllRoles), C.uint64_t(secs), curl, cca, C.bool(opts.DryRun), cb, ud, &out, &cerr)
 		})
 	})
-	if err := toError(st, cerr, cause); err != nil {
-		return nil, err
-	}
 	var r Renewed
-	if err := json.Unmarshal([]byte(takeString(out)), &r); err != nil {
-		return nil, &Error{Code: CodeInternal, Message: "cannot parse the renewal report: " + err.Error()}
+	if err := decodeReport(st, cerr, cause, out, "renewal report", &r); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -497,12 +495,9 @@ func (ks *Keystore) Status(gun string, server *Server) (map[string]interface{}, 
 	var st C.kt_status
 	var cerr *C.kt_error
 	ks.use(func(p *C.kt_keystore) { st = C.kt_repo_status_json(p, cgun, curl, cca, &out, &cerr) })
-	if err := toError(st, cerr, nil); err != nil {
-		return nil, err
-	}
 	var m map[string]interface{}
-	if err := json.Unmarshal([]byte(takeString(out)), &m); err != nil {
-		return nil, &Error{Code: CodeInternal, Message: "cannot parse the status: " + err.Error()}
+	if err := decodeReport(st, cerr, nil, out, "status", &m); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

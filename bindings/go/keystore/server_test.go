@@ -2,11 +2,14 @@ package keystore_test
 
 import (
 	"bufio"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +176,57 @@ func TestRenewAgainstNotaryServer(t *testing.T) {
 	}
 }
 
+// isKeyID tells a key ID: 64 lowercase hex digits.
+func isKeyID(id string) bool {
+	if len(id) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
+
+// sorted returns a sorted copy of list.
+func sorted(list []string) []string {
+	out := append([]string(nil), list...)
+	sort.Strings(out)
+	return out
+}
+
+// The calls that publish refuse a nil Server (or one without URL) as an invalid argument before
+// anything is done: the package never passes NULL for the server the C library requires.
+func TestServerCallsNeedAServer(t *testing.T) {
+	ks, _ := open(t)
+	const gun = "example.com/go/no-server"
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	for _, server := range []*keystore.Server{nil, {CAFile: "ca.pem"}} {
+		calls := map[string]func() error{
+			"Renew": func() error {
+				_, err := ks.Renew(gun, keystore.RenewOptions{Server: server}, nil)
+				return err
+			},
+			"SignerAdd": func() error { _, err := ks.SignerAdd(gun, "alice", nil, server, nil); return err },
+			"SignerRemove": func() error {
+				_, err := ks.SignerRemove(gun, "alice", false, server, nil)
+				return err
+			},
+			"SignerList":   func() error { _, err := ks.SignerList(gun, server); return err },
+			"SignerRotate": func() error { _, err := ks.SignerRotate(gun, "alice", server, nil); return err },
+			"SignTag": func() error {
+				_, err := ks.SignTag(gun, "v1", digest, 1, keystore.SignOptions{NoCheck: true}, server, nil)
+				return err
+			},
+			"UnsignTag": func() error { _, err := ks.UnsignTag(gun, "v1", "", server, nil); return err },
+		}
+		for name, call := range calls {
+			var kerr *keystore.Error
+			if err := call(); !errors.As(err, &kerr) || kerr.Code != keystore.CodeInvalidArgument ||
+				!strings.Contains(kerr.Message, name+" talks to a Notary server") {
+				t.Errorf("%s with server %+v: %v, want CodeInvalidArgument naming the call", name, server, err)
+			}
+		}
+	}
+}
+
 // A Go program manages signers and signs a digest directly on a real notary-server: the
 // signer's generated key signs into targets/releases and targets/<name>; a rotation keeps what
 // it signed verifiable; removing the last releasing signer needs confirmation.
@@ -185,48 +239,85 @@ func TestSignersAndSigningAgainstNotaryServer(t *testing.T) {
 		t.Fatalf("Init: %v", err)
 	}
 	added, err := ks.SignerAdd(gun, "alice", nil, server, pass)
-	if err != nil || added["already"] != false {
-		t.Fatalf("SignerAdd: %v %v", err, added)
+	if err != nil {
+		t.Fatalf("SignerAdd: %v", err)
 	}
-	keyID := added["key_id"].(string)
-	if _, err := os.Stat(filepath.Join(dir, "private", keyID+".key")); err != nil {
+	keyID := added.KeyID
+	if added.GUN != gun || added.Name != "alice" || !isKeyID(keyID) || added.Already || added.TargetsVersion < 2 {
+		t.Fatalf("SignerAdd report: %+v", added)
+	}
+	if g := added.Generated; g == nil || g.ID != keyID || g.Role != "alice" || g.GUN != nil ||
+		g.Path != filepath.Join(dir, "private", keyID+".key") {
+		t.Fatalf("SignerAdd generated: %+v", added.Generated)
+	}
+	if _, err := os.Stat(added.Generated.Path); err != nil {
 		t.Fatalf("the generated signer key: %v", err)
 	}
 	if _, err := ks.SignerAdd(gun, "--force", nil, server, pass); err == nil {
 		t.Fatal("a flag-like signer name must be refused")
 	}
+	aliceKeys := []keystore.SignerKeyInfo{{ID: keyID, Local: true}}
 	list, err := ks.SignerList(gun, server)
 	if err != nil {
 		t.Fatalf("SignerList: %v", err)
 	}
-	signers := list["signers"].([]interface{})
-	if len(signers) != 1 || signers[0].(map[string]interface{})["name"] != "alice" {
-		t.Fatalf("SignerList: %v", list)
+	want := &keystore.Signers{
+		GUN:         gun,
+		Signers:     []keystore.SignerInfo{{Name: "alice", Keys: aliceKeys, Threshold: 1, CanRelease: true}},
+		ReleaseKeys: aliceKeys,
+		Unverified:  []string{},
+	}
+	if !reflect.DeepEqual(list, want) {
+		t.Fatalf("SignerList: %+v, want %+v", list, want)
 	}
 	digest := "sha256:" + strings.Repeat("ab", 32)
 	signed, err := ks.SignTag(gun, "v1", digest, 321, keystore.SignOptions{Signer: "alice", NoCheck: true}, server, pass)
 	if err != nil {
 		t.Fatalf("SignTag: %v", err)
 	}
-	if roles := signed["roles"].([]interface{}); len(roles) != 2 {
-		t.Fatalf("SignTag roles: %v", signed)
+	aliceRoles := []string{"targets/alice", "targets/releases"}
+	if signed.GUN != gun || signed.Tag != "v1" || signed.Digest != digest || signed.Size != 321 ||
+		!reflect.DeepEqual(sorted(signed.Roles), aliceRoles) || signed.Replaced != nil || signed.Already ||
+		signed.CheckedRegistry != nil {
+		t.Fatalf("SignTag report: %+v", signed)
+	}
+	again, err := ks.SignTag(gun, "v1", digest, 321, keystore.SignOptions{Signer: "alice", NoCheck: true}, server, pass)
+	if err != nil || !again.Already {
+		t.Fatalf("signing the same digest again must publish nothing: %v %+v", err, again)
 	}
 	if _, err := ks.SignTag(gun, "v2", "sha256:beef", 1, keystore.SignOptions{NoCheck: true}, server, pass); err == nil {
 		t.Fatal("a malformed digest must be refused")
 	}
+	if list, err = ks.SignerList(gun, server); err != nil || list.Signers[0].SignedTags != 1 || list.ReleasedTags != 1 {
+		t.Fatalf("SignerList after signing: %v %+v", err, list)
+	}
 	rotated, err := ks.SignerRotate(gun, "alice", server, pass)
-	if err != nil || rotated["new_key"] == keyID {
-		t.Fatalf("SignerRotate: %v %v", err, rotated)
+	if err != nil {
+		t.Fatalf("SignerRotate: %v", err)
+	}
+	if rotated.GUN != gun || rotated.Name != "alice" || !reflect.DeepEqual(rotated.OldKeys, []string{keyID}) ||
+		!isKeyID(rotated.NewKey) || rotated.NewKey == keyID || !reflect.DeepEqual(sorted(rotated.Resigned), aliceRoles) ||
+		!reflect.DeepEqual(rotated.Retired, []string{keyID}) || len(rotated.Kept) != 0 || rotated.Resumed {
+		t.Fatalf("SignerRotate report: %+v", rotated)
 	}
 	var kerr *keystore.Error
 	if _, err := ks.SignerRemove(gun, "alice", false, server, pass); !errors.As(err, &kerr) || kerr.Code != keystore.CodeInvalidArgument {
 		t.Fatalf("removing the last releasing signer must need confirmation: %v", err)
 	}
-	if _, err := ks.UnsignTag(gun, "v1", "alice", server, pass); err != nil {
+	unsigned, err := ks.UnsignTag(gun, "v1", "alice", server, pass)
+	if err != nil {
 		t.Fatalf("UnsignTag: %v", err)
 	}
-	if _, err := ks.SignerRemove(gun, "alice", false, server, pass); err != nil {
+	if unsigned.GUN != gun || unsigned.Tag != "v1" || !reflect.DeepEqual(sorted(unsigned.Roles), aliceRoles) {
+		t.Fatalf("UnsignTag report: %+v", unsigned)
+	}
+	removed, err := ks.SignerRemove(gun, "alice", false, server, pass)
+	if err != nil {
 		t.Fatalf("SignerRemove: %v", err)
+	}
+	if removed.GUN != gun || removed.Name != "alice" || !reflect.DeepEqual(removed.Keys, []string{rotated.NewKey}) ||
+		removed.OrphanedTags != 0 || removed.TargetsVersion <= added.TargetsVersion {
+		t.Fatalf("SignerRemove report: %+v", removed)
 	}
 	// notary, on the same trust directory, sees no signer left.
 	if _, err := exec.LookPath("notary"); err != nil {

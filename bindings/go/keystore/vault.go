@@ -118,12 +118,9 @@ func (ks *Keystore) StatusChecked(gun string, server *Server, pass PassphraseFun
 			st = C.kt_repo_status_checked_json(p, cgun, curl, cca, cb, ud, &out, &cerr)
 		})
 	})
-	if err := toError(st, cerr, cause); err != nil {
-		return nil, err
-	}
 	var m map[string]interface{}
-	if err := json.Unmarshal([]byte(takeString(out)), &m); err != nil {
-		return nil, &Error{Code: CodeInternal, Message: "cannot parse the status: " + err.Error()}
+	if err := decodeReport(st, cerr, cause, out, "status", &m); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
