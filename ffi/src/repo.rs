@@ -236,8 +236,11 @@ pub unsafe extern "C" fn kt_repo_rotate(
 
 /// Renews repository `gun`'s metadata on `server_url` (`https://host:port`; required: NULL fails
 /// with `KT_STATUS_NULL_ARGUMENT`) as `keytool renew --repo GUN` does: re-signs `role` ("root",
-/// "targets" or "snapshot"; NULL: "targets"), or with `all_roles` root, targets and (when its key
-/// is local) snapshot, with a new expiry and no change of content, and publishes it.
+/// "targets", "snapshot" or a signer role such as "targets/releases" or "targets/alice"; NULL:
+/// "targets"), or with `all_roles` root, targets, every signer role whose key is local and (when
+/// its key is local) snapshot, with a new expiry and no change of content, and publishes it.
+/// Metadata that has already expired (root included) is renewed after every signature and the
+/// root chain are checked.
 /// `expires_seconds` is the new validity from now (0: notary's defaults, root 10 years, targets and
 /// snapshot 3 years). A root renewal also replaces a root certificate that would expire before the
 /// new root.json (same key; signed under the old and the new certificate's IDs so that clients

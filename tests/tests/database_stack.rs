@@ -230,3 +230,88 @@ fn publish_and_rotations_survive_a_restart_of_the_whole_service() {
         ["after-restart", "after-rotation", "before-restart"]
     );
 }
+
+/// The database dies while a rotation is in flight: keytool crashed after writing the new key
+/// (before its publish), then mariadbd is killed (SIGKILL, no shutdown). Completing the rotation
+/// fails with a server error and changes nothing (the old key stays where docker and notary find
+/// it, the new one stays durable, the journal stays); once the database is back (InnoDB recovers
+/// from the kill) the same command completes it, and keytool, notary and a fresh client agree.
+#[test]
+fn a_database_killed_mid_rotation_leaves_keytool_consistent_and_the_rotation_resumes() {
+    let Some(mut stack) = Stack::start_with_database() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    let mut cmd = kt(&trust);
+    cmd.args(["--json", "init", "--local-snapshot", "--repo", GUN]);
+    let made = json(&ok(on_server(&stack, &mut cmd)));
+    let old_key = made["keys"]["targets"]
+        .as_str()
+        .expect("targets key")
+        .to_owned();
+    notary_publish(&stack, &trust, "before-kill");
+
+    // keytool dies right after the new key is durable, before anything is sent.
+    let mut cmd = kt(&trust);
+    cmd.env("KEYTOOL_FAULT_POINT", "new-key-written")
+        .args(["rotate", "--repo", GUN]);
+    let crashed = on_server(&stack, &mut cmd).output().expect("runs");
+    assert!(!crashed.status.success(), "the fault point must abort");
+    let journal = trust.join("keytool-journal");
+    let journaled = || std::fs::read_dir(&journal).map_or(0, |d| d.count());
+    assert_eq!(journaled(), 1, "the rotation is journaled");
+
+    // The database is killed, as a crash or an OOM kill would.
+    let (_, db_pid) = stack
+        .pids()
+        .into_iter()
+        .find(|(name, _)| name == "mariadbd")
+        .expect("mariadbd is recorded");
+    ok(Command::new("kill").args(["-KILL", &db_pid.to_string()]));
+    for _ in 0..100 {
+        if !Path::new(&format!("/proc/{db_pid}")).exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let before = interop_tests::snapshot(&trust);
+    let mut cmd = kt(&trust);
+    cmd.args(["rotate", "--resume", "--repo", GUN]);
+    let refused = on_server(&stack, &mut cmd).output().expect("runs");
+    exits(&refused, 5);
+    assert_eq!(
+        interop_tests::snapshot(&trust),
+        before,
+        "no key file moves while the server cannot store anything"
+    );
+    assert_eq!(journaled(), 1, "the rotation stays pending");
+    assert!(
+        trust
+            .join("private")
+            .join(format!("{old_key}.key"))
+            .is_file(),
+        "the old key stays where docker and notary find it"
+    );
+
+    // The database is back (with the rest of the service): the same command completes it.
+    stack.restart();
+    let mut cmd = kt(&trust);
+    cmd.args(["--json", "rotate", "--resume", "--repo", GUN]);
+    let done = json(&ok(on_server(&stack, &mut cmd)));
+    let new_key = done["new_key"].as_str().expect("new key").to_owned();
+    assert_ne!(new_key, old_key);
+    assert_eq!(journaled(), 0, "the journal is closed");
+    let st = status(&stack, &trust);
+    assert_eq!(st["ready"], true, "{st}");
+    assert_eq!(st["expected_targets_keys"][0]["key_id"], new_key.as_str());
+    assert_eq!(
+        notary_targets(&stack, &tmp.path().join("fresh")),
+        ["before-kill"]
+    );
+    notary_publish(&stack, &trust, "after-kill");
+    assert_eq!(
+        notary_targets(&stack, &tmp.path().join("fresher")),
+        ["after-kill", "before-kill"]
+    );
+}

@@ -368,10 +368,12 @@ func (ks *Keystore) Rotate(gun string, opts RotateOptions, pass PassphraseFunc) 
 
 // RenewOptions select what Renew does.
 type RenewOptions struct {
-	// Role is "targets" (the default), "root" or "snapshot". The timestamp, and a snapshot whose
-	// key the server holds, are always renewed by the Notary server itself.
+	// Role is "targets" (the default), "root", "snapshot" or a signer role ("targets/releases",
+	// "targets/alice"). The timestamp, and a snapshot whose key the server holds, are always
+	// renewed by the Notary server itself.
 	Role string
-	// AllRoles renews root, targets and (when its key is local) snapshot; Role is then ignored.
+	// AllRoles renews root, targets, every signer role whose key is local and (when its key is
+	// local) snapshot; Role is then ignored.
 	AllRoles bool
 	// Server is the Notary server the repository is published on (required).
 	Server *Server

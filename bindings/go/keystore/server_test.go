@@ -300,6 +300,19 @@ func TestSignersAndSigningAgainstNotaryServer(t *testing.T) {
 		!reflect.DeepEqual(rotated.Retired, []string{keyID}) || len(rotated.Kept) != 0 || rotated.Resumed {
 		t.Fatalf("SignerRotate report: %+v", rotated)
 	}
+	// A signer renews its own role: targets/releases alone, with its content kept.
+	renewed, err := ks.Renew(gun, keystore.RenewOptions{Role: "targets/releases", Server: server, Expires: 40 * 24 * time.Hour}, pass)
+	if err != nil {
+		t.Fatalf("Renew of a signer role: %v", err)
+	}
+	if len(renewed.Roles) != 2 || renewed.Roles[0].Role != "targets/releases" || !renewed.Roles[0].Requested ||
+		renewed.Roles[0].NewVersion == nil || *renewed.Roles[0].NewVersion != renewed.Roles[0].Version+1 ||
+		renewed.Roles[1].Role != "snapshot" || !renewed.Roles[1].SignedByServer || !renewed.Published {
+		t.Fatalf("Renew report: %+v", renewed)
+	}
+	if list, err = ks.SignerList(gun, server); err != nil || list.ReleasedTags != 1 {
+		t.Fatalf("SignerList after renewing targets/releases: %v %+v", err, list)
+	}
 	var kerr *keystore.Error
 	if _, err := ks.SignerRemove(gun, "alice", false, server, pass); !errors.As(err, &kerr) || kerr.Code != keystore.CodeInvalidArgument {
 		t.Fatalf("removing the last releasing signer must need confirmation: %v", err)
