@@ -118,8 +118,9 @@ type SignOptions struct {
 // SignTag signs tag of repository gun as manifest digest ("sha256:<64 hex>") of size bytes and
 // publishes, as `keytool sign GUN:TAG --digest D --size N`. Unless opts.NoCheck, the registry is
 // asked first: a digest it does not hold, or another size, fails with CodeInvalidArgument and
-// nothing is signed. The result is the JSON object `keytool --json sign` prints (roles,
-// replaced, already, checked_registry, ...).
+// nothing is signed; a registry that asks for a token gets one with the process's DOCKER_CONFIG
+// credentials, and credentials it refuses fail with ErrAuthenticationFailed. The result is the
+// JSON object `keytool --json sign` prints (roles, replaced, already, checked_registry, ...).
 func (ks *Keystore) SignTag(gun, tag, digest string, size uint64, opts SignOptions, server *Server, pass PassphraseFunc) (map[string]interface{}, error) {
 	cgun, ctag, cdigest := cString(gun), cString(tag), cString(digest)
 	csigner, cregistry := cOptString(opts.Signer), cOptString(opts.RegistryURL)
