@@ -324,9 +324,24 @@ impl Stack {
         Stack::start_full(TrustService::Local, false, None, Registry::Token(options))
     }
 
+    /// [`Stack::start_with_token_auth`] plus a docker-registry (plain HTTP) on loopback with
+    /// token authentication, both with the token service of `options` (as Docker Hub: one
+    /// credential, a scope per server).
+    pub fn start_with_token_auth_everywhere(options: &Path) -> Option<Stack> {
+        if !have("docker-registry") {
+            return None;
+        }
+        Stack::start_full(
+            TrustService::Local,
+            false,
+            Some(options),
+            Registry::Token(options),
+        )
+    }
+
     /// `127.0.0.1:<port>` of the stack's docker-registry (started by
-    /// [`Stack::start_with_registry`], [`Stack::start_with_token_auth_and_registry`] or
-    /// [`Stack::start_with_registry_token_auth`]).
+    /// [`Stack::start_with_registry`], [`Stack::start_with_token_auth_and_registry`],
+    /// [`Stack::start_with_registry_token_auth`] or [`Stack::start_with_token_auth_everywhere`]).
     pub fn registry_host(&self) -> String {
         self.env_value("REGISTRY_HOST")
     }

@@ -13,6 +13,10 @@
 //!    anonymously on the public repository (pull only), it fails with exit 5 and pushes
 //!    nothing;
 //! 4. the password appears in no output.
+//!
+//! With the notary-server behind the same token service (as Docker Hub), one credential serves
+//! both: `sign` asks for the Notary server's scopes by GUN and the registry's by path, nothing
+//! else.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -167,18 +171,13 @@ fn refused_by_registry(env: &Env, out: &Output, gun: &str, scope: &str, how: &st
     }
 }
 
-fn asked(issued: &[Issued]) -> Vec<String> {
-    let mut all: Vec<String> = issued.iter().flat_map(|i| i.asked.clone()).collect();
-    all.sort();
-    all.dedup();
-    all
-}
-
-#[test]
-fn registry_checks_and_signature_pushes_use_docker_credentials() {
+/// The issuer (bob may do anything; anonymous users may pull `test/public`) and the stack:
+/// notary-server with token authentication when `notary_too`, else without; docker-registry
+/// with it. `None`: skip (a peer is missing).
+fn start(notary_too: bool) -> Option<Env> {
     if !have("curl") {
         assert!(!peers_required(), "curl is required");
-        return;
+        return None;
     }
     let work = tempfile::tempdir().expect("tmp");
     let issuer = TokenIssuer::start(
@@ -189,22 +188,39 @@ fn registry_checks_and_signature_pushes_use_docker_credentials() {
             public: vec![PUBLIC.into()],
         },
     );
-    let options = work.path().join("registry-auth.json");
+    let options = work.path().join("token-auth.json");
     issuer.server_options(&options);
-    let Some(stack) = Stack::start_with_registry_token_auth(&options) else {
+    let stack = if notary_too {
+        Stack::start_with_token_auth_everywhere(&options)
+    } else {
+        Stack::start_with_registry_token_auth(&options)
+    };
+    let Some(stack) = stack else {
         assert!(
             !peers_required(),
             "notary-server and docker-registry are required"
         );
-        return;
+        return None;
     };
     let host = stack.registry_host();
-    let env = Env {
+    Some(Env {
         issuer,
         stack,
         work,
         host,
-    };
+    })
+}
+
+fn asked(issued: &[Issued]) -> Vec<String> {
+    let mut all: Vec<String> = issued.iter().flat_map(|i| i.asked.clone()).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+#[test]
+fn registry_checks_and_signature_pushes_use_docker_credentials() {
+    let Some(env) = start(false) else { return };
     let trust = env.work.path().join("trust");
     let creds = env.login("credentials", PASSWORD);
     let wrong = env.login("wrong-credentials", WRONG);
@@ -366,4 +382,74 @@ fn registry_checks_and_signature_pushes_use_docker_credentials() {
             format!("repository:{PUBLIC}:pull,push"),
         ]
     );
+}
+
+#[test]
+fn one_credential_for_the_notary_server_and_the_registry() {
+    let Some(env) = start(true) else { return };
+    let trust = env.work.path().join("trust");
+    let creds = env.login("credentials", PASSWORD);
+    let gun = format!("{}/{PRIVATE}", env.host);
+    let (d1, s1) = env.registry(PRIVATE).push_image("v1", "layer of both");
+    exits(&env.keytool(&trust, &creds, &["init", "--repo", &gun]), 0);
+    let from = env.issuer.issued().len();
+    let out = env.keytool(
+        &trust,
+        &creds,
+        &[
+            "sign",
+            &format!("{gun}:v1"),
+            "--digest",
+            &d1,
+            "--size",
+            &s1.to_string(),
+        ],
+    );
+    exits(&out, 0);
+    let issued = env.issued_since(from);
+    assert!(
+        issued.iter().all(|i| i.who == USER && i.status == 200),
+        "{issued:?}"
+    );
+    let scopes = asked(&issued);
+    assert!(
+        scopes.contains(&format!("repository:{PRIVATE}:pull")),
+        "the registry's scope names the path: {scopes:?}"
+    );
+    assert!(
+        scopes
+            .iter()
+            .all(|s| s == &format!("repository:{PRIVATE}:pull")
+                || s.starts_with(&format!("repository:{gun}:"))),
+        "only the repository's scopes: {scopes:?}"
+    );
+    assert!(
+        scopes
+            .iter()
+            .any(|s| s.starts_with(&format!("repository:{gun}:"))),
+        "the Notary server's scope names the GUN: {scopes:?}"
+    );
+    // Anonymous: the Notary server refuses first (exit 5), the registry is not reached.
+    let anonymous = env.docker_config("anonymous", &serde_json::json!({}));
+    let (d2, s2) = env
+        .registry(PRIVATE)
+        .push_image("v2", "second layer of both");
+    let out = env.keytool(
+        &trust,
+        &anonymous,
+        &[
+            "sign",
+            &format!("{gun}:v2"),
+            "--digest",
+            &d2,
+            "--size",
+            &s2.to_string(),
+        ],
+    );
+    exits(&out, 5);
+    let message = json_error(&out)["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains(&env.stack.url), "{message}");
 }
