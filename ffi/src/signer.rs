@@ -227,8 +227,11 @@ pub unsafe extern "C" fn kt_signer_rotate(
 /// when the repository has no signers, else into every signer role this trust directory holds a
 /// key of (with `signer`, NULL for any: only that signer's roles). With `check_registry`, the
 /// registry the GUN names (or `registry_url`, NULL: the GUN's) is asked first; a digest it does
-/// not hold, or another size, fails with `KT_STATUS_INVALID_ARGUMENT` and nothing is signed.
-/// The callback is asked for the signing keys' passphrases.
+/// not hold, or another size, fails with `KT_STATUS_INVALID_ARGUMENT` and nothing is signed; a
+/// registry that asks for a token gets a `pull` token with the docker credentials of the
+/// process's `DOCKER_CONFIG` (else `~/.docker`), as the Notary server does, and credentials it
+/// refuses fail with `KT_STATUS_AUTHENTICATION_FAILED`. The callback is asked for the signing
+/// keys' passphrases.
 /// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`.
 ///
 /// On success `*json_out` receives the JSON report (`gun`, `tag`, `digest`, `size`, `roles`,

@@ -150,8 +150,8 @@ pub(crate) enum Command {
     /// The passphrase vault for machines without an OS keyring
     #[command(subcommand)]
     Vault(cmd::vault::VaultCommand),
-    /// How keytool authenticates to Notary servers that ask for a token (docker's registry
-    /// credentials)
+    /// How keytool authenticates to Notary servers and registries that ask for a token
+    /// (docker's registry credentials)
     #[command(subcommand)]
     Auth(cmd::auth::AuthCommand),
 }

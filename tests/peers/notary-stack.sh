@@ -14,6 +14,7 @@
 #                                 [--db memory|mariadb] [--db-port N]
 #                                 [--trust-dir DIR] [--timeout SECONDS]
 #                                 [--token-auth FILE]
+#                                 [--registry-token-auth FILE]
 #   notary-stack.sh stop WORKDIR
 #   notary-stack.sh restart WORKDIR
 #
@@ -54,6 +55,13 @@
 #                       check is unchanged (the health endpoint needs no
 #                       token); --signer's probe would, so the two do not go
 #                       together.
+#   --registry-token-auth FILE
+#                       token authentication for docker-registry (needs
+#                       --registry-port): FILE is a JSON object, the registry's
+#                       "auth: token" section (realm, service, issuer,
+#                       rootcertbundle), as for --token-auth. Readiness then
+#                       takes the registry's 401 on /v2/ (with its Bearer
+#                       challenge) as the answer of a ready registry.
 #   --timeout SECONDS   readiness deadline (default 20; with --db mariadb the
 #                       database's first initialisation comes on top).
 #
@@ -388,7 +396,8 @@ write_registry_config() {
         "log": {"level": "info", "formatter": "text"},
         "storage": {"filesystem": {"rootdirectory": a[0]}, "delete": {"enabled": True}},
         "http": {"addr": a[1], "secret": a[2]},
-    }' "$WORKDIR/registry-data" "$LOOPBACK:$1" "$(openssl rand -hex 16)"
+        **({"auth": {"token": __import__("json").load(open(a[3]))}} if a[3] else {}),
+    }' "$WORKDIR/registry-data" "$LOOPBACK:$1" "$(openssl rand -hex 16)" "${REGISTRY_TOKEN_AUTH:-}"
 }
 
 # ---------------------------------------------------------------------------
@@ -559,7 +568,10 @@ notary_ready() {
 
 registry_ready() {
     [[ -z $REGISTRY_PORT ]] && return 0
-    [[ $(http_status "http://$LOOPBACK:$REGISTRY_PORT/v2/") == 200 ]]
+    local status
+    status=$(http_status "http://$LOOPBACK:$REGISTRY_PORT/v2/")
+    # With token authentication a ready registry asks for a token.
+    [[ $status == 200 || ( -n $REGISTRY_TOKEN_AUTH && $status == 401 ) ]]
 }
 
 # Succeed if notary-signer (when started) completes a mutual-TLS handshake
@@ -723,6 +735,7 @@ write_client_files() {
         [[ -z $SIGNER_PORT ]] || printf '%s\n' --signer-port "$SIGNER_PORT"
         [[ -z $DB_PORT ]] || printf '%s\n' --db-port "$DB_PORT"
         [[ -z $TOKEN_AUTH ]] || printf '%s\n' --token-auth "$TOKEN_AUTH"
+        [[ -z $REGISTRY_TOKEN_AUTH ]] || printf '%s\n' --registry-token-auth "$REGISTRY_TOKEN_AUTH"
     } >"$WORKDIR/start-args.tmp"
     mv -f "$WORKDIR/start-args.tmp" "$WORKDIR/start-args"
 }
@@ -744,7 +757,7 @@ on_start_exit() {
 cmd_start() {
     local want_port=0 want_registry_port='' want_signer=0 want_signer_port=0 attempt status
     local want_db=memory want_db_port=0
-    TRUST_DIR='' TIMEOUT=20 TOKEN_AUTH=''
+    TRUST_DIR='' TIMEOUT=20 TOKEN_AUTH='' REGISTRY_TOKEN_AUTH=''
     while (($#)); do
         case $1 in
             --port) want_port=${2:?--port needs a value}; shift 2 ;;
@@ -762,6 +775,10 @@ cmd_start() {
             --trust-dir) TRUST_DIR=${2:?--trust-dir needs a value}; shift 2 ;;
             --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
             --token-auth) TOKEN_AUTH=${2:?--token-auth needs a value}; shift 2 ;;
+            --registry-token-auth)
+                REGISTRY_TOKEN_AUTH=${2:?--registry-token-auth needs a value}
+                shift 2
+                ;;
             *) die "unknown option: $1" ;;
         esac
     done
@@ -776,6 +793,12 @@ cmd_start() {
     [[ -z $TOKEN_AUTH ]] || ((want_signer == 0)) || die "--token-auth and --signer do not go together"
     # Absolute, so that a restart from another directory finds it.
     [[ -z $TOKEN_AUTH ]] || TOKEN_AUTH=$(cd "$(dirname "$TOKEN_AUTH")" && pwd)/$(basename "$TOKEN_AUTH")
+    [[ -z $REGISTRY_TOKEN_AUTH || -f $REGISTRY_TOKEN_AUTH ]] \
+        || die "--registry-token-auth: no such file: $REGISTRY_TOKEN_AUTH"
+    [[ -z $REGISTRY_TOKEN_AUTH || -n $want_registry_port ]] \
+        || die "--registry-token-auth needs --registry-port"
+    [[ -z $REGISTRY_TOKEN_AUTH ]] \
+        || REGISTRY_TOKEN_AUTH=$(cd "$(dirname "$REGISTRY_TOKEN_AUTH")" && pwd)/$(basename "$REGISTRY_TOKEN_AUTH")
 
     command -v notary-server >/dev/null || die "notary-server not found (run tests/peers/install-deps.sh)"
     if [[ -n $want_registry_port ]]; then

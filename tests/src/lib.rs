@@ -234,6 +234,17 @@ impl Database {
     }
 }
 
+/// The docker-registry a [`Stack`] starts beside notary-server.
+#[derive(Clone, Copy, Debug)]
+enum Registry<'a> {
+    /// None.
+    None,
+    /// Plain HTTP, no authentication.
+    Open,
+    /// Plain HTTP, token authentication with these `auth: token` options (a JSON file).
+    Token(&'a Path),
+}
+
 /// A notary-server (TLS, memory storage or a private MariaDB) on loopback, stopped on drop.
 pub struct Stack {
     /// The work directory of the stack.
@@ -280,7 +291,7 @@ impl Stack {
     /// [`token::TokenIssuer::server_options`]). Returns `None` (skip) when notary-server is
     /// missing.
     pub fn start_with_token_auth(options: &Path) -> Option<Stack> {
-        Stack::start_full(TrustService::Local, false, Some(options), false)
+        Stack::start_full(TrustService::Local, false, Some(options), Registry::None)
     }
 
     /// The stack (local trust service, memory or `KEYTOOL_STACK_DB`) plus a docker-registry
@@ -290,7 +301,7 @@ impl Stack {
         if !have("docker-registry") {
             return None;
         }
-        Stack::start_full(TrustService::Local, false, None, true)
+        Stack::start_full(TrustService::Local, false, None, Registry::Open)
     }
 
     /// [`Stack::start_with_token_auth`] plus a docker-registry (plain HTTP, no authentication)
@@ -299,24 +310,51 @@ impl Stack {
         if !have("docker-registry") {
             return None;
         }
-        Stack::start_full(TrustService::Local, false, Some(options), true)
+        Stack::start_full(TrustService::Local, false, Some(options), Registry::Open)
+    }
+
+    /// The stack (local trust service, memory or `KEYTOOL_STACK_DB`; no authentication) plus a
+    /// docker-registry (plain HTTP) on loopback with token authentication: `options` is the JSON
+    /// of the registry's `auth: token` section ([`token::TokenIssuer::server_options`] writes
+    /// it). Returns `None` (skip) when notary-server or docker-registry is missing.
+    pub fn start_with_registry_token_auth(options: &Path) -> Option<Stack> {
+        if !have("docker-registry") {
+            return None;
+        }
+        Stack::start_full(TrustService::Local, false, None, Registry::Token(options))
+    }
+
+    /// [`Stack::start_with_token_auth`] plus a docker-registry (plain HTTP) on loopback with
+    /// token authentication, both with the token service of `options` (as Docker Hub: one
+    /// credential, a scope per server).
+    pub fn start_with_token_auth_everywhere(options: &Path) -> Option<Stack> {
+        if !have("docker-registry") {
+            return None;
+        }
+        Stack::start_full(
+            TrustService::Local,
+            false,
+            Some(options),
+            Registry::Token(options),
+        )
     }
 
     /// `127.0.0.1:<port>` of the stack's docker-registry (started by
-    /// [`Stack::start_with_registry`] or [`Stack::start_with_token_auth_and_registry`]).
+    /// [`Stack::start_with_registry`], [`Stack::start_with_token_auth_and_registry`],
+    /// [`Stack::start_with_registry_token_auth`] or [`Stack::start_with_token_auth_everywhere`]).
     pub fn registry_host(&self) -> String {
         self.env_value("REGISTRY_HOST")
     }
 
     fn start_with(trust_service: TrustService, database: bool) -> Option<Stack> {
-        Stack::start_full(trust_service, database, None, false)
+        Stack::start_full(trust_service, database, None, Registry::None)
     }
 
     fn start_full(
         trust_service: TrustService,
         database: bool,
         token_auth: Option<&Path>,
-        registry: bool,
+        registry: Registry<'_>,
     ) -> Option<Stack> {
         // KEYTOOL_STACK_DB=mariadb runs every suite's stacks in the production shape: on the
         // database, with notary-signer as the trust service (CI runs the publish and rotate
@@ -356,8 +394,15 @@ impl Stack {
         if let Some(options) = token_auth {
             cmd.arg("--token-auth").arg(options);
         }
-        if registry {
-            cmd.args(["--registry-port", "0"]);
+        match registry {
+            Registry::None => {}
+            Registry::Open => {
+                cmd.args(["--registry-port", "0"]);
+            }
+            Registry::Token(options) => {
+                cmd.args(["--registry-port", "0", "--registry-token-auth"])
+                    .arg(options);
+            }
         }
         ok(&mut cmd);
         stack.read_env();

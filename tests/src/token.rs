@@ -94,7 +94,8 @@ impl TokenIssuer {
         }
     }
 
-    /// Writes the options of notary-server's `auth` section (type token) to `path`.
+    /// Writes the options of notary-server's `auth` section (type token) to `path`; the same
+    /// object is docker-registry's `auth: token` section.
     pub fn server_options(&self, path: &Path) {
         let options = serde_json::json!({
             "realm": self.realm,

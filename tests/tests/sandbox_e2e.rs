@@ -708,10 +708,10 @@ fn sandbox_push_pull_tamper_rotate() {
         format!("{gun}:alice"),
         format!("{gun}@{digest2}"),
     ] {
-        sigstore_judge::sigstore_verifies(&image, &pem)
+        sigstore_judge::sigstore_verifies(&image, &pem, None)
             .unwrap_or_else(|e| panic!("sigstore-rs refuses migrated {image}: {e}"));
         assert!(
-            sigstore_judge::sigstore_verifies(&image, other_pem.as_bytes()).is_err(),
+            sigstore_judge::sigstore_verifies(&image, other_pem.as_bytes(), None).is_err(),
             "sigstore-rs accepts {image} against another key"
         );
     }

@@ -16,16 +16,17 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use interop_tests::{Fake, Stack, have, keytool, peers_required, stdout};
-use sha2::Digest as _;
 
+#[path = "support/registry.rs"]
+mod registry;
 #[path = "support/sigstore_judge.rs"]
 mod sigstore_judge;
+use registry::{Registry, digest};
 use sigstore_judge::{expected, outcomes, sigstore_verifies};
 
 const ROOT_PW: &str = "migrate-root-canary-3391";
 const REPO_PW: &str = "migrate-repo-canary-8812";
 const SIGSTORE_PW: &str = "migrate-sigstore-canary-2045";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn kt(trust: &Path) -> Command {
     let mut cmd = keytool(trust);
@@ -57,129 +58,6 @@ fn json(out: &Output) -> serde_json::Value {
     })
 }
 
-fn digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex(&sha2::Sha256::digest(bytes)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The registry over plain HTTP, by curl (independent of keytool's registry code).
-struct Registry {
-    base: String,
-    repo: String,
-    dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn curl(&self, args: &[&str]) -> String {
-        let out = Command::new("curl")
-            .args(["-sS", "--fail", "--noproxy", "*"])
-            .args(args)
-            .output()
-            .expect("curl runs");
-        assert!(
-            out.status.success(),
-            "curl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout(&out)
-    }
-
-    fn put_blob(&self, bytes: &[u8]) -> String {
-        let d = digest(bytes);
-        let file = self.dir.path().join(d.replace(':', "-"));
-        std::fs::write(&file, bytes).expect("write blob");
-        let headers = self.curl(&[
-            "-X",
-            "POST",
-            "-D",
-            "-",
-            "-o",
-            "/dev/null",
-            &format!("{}/v2/{}/blobs/uploads/", self.base, self.repo),
-        ]);
-        let location = headers
-            .lines()
-            .find_map(|l| {
-                l.split_once(':')
-                    .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
-                    .map(|(_, v)| v.trim().to_owned())
-            })
-            .expect("upload location");
-        let url = if location.starts_with('/') {
-            format!("{}{location}", self.base)
-        } else {
-            location
-        };
-        let sep = if url.contains('?') { '&' } else { '?' };
-        self.curl(&[
-            "-X",
-            "PUT",
-            "-H",
-            "Content-Type: application/octet-stream",
-            "--data-binary",
-            &format!("@{}", file.display()),
-            &format!("{url}{sep}digest={d}"),
-        ]);
-        d
-    }
-
-    /// Pushes a one-layer image tagged `tag`; returns its manifest's digest and size.
-    fn push_image(&self, tag: &str, content: &str) -> (String, u64) {
-        let layer = content.as_bytes();
-        let layer_digest = self.put_blob(layer);
-        let config = format!(
-            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{layer_digest}"]}},"config":{{}}}}"#
-        );
-        let config_digest = self.put_blob(config.as_bytes());
-        let manifest = format!(
-            r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","size":{},"digest":"{config_digest}"}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","size":{},"digest":"{layer_digest}"}}]}}"#,
-            config.len(),
-            layer.len()
-        );
-        self.put_manifest(tag, manifest.as_bytes());
-        (digest(manifest.as_bytes()), manifest.len() as u64)
-    }
-
-    fn put_manifest(&self, tag: &str, manifest: &[u8]) {
-        let file = self.dir.path().join(format!("manifest-{tag}"));
-        std::fs::write(&file, manifest).expect("write manifest");
-        self.curl(&[
-            "-X",
-            "PUT",
-            "-H",
-            &format!("Content-Type: {OCI_MANIFEST}"),
-            "--data-binary",
-            &format!("@{}", file.display()),
-            &format!("{}/v2/{}/manifests/{tag}", self.base, self.repo),
-        ]);
-    }
-
-    /// The layers of the signature manifest of `digest`, or none.
-    fn signature_layers(&self, digest: &str) -> Vec<serde_json::Value> {
-        let out = Command::new("curl")
-            .args([
-                "-sS",
-                "--noproxy",
-                "*",
-                "-H",
-                &format!("Accept: {OCI_MANIFEST}"),
-            ])
-            .arg(format!(
-                "{}/v2/{}/manifests/{}.sig",
-                self.base,
-                self.repo,
-                digest.replace(':', "-")
-            ))
-            .output()
-            .expect("curl runs");
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        v["layers"].as_array().cloned().unwrap_or_default()
-    }
-}
-
 #[test]
 fn migrated_tags_verify_in_sigstore_rs() {
     if !(have("curl") && have("openssl")) {
@@ -195,11 +73,7 @@ fn migrated_tags_verify_in_sigstore_rs() {
     };
     let host = stack.registry_host();
     let gun = format!("{host}/test/migrate");
-    let registry = Registry {
-        base: format!("http://{host}"),
-        repo: "test/migrate".into(),
-        dir: tempfile::tempdir().expect("tmp"),
-    };
+    let registry = Registry::new(&host, "test/migrate", None);
     let work = tempfile::tempdir().expect("tmp");
     let trust = work.path().join("trust");
 
@@ -356,18 +230,18 @@ fn migrated_tags_verify_in_sigstore_rs() {
     );
     let pem = std::fs::read(&public).expect("public key written");
     for tag in ["v1", "v2"] {
-        let layers = sigstore_verifies(&format!("{gun}:{tag}"), &pem)
+        let layers = sigstore_verifies(&format!("{gun}:{tag}"), &pem, None)
             .unwrap_or_else(|e| panic!("sigstore-rs refuses migrated {tag}: {e}"));
         assert_eq!(layers, 1, "{tag}");
     }
     assert!(
-        sigstore_verifies(&format!("{gun}:v3"), &pem).is_err(),
+        sigstore_verifies(&format!("{gun}:v3"), &pem, None).is_err(),
         "sigstore-rs accepts v3, which was never signed"
     );
     let other = keystore::key::PrivateKey::generate_ecdsa().expect("key");
     let other_pem = keystore::key::interchange::public_pem(other.public());
     assert!(
-        sigstore_verifies(&format!("{gun}:v1"), other_pem.as_bytes()).is_err(),
+        sigstore_verifies(&format!("{gun}:v1"), other_pem.as_bytes(), None).is_err(),
         "sigstore-rs accepts v1 against a key that never signed it"
     );
 
@@ -413,7 +287,7 @@ fn migrated_tags_verify_in_sigstore_rs() {
     assert_eq!(registry.signature_layers(&d1).len(), 2);
     let second_pem = std::fs::read(&second_pub).expect("public key");
     for key in [&pem, &second_pem] {
-        sigstore_verifies(&format!("{gun}:v1"), key)
+        sigstore_verifies(&format!("{gun}:v1"), key, None)
             .unwrap_or_else(|e| panic!("sigstore-rs refuses v1 after a second signature: {e}"));
     }
 }

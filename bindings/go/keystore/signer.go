@@ -292,7 +292,8 @@ type SignOptions struct {
 // SignTag signs tag of repository gun as manifest digest ("sha256:<64 hex>") of size bytes and
 // publishes, as `keytool sign GUN:TAG --digest D --size N`. Unless opts.NoCheck, the registry is
 // asked first: a digest it does not hold, or another size, fails with CodeInvalidArgument and
-// nothing is signed. server is required.
+// nothing is signed; a registry that asks for a token gets one with the process's DOCKER_CONFIG
+// credentials, and credentials it refuses fail with ErrAuthenticationFailed. server is required.
 func (ks *Keystore) SignTag(gun, tag, digest string, size uint64, opts SignOptions, server *Server, pass PassphraseFunc) (*SignedTag, error) {
 	curl, cca, err := requiredServer(server, "SignTag")
 	if err != nil {

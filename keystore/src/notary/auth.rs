@@ -1,11 +1,15 @@
-//! Token authentication, as docker and notary speak it to a Notary server (the registry's token
-//! protocol): a `401` names a token service in `WWW-Authenticate: Bearer realm=…,service=…,
-//! scope=…`; the client asks that realm for a token for exactly the scope the request needs
-//! (`repository:<gun>:pull` to read, `repository:<gun>:pull,push` to write, plus any further
-//! action the server's challenge names for the same repository), with the registry credentials
-//! of [`super::credentials`] when there are any, and retries the request once with
+//! Token authentication, as docker and notary speak it to a Notary server and to a registry (the
+//! registry's token protocol): a `401` names a token service in `WWW-Authenticate: Bearer
+//! realm=…,service=…,scope=…`; the client asks that realm for a token for exactly the scope the
+//! request needs (`repository:<name>:pull` to read, `repository:<name>:pull,push` to write, plus
+//! any further action the server's challenge names for the same repository), with the registry
+//! credentials of [`super::credentials`] when there are any, and retries the request once with
 //! `Authorization: Bearer <token>`. A second refusal is an [`Error::Authentication`] naming the
-//! repository and the scope; never a loop.
+//! server, the repository, the scope and where the credential came from; never a loop.
+//!
+//! The repository name is the server's: a Notary server names a repository by its GUN
+//! (`registry.example.com/app`), a registry by its path (`app`, see [`crate::registry`]). Both
+//! take the credential docker files under the GUN's registry ([`super::credentials::registry_of`]).
 //!
 //! Rules for the realm: HTTPS, trusted with the same CA as the server; plain HTTP only when the
 //! realm's host is loopback. The realm may be on another host than the server (docker's rule
@@ -27,7 +31,6 @@ use zeroize::Zeroizing;
 
 use super::credentials::{self, Credential};
 use crate::error::{Error, Result};
-use crate::ids::Gun;
 
 /// Largest answer of a token service read (tokens of real registries are a few KiB).
 pub(super) const MAX_TOKEN_ANSWER: usize = 256 * 1024;
@@ -154,14 +157,14 @@ fn parse_params(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The scope a request needs: `pull`, plus `push` to write, plus the actions the server's
+/// The scope a request about `repository` (the server's name for it) needs: `pull`, plus `push` to write, plus the actions the server's
 /// challenge asks for on the same repository (e.g. notary's `*` to rotate a server key).
-pub(super) fn scope_for(gun: &Gun, write: bool, challenge: Option<&str>) -> String {
+pub(crate) fn scope_for(repository: &str, write: bool, challenge: Option<&str>) -> String {
     let mut actions: Vec<String> = vec!["pull".into()];
     if write {
         actions.push("push".into());
     }
-    let prefix = format!("repository:{gun}:");
+    let prefix = format!("repository:{repository}:");
     for part in challenge.unwrap_or("").split(' ') {
         if let Some(asked) = part.strip_prefix(&prefix) {
             for action in asked.split(',') {
@@ -214,9 +217,30 @@ fn encode(text: &str) -> String {
     out
 }
 
+/// What a request is sent to and about: the server named in errors, the registry whose
+/// credential answers a challenge, the repository named in the scope, and the access asked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Access<'a> {
+    /// The server's base URL (`https://notary.example.com`, `http://127.0.0.1:5000`).
+    pub(crate) server: &'a str,
+    /// The key docker files the credential under: the registry host, or
+    /// [`super::credentials::DOCKER_HUB`] ([`super::credentials::registry_of`]).
+    pub(crate) registry: &'a str,
+    /// The repository (GUN), as errors name it.
+    pub(crate) gun: &'a str,
+    /// The repository as the server names it in scopes (a Notary server: the GUN; a registry:
+    /// the repository path).
+    pub(crate) repository: &'a str,
+    /// `push` as well as `pull`.
+    pub(crate) write: bool,
+}
+
+/// An answer of a server.
+pub(crate) type Response = ureq::http::Response<ureq::Body>;
+
 /// The token state of a client: where credentials come from, the credentials found (once per
 /// registry) and the tokens obtained (per scope), for the life of the client.
-pub(super) struct Auth {
+pub(crate) struct Auth {
     /// docker's configuration directory; `None`: always anonymous.
     config_dir: Option<PathBuf>,
     tls: TlsConfig,
@@ -233,7 +257,9 @@ pub(super) struct Obtained {
 }
 
 impl Auth {
-    pub(super) fn new(tls: TlsConfig, timeouts: (Duration, Duration)) -> Self {
+    /// Token state asking realms with `tls` (the server's trust) and `timeouts` (connect,
+    /// whole request); anonymous until [`Auth::set_config_dir`].
+    pub(crate) fn new(tls: TlsConfig, timeouts: (Duration, Duration)) -> Self {
         Auth {
             config_dir: None,
             tls,
@@ -243,9 +269,15 @@ impl Auth {
         }
     }
 
-    pub(super) fn set_config_dir(&mut self, dir: Option<PathBuf>) {
+    /// Takes credentials from docker's configuration directory `dir` (`None`: anonymous).
+    pub(crate) fn set_config_dir(&mut self, dir: Option<PathBuf>) {
         self.config_dir = dir;
         self.credentials = Mutex::new(HashMap::new());
+    }
+
+    /// docker's configuration directory the credentials come from, if any.
+    pub(crate) fn config_dir(&self) -> Option<&std::path::Path> {
+        self.config_dir.as_deref()
     }
 
     /// A cached token for `scope` that is still valid.
@@ -255,39 +287,97 @@ impl Auth {
         (Instant::now() < *until).then(|| token.clone())
     }
 
-    fn credential(&self, gun: &Gun) -> Result<Option<std::sync::Arc<Credential>>> {
+    fn credential(&self, registry: &str) -> Result<Option<std::sync::Arc<Credential>>> {
         let Some(dir) = &self.config_dir else {
             return Ok(None);
         };
-        let registry = credentials::registry_of(gun);
         if let Some(found) = self
             .credentials
             .lock()
             .ok()
-            .and_then(|c| c.get(&registry).cloned())
+            .and_then(|c| c.get(registry).cloned())
         {
             return Ok(found);
         }
-        let found = credentials::lookup(&registry, dir)?.map(std::sync::Arc::new);
+        let found = credentials::lookup(registry, dir)?.map(std::sync::Arc::new);
         if let Ok(mut c) = self.credentials.lock() {
-            c.insert(registry, found.clone());
+            c.insert(registry.to_owned(), found.clone());
         }
         Ok(found)
     }
 
-    /// Asks the challenge's realm for a token for `scope` (credentials of `gun`'s registry, or
-    /// anonymously), caches it under `cache_key` and returns it.
+    /// Sends a request for `access` (`request` makes it, with a bearer token or none; `network`
+    /// words a transport failure). A `401` with a token challenge is answered once: a token for
+    /// the scope (`pull`, and `push` when writing, plus what the challenge asks on the same
+    /// repository) is fetched, or reused while valid, and the request is sent again; a second
+    /// refusal (401 or 403) is [`Error::Authentication`].
+    pub(crate) fn send(
+        &self,
+        access: &Access<'_>,
+        request: impl Fn(Option<&str>) -> std::result::Result<Response, ureq::Error>,
+        network: impl Fn(ureq::Error) -> Error,
+    ) -> Result<Response> {
+        let key = scope_for(access.repository, access.write, None);
+        let cached = self.cached(&key);
+        let response = request(cached.as_deref().map(String::as_str)).map_err(&network)?;
+        if response.status().as_u16() != 401 {
+            return Ok(response);
+        }
+        let values: Vec<String> = response
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .take(16)
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        drop(response);
+        let challenge = bearer_challenge(values.iter().map(String::as_str)).map_err(|asked| {
+            Error::Authentication {
+                url: access.server.to_owned(),
+                repository: access.gun.to_owned(),
+                scope: key.clone(),
+                reason: match asked {
+                    Some(schemes) => format!(
+                        "the server asks for authentication (HTTP 401, {schemes}) but names no Bearer token service, the only kind keytool answers"
+                    ),
+                    None => "the server asks for authentication (HTTP 401) without a WWW-Authenticate challenge".to_owned(),
+                },
+            }
+        })?;
+        if cached.is_some() {
+            self.forget(&key);
+        }
+        let scope = scope_for(access.repository, access.write, challenge.scope.as_deref());
+        let obtained = self.fetch(access, &challenge, &scope, &key)?;
+        let response = request(Some(obtained.token.as_str())).map_err(&network)?;
+        let status = response.status().as_u16();
+        if status == 401 || status == 403 {
+            self.forget(&key);
+            return Err(Error::Authentication {
+                url: access.server.to_owned(),
+                repository: access.gun.to_owned(),
+                scope,
+                reason: format!(
+                    "the server refused the token obtained {} (HTTP {status}): these credentials lack this access to the repository",
+                    obtained.how
+                ),
+            });
+        }
+        Ok(response)
+    }
+
+    /// Asks the challenge's realm for a token for `scope` (with the credential of
+    /// `access.registry`, or anonymously), caches it under `cache_key` and returns it.
     pub(super) fn fetch(
         &self,
-        server: &str,
-        gun: &Gun,
+        access: &Access<'_>,
         challenge: &Challenge,
         scope: &str,
         cache_key: &str,
     ) -> Result<Obtained> {
         let fail = |reason: String| Error::Authentication {
-            url: server.to_owned(),
-            repository: gun.to_string(),
+            url: access.server.to_owned(),
+            repository: access.gun.to_owned(),
             scope: scope.to_owned(),
             reason,
         };
@@ -314,15 +404,16 @@ impl Auth {
                 "the server names a token service that is not an https:// URL: {shown:?}"
             )));
         }
-        let credential = self.credential(gun).map_err(|e| match e {
+        let credential = self.credential(access.registry).map_err(|e| match e {
             Error::Authentication { reason, .. } => fail(reason),
             e => e,
         })?;
         let how = match &credential {
             Some(c) => format!("with the credential from {}", c.origin),
-            None => {
-                "anonymously (no credential for this registry in docker's configuration)".to_owned()
-            }
+            None => format!(
+                "anonymously (no credential for {} in docker's configuration)",
+                access.registry
+            ),
         };
         let mut query = Vec::new();
         if let Some(service) = &challenge.service {
@@ -501,23 +592,20 @@ mod tests {
 
     #[test]
     fn scopes() {
-        let gun: Gun = "r.example/a/b".parse().expect("gun");
+        let gun = "r.example/a/b";
+        assert_eq!(scope_for(gun, false, None), "repository:r.example/a/b:pull");
         assert_eq!(
-            scope_for(&gun, false, None),
-            "repository:r.example/a/b:pull"
-        );
-        assert_eq!(
-            scope_for(&gun, true, None),
+            scope_for(gun, true, None),
             "repository:r.example/a/b:pull,push"
         );
         assert_eq!(
-            scope_for(&gun, true, Some("repository:r.example/a/b:*")),
+            scope_for(gun, true, Some("repository:r.example/a/b:*")),
             "repository:r.example/a/b:pull,push,*"
         );
         // Actions on another repository are never asked for.
         assert_eq!(
             scope_for(
-                &gun,
+                gun,
                 false,
                 Some("repository:other/x:push repository:r.example/a/b:pull")
             ),
@@ -569,14 +657,20 @@ mod tests {
             TlsConfig::builder().build(),
             (Duration::from_secs(2), Duration::from_secs(3)),
         );
-        let gun: Gun = "r.example/a".parse().expect("gun");
         let challenge = Challenge {
             realm: realm.to_owned(),
             service: Some("svc".into()),
             scope: None,
         };
-        let scope = scope_for(&gun, false, None);
-        let got = auth.fetch("https://127.0.0.1:1", &gun, &challenge, &scope, &scope);
+        let scope = scope_for("r.example/a", false, None);
+        let access = Access {
+            server: "https://127.0.0.1:1",
+            registry: "r.example",
+            gun: "r.example/a",
+            repository: "r.example/a",
+            write: false,
+        };
+        let got = auth.fetch(&access, &challenge, &scope, &scope);
         if got.is_ok() {
             assert!(auth.cached(&scope).is_some(), "the token is cached");
         }

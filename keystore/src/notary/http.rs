@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
-use super::auth::{Auth, bearer_challenge, scope_for};
-use super::{NotaryClient, host_port};
+use super::auth::{Access, Auth, Response};
+use super::{NotaryClient, credentials, host_port};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::tuf::pinning::TrustPinning;
@@ -31,9 +31,6 @@ pub(super) struct Transport {
     /// Token authentication: credentials and tokens of this client's life.
     auth: Auth,
 }
-
-/// An answer of the server.
-type Response = ureq::http::Response<ureq::Body>;
 
 impl NotaryClient {
     /// A client of the server at `url` (`https://host[:port]`), trusting `ca` when given (a PEM
@@ -119,10 +116,14 @@ impl NotaryClient {
         self
     }
 
-    /// Sends a request about `gun` (`request` makes it, with a bearer token or none). A `401`
-    /// with a token challenge is answered once: a token for the scope (`pull`, and `push` when
-    /// `write`) is fetched, or reused while valid, and the request is sent again; a second
-    /// refusal is [`Error::Authentication`].
+    /// docker's configuration directory this client takes registry credentials from, if any
+    /// (the registry a repository's images live in is asked with the same credentials).
+    pub(crate) fn docker_config(&self) -> Option<&Path> {
+        self.transport.auth.config_dir()
+    }
+
+    /// Sends a request about `gun` (`request` makes it, with a bearer token or none), answering a
+    /// token challenge with the credential of the GUN's registry: see [`Auth::send`].
     fn send(
         &self,
         gun: &Gun,
@@ -130,55 +131,17 @@ impl NotaryClient {
         url: &str,
         request: impl Fn(Option<&str>) -> std::result::Result<Response, ureq::Error>,
     ) -> Result<Response> {
-        let auth = &self.transport.auth;
-        let key = scope_for(gun, write, None);
-        let cached = auth.cached(&key);
-        let response =
-            request(cached.as_deref().map(String::as_str)).map_err(|e| self.network(url, e))?;
-        if response.status().as_u16() != 401 {
-            return Ok(response);
-        }
-        let values: Vec<String> = response
-            .headers()
-            .get_all("www-authenticate")
-            .iter()
-            .take(16)
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        drop(response);
-        let challenge = bearer_challenge(values.iter().map(String::as_str)).map_err(|asked| {
-            Error::Authentication {
-                url: self.base.clone(),
-                repository: gun.to_string(),
-                scope: key.clone(),
-                reason: match asked {
-                    Some(schemes) => format!(
-                        "the server asks for authentication (HTTP 401, {schemes}) but names no Bearer token service, the only kind docker and notary use"
-                    ),
-                    None => "the server asks for authentication (HTTP 401) without a WWW-Authenticate challenge".to_owned(),
-                },
-            }
-        })?;
-        if cached.is_some() {
-            auth.forget(&key);
-        }
-        let scope = scope_for(gun, write, challenge.scope.as_deref());
-        let obtained = auth.fetch(&self.base, gun, &challenge, &scope, &key)?;
-        let response = request(Some(obtained.token.as_str())).map_err(|e| self.network(url, e))?;
-        let status = response.status().as_u16();
-        if status == 401 || status == 403 {
-            auth.forget(&key);
-            return Err(Error::Authentication {
-                url: self.base.clone(),
-                repository: gun.to_string(),
-                scope,
-                reason: format!(
-                    "the server refused the token obtained {} (HTTP {status}): these credentials lack this access to the repository",
-                    obtained.how
-                ),
-            });
-        }
-        Ok(response)
+        let registry = credentials::registry_of(gun);
+        let access = Access {
+            server: &self.base,
+            registry: &registry,
+            gun: gun.as_str(),
+            repository: gun.as_str(),
+            write,
+        };
+        self.transport
+            .auth
+            .send(&access, request, |e| self.network(url, e))
     }
 
     /// A transport failure of the request for `url`, in words that say what was being waited

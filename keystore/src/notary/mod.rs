@@ -14,7 +14,7 @@ use crate::tuf::TufKey;
 pub use crate::tuf::pinning::TrustPinning;
 
 #[cfg(feature = "notary-client")]
-mod auth;
+pub(crate) mod auth;
 pub mod credentials;
 #[cfg(not(feature = "notary-client"))]
 mod disabled;

@@ -28,9 +28,11 @@ use crate::tuf::schema::{Extra, FileMeta, is_signer_role};
 #[derive(Clone, Copy, Debug)]
 pub enum RegistryCheck<'a> {
     /// Ask the registry the GUN names (or the given base URL, e.g. `http://127.0.0.1:5000`
-    /// for a registry whose name only containers resolve).
+    /// for a registry whose name only containers resolve). A registry that asks for a token
+    /// gets one for `pull` with the docker credentials the Notary client was given
+    /// ([`NotaryClient::with_docker_credentials`]).
     Registry(Option<&'a str>),
-    /// Sign without asking (the manifest is not pushed yet, or the registry needs credentials).
+    /// Sign without asking (the manifest is not pushed yet, or the registry cannot be reached).
     Skip,
 }
 
@@ -103,7 +105,7 @@ pub fn sign(
         RegistryCheck::Skip => None,
         RegistryCheck::Registry(base) => {
             let (url, _) = registry::locate(gun, base)?;
-            match registry::manifest(gun, digest, base)? {
+            match registry::manifest(server, gun, digest, base)? {
                 Manifest::Absent => {
                     return Err(Error::InvalidArgument {
                         what: Argument::Digest,

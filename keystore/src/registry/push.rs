@@ -1,10 +1,12 @@
-//! Writing to a registry over the distribution API (anonymously): blobs (monolithic upload,
-//! `POST` then `PUT ?digest=`), manifests by tag, and reading a manifest back. What
-//! `migrate sigstore` needs to attach signatures, with no docker daemon.
+//! Writing to a registry over the distribution API: blobs (monolithic upload, `POST` then
+//! `PUT ?digest=`), manifests by tag, and reading a manifest back. What `migrate sigstore` needs
+//! to attach signatures, with no docker daemon. Reads ask for a `pull` token, writes for
+//! `pull,push` when the registry asks for a token (see [`super`]).
 
 use sha2::{Digest as _, Sha256};
 
-use crate::error::{Error, Result};
+use super::{Repository, with_token};
+use crate::error::Result;
 
 /// The OCI image manifest media type (what cosign writes for signature images).
 pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -16,56 +18,21 @@ const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.manifest.v1+json, appl
 /// Most bytes read of a manifest (the distribution spec's own limit is 4 MiB).
 const MAX_MANIFEST: u64 = 4 << 20;
 
-/// One repository of one registry.
-pub(crate) struct Repository {
-    agent: ureq::Agent,
-    base: String,
-    path: String,
-}
-
 /// `sha256:<hex>` of `bytes`.
 pub(crate) fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 impl Repository {
-    /// The repository `path` at registry `base` (`http[s]://host[:port]`).
-    pub(crate) fn new(base: String, path: String) -> Self {
-        Repository {
-            agent: super::agent(&base),
-            base,
-            path,
-        }
-    }
-
-    fn failed(&self, action: String, reason: String) -> Error {
-        Error::Target {
-            target: format!("registry {}", self.base),
-            action,
-            reason,
-        }
-    }
-
-    fn status_reason(status: u16) -> String {
-        match status {
-            401 | 403 => format!(
-                "the registry answered HTTP {status}: it asks for credentials, which keytool does \
-                 not send to registries yet"
-            ),
-            _ => format!("the registry answered HTTP {status}"),
-        }
-    }
-
     /// The manifest tagged `tag`, if there is one.
     pub(crate) fn manifest_by_tag(&self, tag: &str) -> Result<Option<Vec<u8>>> {
         let url = format!("{}/v2/{}/manifests/{tag}", self.base, self.path);
         let action = || format!("read manifest {tag} of {}", self.path);
-        let mut response = self
-            .agent
-            .get(&url)
-            .header("Accept", ACCEPT_MANIFESTS)
-            .call()
-            .map_err(|e| self.failed(action(), e.to_string()))?;
+        let mut response = self.send(false, &action, |agent, token| {
+            with_token(agent.get(&url), token)
+                .header("Accept", ACCEPT_MANIFESTS)
+                .call()
+        })?;
         match response.status().as_u16() {
             200 => {
                 let body = response
@@ -77,7 +44,7 @@ impl Repository {
                 Ok(Some(body))
             }
             404 => Ok(None),
-            status => Err(self.failed(action(), Self::status_reason(status))),
+            status => Err(self.failed(action(), refused(status))),
         }
     }
 
@@ -85,21 +52,19 @@ impl Repository {
     pub(crate) fn put_blob(&self, bytes: &[u8]) -> Result<String> {
         let digest = digest(bytes);
         let action = || format!("upload blob {digest} to {}", self.path);
-        let head = self
-            .agent
-            .head(format!("{}/v2/{}/blobs/{digest}", self.base, self.path))
-            .call()
-            .map_err(|e| self.failed(action(), e.to_string()))?;
+        let blob = format!("{}/v2/{}/blobs/{digest}", self.base, self.path);
+        let head = self.send(true, &action, |agent, token| {
+            with_token(agent.head(&blob), token).call()
+        })?;
         if head.status().as_u16() == 200 {
             return Ok(digest);
         }
-        let start = self
-            .agent
-            .post(format!("{}/v2/{}/blobs/uploads/", self.base, self.path))
-            .send_empty()
-            .map_err(|e| self.failed(action(), e.to_string()))?;
+        let uploads = format!("{}/v2/{}/blobs/uploads/", self.base, self.path);
+        let start = self.send(true, &action, |agent, token| {
+            with_token(agent.post(&uploads), token).send_empty()
+        })?;
         if start.status().as_u16() != 202 {
-            return Err(self.failed(action(), Self::status_reason(start.status().as_u16())));
+            return Err(self.failed(action(), refused(start.status().as_u16())));
         }
         let location = start
             .headers()
@@ -116,30 +81,34 @@ impl Repository {
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str("digest=");
         url.push_str(&digest);
-        let done = self
-            .agent
-            .put(&url)
-            .header("Content-Type", "application/octet-stream")
-            .send(bytes)
-            .map_err(|e| self.failed(action(), e.to_string()))?;
+        let done = self.send(true, &action, |agent, token| {
+            with_token(agent.put(&url), token)
+                .header("Content-Type", "application/octet-stream")
+                .send(bytes)
+        })?;
         match done.status().as_u16() {
             201 | 204 => Ok(digest),
-            status => Err(self.failed(action(), Self::status_reason(status))),
+            status => Err(self.failed(action(), refused(status))),
         }
     }
 
     /// Puts `manifest` (an OCI image manifest) under `tag`.
     pub(crate) fn put_manifest(&self, tag: &str, manifest: &[u8]) -> Result<()> {
         let action = || format!("put manifest {tag} of {}", self.path);
-        let done = self
-            .agent
-            .put(format!("{}/v2/{}/manifests/{tag}", self.base, self.path))
-            .header("Content-Type", OCI_MANIFEST)
-            .send(manifest)
-            .map_err(|e| self.failed(action(), e.to_string()))?;
+        let url = format!("{}/v2/{}/manifests/{tag}", self.base, self.path);
+        let done = self.send(true, &action, |agent, token| {
+            with_token(agent.put(&url), token)
+                .header("Content-Type", OCI_MANIFEST)
+                .send(manifest)
+        })?;
         match done.status().as_u16() {
             201 | 200 => Ok(()),
-            status => Err(self.failed(action(), Self::status_reason(status))),
+            status => Err(self.failed(action(), refused(status))),
         }
     }
+}
+
+/// Why an answer is not the one hoped for.
+fn refused(status: u16) -> String {
+    format!("the registry answered HTTP {status}")
 }

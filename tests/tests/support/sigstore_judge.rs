@@ -6,8 +6,17 @@ use sigstore::cosign::{ClientBuilder, CosignCapabilities, verify_constraints};
 use sigstore::registry::{Auth, ClientConfig, ClientProtocol, OciReference};
 
 /// What sigstore-rs says of `image` (a tag of the registry) against the public key `pem`: the
-/// number of signature layers when a layer verifies with the key, else why not.
-pub(crate) fn sigstore_verifies(image: &str, pem: &[u8]) -> Result<usize, String> {
+/// number of signature layers when a layer verifies with the key, else why not. `login` (user,
+/// password) is what sigstore-rs gives a registry that asks for a token; `None`: anonymous.
+pub(crate) fn sigstore_verifies(
+    image: &str,
+    pem: &[u8],
+    login: Option<(&str, &str)>,
+) -> Result<usize, String> {
+    let auth = match login {
+        Some((user, password)) => Auth::Basic(user.to_owned(), password.to_owned()),
+        None => Auth::Anonymous,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -22,7 +31,7 @@ pub(crate) fn sigstore_verifies(image: &str, pem: &[u8]) -> Result<usize, String
             .map_err(|e| e.to_string())?;
         let reference: OciReference = image.parse().map_err(|e| format!("{e:?}"))?;
         let layers = client
-            .trusted_signature_layers(&Auth::Anonymous, &reference)
+            .trusted_signature_layers(&auth, &reference)
             .await
             .map_err(|e| e.to_string())?;
         let verifier = PublicKeyVerifier::try_from(pem).map_err(|e| e.to_string())?;

@@ -15,7 +15,7 @@ use crate::key::{Algorithm, PrivateKey, interchange};
 use crate::notary::NotaryClient;
 use crate::ops::{KdfSettings, generate::generate_key, load_key, remote, sign::digest_of};
 use crate::passphrase::PassphraseSource;
-use crate::registry::{self, Manifest, push};
+use crate::registry::{self, Manifest};
 use crate::trust_dir::TrustDir;
 
 /// The role of keys `migrate sigstore --generate` makes (no repository: one key can sign many).
@@ -107,7 +107,9 @@ impl SigstoreMigration {
 }
 
 /// Signs every verified tag of `gun` with cosign signatures in the registry. `progress` is called
-/// after each manifest with (done, total, manifest).
+/// after each manifest with (done, total, manifest). A registry that asks for a token gets one
+/// (`pull` to read, `pull,push` to attach signatures) with the docker credentials `server` was
+/// given ([`NotaryClient::with_docker_credentials`]).
 pub fn migrate_sigstore(
     dir: &TrustDir,
     source: &dyn PassphraseSource,
@@ -137,7 +139,6 @@ pub fn migrate_sigstore(
     }
     let registry_base = registry_base(gun, opts)?;
     let registry_base = registry_base.as_deref();
-    let (base, path) = registry::locate(gun, registry_base)?;
     let reference = gun.as_str().to_owned();
 
     let key = match (opts.key, opts.dry_run) {
@@ -160,11 +161,11 @@ pub fn migrate_sigstore(
     if let (Some((k, _)), Some(out)) = (&key, opts.public_key_out) {
         write_public_key(out, &interchange::public_pem(k.public()))?;
     }
-    let repo = push::Repository::new(base.clone(), path);
+    let repo = registry::Repository::open(gun, registry_base, server.docker_config())?;
     let total = by_digest.len();
     let mut manifests = Vec::with_capacity(total);
     for (digest, (size, tags)) in by_digest {
-        let outcome = match registry::manifest(gun, &digest, registry_base)? {
+        let outcome = match repo.manifest(&digest)? {
             Manifest::Absent => Outcome::NotInRegistry,
             Manifest::Present(_) => match &key {
                 None => Outcome::WouldSign,
@@ -184,7 +185,7 @@ pub fn migrate_sigstore(
     Ok(SigstoreMigration {
         gun: gun.clone(),
         reference,
-        registry: base,
+        registry: repo.base().to_owned(),
         key_id: key.as_ref().map(|(k, _)| k.id()),
         generated: key.as_ref().is_some_and(|(_, g)| *g),
         public_key: key
@@ -210,7 +211,7 @@ fn registry_base(gun: &Gun, opts: &SigstoreOptions<'_>) -> Result<Option<String>
 
 /// Adds `key`'s signature of manifest `digest` to its signature image, unless it is there.
 fn attach(
-    repo: &push::Repository,
+    repo: &registry::Repository,
     key: &PrivateKey,
     reference: &str,
     digest: &str,
