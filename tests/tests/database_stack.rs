@@ -43,6 +43,7 @@ fn status(stack: &Stack, trust: &Path) -> serde_json::Value {
 fn notary(stack: &Stack, trust: &Path) -> Command {
     let mut cmd = stack.notary(trust);
     cmd.env("NOTARY_TARGETS_PASSPHRASE", REPO_PW)
+        .env("NOTARY_SNAPSHOT_PASSPHRASE", REPO_PW)
         .env("NOTARY_ROOT_PASSPHRASE", ROOT_PW);
     cmd
 }
