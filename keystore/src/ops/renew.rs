@@ -208,7 +208,7 @@ struct DelegatedRole {
     /// Whether it has a file whose content can be renewed (verified, or expired with a threshold
     /// of valid signatures).
     renewable: bool,
-    /// Whether this machine holds one of the keys trusted for it.
+    /// Whether this machine holds enough of the keys trusted for it to sign it (its threshold).
     local: bool,
 }
 
@@ -344,7 +344,7 @@ fn delegated_role(gun: &Gun, delegated: &[DelegatedRole], name: &str) -> Result<
 }
 
 /// The delegated roles targets.json names, with whether each can be renewed and whether this
-/// machine holds a key of it.
+/// machine holds a threshold of its keys.
 fn delegated_roles(dir: &TrustDir, remote: &Remote) -> Vec<DelegatedRole> {
     let Some(delegations) = &remote.targets.delegations else {
         return Vec::new();
@@ -360,7 +360,8 @@ fn delegated_roles(dir: &TrustDir, remote: &Remote) -> Vec<DelegatedRole> {
                     .unverified
                     .iter()
                     .any(|u| u.name == r.name && u.expired.is_some()),
-            local: !super::edit::local_delegation_keys(dir, delegations, &r.name).is_empty(),
+            local: super::edit::local_delegation_keys(dir, delegations, &r.name).len() as u64
+                >= r.role.threshold.max(1),
         })
         .fold(Vec::new(), |mut all: Vec<DelegatedRole>, role| {
             if !all.iter().any(|d| d.name == role.name) {
