@@ -322,7 +322,7 @@ fn delegated_role(gun: &Gun, delegated: &[DelegatedRole], name: &str) -> Result<
         return Err(Error::InvalidArgument {
             what: Argument::Role,
             reason: format!(
-                "{gun} has no delegated role {} ({}); `keytool signer list --repo {gun}` shows its signers",
+                "{gun} has no delegated role {} ({}); its signer list shows its signers and their roles",
                 crate::ids::clip(name),
                 if known.is_empty() {
                     "it has no signers".to_owned()
@@ -336,7 +336,7 @@ fn delegated_role(gun: &Gun, delegated: &[DelegatedRole], name: &str) -> Result<
         return Err(Error::InvalidArgument {
             what: Argument::Role,
             reason: format!(
-                "{name} of {gun} has no file that a threshold of its keys signed, so there is no content to renew; sign a tag into it (`keytool sign`) instead"
+                "{name} of {gun} has no file that a threshold of its keys signed, so there is no content to renew; sign a tag into it instead"
             ),
         });
     }
@@ -491,7 +491,7 @@ pub fn renew(
         remote::signing_root_key(dir, &remote, gun).map_err(|e| match e {
             Error::KeyNotFound { dir: d, .. } if !trusted_before => Error::KeyNotFound {
                 key_id: format!(
-                    "(the root key of {gun}: this machine trusts no root of {gun} yet, and only its root key's signature proves that the server's root is the repository's; on a signer's machine, pin the repository's root certificate in trust_pinning, or check it with `keytool status --repo {gun}` first, which trusts it from then on)"
+                    "(the root key of {gun}: this machine trusts no root of {gun} yet, and only its root key's signature proves that the server's root is the repository's; on a signer's machine, pin the repository's root certificate in trust_pinning, or verify the repository's status first, which trusts its root from then on)"
                 ),
                 dir: d,
             },
@@ -852,7 +852,7 @@ fn delegation_signers(
     if (keys.len() as u64) < threshold {
         return Err(Error::KeyNotFound {
             key_id: format!(
-                "{} key(s) of {role} for {gun} (its threshold is {threshold}; this machine holds {}); `keytool signer list --repo {gun}` shows whose keys it trusts",
+                "{} key(s) of {role} for {gun} (its threshold is {threshold}; this machine holds {}); the repository's signer list shows whose keys it trusts",
                 threshold - keys.len() as u64,
                 keys.len()
             ),
