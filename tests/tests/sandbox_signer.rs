@@ -134,14 +134,19 @@ fn query(host: &str, sql: &str) -> String {
 
 /// The value of `name` in container `container`'s environment.
 fn env_of(host: &str, container: &str, name: &str) -> String {
+    container_env(host, container)
+        .iter()
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        .unwrap_or_else(|| panic!("{name} is not in {container}'s environment"))
+}
+
+/// A container's environment (`NAME=value` each).
+fn container_env(host: &str, container: &str) -> Vec<String> {
     let env = docker(
         host,
         &["inspect", "--format", "{{json .Config.Env}}", container],
     );
-    let env: Vec<String> = serde_json::from_str(&env).expect("env");
-    env.iter()
-        .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
-        .unwrap_or_else(|| panic!("{name} is not in {container}'s environment"))
+    serde_json::from_str(&env).expect("env")
 }
 
 /// The password in a go-sql-driver DSN `user:password@tcp(...)/db?...`.
@@ -467,6 +472,41 @@ fn signer_sandbox_plays_survives_restarts_rekeys_and_leaves_nothing() {
     let pulled = json(&ok(&mut sandbox(
         state.path(),
         &["pull", &format!("{gun}:after-rekey")],
+    )));
+    assert!(pulled["digest"].as_str().is_some());
+
+    // Three more re-keys with no key made in between: keytoolsandbox3 never encrypts a key. The
+    // re-key that replaces it as the default keeps it (a key could have been made with it); the
+    // next one drops it, from the signer's environment and from the vault.
+    let rekey = || json(&ok(&mut sandbox(state.path(), &["rekey-signer"])));
+    let third = rekey();
+    assert_eq!(third["removed"], serde_json::json!([]), "{third}");
+    let fourth = rekey();
+    assert_eq!(fourth["removed"], serde_json::json!([]), "{fourth}");
+    let fifth = rekey();
+    assert_eq!(fifth["alias"], "keytoolsandbox5", "{fifth}");
+    assert_eq!(fifth["removed"], serde_json::json!(["keytoolsandbox3"]));
+    assert_eq!(
+        fifth["aliases"],
+        serde_json::json!([
+            "keytoolsandbox",
+            "keytoolsandbox2",
+            "keytoolsandbox4",
+            "keytoolsandbox5"
+        ])
+    );
+    // server and signer passwords, and the passphrases of the four aliases
+    assert_eq!(service_entries(state.path()), 6);
+    assert!(
+        !container_env(&host, "notarysigner")
+            .iter()
+            .any(|kv| kv.starts_with("NOTARY_SIGNER_KEYTOOLSANDBOX3=")),
+        "the dropped alias is gone from the signer's environment"
+    );
+    push_tag("after-prune");
+    let pulled = json(&ok(&mut sandbox(
+        state.path(),
+        &["pull", &format!("{gun}:after-prune")],
     )));
     assert!(pulled["digest"].as_str().is_some());
 

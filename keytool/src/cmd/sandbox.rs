@@ -33,7 +33,7 @@ pub(crate) enum SandboxCommand {
     Down(DownArgs),
     /// Move notary-signer's keys to a new passphrase (sandbox up --signer): a new alias with a
     /// generated passphrase, kept in the sandbox's vault, becomes the default; older aliases stay
-    /// so the keys they encrypted still decrypt
+    /// while they encrypt a key, and one that no longer does is dropped with its passphrase
     RekeySigner(StateArgs),
     /// Print a docker-compose.yml of the same sandbox with upstream images (for machines that
     /// can pull them)

@@ -250,4 +250,10 @@ pub(crate) fn rekeyed(json: bool, done: &ops::SignerRekeyed) {
     for (alias, keys) in &done.keys_by_alias {
         eprintln!("  {keys} key(s) encrypted with the passphrase of {alias}");
     }
+    if !done.removed.is_empty() {
+        eprintln!(
+            "No key used {} any more: dropped from notary-signer, passphrase removed from the vault",
+            done.removed.join(", ")
+        );
+    }
 }

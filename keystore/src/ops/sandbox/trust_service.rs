@@ -139,6 +139,19 @@ impl Secrets {
         Ok(out)
     }
 
+    /// Removes the passphrases of `aliases` from the vault (aliases no key uses any more).
+    fn forget_aliases(settings: &SandboxSettings, aliases: &[String]) -> Result<()> {
+        if aliases.is_empty() {
+            return Ok(());
+        }
+        let policy = super::play::sandbox_policy(settings)?;
+        let store = policy.vault_store();
+        for alias in aliases {
+            crate::passphrase::store::forget(&secret_id(&alias_entry(alias)), store.as_ref())?;
+        }
+        Ok(())
+    }
+
     /// The default alias (the one new keys are encrypted with).
     fn default_alias(&self) -> Result<&str> {
         self.aliases
@@ -397,6 +410,9 @@ pub struct SignerRekeyed {
     pub aliases: Vec<String>,
     /// How many of the signer's keys each alias encrypts (alias, keys).
     pub keys_by_alias: Vec<(String, u64)>,
+    /// Older aliases that encrypted no key any more: dropped from notary-signer's environment,
+    /// and their passphrases removed from the vault.
+    pub removed: Vec<String>,
 }
 
 /// The alias after the newest of `aliases`: `keytoolsandbox2`, `keytoolsandbox3`, …
@@ -441,11 +457,26 @@ fn keys_by_alias(docker: &DockerCli, settings: &SandboxSettings) -> Result<Vec<(
         .collect())
 }
 
+/// The aliases a re-key can drop: older than the current default (which may still get new keys
+/// until the signer is made again) and encrypting no key (`counts`: keys by alias, not deleted).
+fn unused_aliases(aliases: &[String], counts: &[(String, u64)]) -> Vec<String> {
+    let Some((_default, older)) = aliases.split_last() else {
+        return Vec::new();
+    };
+    older
+        .iter()
+        .filter(|a| !counts.iter().any(|(c, n)| c == *a && *n > 0))
+        .cloned()
+        .collect()
+}
+
 /// Moves notary-signer to a new passphrase: a new alias with a generated passphrase (kept in the
-/// vault) becomes the default, the older aliases stay so that the keys they encrypted still
-/// decrypt, and the signer container is made again with every alias in its environment (it
-/// keeps nothing itself: its keys are in the database). The new alias is stored in the record
-/// only after the signer answers with it.
+/// vault) becomes the default, the older aliases that still encrypt a key stay so that those
+/// keys still decrypt, and the signer container is made again with those aliases in its
+/// environment (it keeps nothing itself: its keys are in the database). An older alias that
+/// encrypts no key any more (and is not the default being replaced, which could still get one
+/// until the signer is made again) is dropped, and its passphrase leaves the vault only after
+/// the new signer answered and the record lists the aliases it has now.
 pub fn rekey_signer(settings: &SandboxSettings) -> Result<SignerRekeyed> {
     settings.check()?;
     let _lock = super::lifecycle::lock(settings)?;
@@ -462,8 +493,14 @@ pub fn rekey_signer(settings: &SandboxSettings) -> Result<SignerRekeyed> {
         })?;
     let s = record.settings.clone();
     let docker = daemon::cli(&s, &record.daemon);
+    let removed = unused_aliases(&record.signer_aliases, &keys_by_alias(&docker, &s)?);
     let alias = next_alias(&record.signer_aliases);
-    let mut aliases = record.signer_aliases.clone();
+    let mut aliases: Vec<String> = record
+        .signer_aliases
+        .iter()
+        .filter(|a| !removed.contains(a))
+        .cloned()
+        .collect();
     aliases.push(alias.clone());
     let secrets = Secrets::load(&s, &aliases)?;
     let image = record.image("signer").unwrap_or_default().to_owned();
@@ -478,10 +515,12 @@ pub fn rekey_signer(settings: &SandboxSettings) -> Result<SignerRekeyed> {
     wait_signer(&docker, &s, &s.repository()?)?;
     record.signer_aliases = aliases.clone();
     record.save()?;
+    Secrets::forget_aliases(&s, &removed)?;
     Ok(SignerRekeyed {
         alias,
         aliases,
         keys_by_alias: keys_by_alias(&docker, &s)?,
+        removed,
     })
 }
 
@@ -510,6 +549,31 @@ mod tests {
             alias_env(database::SIGNER_PASSPHRASE_ALIAS),
             database::SIGNER_PASSPHRASE_ENV
         );
+    }
+
+    #[test]
+    fn only_older_aliases_without_keys_are_dropped() {
+        let aliases: Vec<String> = ["keytoolsandbox", "keytoolsandbox2", "keytoolsandbox3"]
+            .map(String::from)
+            .to_vec();
+        let counts = |c: &[(&str, u64)]| -> Vec<(String, u64)> {
+            c.iter().map(|(a, n)| ((*a).to_owned(), *n)).collect()
+        };
+        // keytoolsandbox2 encrypts nothing; the default (keytoolsandbox3) is kept even when it
+        // encrypts nothing yet: a key could be made with it until the signer is made again.
+        assert_eq!(
+            unused_aliases(&aliases, &counts(&[("keytoolsandbox", 2)])),
+            ["keytoolsandbox2"]
+        );
+        assert_eq!(
+            unused_aliases(
+                &aliases,
+                &counts(&[("keytoolsandbox", 0), ("keytoolsandbox2", 1)])
+            ),
+            ["keytoolsandbox"]
+        );
+        assert!(unused_aliases(&aliases[..1], &[]).is_empty());
+        assert!(unused_aliases(&[], &[]).is_empty());
     }
 
     #[test]
