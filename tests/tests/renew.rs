@@ -494,20 +494,7 @@ fn renewing_targets_keeps_the_signers_docker_shows() {
     let trust = tmp.path().join("trust");
     let gun = "sandboxregistry:5000/renew/signers";
     init(&stack, &trust, gun, false);
-    let mut cmd = kt(&trust);
-    cmd.env("KEYTOOL_DELEGATION_PASSPHRASE", "renew-alice-pass-1")
-        .args([
-            "--json",
-            "signer",
-            "add",
-            "alice",
-            "--repo",
-            gun,
-            "--generate",
-        ]);
-    let out = on(&stack, &mut cmd, &stack.url);
-    exits(&out, 0);
-    let alice = json(&out)["key_id"].as_str().expect("key id").to_owned();
+    let alice = add_alice(&stack, &trust, gun);
     notary_add(&stack, &trust, gun, "t1");
     let before = signed(&served(&stack, gun, "targets.json"));
     assert!(
@@ -633,6 +620,23 @@ fn sign_as(stack: &Stack, trust: &Path, gun: &str, tag: &str, signer: &str) {
 
 const ALICE_PW: &str = "renew-alice-pass-1";
 
+/// `keytool signer add alice --generate` on `gun`: alice's new key ID.
+fn add_alice(stack: &Stack, trust: &Path, gun: &str) -> String {
+    let mut cmd = kt(trust);
+    cmd.env("KEYTOOL_DELEGATION_PASSPHRASE", ALICE_PW).args([
+        "--json",
+        "signer",
+        "add",
+        "alice",
+        "--repo",
+        gun,
+        "--generate",
+    ]);
+    let out = on(stack, &mut cmd, &stack.url);
+    exits(&out, 0);
+    json(&out)["key_id"].as_str().expect("key id").to_owned()
+}
+
 /// The signer roles on their own: alice's two roles (docker's `targets/releases` and
 /// `targets/alice`) are renewed from a machine that holds only alice's key, with their content
 /// unchanged and targets.json untouched; a role that has already expired (notary and docker skip
@@ -645,19 +649,7 @@ fn signer_roles_are_renewed_on_their_own_even_once_expired() {
     let owner = tmp.path().join("owner");
     let gun = "sandboxregistry:5000/renew/signer-roles";
     init(&stack, &owner, gun, false);
-    let mut cmd = kt(&owner);
-    cmd.env("KEYTOOL_DELEGATION_PASSPHRASE", ALICE_PW).args([
-        "--json",
-        "signer",
-        "add",
-        "alice",
-        "--repo",
-        gun,
-        "--generate",
-    ]);
-    let out = on(&stack, &mut cmd, &stack.url);
-    exits(&out, 0);
-    let alice = json(&out)["key_id"].as_str().expect("key id").to_owned();
+    let alice = add_alice(&stack, &owner, gun);
     sign_as(&stack, &owner, gun, "v1", "alice");
 
     // alice's machine: only her key file.
