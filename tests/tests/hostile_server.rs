@@ -189,7 +189,7 @@ fn hostile_servers_are_refused() {
     let resign = |name: &str, key: &PrivateKey, f: &dyn Fn(&mut Value)| {
         let env = tuf::Envelope::parse(&good.iter().find(|(n, _)| n == name).expect("file").1)
             .expect("parses");
-        let mut signed = env.signed;
+        let mut signed: Value = serde_json::from_str(env.signed.get()).expect("JSON");
         f(&mut signed);
         let id = keystore::KeyId::from_digest(&[0; 32]);
         let keyid = env.signatures[0].keyid.parse().unwrap_or(id);
@@ -499,7 +499,7 @@ fn forged_chains_and_rollbacks_are_refused() {
     let new_root = Keys::new(now);
     // root v2 naming another root key; `signers` sign it.
     let root_v2 = |signers: &[&PrivateKey], listed: &[&TufKey]| -> Vec<u8> {
-        let mut signed = tuf::Envelope::parse(&good[0].1).expect("parses").signed;
+        let mut signed: Value = signed_value(&good[0].1);
         let ids: Vec<String> = listed.iter().map(|k| k.id().to_string()).collect();
         for k in listed {
             signed["keys"][k.id().as_str()] = k.to_json();
@@ -540,7 +540,7 @@ fn forged_chains_and_rollbacks_are_refused() {
     // A legitimate v2 (old and new sign) exists, but the server skips it: serves v3 only.
     let v2 = root_v2(&[&keys.root, &new_root.root], &[&new_root.root_cert]);
     let v3 = {
-        let mut signed = tuf::Envelope::parse(&v2).expect("parses").signed;
+        let mut signed: Value = signed_value(&v2);
         signed["version"] = 3.into();
         tuf::sign(&signed, &[(&new_root.root_cert.id(), &new_root.root)]).expect("signs")
     };
@@ -556,7 +556,7 @@ fn forged_chains_and_rollbacks_are_refused() {
     );
     // Threshold 2 met by one key listed twice.
     let doubled = {
-        let mut signed = tuf::Envelope::parse(&good[0].1).expect("parses").signed;
+        let mut signed: Value = signed_value(&good[0].1);
         let id = keys.root_cert.id().to_string();
         signed["roles"]["root"] = json!({"keyids": [id, id], "threshold": 2});
         signed["version"] = 2.into();
@@ -625,4 +625,10 @@ fn forged_chains_and_rollbacks_are_refused() {
         &mixed,
         "targets.json does not match the hash",
     );
+}
+
+/// The `signed` object of a metadata file, as a tree to edit.
+fn signed_value(bytes: &[u8]) -> Value {
+    let env = tuf::Envelope::parse(bytes).expect("parses");
+    serde_json::from_str(env.signed.get()).expect("JSON")
 }

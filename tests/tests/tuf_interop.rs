@@ -41,7 +41,15 @@ fn keytool_reproduces_and_verifies_notary_metadata() {
 
     for (role, bytes) in &files {
         let env = Envelope::parse(bytes).expect("parses");
-        let ours = cjson::go_html_escape(&cjson::to_vec(&env.signed).expect("canonical"));
+        // Straight from the text, and through a tree: the same bytes, notary's.
+        let canonical = env.canonical().expect("canonical");
+        let tree: serde_json::Value = serde_json::from_str(env.signed.get()).expect("JSON");
+        assert_eq!(
+            canonical,
+            cjson::to_vec(&tree).expect("canonical"),
+            "{role}.json"
+        );
+        let ours = cjson::go_html_escape(&canonical);
         let mut expected_prefix = b"{\"signed\":".to_vec();
         expected_prefix.extend_from_slice(&ours);
         expected_prefix.extend_from_slice(b",\"signatures\":");

@@ -19,11 +19,12 @@ use crate::ids::Gun;
 use crate::notary::NotaryClient;
 use crate::trust_dir::TrustDir;
 use crate::tuf::repository::{self, Delegated, Unverified};
-use crate::tuf::schema::{Root, Snapshot, Targets, Timestamp};
+use crate::tuf::schema::{Root, Snapshot, Targets, TargetsRole, TargetsSummary, Timestamp};
 
-/// Verified metadata of a published repository.
+/// Verified metadata of a published repository (its targets roles in full, or summarised:
+/// [`fetch_summary`]).
 #[derive(Clone, Debug)]
-pub(crate) struct Remote {
+pub(crate) struct Remote<T = Targets> {
     /// root.json as served.
     pub(crate) root_bytes: Vec<u8>,
     /// Its `signed` object.
@@ -35,12 +36,12 @@ pub(crate) struct Remote {
     /// snapshot.json's `signed` object.
     pub(crate) snapshot: Snapshot,
     /// targets.json's `signed` object.
-    pub(crate) targets: Targets,
+    pub(crate) targets: T,
     /// The delegated roles (signers) that have a file, verified.
-    pub(crate) delegations: Vec<Delegated>,
+    pub(crate) delegations: Vec<Delegated<T>>,
     /// Delegated roles whose file no threshold of their trusted keys signed (nothing of them is
     /// trusted).
-    pub(crate) unverified: Vec<Unverified>,
+    pub(crate) unverified: Vec<Unverified<T>>,
     /// Roles below root that verified but have expired (only from
     /// [`fetch_verified_allowing_expired`]).
     pub(crate) expired: Vec<&'static str>,
@@ -48,7 +49,7 @@ pub(crate) struct Remote {
     files: Vec<(&'static str, Vec<u8>)>,
 }
 
-impl Remote {
+impl<T> Remote<T> {
     /// Records the verified files in the cache (only those that changed), under the trust
     /// directory's lock, taken here only for these writes. From now on this root is the trusted
     /// one and these versions the lowest accepted.
@@ -79,7 +80,8 @@ impl Remote {
 pub(crate) fn cached(dir: &TrustDir, gun: &Gun, role: &str) -> Result<Option<Vec<u8>>> {
     let path = dir.metadata_dir(gun).join(format!("{role}.json"));
     match crate::trust_dir::read_no_follow(&path, crate::tuf::MAX_METADATA as u64) {
-        Ok(bytes) => Ok(Some(bytes.to_vec())),
+        // Metadata is public: moved out of the wiping wrapper, not copied.
+        Ok(mut bytes) => Ok(Some(std::mem::take(&mut *bytes))),
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
@@ -101,6 +103,20 @@ pub(crate) fn fetch(dir: &TrustDir, server: &NotaryClient, gun: &Gun) -> Result<
     Ok(remote)
 }
 
+/// [`fetch`], reading the targets roles without their target maps: what a report on a
+/// repository needs, in memory that does not grow with its number of targets.
+pub(crate) fn fetch_summary(
+    dir: &TrustDir,
+    server: &NotaryClient,
+    gun: &Gun,
+) -> Result<Option<Remote<TargetsSummary>>> {
+    let remote = fetch_with(dir, server, gun, repository::verify_summary)?;
+    if let Some(r) = &remote {
+        r.record(dir, gun)?;
+    }
+    Ok(remote)
+}
+
 /// Like [`fetch`], without recording anything: for a caller with more to check before this
 /// machine may trust what the server says.
 pub(crate) fn fetch_verified(
@@ -108,7 +124,7 @@ pub(crate) fn fetch_verified(
     server: &NotaryClient,
     gun: &Gun,
 ) -> Result<Option<Remote>> {
-    fetch_with(dir, server, gun, false)
+    fetch_with(dir, server, gun, repository::verify)
 }
 
 /// [`fetch_verified`], accepting timestamp, snapshot and targets that have expired (listed in
@@ -119,15 +135,26 @@ pub(crate) fn fetch_verified_allowing_expired(
     server: &NotaryClient,
     gun: &Gun,
 ) -> Result<Option<Remote>> {
-    fetch_with(dir, server, gun, true)
+    fetch_with(dir, server, gun, repository::verify_allowing_expired)
 }
 
-fn fetch_with(
+/// How a repository's files are verified ([`repository::verify`] and its variants).
+type Walker<T> = fn(
+    &Gun,
+    Option<&[u8]>,
+    &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    Vec<u8>,
+    &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
+    &crate::tuf::pinning::TrustPinning,
+    SystemTime,
+) -> Result<repository::Verified<T>>;
+
+fn fetch_with<T: TargetsRole>(
     dir: &TrustDir,
     server: &NotaryClient,
     gun: &Gun,
-    expired_ok: bool,
-) -> Result<Option<Remote>> {
+    verify: Walker<T>,
+) -> Result<Option<Remote<T>>> {
     let now = SystemTime::now();
     let cached_root = cached(dir, gun, "root")?;
     let Some(latest) = server.get(gun, "root.json")? else {
@@ -141,11 +168,6 @@ fn fetch_with(
             });
         }
         return Ok(None);
-    };
-    let verify = if expired_ok {
-        repository::verify_allowing_expired
-    } else {
-        repository::verify
     };
     let verified = verify(
         gun,

@@ -1083,7 +1083,9 @@ mod tests {
             let signed = serde_json::json!({
                 "_type": "Snapshot", "expires": "2030-01-01T00:00:00Z", "meta": {}, "version": v,
             });
-            next_version(&crate::tuf::schema::Snapshot::from_signed(&signed)?)
+            next_version(&crate::tuf::schema::Snapshot::from_signed(
+                &signed.to_string(),
+            )?)
         };
         assert_eq!(at(1.into()).expect("increments"), 2);
         assert!(at(u64::MAX.into()).is_err(), "u64::MAX + 1 is refused");

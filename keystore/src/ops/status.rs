@@ -61,6 +61,9 @@ pub struct Status {
     pub root_expires: Option<String>,
     /// Expiry of the server's targets.json.
     pub targets_expires: Option<String>,
+    /// How many targets the verified trust data signs: targets.json's plus each verified signer
+    /// role's (a tag in two roles counts twice); `None` when the repository is not published.
+    pub signed_targets: Option<u64>,
     /// Expiry of the server's timestamp.json (the server re-signs it before then).
     pub timestamp_expires: Option<String>,
     /// Every expiry of the published trust data — root, targets, snapshot, timestamp and each
@@ -189,6 +192,7 @@ pub(crate) fn key_status(
         snapshot_server_managed: None,
         root_expires: None,
         targets_expires: None,
+        signed_targets: None,
         timestamp_expires: None,
         expiries: Vec::new(),
         can_sign_targets: false,
@@ -224,7 +228,7 @@ pub(crate) fn key_status(
         );
         return Ok(st);
     };
-    let Some(remote) = remote::fetch(dir, server, gun)? else {
+    let Some(remote) = remote::fetch_summary(dir, server, gun)? else {
         st.published = Some(false);
         st.problems.push(format!(
             "{gun} is not published on {}: docker push would create its own repository key",
@@ -264,6 +268,14 @@ pub(crate) fn key_status(
         );
     }
     st.targets_expires = Some(remote.targets.expires.clone());
+    st.signed_targets = Some(
+        remote.targets.target_count
+            + remote
+                .delegations
+                .iter()
+                .map(|d| d.targets.target_count)
+                .sum::<u64>(),
+    );
     st.timestamp_expires = Some(remote.timestamp.expires.clone());
     let now = SystemTime::now();
     let server_snapshot = st.snapshot_server_managed == Some(true);

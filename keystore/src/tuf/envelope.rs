@@ -5,6 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::cjson;
 use super::schema::{Metadata, Signed};
@@ -26,13 +27,14 @@ pub struct Signature {
     pub sig: String,
 }
 
-/// A parsed envelope whose `signed` object is kept exactly as received: signatures are verified
-/// over its canonical form, then it is read as typed metadata ([`Envelope::typed`]).
-pub type Envelope = Signed<Value>;
+/// A parsed envelope borrowing its `signed` object, exactly as received, from the document's
+/// bytes: no tree is built. Signatures are verified over its canonical form
+/// ([`Envelope::canonical`]), then it is read as typed metadata ([`Envelope::typed`]).
+pub type Envelope<'a> = Signed<&'a RawValue>;
 
-impl Envelope {
+impl<'a> Envelope<'a> {
     /// Parses metadata bytes (at most [`MAX_METADATA`]).
-    pub fn parse(bytes: &[u8]) -> Result<Self> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
         if bytes.len() > MAX_METADATA {
             return Err(Error::InvalidMetadata {
                 reason: format!(
@@ -42,11 +44,12 @@ impl Envelope {
             });
         }
         #[derive(Deserialize)]
-        struct Raw {
-            signed: Value,
+        struct Raw<'a> {
+            #[serde(borrow)]
+            signed: &'a RawValue,
             signatures: Vec<Signature>,
         }
-        let raw: Raw = serde_json::from_slice(bytes).map_err(|e| Error::InvalidMetadata {
+        let raw: Raw<'a> = serde_json::from_slice(bytes).map_err(|e| Error::InvalidMetadata {
             reason: format!("not a signed TUF document ({})", json_problem(&e)),
         })?;
         Ok(Envelope {
@@ -55,9 +58,14 @@ impl Envelope {
         })
     }
 
+    /// The canonical bytes of the `signed` object: what its signatures cover.
+    pub fn canonical(&self) -> Result<Vec<u8>> {
+        cjson::from_text(self.signed.get())
+    }
+
     /// The `signed` object read as `T` (see [`Metadata::from_signed`]).
     pub fn typed<T: Metadata>(&self) -> Result<T> {
-        T::from_signed(&self.signed)
+        T::from_signed(self.signed.get())
     }
 }
 
@@ -209,11 +217,13 @@ mod tests {
             public: STANDARD.decode(TV4_SPKI).expect("b64"),
         };
         assert_eq!(key.id().as_str(), env.signatures[0].keyid);
-        assert!(verify_signature(&env.signed, &env.signatures[0], &key).expect("ok"));
-        let canonical = cjson::to_vec(&env.signed).expect("canonical");
+        let signed: Value = serde_json::from_str(env.signed.get()).expect("json");
+        assert!(verify_signature(&signed, &env.signatures[0], &key).expect("ok"));
+        let canonical = env.canonical().expect("canonical");
+        assert_eq!(canonical, cjson::to_vec(&signed).expect("canonical"));
         assert!(TV4.contains(std::str::from_utf8(&canonical).expect("utf8")));
         // A changed byte breaks the signature.
-        let mut tampered = env.signed.clone();
+        let mut tampered = signed.clone();
         tampered["version"] = 2.into();
         assert!(!verify_signature(&tampered, &env.signatures[0], &key).expect("ok"));
         // The snapshot hash of TV4 as notary computed it.
@@ -242,6 +252,6 @@ mod tests {
             keytype: "ecdsa".into(),
             public: key.public().bytes().to_vec(),
         };
-        assert!(verify_signature(&env.signed, &env.signatures[0], &tuf).expect("ok"));
+        assert!(verify_canonical(&env.canonical().expect("canonical"), &env.signatures[0], &tuf).expect("ok"));
     }
 }

@@ -22,14 +22,17 @@ use serde::Deserialize;
 use super::Envelope;
 use super::chain::{self, TrustedRoot};
 use super::pinning::TrustPinning;
-use super::schema::{FileMeta, Metadata, Root, Snapshot, Targets, Timestamp, is_signer_role};
+use super::schema::{
+    FileMeta, Metadata, Root, Snapshot, Targets, TargetsRole, TargetsSummary, Timestamp,
+    is_signer_role,
+};
 use super::verify::{self, RoleKeys};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 
 /// A repository whose every file verified.
 #[derive(Clone, Debug)]
-pub struct Verified {
+pub struct Verified<T = Targets> {
     /// The root now trusted.
     pub root: TrustedRoot,
     /// timestamp.json's `signed` object.
@@ -37,14 +40,14 @@ pub struct Verified {
     /// snapshot.json's `signed` object.
     pub snapshot: Snapshot,
     /// targets.json's `signed` object.
-    pub targets: Targets,
+    pub targets: T,
     /// The verified bytes by role (`root`, `timestamp`, `snapshot`, `targets`), as the cache
     /// keeps them.
     pub files: Vec<(&'static str, Vec<u8>)>,
     /// The delegated roles that have a file, verified, in targets.json's order.
-    pub delegations: Vec<Delegated>,
+    pub delegations: Vec<Delegated<T>>,
     /// Delegated roles whose file is not signed by a threshold of the keys now trusted for it.
-    pub unverified: Vec<Unverified>,
+    pub unverified: Vec<Unverified<T>>,
     /// Roles (`root`, `timestamp`, `snapshot`, `targets`) that verified but have expired (for
     /// root: root.json or a root certificate): only ever non-empty from
     /// [`verify_allowing_expired`].
@@ -53,7 +56,7 @@ pub struct Verified {
 
 /// A delegated role's file that does not verify now: none of its targets are trusted.
 #[derive(Clone, Debug)]
-pub struct Unverified {
+pub struct Unverified<T = Targets> {
     /// The role.
     pub name: String,
     /// The version the file claims (only to publish a newer one over it).
@@ -62,7 +65,7 @@ pub struct Unverified {
     pub reason: String,
     /// For a file that a threshold of its keys signed but that has expired: its content, which
     /// a re-signature renews (no newer file replaced it: the version floor held).
-    pub expired: Option<Targets>,
+    pub expired: Option<T>,
 }
 
 /// At most this many delegated roles are walked; a targets.json delegating more is refused
@@ -71,16 +74,19 @@ pub const MAX_DELEGATIONS: usize = 256;
 
 /// A verified delegated role's file.
 #[derive(Clone, Debug)]
-pub struct Delegated {
+pub struct Delegated<T = Targets> {
     /// The role (`targets/releases`).
     pub name: String,
     /// Its `signed` object.
-    pub targets: Targets,
+    pub targets: T,
     /// The listed IDs of the keys whose signatures verified.
     pub signers: BTreeSet<String>,
     /// The file as served (what the cache keeps).
     pub bytes: Vec<u8>,
 }
+
+/// The delegated roles' files: those that verified, and those set aside.
+type DelegatedFiles<T> = (Vec<Delegated<T>>, Vec<Unverified<T>>);
 
 /// What verifying the roles below root needs.
 struct Walk<'a> {
@@ -132,13 +138,13 @@ impl Walk<'_> {
     }
 
     /// Fetches and verifies the delegated roles of `targets` that `snapshot` lists.
-    fn delegations(
+    fn delegations<T: TargetsRole>(
         &mut self,
-        targets: &Targets,
+        targets: &T,
         snapshot: &Snapshot,
-    ) -> Result<(Vec<Delegated>, Vec<Unverified>)> {
+    ) -> Result<DelegatedFiles<T>> {
         let gun = self.gun;
-        let Some(delegations) = &targets.delegations else {
+        let Some(delegations) = targets.delegations() else {
             return Ok((Vec::new(), Vec::new()));
         };
         if delegations.roles.len() > MAX_DELEGATIONS {
@@ -153,8 +159,8 @@ impl Walk<'_> {
         let mut unverified = Vec::new();
         for role in &delegations.roles {
             let name = &role.name;
-            let seen = out.iter().any(|d: &Delegated| &d.name == name)
-                || unverified.iter().any(|u: &Unverified| &u.name == name);
+            let seen = out.iter().any(|d: &Delegated<T>| &d.name == name)
+                || unverified.iter().any(|u: &Unverified<T>| &u.name == name);
             if !is_signer_role(name) || seen {
                 continue;
             }
@@ -166,14 +172,14 @@ impl Walk<'_> {
                 reason: format!("the server's snapshot of {gun} lists {file}, which it does not serve"),
             })?;
             verify::check_meta(Some(meta), &file, &bytes)?;
-            let check = verify::check_delegation(&bytes, delegations, name)?;
+            let check = verify::check_delegation::<T>(&bytes, delegations, name)?;
             if let Some(floor) = self.version_floor(name)?
-                && check.signed.version < floor
+                && check.signed.version() < floor
             {
                 return Err(Error::InvalidMetadata {
                     reason: format!(
                         "the server's {file} of {gun} is version {}, older than version {floor} this machine already saw: a rollback",
-                        check.signed.version
+                        check.signed.version()
                     ),
                 });
             }
@@ -196,7 +202,7 @@ impl Walk<'_> {
                 };
                 unverified.push(Unverified {
                     name: name.clone(),
-                    version: check.signed.version,
+                    version: check.signed.version(),
                     reason,
                     expired: check.meets_threshold().then_some(check.signed),
                 });
@@ -242,8 +248,7 @@ impl Walk<'_> {
             version: u64,
         }
         Ok((self.cached)(role)?
-            .and_then(|b| Envelope::parse(&b).ok())
-            .and_then(|e| Versioned::deserialize(&e.signed).ok())
+            .and_then(|b| serde_json::from_str::<Versioned>(Envelope::parse(&b).ok()?.signed.get()).ok())
             .map(|v| v.version))
     }
 }
@@ -260,6 +265,21 @@ pub fn verify(
     pinning: &TrustPinning,
     now: SystemTime,
 ) -> Result<Verified> {
+    walk(gun, trusted_root, cached, latest, served, pinning, now, false)
+}
+
+/// [`verify`], reading the targets roles without their target maps ([`TargetsSummary`]): every
+/// file is verified as fully, in memory that does not grow with the number of targets. For
+/// reporting on a repository; nothing read this way can be re-signed.
+pub fn verify_summary(
+    gun: &Gun,
+    trusted_root: Option<&[u8]>,
+    cached: &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    latest: Vec<u8>,
+    served: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
+    pinning: &TrustPinning,
+    now: SystemTime,
+) -> Result<Verified<TargetsSummary>> {
     walk(gun, trusted_root, cached, latest, served, pinning, now, false)
 }
 
@@ -280,7 +300,7 @@ pub fn verify_allowing_expired(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn walk(
+fn walk<T: TargetsRole>(
     gun: &Gun,
     trusted_root: Option<&[u8]>,
     cached: &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
@@ -289,7 +309,7 @@ fn walk(
     pinning: &TrustPinning,
     now: SystemTime,
     expired_ok: bool,
-) -> Result<Verified> {
+) -> Result<Verified<T>> {
     let root = chain::update(
         gun,
         trusted_root,
@@ -319,7 +339,7 @@ fn walk(
     };
     let timestamp: Timestamp = walk.role(None)?;
     let snapshot: Snapshot = walk.role(Some(&timestamp.meta))?;
-    let targets: Targets = walk.role(Some(&snapshot.meta))?;
+    let targets: T = walk.role(Some(&snapshot.meta))?;
     let (delegations, unverified) = walk.delegations(&targets, &snapshot)?;
     let files = walk.files;
     let expired = walk.expired;

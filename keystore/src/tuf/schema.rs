@@ -34,7 +34,7 @@ pub struct Signed<T> {
 }
 
 /// What the four top-level metadata types have in common.
-pub trait Metadata: Serialize + DeserializeOwned {
+pub trait Metadata: DeserializeOwned {
     /// The `_type` value (`Root`, `Targets`, …).
     const TYPE: &'static str;
     /// The role, which is also the file name without `.json`.
@@ -46,10 +46,10 @@ pub trait Metadata: Serialize + DeserializeOwned {
     /// The expiry as written (RFC 3339; checked by [`super::verify::check_expiry`]).
     fn expires(&self) -> &str;
 
-    /// Reads a `signed` object. Fails, with what is wrong, when a typed member is missing or
-    /// of the wrong type.
-    fn from_signed(signed: &Value) -> Result<Self> {
-        Self::deserialize(signed).map_err(|e| Error::InvalidMetadata {
+    /// Reads a `signed` object from its JSON text (no tree is built). Fails, with what is wrong,
+    /// when a typed member is missing or of the wrong type.
+    fn from_signed(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::InvalidMetadata {
             reason: format!(
                 "{}.json is not valid {} metadata ({})",
                 Self::ROLE,
@@ -203,6 +203,72 @@ pub struct Targets {
     /// Other members.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// A `targets` role's `signed` object as the repository walk reads it: in full ([`Targets`]), or
+/// without its target map ([`TargetsSummary`]).
+pub trait TargetsRole: Metadata + Clone + std::fmt::Debug {
+    /// Its delegations, when it has them.
+    fn delegations(&self) -> Option<&Delegations>;
+}
+
+impl TargetsRole for Targets {
+    fn delegations(&self) -> Option<&Delegations> {
+        self.delegations.as_ref()
+    }
+}
+
+/// A `targets` role's `signed` object without its targets, for reporting on a repository in
+/// memory that does not grow with the number of targets (each target is still read and checked
+/// to be well formed, then dropped). It cannot be written back: it is not the whole document.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct TargetsSummary {
+    /// `Targets`.
+    #[serde(rename = "_type")]
+    pub kind: String,
+    /// Delegated roles.
+    #[serde(default, deserialize_with = "present")]
+    pub delegations: Option<Delegations>,
+    /// Expiry (RFC 3339).
+    pub expires: String,
+    /// How many targets it signs.
+    #[serde(rename = "targets", deserialize_with = "count_targets")]
+    pub target_count: u64,
+    /// The version.
+    pub version: u64,
+}
+
+impl TargetsRole for TargetsSummary {
+    fn delegations(&self) -> Option<&Delegations> {
+        self.delegations.as_ref()
+    }
+}
+
+/// Counts the members of a target map, reading each as a [`FileMeta`] (so that a malformed one
+/// is refused as [`Targets`] would refuse it) without keeping any.
+fn count_targets<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    use serde::de::{IgnoredAny, MapAccess, Visitor};
+
+    struct Count;
+
+    impl<'de> Visitor<'de> for Count {
+        type Value = u64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of targets")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<u64, A::Error> {
+            let mut count = 0;
+            while map.next_key::<IgnoredAny>()?.is_some() {
+                map.next_value::<FileMeta>()?;
+                count += 1;
+            }
+            Ok(count)
+        }
+    }
+
+    d.deserialize_map(Count)
 }
 
 /// targets.json's `delegations`.
@@ -407,6 +473,7 @@ macro_rules! metadata {
 
 metadata!(Root, "Root", "root");
 metadata!(Targets, "Targets", "targets");
+metadata!(TargetsSummary, "Targets", "targets");
 metadata!(Snapshot, "Snapshot", "snapshot");
 metadata!(Timestamp, "Timestamp", "timestamp");
 
@@ -437,11 +504,41 @@ mod tests {
         let targets: Targets = env.typed().expect("typed");
         assert_eq!(targets.version, 1);
         let back = serde_json::to_value(&targets).expect("encodes");
-        assert_eq!(back, env.signed);
+        let signed: Value = serde_json::from_str(env.signed.get()).expect("JSON");
+        assert_eq!(back, signed);
         assert_eq!(
             cjson::to_vec(&back).expect("canonical"),
-            cjson::to_vec(&env.signed).expect("canonical")
+            env.canonical().expect("canonical")
         );
+    }
+
+    #[test]
+    fn a_summary_reads_what_the_full_read_reads_without_the_targets() {
+        let text = |targets: Value| {
+            json!({"_type": "Targets", "delegations": {"keys": {}, "roles": [], "x": 1},
+                   "expires": "2030-01-01T00:00:00Z", "targets": targets, "version": 9, "x-other": [1]})
+            .to_string()
+        };
+        let two = text(json!({"a": {"hashes": {"sha256": "x"}, "length": 1},
+                              "b": {"custom": null, "hashes": {}, "length": 2}}));
+        let full = Targets::from_signed(&two).expect("full");
+        let summary = TargetsSummary::from_signed(&two).expect("summary");
+        assert_eq!(summary.target_count, full.targets.len() as u64);
+        assert_eq!(summary.target_count, 2);
+        assert_eq!(
+            (summary.version, summary.expires.as_str(), summary.kind.as_str()),
+            (full.version, full.expires.as_str(), full.kind.as_str())
+        );
+        assert_eq!(summary.delegations, full.delegations);
+        for bad in [
+            json!({"a": {"hashes": {"sha256": 1}, "length": 1}}),
+            json!({"a": {"hashes": {}}}),
+            json!({"a": {"hashes": {}, "length": -1}}),
+            json!(["a"]),
+        ] {
+            assert!(Targets::from_signed(&text(bad.clone())).is_err(), "{bad}");
+            assert!(TargetsSummary::from_signed(&text(bad.clone())).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -545,7 +642,9 @@ mod tests {
             again.role_key_ids("targets"),
             [new_targets.id().to_string()]
         );
-        let value = Envelope::parse(&resigned).expect("parses").signed;
+        let value: Value =
+            serde_json::from_str(Envelope::parse(&resigned).expect("parses").signed.get())
+                .expect("JSON");
         assert_eq!(value["x-top"], unknown);
         assert_eq!(value["keys"][targets.id().as_str()]["x-key"], "key note");
         assert_eq!(
@@ -574,7 +673,7 @@ mod tests {
             "version": 4,
             "x-targets": [],
         });
-        let targets = Targets::from_signed(&signed).expect("parses");
+        let targets = Targets::from_signed(&signed.to_string()).expect("parses");
         assert_eq!(
             targets.delegations.as_ref().expect("present").roles[0]
                 .role
@@ -588,11 +687,11 @@ mod tests {
             "meta": {"root": {"hashes": {"sha256": "x", "md5": "y"}, "length": 3, "x": null}},
             "version": 4,
         });
-        let snapshot = Snapshot::from_signed(&signed).expect("parses");
+        let snapshot = Snapshot::from_signed(&signed.to_string()).expect("parses");
         assert_eq!(serde_json::to_value(&snapshot).expect("encodes"), signed);
         // Optional members stay absent when absent.
         let signed = json!({"_type": "Targets", "expires": "e", "targets": {}, "version": 1});
-        let targets = Targets::from_signed(&signed).expect("parses");
+        let targets = Targets::from_signed(&signed.to_string()).expect("parses");
         assert_eq!(serde_json::to_value(&targets).expect("encodes"), signed);
     }
 
@@ -606,7 +705,7 @@ mod tests {
             "roles": {"root": {"keyids": ["k"], "threshold": 1}},
             "version": 1,
         });
-        assert!(Root::from_signed(&good).is_ok());
+        assert!(Root::from_signed(&good.to_string()).is_ok());
         type Breakage = (&'static str, fn(&mut Value));
         let broken: Vec<Breakage> = vec![
             ("no version", |v| {
@@ -647,7 +746,7 @@ mod tests {
         for (what, f) in broken {
             let mut v = good.clone();
             f(&mut v);
-            let err = Root::from_signed(&v).expect_err(what);
+            let err = Root::from_signed(&v.to_string()).expect_err(what);
             assert!(
                 matches!(err, Error::InvalidMetadata { .. }),
                 "{what}: {err}"
@@ -660,11 +759,11 @@ mod tests {
         }
         let meta = json!({"_type": "Timestamp", "expires": "e", "meta": {"snapshot": {"hashes": {"sha256": 1}, "length": 1}}, "version": 1});
         assert!(
-            Timestamp::from_signed(&meta).is_err(),
+            Timestamp::from_signed(&meta.to_string()).is_err(),
             "a hash that is not text"
         );
         let meta = json!({"_type": "Timestamp", "expires": "e", "meta": {"snapshot": {"hashes": {}}}, "version": 1});
-        assert!(Timestamp::from_signed(&meta).is_err(), "no length");
+        assert!(Timestamp::from_signed(&meta.to_string()).is_err(), "no length");
     }
 
     fn extras() -> impl proptest::strategy::Strategy<Value = Vec<(String, Value)>> {
@@ -713,7 +812,7 @@ mod tests {
             for (name, value) in role {
                 v["roles"]["root"][name] = value;
             }
-            let root = Root::from_signed(&v).expect("parses");
+            let root = Root::from_signed(&v.to_string()).expect("parses");
             proptest::prop_assert_eq!(serde_json::to_value(&root).expect("encodes"), v);
         }
     }

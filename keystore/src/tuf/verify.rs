@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use der::Decode;
 use x509_cert::Certificate;
 
-use super::schema::{Delegations, FileMeta, Metadata, Root, RoleEntry, Signed, Targets};
-use super::{Envelope, Signature, TufKey, cjson, roles, verify_canonical};
+use super::schema::{Delegations, FileMeta, Metadata, Root, RoleEntry, Signed, Targets, TargetsRole};
+use super::{Envelope, Signature, TufKey, roles, verify_canonical};
 use crate::error::{Error, Result};
 use crate::ids::Gun;
 use crate::key::pem;
@@ -213,7 +213,7 @@ fn check_root_dated(
         }
     }
     // The signatures cover the document as received, not as it would re-serialise.
-    let canonical = cjson::to_vec(&envelope.signed)?;
+    let canonical = envelope.canonical()?;
     let version = signed.version;
     let signers = root_role.check(
         &envelope.signatures,
@@ -258,20 +258,23 @@ pub fn verify_role_signed<T: Metadata>(bytes: &[u8], root: &Root) -> Result<T> {
         return Err(bad("root.json is verified with verify_root"));
     }
     let env = Envelope::parse(bytes)?;
+    // Signatures first, over the canonical bytes (dropped before the typed read, so that a
+    // large document is held once as text and once typed, never twice more).
+    let canonical = env.canonical()?;
+    RoleKeys::of(root, role)?.check(&env.signatures, &canonical, &format!("{role}.json"))?;
+    drop(canonical);
     let signed: T = env.typed()?;
     if signed.kind() != T::TYPE {
         return Err(bad(format!("{role}.json is not of type {}", T::TYPE)));
     }
-    let canonical = cjson::to_vec(&env.signed)?;
-    RoleKeys::of(root, role)?.check(&env.signatures, &canonical, &format!("{role}.json"))?;
     Ok(signed)
 }
 
 /// A delegated role's file, checked for everything but its signatures' threshold.
 #[derive(Clone, Debug)]
-pub struct DelegationCheck {
+pub struct DelegationCheck<T = Targets> {
     /// Its `signed` object.
-    pub signed: Targets,
+    pub signed: T,
     /// The listed IDs of the keys the parent trusts for it whose signatures verified.
     pub signers: BTreeSet<String>,
     /// How many distinct keys must have signed.
@@ -280,7 +283,7 @@ pub struct DelegationCheck {
     pub expires: Option<SystemTime>,
 }
 
-impl DelegationCheck {
+impl<T> DelegationCheck<T> {
     /// Whether a threshold of the keys trusted for the role signed it.
     pub fn meets_threshold(&self) -> bool {
         self.signers.len() as u64 >= self.threshold
@@ -292,22 +295,23 @@ impl DelegationCheck {
 /// threshold, and whether it has expired, is the caller's decision
 /// ([`DelegationCheck::meets_threshold`], [`DelegationCheck::expires`]): notary's clients skip
 /// such a role with a warning rather than fail the whole repository.
-pub fn check_delegation(
+pub fn check_delegation<T: TargetsRole>(
     bytes: &[u8],
     delegations: &Delegations,
     name: &str,
-) -> Result<DelegationCheck> {
+) -> Result<DelegationCheck<T>> {
     let env = Envelope::parse(bytes)?;
-    let signed: Targets = env.typed()?;
-    let file = format!("{name}.json");
-    if signed.kind() != Targets::TYPE {
-        return Err(bad(format!("{file} is not of type {}", Targets::TYPE)));
-    }
-    let canonical = cjson::to_vec(&env.signed)?;
+    let canonical = env.canonical()?;
     let keys = RoleKeys::of_delegation(delegations, name)?;
     let signers = keys.signers(&env.signatures, &canonical)?;
+    drop(canonical);
+    let signed: T = env.typed()?;
+    let file = format!("{name}.json");
+    if signed.kind() != T::TYPE {
+        return Err(bad(format!("{file} is not of type {}", T::TYPE)));
+    }
     Ok(DelegationCheck {
-        expires: parse_time(&signed.expires),
+        expires: parse_time(signed.expires()),
         signed,
         signers,
         threshold: keys.threshold,

@@ -148,6 +148,9 @@ pub(crate) fn status(
             }
         );
     }
+    if let Some(count) = st.signed_targets {
+        println!("Targets       {count} signed");
+    }
     for e in &st.expiries {
         // Root certificates by the first 12 characters of their ID, as docker shows IDs.
         let what = match e.what.strip_prefix("root certificate ") {

@@ -237,7 +237,11 @@ fn reaches(
         .get(&format!("{version}.root.json"))
         .map(|b| Envelope::parse(b))
         .transpose()?;
-    if archived.is_none_or(|a| a.signed != trusted.signed) {
+    let same = match archived {
+        Some(a) => a.canonical()? == trusted.canonical()?,
+        None => false,
+    };
+    if !same {
         return Err(bad(format!(
             "version {version} of the archived root of {gun} is not the root this machine trusts: the archive's chain does not lead from it"
         )));

@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::tuf::Envelope;
 use crate::tuf::repository::Verified;
 use crate::tuf::schema::{FileMeta, Root, Targets};
 use crate::tuf::verify::{RoleKeys, check_delegation};
-use crate::tuf::{Envelope, cjson};
 
 /// Tags and their signers, as the archived metadata records them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,7 +120,7 @@ pub(super) fn of(
             files.get(&format!("{}.json", u.name)),
         ) {
             (Some(targets), Some(d), Some(bytes)) => {
-                let check = check_delegation(bytes, d, &u.name)?;
+                let check = check_delegation::<Targets>(bytes, d, &u.name)?;
                 expired.push((targets, u.name.clone(), check.signers));
             }
             _ => unverified_roles.push(UnverifiedRole {
@@ -178,7 +178,7 @@ fn digest(meta: &FileMeta) -> String {
 /// The listed IDs of the targets keys of `root` whose signatures on `targets.json` verify.
 fn signer_ids(root: &Root, targets_bytes: &[u8]) -> Result<Vec<String>> {
     let envelope = Envelope::parse(targets_bytes)?;
-    let canonical = cjson::to_vec(&envelope.signed)?;
+    let canonical = envelope.canonical()?;
     let ids = RoleKeys::of(root, "targets")?.signers(&envelope.signatures, &canonical)?;
     Ok(ids.into_iter().collect())
 }
