@@ -52,6 +52,12 @@ kt="$keytool --trust-dir $trust --json status --repo $gun --server $NOTARY_URL -
 nt="${notary_cmd[*]} list $gun"
 listed=$($nt | tail -n +3 | grep -c .)
 $kt >"$work/status.json"
+python3 - "$work/status.json" "$targets" <<'PY'
+import json, sys
+counted = json.load(open(sys.argv[1]))["signed_targets"]
+if counted != int(sys.argv[2]):
+    sys.exit(f"keytool status counts {counted} signed targets, not {sys.argv[2]}")
+PY
 echo "targets: $targets ($listed listed by notary), targets.json $size bytes as served, notary publish $(python3 -c "print(round($publish_end-$publish_start,1))") s"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
