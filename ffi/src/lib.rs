@@ -28,6 +28,7 @@ mod error;
 mod key;
 mod keystore;
 mod memory;
+mod migrate;
 mod passphrase;
 mod repo;
 mod signer;
@@ -47,6 +48,9 @@ pub use keystore::{
     kt_keystore_open, kt_keystore_passwd,
 };
 pub use memory::{kt_bytes_free, kt_string_free};
+pub use migrate::{
+    kt_keystore_export_cosign, kt_keystore_export_notation, kt_repo_migrate_sigstore,
+};
 pub use passphrase::{
     KT_PASSPHRASE_MAX, kt_passphrase_cb, kt_passphrase_request, kt_passphrase_request_attempt,
     kt_passphrase_request_gun, kt_passphrase_request_is_new, kt_passphrase_request_is_vault_master,

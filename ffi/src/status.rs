@@ -150,7 +150,7 @@ pub extern "C" fn kt_status_str(status: i32) -> *const c_char {
     })
 }
 
-/// Returns the library version ("0.1.0"), a static NUL-terminated string: never free it.
+/// Returns the library version ("0.2.0"), a static NUL-terminated string: never free it.
 /// Never returns NULL. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn kt_version() -> *const c_char {

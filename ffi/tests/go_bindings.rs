@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use keystore::key::Algorithm;
 use keystore::ops::{
-    Generated, Imported, Outcome, Renewed, RenewedCertificate, RenewedRole, Rotated, SignedTag,
-    SignerAdded, SignerInfo, SignerKeyInfo, SignerRemoved, SignerRotated, Signers, UnsignedTag,
+    CosignExport, Generated, Imported, MigratedManifest, NotationExport, Outcome, Renewed,
+    RenewedCertificate, RenewedRole, Rotated, SignedTag, SignerAdded, SignerInfo, SignerKeyInfo,
+    SignerRemoved, SignerRotated, Signers, SigstoreMigration, SigstoreOutcome, UnsignedTag,
 };
 use keystore::trust_dir::{ListedKey, Location};
 use kt_ffi::{kt_status, kt_status_str};
@@ -245,11 +246,48 @@ fn samples() -> Vec<(&'static str, serde_json::Value)> {
         tag: "v1".into(),
         roles: vec!["targets/releases".into()],
     };
+    let cosign = CosignExport {
+        key_id: key_id.parse().expect("a key ID"),
+        algorithm: Algorithm::Ecdsa,
+        private_key: PathBuf::from("/home/user/cosign.key"),
+        public_key: PathBuf::from("/home/user/cosign.pub"),
+        passphrase_source: "the passphrase callback".into(),
+    };
+    let notation = NotationExport {
+        key_id: key_id.parse().expect("a key ID"),
+        name: "keytool-1f3a9c0e5b7d".into(),
+        private_key: PathBuf::from(
+            "/home/user/.config/notation/localkeys/keytool-1f3a9c0e5b7d.key",
+        ),
+        certificate: PathBuf::from(
+            "/home/user/.config/notation/localkeys/keytool-1f3a9c0e5b7d.crt",
+        ),
+        signing_keys: PathBuf::from("/home/user/.config/notation/signingkeys.json"),
+        default_key: true,
+        valid_days: 3650,
+    };
+    let migrated = SigstoreMigration {
+        gun: gun.parse().expect("a GUN"),
+        reference: gun.into(),
+        registry: "https://example.com".into(),
+        key_id: Some(key_id.parse().expect("a key ID")),
+        generated: true,
+        public_key: Some("-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----\n".into()),
+        manifests: vec![MigratedManifest {
+            tags: vec!["v1".into(), "latest".into()],
+            digest: format!("sha256:{}", "ab".repeat(32)),
+            size: 321,
+            outcome: SigstoreOutcome::Signed,
+            signature_tag: format!("sha256-{}.sig", "ab".repeat(32)),
+        }],
+    };
     let json = |v: Result<serde_json::Value, _>| v.expect("serialise");
     vec![
         ("list.json", json(serde_json::to_value(vec![listed]))),
         ("import.json", json(serde_json::to_value(vec![imported]))),
         ("rotate.json", json(serde_json::to_value(rotated))),
+        ("cosign_export.json", json(serde_json::to_value(cosign))),
+        ("notation_export.json", json(serde_json::to_value(notation))),
         // From here on, the calls need a Notary server (`NEED_A_SERVER`), so
         // `real_results_have_the_samples_fields` makes no real call of them; the Go suite's server
         // tests decode real results.
@@ -266,11 +304,13 @@ fn samples() -> Vec<(&'static str, serde_json::Value)> {
         ),
         ("sign.json", json(serde_json::to_value(signed))),
         ("unsign.json", json(serde_json::to_value(unsigned))),
+        ("sigstore.json", json(serde_json::to_value(migrated))),
     ]
 }
 
 /// The samples of calls that need a Notary server: no real call of them here.
-const NEED_A_SERVER: [&str; 7] = [
+const NEED_A_SERVER: [&str; 8] = [
+    "sigstore.json",
     "renew.json",
     "signer_add.json",
     "signer_remove.json",
@@ -436,7 +476,40 @@ fn real_results_have_the_samples_fields() {
             null_mut(),
         );
         assert_eq!(st, kt_status::Ok);
-        real.push(("rotate.json", take(json)));
+        let rotated = take(json);
+        let new_key = CString::new(rotated["new_key"].as_str().expect("a new key")).expect("ID");
+        real.push(("rotate.json", rotated));
+
+        let cosign_key =
+            CString::new(tmp.path().join("cosign.key").to_str().expect("UTF-8")).expect("no NUL");
+        let st = kt_keystore_export_cosign(
+            store,
+            new_key.as_ptr(),
+            cosign_key.as_ptr(),
+            false,
+            Some(fixed),
+            null_mut(),
+            &mut json,
+            null_mut(),
+        );
+        assert_eq!(st, kt_status::Ok);
+        real.push(("cosign_export.json", take(json)));
+
+        let notation_dir = dir("notation");
+        let st = kt_keystore_export_notation(
+            store,
+            new_key.as_ptr(),
+            notation_dir.as_ptr(),
+            null(),
+            0,
+            false,
+            Some(fixed),
+            null_mut(),
+            &mut json,
+            null_mut(),
+        );
+        assert_eq!(st, kt_status::Ok);
+        real.push(("notation_export.json", take(json)));
 
         kt_keystore_free(store);
         kt_keystore_free(other);

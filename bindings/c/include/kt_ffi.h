@@ -14,9 +14,9 @@
 // the library loaded at run time). Programs built against one major version run with any
 // library of that major version and the same or a later minor version (bindings/c/README.md).
 #define KT_VERSION_MAJOR 0
-#define KT_VERSION_MINOR 1
+#define KT_VERSION_MINOR 2
 #define KT_VERSION_PATCH 0
-#define KT_VERSION_STRING "0.1.0"
+#define KT_VERSION_STRING "0.2.0"
 
 // The length of a signature: raw `r‖s`, two 32-byte big-endian integers (notary's ECDSA form).
 #define KT_SIGNATURE_LEN 64
@@ -407,6 +407,116 @@ void kt_string_free(char *s);
 // `p` is NULL or a buffer of exactly `len` bytes returned by this library and not freed yet.
 void kt_bytes_free(uint8_t *p, size_t len);
 
+// Exports key `key_id` (full ID or unique prefix) for cosign, as `keytool key export --format
+// cosign`: writes `output` (e.g. `cosign.key`: `ENCRYPTED SIGSTORE PRIVATE KEY`, mode 0600) and
+// beside it the public key (`output` with its extension replaced by `.pub`, e.g. `cosign.pub`:
+// a `PUBLIC KEY` PEM that `cosign verify --key` takes). The cosign file is sealed under the passphrase that opens the key (the
+// callback is asked for it, `is_new` false; with none, a passphrase keytool stores for the key
+// is used), which `COSIGN_PASSWORD` then has to give. A key stored unencrypted is refused
+// (`KT_STATUS_INVALID_ARGUMENT`). Neither file may exist unless `overwrite`
+// (`KT_STATUS_ALREADY_EXISTS`); on any failure nothing new is left behind.
+//
+// On success `*json_out` receives a JSON report (`key_id`, `algorithm`, `private_key`,
+// `public_key` (the two paths), `passphrase_source`, as `keytool --json key export --format
+// cosign` prints; never the passphrase; free it with `kt_string_free`). On failure it is
+// untouched and `*err_out` (if not NULL) receives the error. Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `key_id` and `output` are NULL or NUL-terminated; `cb` is
+// NULL or a valid callback, called with `user_data`; `json_out` and `err_out` are NULL or
+// writable.
+kt_status kt_keystore_export_cosign(const kt_keystore *store,
+                                    const char *key_id,
+                                    const char *output,
+                                    bool overwrite,
+                                    kt_passphrase_cb cb,
+                                    void *user_data,
+                                    char **json_out,
+                                    kt_error **err_out);
+
+// Exports ECDSA key `key_id` (full ID or unique prefix) for notation, as `keytool key export
+// --format notation`: the unencrypted key (mode 0600) and a self-signed code-signing
+// certificate for it under `<config_dir>/localkeys/`, and the key's entry in
+// `<config_dir>/signingkeys.json` (made notation's default when it has none), so that `notation
+// sign --key NAME` signs with it. `config_dir` is notation's configuration directory (on Linux
+// `$XDG_CONFIG_HOME/notation`, else `~/.config/notation`). `name` is the key's name in notation
+// (NULL: `keytool-<first 12 hex digits of the key ID>`). `valid_seconds` is the certificate's
+// validity (0: 3650 days). The callback is asked for the key's passphrase (`is_new` false).
+// Existing files, or an entry of the same name, are `KT_STATUS_ALREADY_EXISTS` unless
+// `overwrite`; the files and the entry are all written or none.
+//
+// On success `*json_out` receives a JSON report (`key_id`, `name`, `private_key`,
+// `certificate`, `signing_keys` (the paths), `default_key`, `valid_days`, as `keytool --json
+// key export --format notation` prints; free it with `kt_string_free`). On failure it is
+// untouched and `*err_out` (if not NULL) receives the error. Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `key_id`, `config_dir` and `name` are NULL or
+// NUL-terminated; `cb` is NULL or a valid callback, called with `user_data`; `json_out` and
+// `err_out` are NULL or writable.
+kt_status kt_keystore_export_notation(const kt_keystore *store,
+                                      const char *key_id,
+                                      const char *config_dir,
+                                      const char *name,
+                                      uint64_t valid_seconds,
+                                      bool overwrite,
+                                      kt_passphrase_cb cb,
+                                      void *user_data,
+                                      char **json_out,
+                                      kt_error **err_out);
+
+// Migrates repository `gun`'s signatures to cosign signatures in its registry, as `keytool
+// migrate sigstore`: every tag that the repository's trust data on `server_url` signs (targets
+// and the signer roles), once verified through the root chain from the root this machine
+// trusts, gets a cosign signature (the `sha256-<digest>.sig` tag cosign and containers/image
+// read) made with an ECDSA key of the trust directory, so that the signatures outlive the
+// Notary server. Nothing that failed verification is signed; a manifest the registry does not
+// hold is reported (`not_in_registry`), not signed; a signature this key already made is kept
+// (re-running pushes nothing), others' signatures stay beside it.
+//
+// The key: `key_id` (full ID or unique prefix), or with `generate` a new key (role
+// `sigstore`, no repository; the callback is asked for its new passphrase, `is_new` true)
+// written to the trust directory before anything is pushed. Give exactly one of them
+// (`KT_STATUS_INVALID_ARGUMENT` for both; `KT_STATUS_NULL_ARGUMENT` naming `key_id` for
+// neither), except with `dry_run`, which lists what would be signed, pushes nothing, makes no
+// key and needs neither. `registry_url` (`http[s]://host[:port]`, NULL: the registry the GUN
+// names, as docker reaches it); `registry_insecure` reaches the GUN's registry over plain HTTP
+// even off loopback (not with `registry_url`). A registry that asks for a token gets one
+// (`pull`, `pull,push`) with the docker credentials of the process's `DOCKER_CONFIG` (else
+// `~/.docker`). `public_key_out` (NULL: none) is a file that receives the signing key's public
+// key (PEM, for `cosign verify --key`) before anything is signed.
+// `server_url` (`https://host:port`) is required: NULL fails with `KT_STATUS_NULL_ARGUMENT`;
+// `ca_path` is a PEM CA file for it (NULL: `KEYTOOL_TLSCACERT`, else docker's
+// `tls/<host:port>/ca.crt` when it exists, else the system's trust store). A repository the
+// server does not have fails with `KT_STATUS_INVALID_ARGUMENT`.
+//
+// On success `*json_out` receives a JSON report (`gun`, `reference`, `registry`, `key_id`,
+// `generated`, `public_key`, `manifests` with each one's `tags`, `digest`, `size`, `outcome`
+// (`signed`, `already_signed`, `would_sign`, `not_in_registry`) and `signature_tag`, as
+// `keytool --json migrate sigstore` prints; free it with `kt_string_free`). A manifest missing
+// from the registry is not a failure of the call: check the outcomes. On failure `*json_out` is
+// untouched and `*err_out` (if not NULL) receives the error. Blocks on the network.
+// Thread-safe.
+//
+// # Safety
+// `store` is NULL or a live handle; `gun`, `key_id`, `registry_url`, `public_key_out`,
+// `server_url`, `ca_path` are NULL or NUL-terminated; `cb` is NULL or a valid callback, called
+// with `user_data`; `json_out` and `err_out` are NULL or writable.
+kt_status kt_repo_migrate_sigstore(const kt_keystore *store,
+                                   const char *gun,
+                                   const char *key_id,
+                                   bool generate,
+                                   const char *registry_url,
+                                   bool registry_insecure,
+                                   bool dry_run,
+                                   const char *public_key_out,
+                                   const char *server_url,
+                                   const char *ca_path,
+                                   kt_passphrase_cb cb,
+                                   void *user_data,
+                                   char **json_out,
+                                   kt_error **err_out);
+
 // The role of the key ("root", "targets", "snapshot", "targets/releases", ...): borrowed from
 // `req`, valid during the callback. NULL `req` gives NULL.
 //
@@ -769,7 +879,7 @@ kt_status kt_unsign(const kt_keystore *store,
 // never free it. Never returns NULL. Thread-safe.
 const char *kt_status_str(int32_t status);
 
-// Returns the library version ("0.1.0"), a static NUL-terminated string: never free it.
+// Returns the library version ("0.2.0"), a static NUL-terminated string: never free it.
 // Never returns NULL. Thread-safe.
 const char *kt_version(void);
 

@@ -5,6 +5,7 @@
  * is freed, so valgrind's leak check is meaningful. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "kt_ffi.h"
@@ -184,6 +186,9 @@ static void test_null_everywhere(const char *dir) {
     CHECK_STATUS(kt_vault_init(NULL, 64, 1, 1, answer_cb, &a, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_vault_status_json(NULL, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_vault_change_master(NULL, 64, 1, 1, answer_cb, &a, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_keystore_export_cosign(NULL, "abcd", "/tmp/cosign.key", false, answer_cb, &a, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_keystore_export_notation(NULL, "abcd", "/tmp/notation", NULL, 0, false, answer_cb, &a, &s, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_repo_migrate_sigstore(NULL, "example.com/app", "abcd", false, NULL, false, false, NULL, "https://127.0.0.1:1", NULL, answer_cb, &a, &s, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK(s == NULL && key == NULL && spki == NULL);
 
     CHECK_STATUS(kt_keystore_open(dir, &store, &err), KT_STATUS_OK);
@@ -235,6 +240,35 @@ static void test_null_everywhere(const char *dir) {
     CHECK_STATUS(kt_repo_status_checked_json(store, "example.com/app", NULL, NULL, answer_cb, &a, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_vault_init(store, 64, 1, 1, answer_cb, &a, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
     CHECK_STATUS(kt_vault_status_json(store, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
+    /* Leaving content trust: each required argument is named; nothing is asked or written. */
+    CHECK_STATUS(kt_keystore_export_cosign(store, NULL, "/tmp/cosign.key", false, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "key_id", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_keystore_export_cosign(store, "abcd", NULL, false, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "output", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_keystore_export_cosign(store, "abcd", "/tmp/cosign.key", false, answer_cb, &a, NULL, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "json_out", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_keystore_export_notation(store, NULL, "/tmp/notation", NULL, 0, false, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "key_id", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_keystore_export_notation(store, "abcd", NULL, NULL, 0, false, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "config_dir", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_keystore_export_notation(store, "abcd", "/tmp/notation", NULL, 0, false, answer_cb, &a, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(kt_repo_migrate_sigstore(store, NULL, "abcd", false, NULL, false, false, NULL, "https://127.0.0.1:1", NULL, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "gun", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_repo_migrate_sigstore(store, "example.com/app", "abcd", false, NULL, false, false, NULL, NULL, NULL, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "server_url", __LINE__);
+    err = NULL;
+    /* Neither a key nor generate (and no dry run): the key is the missing argument. */
+    CHECK_STATUS(kt_repo_migrate_sigstore(store, "example.com/app", NULL, false, NULL, false, false, NULL, "https://127.0.0.1:1", NULL, answer_cb, &a, &s, &err), KT_STATUS_NULL_ARGUMENT);
+    expect_error(err, KT_STATUS_NULL_ARGUMENT, "key_id", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_repo_migrate_sigstore(store, "example.com/app", "abcd", false, NULL, false, false, NULL, "https://127.0.0.1:1", NULL, answer_cb, &a, NULL, NULL), KT_STATUS_NULL_ARGUMENT);
+    CHECK(a.calls == 0);
     CHECK(s == NULL && key == NULL);
 
     /* Accessors and frees accept NULL. */
@@ -548,6 +582,190 @@ static void test_vault_and_new_passphrases(const char *dir) {
     kt_keystore_free(store);
 }
 
+/* The whole file `path` (NUL-terminated, malloc'd; NULL when it cannot be read). */
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = (len + 4096 + 1) * 2;
+            char *grown = realloc(buf, cap);
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = grown;
+        }
+        size_t n = fread(buf + len, 1, 4096, f);
+        len += n;
+        if (n < 4096) break;
+    }
+    fclose(f);
+    buf[len] = 0;
+    return buf;
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* Whether the PUBLIC KEY PEM file `path` (or the public key of the CERTIFICATE PEM file, with
+ * `is_cert`) is, per OpenSSL, the DER SPKI `spki`. */
+static int openssl_public_key_is(const char *path, int is_cert, const uint8_t *spki, size_t spki_len) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    EVP_PKEY *pkey = NULL;
+    X509 *cert = NULL;
+    if (is_cert) {
+        cert = PEM_read_X509(f, NULL, NULL, NULL);
+        if (cert) pkey = X509_get_pubkey(cert);
+    } else {
+        pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+    }
+    fclose(f);
+    unsigned char *der = NULL;
+    int der_len = pkey ? i2d_PUBKEY(pkey, &der) : -1;
+    int same = der_len > 0 && (size_t)der_len == spki_len && memcmp(der, spki, spki_len) == 0;
+    OPENSSL_free(der);
+    EVP_PKEY_free(pkey);
+    X509_free(cert);
+    return same;
+}
+
+/* Leaving Docker Content Trust: a key exported for cosign (public key checked by OpenSSL,
+ * sealed file shaped as cosign's) and for notation (its certificate's key checked by OpenSSL);
+ * bad input changes nothing; migrate sigstore fails cleanly without a reachable server and makes
+ * no key. (sigstore-rs decrypts the cosign export in ffi/tests/leaving.rs; the real migration runs
+ * against a registry in the interop suite.) */
+static void test_leaving_content_trust(const char *dir) {
+    kt_keystore *store = NULL;
+    kt_error *err = NULL;
+    kt_key *key = NULL;
+    char *id = NULL, *json = NULL, *list = NULL, *after = NULL;
+    uint8_t *spki = NULL;
+    size_t spki_len = 0;
+    char trust[4096], cosign_key[4096], cosign_pub[4096], notation[4096], path[8192];
+    struct answer a = {.passphrase = CANARY};
+
+    snprintf(trust, sizeof trust, "%s/trust", dir);
+    snprintf(cosign_key, sizeof cosign_key, "%s/cosign.key", dir);
+    snprintf(cosign_pub, sizeof cosign_pub, "%s/cosign.pub", dir);
+    snprintf(notation, sizeof notation, "%s/notation", dir);
+    CHECK_STATUS(kt_keystore_open(trust, &store, NULL), KT_STATUS_OK);
+    CHECK_STATUS(kt_key_generate(store, "targets", "example.com/c/leave", answer_cb, &a, &id, NULL), KT_STATUS_OK);
+    if (!id) goto out;
+    CHECK_STATUS(kt_key_load(store, id, answer_cb, &a, &key, NULL), KT_STATUS_OK);
+    CHECK_STATUS(kt_key_public_spki(key, &spki, &spki_len, NULL), KT_STATUS_OK);
+
+    /* A wrong passphrase, and a private key file that would be its own .pub: nothing written. */
+    struct answer wrong = {.passphrase = "not-the-passphrase"};
+    CHECK_STATUS(kt_keystore_export_cosign(store, id, cosign_key, false, answer_cb, &wrong, &json, &err), KT_STATUS_WRONG_PASSPHRASE);
+    expect_error(err, KT_STATUS_WRONG_PASSPHRASE, NULL, __LINE__);
+    err = NULL;
+    snprintf(path, sizeof path, "%s/x.pub", dir);
+    CHECK_STATUS(kt_keystore_export_cosign(store, id, path, false, answer_cb, &a, &json, &err), KT_STATUS_INVALID_ARGUMENT);
+    expect_error(err, KT_STATUS_INVALID_ARGUMENT, "public key", __LINE__);
+    err = NULL;
+    CHECK(json == NULL && !exists(cosign_key) && !exists(cosign_pub) && !exists(path));
+
+    /* The export: report, files, modes; the passphrase is in none of them. */
+    char prefix[11];
+    memcpy(prefix, id, 10);
+    prefix[10] = 0;
+    a.calls = a.new_calls = 0;
+    CHECK_STATUS(kt_keystore_export_cosign(store, prefix, cosign_key, false, answer_cb, &a, &json, &err), KT_STATUS_OK);
+    CHECK(err == NULL && a.calls == 1 && a.new_calls == 0);
+    CHECK(json && strstr(json, id) && strstr(json, "\"algorithm\":\"ecdsa\"") &&
+          strstr(json, "\"passphrase_source\":\"the passphrase callback\"") && strstr(json, "cosign.pub") &&
+          !strstr(json, CANARY));
+    kt_string_free(json);
+    json = NULL;
+    char *sealed = read_file(cosign_key);
+    CHECK(sealed && strncmp(sealed, "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n", 47) == 0 &&
+          !strstr(sealed, CANARY));
+    struct stat st;
+    CHECK(stat(cosign_key, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK(openssl_public_key_is(cosign_pub, 0, spki, spki_len));
+
+    /* Again without overwrite: ALREADY_EXISTS, the sealed file unchanged; with it: replaced. */
+    CHECK_STATUS(kt_keystore_export_cosign(store, id, cosign_key, false, answer_cb, &a, &json, &err), KT_STATUS_ALREADY_EXISTS);
+    expect_error(err, KT_STATUS_ALREADY_EXISTS, NULL, __LINE__);
+    err = NULL;
+    char *unchanged = read_file(cosign_key);
+    CHECK(sealed && unchanged && strcmp(sealed, unchanged) == 0);
+    free(unchanged);
+    CHECK_STATUS(kt_keystore_export_cosign(store, id, cosign_key, true, answer_cb, &a, &json, NULL), KT_STATUS_OK);
+    unchanged = read_file(cosign_key);
+    CHECK(sealed && unchanged && strcmp(sealed, unchanged) != 0); /* a fresh salt and nonce */
+    free(unchanged);
+    free(sealed);
+    kt_string_free(json);
+    json = NULL;
+
+    /* notation: a bad name and an unknown key write nothing; then the export. */
+    CHECK_STATUS(kt_keystore_export_notation(store, id, notation, "-rf", 0, false, answer_cb, &a, &json, &err), KT_STATUS_INVALID_ARGUMENT);
+    expect_error(err, KT_STATUS_INVALID_ARGUMENT, "notation key name", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_keystore_export_notation(store, "0000000000000000000000000000000000000000000000000000000000000000",
+                                             notation, NULL, 0, false, answer_cb, &a, &json, &err), KT_STATUS_NOT_FOUND);
+    expect_error(err, KT_STATUS_NOT_FOUND, NULL, __LINE__);
+    err = NULL;
+    CHECK(json == NULL && !exists(notation));
+    CHECK_STATUS(kt_keystore_export_notation(store, id, notation, "c-key", 86400 * 30, false, answer_cb, &a, &json, &err), KT_STATUS_OK);
+    CHECK(json && strstr(json, "\"name\":\"c-key\"") && strstr(json, "\"default_key\":true") &&
+          strstr(json, "\"valid_days\":30") && !strstr(json, CANARY));
+    kt_string_free(json);
+    json = NULL;
+    snprintf(path, sizeof path, "%s/localkeys/c-key.crt", notation);
+    CHECK(openssl_public_key_is(path, 1, spki, spki_len));
+    snprintf(path, sizeof path, "%s/signingkeys.json", notation);
+    char *config = read_file(path);
+    CHECK(config && strstr(config, "\"c-key\"") && strstr(config, "localkeys/c-key.key"));
+    CHECK_STATUS(kt_keystore_export_notation(store, id, notation, "c-key", 0, false, answer_cb, &a, &json, &err), KT_STATUS_ALREADY_EXISTS);
+    expect_error(err, KT_STATUS_ALREADY_EXISTS, "c-key", __LINE__);
+    err = NULL;
+    char *config_after = read_file(path);
+    CHECK(config && config_after && strcmp(config, config_after) == 0);
+    free(config);
+    free(config_after);
+
+    /* migrate sigstore: bad arguments and an unreachable server fail before any key is made. */
+    CHECK_STATUS(kt_keystore_list_json(store, NULL, NULL, &list, NULL), KT_STATUS_OK);
+    CHECK_STATUS(kt_repo_migrate_sigstore(store, "example.com/c/leave", id, true, NULL, false, false, NULL,
+                                          "https://127.0.0.1:1", NULL, answer_cb, &a, &json, &err), KT_STATUS_INVALID_ARGUMENT);
+    expect_error(err, KT_STATUS_INVALID_ARGUMENT, "generate", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_repo_migrate_sigstore(store, "example.com/c/leave", NULL, true, "http://127.0.0.1:1", true, false, NULL,
+                                          "https://127.0.0.1:1", NULL, answer_cb, &a, &json, &err), KT_STATUS_INVALID_ARGUMENT);
+    expect_error(err, KT_STATUS_INVALID_ARGUMENT, "registry_insecure", __LINE__);
+    err = NULL;
+    CHECK_STATUS(kt_repo_migrate_sigstore(store, "Not A GUN", NULL, true, NULL, false, false, NULL,
+                                          "https://127.0.0.1:1", NULL, answer_cb, &a, &json, &err), KT_STATUS_INVALID_ARGUMENT);
+    expect_error(err, KT_STATUS_INVALID_ARGUMENT, NULL, __LINE__);
+    err = NULL;
+    snprintf(path, sizeof path, "%s/sigstore.pub", dir);
+    a.calls = 0;
+    CHECK_STATUS(kt_repo_migrate_sigstore(store, "example.com/c/leave", NULL, true, NULL, false, false, path,
+                                          "https://127.0.0.1:1", NULL, answer_cb, &a, &json, &err), KT_STATUS_NETWORK);
+    expect_error(err, KT_STATUS_NETWORK, NULL, __LINE__);
+    err = NULL;
+    CHECK(json == NULL && a.calls == 0 && !exists(path));
+    CHECK_STATUS(kt_keystore_list_json(store, NULL, NULL, &after, NULL), KT_STATUS_OK);
+    CHECK(list && after && strcmp(list, after) == 0); /* no sigstore key was generated */
+    kt_string_free(list);
+    kt_string_free(after);
+
+out:
+    kt_bytes_free(spki, spki_len);
+    kt_key_free(key);
+    kt_string_free(id);
+    kt_keystore_free(store);
+}
+
 static void test_open_a_file(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/plain-file", dir);
@@ -593,6 +811,9 @@ int main(void) {
     test_passphrase_failures(sub);
     snprintf(sub, sizeof sub, "%s/vault", dir);
     test_vault_and_new_passphrases(sub);
+    snprintf(sub, sizeof sub, "%s/leave", dir);
+    mkdir(sub, 0700);
+    test_leaving_content_trust(sub);
     test_open_a_file(dir);
     test_panic();
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -34,7 +34,10 @@
 // # Use
 //
 // Open a trust directory, generate keys, list, load and sign, import and export, change
-// passphrases and rotate repository keys. Passphrases come from a PassphraseFunc that sees the
+// passphrases and rotate repository keys. To leave Docker Content Trust, ExportCosign and
+// ExportNotation write a key in cosign's and notation's formats, and MigrateSigstore turns a
+// repository's verified signatures into cosign signatures in its registry (library version 0.2.0
+// and later; Version reports the linked library's). Passphrases come from a PassphraseFunc that sees the
 // same request as the CLI's sources (role, GUN, key ID, new or existing, attempt number), as
 // []byte that the package wipes after copying. Every failure is an *Error with a stable Code;
 // match it with errors.Is against ErrWrongPassphrase, ErrNotFound, ... or errors.As.

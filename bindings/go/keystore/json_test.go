@@ -18,16 +18,19 @@ import (
 // test fails when the files are stale (`KT_UPDATE_GO=1 cargo test -p keystore-ffi --test
 // go_bindings` rewrites them). Status and Init return generic maps, so they have no sample.
 var rustJSON = map[string]interface{}{
-	"list.json":          &[]keystore.KeyInfo{},
-	"import.json":        &[]keystore.Imported{},
-	"rotate.json":        &keystore.Rotated{},
-	"renew.json":         &keystore.Renewed{},
-	"signer_add.json":    &keystore.SignerAdded{},
-	"signer_remove.json": &keystore.SignerRemoved{},
-	"signer_list.json":   &keystore.Signers{},
-	"signer_rotate.json": &keystore.SignerRotated{},
-	"sign.json":          &keystore.SignedTag{},
-	"unsign.json":        &keystore.UnsignedTag{},
+	"list.json":            &[]keystore.KeyInfo{},
+	"import.json":          &[]keystore.Imported{},
+	"rotate.json":          &keystore.Rotated{},
+	"renew.json":           &keystore.Renewed{},
+	"signer_add.json":      &keystore.SignerAdded{},
+	"signer_remove.json":   &keystore.SignerRemoved{},
+	"signer_list.json":     &keystore.Signers{},
+	"signer_rotate.json":   &keystore.SignerRotated{},
+	"sign.json":            &keystore.SignedTag{},
+	"unsign.json":          &keystore.UnsignedTag{},
+	"cosign_export.json":   &keystore.CosignExport{},
+	"notation_export.json": &keystore.NotationExport{},
+	"sigstore.json":        &keystore.SigstoreMigration{},
 }
 
 // TestStructsDecodeEveryRustField decodes each sample with unknown fields disallowed, so a field

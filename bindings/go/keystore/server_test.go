@@ -216,6 +216,10 @@ func TestServerCallsNeedAServer(t *testing.T) {
 				return err
 			},
 			"UnsignTag": func() error { _, err := ks.UnsignTag(gun, "v1", "", server, nil); return err },
+			"MigrateSigstore": func() error {
+				_, err := ks.MigrateSigstore(gun, keystore.SigstoreOptions{DryRun: true}, server, nil)
+				return err
+			},
 		}
 		for name, call := range calls {
 			var kerr *keystore.Error

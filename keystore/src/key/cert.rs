@@ -7,7 +7,7 @@ use der::{Decode, Encode};
 use x509_cert::Certificate;
 
 use super::{Algorithm, PrivateKey, PublicKey, asn1, pem};
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::ids::{Gun, KeyId};
 
 /// Validity of root certificates: 10 × 365 days, as notary (`notary.Year*10`).
@@ -58,11 +58,23 @@ fn self_signed(
             what: "the clock is before 1970".into(),
         })?
         .as_secs();
+    // X.509 times end with the year 9999; a longer validity is refused, not wrapped around.
+    let not_after = start
+        .checked_add(validity.as_secs())
+        .filter(|&end| civil(end).0 <= 9999)
+        .ok_or_else(|| Error::InvalidArgument {
+            what: Argument::Expiry,
+            reason: format!(
+                "a certificate valid for {} days would end after the year 9999, the last one \
+                 X.509 can express",
+                validity.as_secs() / 86_400
+            ),
+        })?;
     let profile = Profile {
         common_name,
         key_usage,
         not_before: start,
-        not_after: start + validity.as_secs(),
+        not_after,
     };
     let tbs = tbs_certificate(key.public(), &serial, &profile);
     let signature = key.sign_der(&tbs)?;
@@ -260,6 +272,26 @@ kaACIQDYW8KUd0cqvVMMyjd9mrjUv0zAmBW0lEEyUJakyczwKw==
             .expect("basicConstraints");
         assert!(basic.critical);
         assert_eq!(basic.extn_value.as_bytes(), [0x30, 0x00]);
+    }
+
+    #[test]
+    fn a_validity_past_the_year_9999_is_refused_not_wrapped() {
+        let key = PrivateKey::generate_ecdsa().expect("key");
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        for days in [u64::MAX / 86_400, 3_000_000] {
+            let e = signing_certificate(&key, "k", now, Duration::from_secs(days * 86_400))
+                .expect_err("too long");
+            assert!(
+                matches!(&e, Error::InvalidArgument { what: Argument::Expiry, .. }),
+                "{e}"
+            );
+        }
+        // Up to the end of 9999 is fine (GeneralizedTime).
+        let end = 253_402_300_799 - 1_800_000_000;
+        let pem_text =
+            signing_certificate(&key, "k", now, Duration::from_secs(end)).expect("cert");
+        let block = pem::decode_first(pem_text.as_bytes()).expect("pem");
+        assert!(Certificate::from_der(&block.der).is_ok());
     }
 
     #[test]

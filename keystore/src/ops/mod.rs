@@ -34,8 +34,8 @@ pub use archive::{
 };
 pub use explain::{Opens, SourceCheck, check_sources};
 pub use export::{
-    CosignExport, LOCAL_KEYS_DIR, NotationExport, NotationOptions, SIGNING_KEYS_FILE, Selection,
-    export, export_cosign, export_notation, export_to_file,
+    CosignExport, DEFAULT_NOTATION_VALIDITY, LOCAL_KEYS_DIR, NotationExport, NotationOptions,
+    SIGNING_KEYS_FILE, Selection, export, export_cosign, export_notation, export_to_file,
 };
 pub use generate::{Generated, generate};
 pub use import::{ImportOptions, ImportReport, Imported, Outcome, Skipped, import};

@@ -44,7 +44,7 @@ pub fn export_cosign(
             what: Argument::Key,
             reason: format!(
                 "key {id} is stored unencrypted, and cosign's format is always sealed under a \
-                 passphrase; give the key one first (keytool key passwd {id})"
+                 passphrase; give the key a passphrase first"
             ),
         });
     };

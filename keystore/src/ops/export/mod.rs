@@ -8,7 +8,8 @@ mod notation;
 
 pub use cosign::{CosignExport, export_cosign};
 pub use notation::{
-    LOCAL_KEYS_DIR, NotationExport, NotationOptions, SIGNING_KEYS_FILE, export_notation,
+    DEFAULT_NOTATION_VALIDITY, LOCAL_KEYS_DIR, NotationExport, NotationOptions, SIGNING_KEYS_FILE,
+    export_notation,
 };
 
 use super::list;

@@ -22,6 +22,10 @@ pub const SIGNING_KEYS_FILE: &str = "signingkeys.json";
 /// directory.
 pub const LOCAL_KEYS_DIR: &str = "localkeys";
 
+/// The certificate's validity when the caller gives none: 3650 days, as
+/// `notation cert generate-test`.
+pub const DEFAULT_NOTATION_VALIDITY: Duration = Duration::from_secs(3650 * 86_400);
+
 /// What a notation export wrote.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct NotationExport {
@@ -138,7 +142,7 @@ fn check_name(name: &str) -> Result<&str> {
         Ok(name)
     } else {
         Err(Error::InvalidArgument {
-            what: Argument::Parameter("--name"),
+            what: Argument::Parameter("notation key name"),
             reason: format!(
                 "{name:?} is not a usable notation key name (letters, digits, '.', '_' and '-', \
                  not starting with '-' or '.', at most 64 characters)"
