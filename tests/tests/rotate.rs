@@ -644,3 +644,243 @@ fn a_publish_whose_answer_is_lost_is_completed_by_the_next_run() {
     assert!(trust.join(format!("keytool-retired/{old}.key")).is_file());
     assert_eq!(status(&stack, &trust, gun).0, Some(0));
 }
+
+/// The targets key the server's root.json names for `gun` (read directly, not through keytool's
+/// verification).
+fn server_targets_key(stack: &Stack, gun: &str) -> String {
+    let client = NotaryClient::new(&stack.url, Some(&stack.ca)).expect("client");
+    let g: Gun = gun.parse().expect("gun");
+    let root = client.get(&g, "root.json").expect("get").expect("root");
+    let root: keystore::tuf::schema::Root = keystore::tuf::Envelope::parse(&root)
+        .and_then(|e| e.typed())
+        .expect("parses");
+    let ids = root.role_key_ids("targets");
+    assert_eq!(ids.len(), 1, "{gun}: one targets key");
+    ids[0].clone()
+}
+
+/// Runs a bulk rotation and returns its JSON rows.
+fn rotate_bulk(stack: &Stack, trust: &Path, args: &[&str]) -> Output {
+    let mut cmd = kt(trust);
+    cmd.args(["--json", "rotate"]).args(args);
+    server_args(stack, &mut cmd, &stack.url)
+        .output()
+        .expect("runs")
+}
+
+/// Every repository of `guns`: the server trusts `expected[i]` (when given) and the key in
+/// `private/` that keytool's status expects, nothing is pending, and notary signs with it.
+fn all_follow(stack: &Stack, trust: &Path, guns: &[String], expected: &[Option<String>]) {
+    for (gun, want) in guns.iter().zip(expected) {
+        let trusted = server_targets_key(stack, gun);
+        if let Some(want) = want {
+            assert_eq!(&trusted, want, "{gun}: the server trusts the new key");
+        }
+        assert!(
+            trust.join(format!("private/{trusted}.key")).is_file(),
+            "{gun}: the trusted key is in private/"
+        );
+        let (code, st) = status(stack, trust, gun);
+        assert_eq!(code, Some(0), "{gun}: {st}");
+        assert_eq!(st["pending_rotation"], false, "{gun}: {st}");
+        assert_eq!(st["expected_targets_keys"][0]["key_id"], trusted.as_str());
+        assert!(
+            notary_can_publish(stack, trust, gun, "after-bulk"),
+            "{gun}: notary signs with the new key"
+        );
+    }
+}
+
+#[test]
+fn bulk_rotation_with_jobs_rotates_every_repository() {
+    let Some(stack) = Stack::start() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trust = tmp.path().join("trust");
+    // Sorted, as --all lists them.
+    let guns: Vec<String> = (0..12)
+        .map(|i| format!("example.com/jobs/r{i:02}"))
+        .collect();
+    let before: Vec<String> = guns
+        .iter()
+        .map(|g| {
+            init(&stack, &trust, g)["keys"]["targets"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
+
+    let out = rotate_bulk(&stack, &trust, &["--all", "--jobs", "4"]);
+    exits(&out, 0);
+    let rows = json(&out);
+    let rows = rows.as_array().expect("array");
+    let listed: Vec<&str> = rows.iter().filter_map(|r| r["gun"].as_str()).collect();
+    assert_eq!(listed, guns, "rows in input order");
+    let mut new = Vec::new();
+    for (row, old) in rows.iter().zip(&before) {
+        assert_eq!(row["ok"], true, "{row}");
+        assert_eq!(row["result"]["old_key"], old.as_str(), "{row}");
+        assert_eq!(row["result"]["root_version"], 2, "{row}");
+        new.push(Some(
+            row["result"]["new_key"].as_str().expect("new").to_owned(),
+        ));
+        let old_retired = trust.join(format!("keytool-retired/{old}.key"));
+        assert!(old_retired.is_file(), "{row}");
+    }
+    all_follow(&stack, &trust, &guns, &new);
+    assert_eq!(all_keys(&trust).len(), 1 + 2 * guns.len(), "no key lost");
+    assert!(
+        std::fs::read_dir(trust.join("keytool-journal"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "every journal closed"
+    );
+
+    // Two keytool processes, each rotating half the repositories with several jobs, at once.
+    let spawn = |half: &[String]| {
+        let mut cmd = kt(&trust);
+        cmd.args(["--json", "rotate", "--jobs", "3"]);
+        for g in half {
+            cmd.args(["--repo", g]);
+        }
+        server_args(&stack, &mut cmd, &stack.url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawns")
+    };
+    let (a, b) = (spawn(&guns[..6]), spawn(&guns[6..]));
+    let mut newer = Vec::new();
+    for out in [
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    ] {
+        exits(&out, 0);
+        for row in json(&out).as_array().expect("array") {
+            assert_eq!(row["ok"], true, "{row}");
+            assert_eq!(row["result"]["root_version"], 3, "{row}");
+            newer.push(Some(
+                row["result"]["new_key"].as_str().expect("new").to_owned(),
+            ));
+        }
+    }
+    all_follow(&stack, &trust, &guns, &newer);
+    assert_eq!(all_keys(&trust).len(), 1 + 3 * guns.len(), "no key lost");
+}
+
+#[test]
+fn a_crash_in_a_parallel_bulk_rotation_leaves_every_repository_resumable() {
+    let Some(stack) = Stack::start() else { return };
+    for step in ["new-key-written", "published", "retired"] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let trust = tmp.path().join("trust");
+        let guns: Vec<String> = (0..8)
+            .map(|i| format!("example.com/jobs-crash/{step}/r{i}"))
+            .collect();
+        let before: Vec<String> = guns
+            .iter()
+            .map(|g| {
+                init(&stack, &trust, g)["keys"]["targets"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned()
+            })
+            .collect();
+
+        // The first worker to reach the step aborts the whole process, the others wherever
+        // they are.
+        let mut cmd = kt(&trust);
+        cmd.env("KEYTOOL_FAULT_POINT", step)
+            .args(["rotate", "--all", "--jobs", "4"]);
+        let out = server_args(&stack, &mut cmd, &stack.url)
+            .output()
+            .expect("runs");
+        assert!(
+            !out.status.success(),
+            "{step}: the fault point stops keytool"
+        );
+
+        // Every repository can still sign with the key the server trusts; no old key is lost.
+        let mut pending = Vec::new();
+        for (gun, old) in guns.iter().zip(&before) {
+            let trusted = server_targets_key(&stack, gun);
+            assert!(
+                trust.join(format!("private/{trusted}.key")).is_file(),
+                "{step} {gun}: the trusted key {trusted} is in private/"
+            );
+            let (_, st) = status(&stack, &trust, gun);
+            assert_eq!(st["can_sign_targets"], true, "{step} {gun}: {st}");
+            if st["pending_rotation"] == true {
+                pending.push(gun.clone());
+            }
+            assert!(
+                all_keys(&trust).iter().any(|k| k.starts_with(old.as_str())),
+                "{step} {gun}: old key lost"
+            );
+        }
+        assert!(
+            !pending.is_empty(),
+            "{step}: the crash interrupted a rotation"
+        );
+
+        // --resume completes exactly the interrupted ones, several at once.
+        let out = rotate_bulk(&stack, &trust, &["--all", "--resume", "--jobs", "4"]);
+        let rows = if pending.len() == 1 {
+            // One repository prints its result alone.
+            vec![serde_json::json!({"gun": pending[0], "ok": true, "result": json(&out)})]
+        } else {
+            json(&out).as_array().expect("array").clone()
+        };
+        exits(&out, 0);
+        let resumed: Vec<&str> = rows.iter().filter_map(|r| r["gun"].as_str()).collect();
+        assert_eq!(resumed, pending, "{step}: the pending ones, in order");
+        for row in &rows {
+            assert_eq!(row["ok"], true, "{step}: {row}");
+            assert_eq!(row["result"]["resumed"], true, "{step}: {row}");
+        }
+        all_follow(&stack, &trust, &guns, &vec![None; guns.len()]);
+        for (gun, old) in guns.iter().zip(&before) {
+            let trusted = server_targets_key(&stack, gun);
+            let rotated = trusted != *old;
+            let old_at = if rotated {
+                format!("keytool-retired/{old}.key")
+            } else {
+                format!("private/{old}.key")
+            };
+            assert!(trust.join(&old_at).is_file(), "{step} {gun}: {old_at}");
+        }
+        // Each repository has its old key plus one new key at most: nothing doubled, nothing lost.
+        let keys = all_keys(&trust).len();
+        assert!(
+            keys >= 1 + guns.len() + pending.len() && keys <= 1 + 2 * guns.len(),
+            "{step}: {keys} keys"
+        );
+        // And a plain run rotates them all again.
+        exits(&rotate_bulk(&stack, &trust, &["--all", "--jobs", "4"]), 0);
+        for gun in &guns {
+            assert_eq!(status(&stack, &trust, gun).0, Some(0), "{step} {gun}");
+        }
+    }
+}
+
+#[test]
+fn jobs_must_be_at_least_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for bad in ["0", "300", "many"] {
+        let out = kt(tmp.path())
+            .args([
+                "rotate",
+                "--offline",
+                "--repo",
+                "example.com/a",
+                "--jobs",
+                bad,
+            ])
+            .output()
+            .expect("runs");
+        exits(&out, 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--jobs"), "{err}");
+    }
+    assert!(!tmp.path().join("private").exists(), "nothing was done");
+}

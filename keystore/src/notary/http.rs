@@ -20,6 +20,9 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// Time allowed to set up a connection (TCP and TLS): a server that is up answers in
 /// milliseconds, so a paused or unreachable one is reported well before [`TIMEOUT`].
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle connections kept for reuse: one for each of a bulk rotation's default workers
+/// ([`crate::ops::DEFAULT_JOBS`]), twice over.
+const MAX_IDLE_CONNECTIONS: usize = 2 * crate::ops::DEFAULT_JOBS;
 /// Largest error body kept for messages.
 const MAX_ERROR_BODY: usize = 512;
 
@@ -91,6 +94,10 @@ impl NotaryClient {
             .timeout_global(Some(total))
             .timeout_connect(Some(connect))
             .max_redirects(0)
+            // One agent serves every thread of a bulk operation: keep a connection per worker
+            // for reuse (ureq keeps 3 per host by default, so more workers would handshake anew).
+            .max_idle_connections(MAX_IDLE_CONNECTIONS)
+            .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
             .tls_config(tls.clone());
         if loopback {
             config = config.proxy(None);

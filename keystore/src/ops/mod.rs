@@ -10,6 +10,7 @@ mod import;
 mod init;
 mod migrate;
 mod passwd;
+mod pool;
 mod preseed;
 mod provision;
 mod publish;
@@ -53,8 +54,8 @@ pub use renew::{
     renew,
 };
 pub use rotate::{
-    BulkSelection, NewKeyPassphrase, RotateOptions, Rotated, Step, local_repositories,
-    pending_rotation, published_repositories, rotate,
+    BulkSelection, DEFAULT_JOBS, NewKeyPassphrase, RotateOptions, Rotated, Step,
+    local_repositories, pending_rotation, published_repositories, rotate, rotate_many,
 };
 /// The sandbox's trust service database module (internal: for the test harness).
 #[cfg(feature = "internals")]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::ids::KeyId;
+use crate::ids::{Gun, KeyId};
 use crate::key::Algorithm;
 use crate::key::file::KeyFile;
 
@@ -31,8 +31,14 @@ pub const RETIRED_DIR: &str = "keytool-retired";
 /// Where interrupted operations leave their journal.
 pub const JOURNAL_DIR: &str = "keytool-journal";
 /// Held for a whole rotation (which asks for passphrases, so it cannot hold [`LOCK_FILE`]):
-/// rotations of one trust directory run one at a time.
+/// shared by rotations of a repository's targets or snapshot key (each also holds its
+/// repository's lock in [`REPO_LOCK_DIR`]), exclusive for root rotations, renewals and signer
+/// rotations.
 pub const ROTATION_LOCK_FILE: &str = ".keytool-rotate.lock";
+/// One lock file per repository (named by a digest of the GUN), held for a whole rotation of one
+/// of its keys under the shared [`ROTATION_LOCK_FILE`]: rotations of different repositories run
+/// at the same time, two of one repository never.
+pub const REPO_LOCK_DIR: &str = "keytool-locks";
 
 thread_local! {
     /// The lock files this thread holds: taking one again (a passphrase callback calling back
@@ -90,8 +96,44 @@ pub struct DirLock {
 
 impl Drop for DirLock {
     fn drop(&mut self) {
-        HELD.with(|held| held.borrow_mut().retain(|p| p != &self.path));
+        forget_held(&self.path);
     }
+}
+
+/// Removes one entry for `path` from this thread's held locks.
+fn forget_held(path: &Path) {
+    HELD.with(|held| {
+        let mut held = held.borrow_mut();
+        if let Some(i) = held.iter().rposition(|p| p == path) {
+            held.remove(i);
+        }
+    });
+}
+
+/// The locks of one repository's rotation ([`TrustDir::repository_lock`]). Dropping it unlocks.
+#[derive(Debug)]
+pub(crate) struct RepositoryLock {
+    // Field order is drop order: the repository's lock goes first.
+    _own: DirLock,
+    _shared: DirLock,
+}
+
+/// This thread counts as holding a lock it does not hold ([`TrustDir::mark_rotation_held`]).
+#[derive(Debug)]
+pub(crate) struct HeldMark {
+    path: PathBuf,
+}
+
+impl Drop for HeldMark {
+    fn drop(&mut self) {
+        forget_held(&self.path);
+    }
+}
+
+/// Hex SHA-256 of a GUN: file names for per-repository files (GUNs hold `/` and `:`).
+pub(crate) fn gun_digest(gun: &Gun) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(gun.as_str().as_bytes()))
 }
 
 impl TrustDir {
@@ -159,9 +201,24 @@ impl TrustDir {
             return Ok(false);
         };
         let mut locks = Vec::new();
+        let mut repo_locks = None;
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("list", &self.root, e))?;
             let name = entry.file_name();
+            if name == REPO_LOCK_DIR && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                // Repository locks only: `<digest>.lock` files.
+                let inner = fs::read_dir(entry.path()).map_err(|e| Error::io("list", &entry.path(), e))?;
+                for lock in inner {
+                    let lock = lock.map_err(|e| Error::io("list", &entry.path(), e))?;
+                    let is_lock = lock.file_name().to_str().is_some_and(|n| n.ends_with(".lock"));
+                    if !is_lock || !lock.file_type().is_ok_and(|t| t.is_file()) {
+                        return Ok(false);
+                    }
+                    locks.push(lock.path());
+                }
+                repo_locks = Some(entry.path());
+                continue;
+            }
             let is_lock = name == LOCK_FILE || name == ROTATION_LOCK_FILE;
             if !is_lock || !entry.file_type().is_ok_and(|t| t.is_file()) {
                 return Ok(false);
@@ -187,17 +244,50 @@ impl TrustDir {
             fs::remove_file(path).map_err(|e| Error::io("remove", path, e))?;
         }
         drop(held);
+        if let Some(dir) = repo_locks
+            && fs::remove_dir(&dir).is_err()
+        {
+            return Ok(false);
+        }
         Ok(fs::remove_dir(&self.root).is_ok())
     }
 
-    /// Takes the rotation lock ([`ROTATION_LOCK_FILE`]), as [`TrustDir::lock`] does.
+    /// Takes the rotation lock ([`ROTATION_LOCK_FILE`]) exclusively, as [`TrustDir::lock`] does:
+    /// no other rotation or renewal of this trust directory runs meanwhile.
     pub(crate) fn rotation_lock(&self) -> Result<DirLock> {
-        self.lock_file(ROTATION_LOCK_FILE)
+        self.lock_path(&self.root, ROTATION_LOCK_FILE, true)
+    }
+
+    /// Takes the rotation lock shared, then `gun`'s own lock in [`REPO_LOCK_DIR`] exclusively
+    /// (always in that order): rotations of other repositories may run meanwhile, a root
+    /// rotation or a renewal (exclusive) may not, nor another rotation of `gun`.
+    pub(crate) fn repository_lock(&self, gun: &Gun) -> Result<RepositoryLock> {
+        let shared = self.lock_path(&self.root, ROTATION_LOCK_FILE, false)?;
+        let name = format!("{}.lock", &gun_digest(gun)[..32]);
+        let own = self.lock_path(&self.root.join(REPO_LOCK_DIR), &name, true)?;
+        Ok(RepositoryLock {
+            _own: own,
+            _shared: shared,
+        })
+    }
+
+    /// Marks the rotation lock as held by this thread until the mark is dropped, without taking
+    /// it: the thread that answers passphrase requests for rotations running on other threads
+    /// (which hold it) then fails at once, instead of waiting forever, when a passphrase
+    /// callback calls back into an operation that takes it.
+    pub(crate) fn mark_rotation_held(&self) -> HeldMark {
+        let path = self.root.join(ROTATION_LOCK_FILE);
+        HELD.with(|held| held.borrow_mut().push(path.clone()));
+        HeldMark { path }
     }
 
     fn lock_file(&self, name: &str) -> Result<DirLock> {
-        fsutil::private_dir(&self.root)?;
-        let path = self.root.join(name);
+        self.lock_path(&self.root, name, true)
+    }
+
+    fn lock_path(&self, dir: &Path, name: &str, exclusive: bool) -> Result<DirLock> {
+        fsutil::private_dir(dir)?;
+        let path = dir.join(name);
         if HELD.with(|held| held.borrow().contains(&path)) {
             return Err(Error::InvalidArgument {
                 what: Argument::Call,
@@ -217,7 +307,12 @@ impl TrustDir {
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
             .map_err(|e| Error::io("open lock file", &path, e))?;
-        file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        let locked = if exclusive {
+            file.lock()
+        } else {
+            file.lock_shared()
+        };
+        locked.map_err(|e| Error::io("lock", &path, e))?;
         HELD.with(|held| held.borrow_mut().push(path.clone()));
         Ok(DirLock { _file: file, path })
     }
@@ -607,6 +702,45 @@ mod tests {
         drop(first);
         let again = td.lock().expect("free again after drop");
         drop((again, rotation));
+    }
+
+    #[test]
+    fn repository_locks_let_other_repositories_rotate_but_not_root_or_the_same_one() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let td = TrustDir::new(tmp.path().join("trust"));
+        let (a, b): (Gun, Gun) = ("example.com/a".parse().expect("a"), "example.com/b".parse().expect("b"));
+        let held_a = td.repository_lock(&a).expect("a");
+        // Another thread (a worker) rotates b meanwhile; a is taken.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let held_b = td.repository_lock(&b).expect("b while a is held");
+                let own = |g: &Gun| {
+                    td.root()
+                        .join(REPO_LOCK_DIR)
+                        .join(format!("{}.lock", &gun_digest(g)[..32]))
+                };
+                let other = File::open(own(&a)).expect("open");
+                assert!(other.try_lock().is_err(), "a second rotation of a waits");
+                drop(held_b);
+                assert!(File::open(own(&b)).expect("open").try_lock().is_ok());
+            });
+        });
+        // A root rotation (exclusive) waits for every repository rotation; shared ones do not.
+        let rotation = File::open(td.root().join(ROTATION_LOCK_FILE)).expect("open");
+        assert!(rotation.try_lock().is_err(), "exclusive while a repository rotates");
+        assert!(rotation.try_lock_shared().is_ok(), "shared with other repositories");
+        rotation.unlock().expect("unlock");
+        drop(held_a);
+        assert!(rotation.try_lock().is_ok(), "free once no repository rotates");
+        rotation.unlock().expect("unlock");
+        // A thread that answers the workers' passphrase requests refuses to re-enter.
+        let mark = td.mark_rotation_held();
+        let err = td.repository_lock(&a).expect_err("re-entrant");
+        assert!(err.to_string().contains("already holds"), "{err}");
+        drop(mark);
+        drop(td.rotation_lock().expect("free again"));
+        // What a failed first command leaves behind is still cleaned up.
+        assert!(td.remove_if_unused().expect("checked"));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `keytool rotate`: replace a repository's targets, snapshot or root key, crash-safely; several
-//! repositories one after the other.
+//! repositories at once (`--jobs`).
 
 use keystore::error::Argument;
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -19,6 +20,9 @@ use crate::render::rotate::Row;
 /// Help of `--offline` for `rotate`.
 const OFFLINE_HELP: &str =
     "Rotate locally only (unpublished repositories), even when DOCKER_CONTENT_TRUST_SERVER is set";
+
+/// Most repositories `--jobs` rotates at once (each is a thread and a connection to the server).
+const MAX_JOBS: i64 = 256;
 
 /// Arguments of `rotate`.
 #[derive(Debug, Args)]
@@ -59,6 +63,16 @@ pub(crate) struct RotateArgs {
     /// Only complete an interrupted rotation; do nothing if none is pending
     #[arg(long)]
     resume: bool,
+    /// With several repositories: how many to rotate at once (1: one after another). Root
+    /// rotations always run one at a time
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = ops::DEFAULT_JOBS as u16,
+        value_parser = clap::value_parser!(u16).range(1..=MAX_JOBS),
+        conflicts_with = "signer"
+    )]
+    jobs: u16,
     /// Take the new key's passphrase from --passphrase-file, the environment or a prompt even
     /// when the old key's passphrase is stored (by default the new key then gets a generated
     /// passphrase stored where the old one is)
@@ -187,20 +201,34 @@ fn rotate_each(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut rows = Vec::with_capacity(guns.len());
-    for gun in guns {
-        bar.set_message(gun.to_string());
-        let outcome = ops::rotate(&ctx.dir, &source, gun, role, &options, &ctx.kdf);
-        if let Ok(done) = &outcome {
-            render::rotate::record_managed(done);
-        }
-        rows.push(Row {
-            gun: gun.clone(),
-            outcome,
-        });
-        bar.inc(1);
-    }
+    let jobs = NonZeroUsize::new(usize::from(args.jobs)).unwrap_or(NonZeroUsize::MIN);
+    let outcomes = ops::rotate_many(
+        &ctx.dir,
+        &source,
+        guns,
+        role,
+        &options,
+        jobs,
+        &ctx.kdf,
+        &mut |i, _| {
+            bar.set_message(guns[i].to_string());
+            bar.inc(1);
+        },
+    )?;
     bar.finish_and_clear();
+    let rows: Vec<Row> = guns
+        .iter()
+        .zip(outcomes)
+        .map(|(gun, outcome)| {
+            if let Ok(done) = &outcome {
+                render::rotate::record_managed(done);
+            }
+            Row {
+                gun: gun.clone(),
+                outcome,
+            }
+        })
+        .collect();
     render::rotate::summary(ctx.json, &rows);
     Ok(u8::from(rows.iter().any(|r| r.outcome.is_err())))
 }
