@@ -5,7 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints the minutes and seconds since the run began and what the previous step took:
+# CI has a time budget, and these lines show where it goes.
+run_start=$SECONDS
+step_start=$SECONDS
+step() {
+  local now=$SECONDS
+  printf '\n==> [%dm%02ds, previous step %ds] %s\n' $(((now - run_start) / 60)) $(((now - run_start) % 60)) \
+    $((now - step_start)) "$*"
+  step_start=$now
+}
 
 step "Installing test dependencies"
 bash tests/peers/install-deps.sh
@@ -137,3 +146,5 @@ cargo build -p keytool
 keyctl session - tests/peers/keyring-e2e.sh "$PWD/target/debug/keytool" "kernel keyutils"
 dbus-run-session -- tests/peers/secret-service.sh \
     tests/peers/keyring-e2e.sh "$PWD/target/debug/keytool" "Secret Service"
+
+step "done"

@@ -25,7 +25,14 @@ fn server_args<'a>(stack: &'a Stack, cmd: &'a mut Command, url: &str) -> &'a mut
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", stdout(out)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "not JSON (exit {:?}): {}\nstderr: {}",
+            out.status.code(),
+            stdout(out),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
 }
 
 fn init(stack: &Stack, trust: &Path, gun: &str) -> serde_json::Value {
