@@ -31,7 +31,6 @@ step "The libraries and binaries as shipped: keystore's internal modules private
 cargo clippy --workspace -- -D warnings
 
 step "keystore without its default features (notary-client, os-keyring): check, lint, unit tests"
-cargo check -p keystore --no-default-features
 cargo check -p keystore --no-default-features --features notary-client
 cargo check -p keystore --no-default-features --features os-keyring
 cargo clippy -p keystore --no-default-features --all-targets -- -D warnings
@@ -48,7 +47,8 @@ step "publish and rotate suites again on the production shape: notary-server and
 # The same suites against the production-shaped storage: every stack gets a private mariadbd
 # with keytool's schema (tests/peers/notary-stack.sh --db mariadb). database_stack, run above,
 # restarts such a stack.
-KEYTOOL_REQUIRE_PEERS=1 KEYTOOL_STACK_DB=mariadb cargo test -p interop-tests --test publish --test rotate
+# --workspace, as above: the same feature unification, so nothing is compiled again.
+KEYTOOL_REQUIRE_PEERS=1 KEYTOOL_STACK_DB=mariadb cargo test --workspace --test publish --test rotate
 
 step "Fuzzing the whole TUF verification path (fuzz/ tuf_repository, libFuzzer + ASan, 120 s)"
 # cargo-fuzz from crates.io; libFuzzer's sanitizer flags are unstable options, which the stable
@@ -56,7 +56,9 @@ step "Fuzzing the whole TUF verification path (fuzz/ tuf_repository, libFuzzer +
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
 fuzz_corpus=$(mktemp -d)
 fuzz_log=$(mktemp)
-cargo run --quiet -p keystore --example tuf_fuzz_seeds -- "$fuzz_corpus"
+# Built as `cargo test --workspace` built it (same features: no second build of the dependencies).
+cargo build --quiet --workspace --example tuf_fuzz_seeds
+target/debug/examples/tuf_fuzz_seeds "$fuzz_corpus"
 if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run tuf_repository "$fuzz_corpus" -- \
         -max_total_time=120 -rss_limit_mb=4096 -timeout=10 -print_final_stats=1) >"$fuzz_log" 2>&1; then
   tail -n 120 "$fuzz_log"
@@ -72,7 +74,7 @@ bash tests/peers/macos-check.sh
 
 step "C ABI: release static + shared libraries, the C suite plain / valgrind / AddressSanitizer"
 cargo build --release -p keystore-ffi
-cargo clippy -p keystore-ffi --all-targets --features test-panic -- -D warnings
+cargo clippy --workspace --all-targets --features keystore-ffi/test-panic -- -D warnings
 bash bindings/c/run-tests.sh
 
 step "Go bindings (bindings/go, standard library only): vet, test, -race, GOGC=1 cgocheck=2 -tags kt_debug"
@@ -90,16 +92,16 @@ go_signature=$(mktemp)
   GOGC=1 GODEBUG=cgocheck=2 go test -count=1 -tags kt_debug ./...
 )
 # Rust's p256 verifies the signature the Go suite made with a key generated through Go.
-KT_GO_SIGNATURE="$go_signature" cargo test -p keystore-ffi --test sign_verify
+KT_GO_SIGNATURE="$go_signature" cargo test --workspace --test sign_verify
 rm -f "$go_signature"
 
 step "The C library installed (scripts/install-c-lib.sh): ABI guard, C and Go programs outside the workspace"
 bash tests/peers/c-consumer.sh
 
 step "Benchmarks compile (they are run by hand: scripts/bench-keys.sh, cargo bench)"
-# Only the packages with benchmarks: a workspace-wide bench build would compile every test
-# dependency (sigstore-rs and its tree) once more in the bench profile.
-cargo bench -p keystore -p keystore-ffi --no-run
+# In the test profile, with the features `cargo test --workspace` used: the bench profile would
+# compile every test dependency (sigstore-rs and its tree) once more, optimised (11 minutes).
+cargo test --workspace --benches --no-run
 
 step "The README's main command (scripts/sandbox.sh): sandbox up + play on the defaults, status, down"
 sandbox_state=$(mktemp -d)
@@ -142,7 +144,9 @@ done
 echo "preseed.sh: pre-seeded and rotated twice; 2 current keys, 2 retired"
 
 step "OS keyrings end to end: kernel keyutils (joined session keyring), Secret Service (gnome-keyring)"
-cargo build -p keytool
+# The binary `cargo test --workspace` built (a `cargo build -p keytool` resolves other features
+# and would compile the dependencies again).
+cargo test --workspace --no-run --quiet
 keyctl session - tests/peers/keyring-e2e.sh "$PWD/target/debug/keytool" "kernel keyutils"
 dbus-run-session -- tests/peers/secret-service.sh \
     tests/peers/keyring-e2e.sh "$PWD/target/debug/keytool" "Secret Service"

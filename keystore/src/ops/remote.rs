@@ -58,7 +58,7 @@ impl<T> Remote<T> {
         let files = self.files.iter().map(|(role, bytes)| (*role, bytes));
         let delegated = self.delegations.iter().map(|d| (d.name.as_str(), &d.bytes));
         for (role, bytes) in files.chain(delegated) {
-            if cached(dir, gun, role)?.as_deref() != Some(bytes.as_slice()) {
+            if !same_as_cached(dir, gun, role, bytes)? {
                 changed.push((role, bytes));
             }
         }
@@ -85,6 +85,55 @@ pub(crate) fn cached(dir: &TrustDir, gun: &Gun, role: &str) -> Result<Option<Vec
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Whether the cached file of `role` holds exactly `bytes`, compared as it streams from disk: a
+/// large targets.json is not held twice.
+fn same_as_cached(dir: &TrustDir, gun: &Gun, role: &str, bytes: &[u8]) -> Result<bool> {
+    use std::io::Read as _;
+    let path = dir.metadata_dir(gun).join(format!("{role}.json"));
+    let (mut file, meta) = match crate::trust_dir::open_no_follow(&path) {
+        Ok(opened) => opened,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(false);
+        }
+        Err(e) => return Err(e),
+    };
+    if meta.len() != bytes.len() as u64 {
+        return Ok(false);
+    }
+    let mut chunk = vec![0; 64 << 10];
+    let mut rest = bytes;
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(0) => return Ok(rest.is_empty()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        // A file that grew since its fstat differs.
+        if n > rest.len() || chunk[..n] != rest[..n] {
+            return Ok(false);
+        }
+        rest = &rest[n..];
+    }
+}
+
+/// The `signed.version` of the cached file of `role`, read as it streams from disk (the rest of
+/// the file is skipped, not held); `None` when there is no such file or it cannot be read as
+/// metadata: an unreadable file is no evidence of a version.
+pub(crate) fn cached_version(dir: &TrustDir, gun: &Gun, role: &str) -> Result<Option<u64>> {
+    use std::io::Read as _;
+    let path = dir.metadata_dir(gun).join(format!("{role}.json"));
+    let file = match crate::trust_dir::open_no_follow(&path) {
+        Ok((file, _)) => file,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let reader = std::io::BufReader::new(file.take(crate::tuf::MAX_METADATA as u64));
+    Ok(crate::tuf::repository::version_from_reader(reader))
 }
 
 /// Whether this machine trusts a root of `gun` (the cache holds one): evidence that the
@@ -142,7 +191,7 @@ pub(crate) fn fetch_verified_allowing_expired(
 type Walker<T> = fn(
     &Gun,
     Option<&[u8]>,
-    &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    &dyn Fn(&str) -> Result<Option<u64>>,
     Vec<u8>,
     &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
     &crate::tuf::pinning::TrustPinning,
@@ -172,7 +221,7 @@ fn fetch_with<T: TargetsRole>(
     let verified = verify(
         gun,
         cached_root.as_deref(),
-        &|role| cached(dir, gun, role),
+        &|role| cached_version(dir, gun, role),
         latest,
         &mut |file| server.get(gun, file),
         server.pinning(),

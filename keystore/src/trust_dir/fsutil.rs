@@ -91,22 +91,10 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("sync directory", dir, e))
 }
 
-/// Reads a regular file of at most `limit` bytes, refusing symbolic links (also at open time,
-/// with `O_NOFOLLOW`, so a link swapped in after the check is refused too). `O_NONBLOCK` keeps a
-/// named pipe planted under a key file's name from blocking the open forever; it is then refused
-/// as not a regular file (the flag does not affect reads of regular files).
-pub(crate) fn read_no_follow(path: &Path, limit: u64) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    read_no_follow_checked(path, limit, |_| Ok(()))
-}
-
-/// Like [`read_no_follow`], also calling `check` with the `fstat` of the opened file (a regular
-/// file) before reading it: a check of the file actually read, which a file swapped in after a
-/// check by path could not pass.
-pub(crate) fn read_no_follow_checked(
-    path: &Path,
-    limit: u64,
-    check: impl FnOnce(&fs::Metadata) -> Result<()>,
-) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+/// Opens a regular file for reading, refusing symbolic links (`O_NOFOLLOW`) and anything that is
+/// not a regular file, with its `fstat`: for a caller that streams the file instead of holding it
+/// ([`read_no_follow`] reads it whole).
+pub(crate) fn open_no_follow(path: &Path) -> Result<(File, fs::Metadata)> {
     // O_NOFOLLOW refuses a link as the last component (ELOOP), so no separate lstat is needed;
     // O_NONBLOCK keeps a FIFO planted as a key file from blocking the open.
     let file = OpenOptions::new()
@@ -126,6 +114,26 @@ pub(crate) fn read_no_follow_checked(
     if !meta.is_file() {
         return Err(Error::invalid("not a regular file").in_file(path));
     }
+    Ok((file, meta))
+}
+
+/// Reads a regular file of at most `limit` bytes, refusing symbolic links (also at open time,
+/// with `O_NOFOLLOW`, so a link swapped in after the check is refused too). `O_NONBLOCK` keeps a
+/// named pipe planted under a key file's name from blocking the open forever; it is then refused
+/// as not a regular file (the flag does not affect reads of regular files).
+pub(crate) fn read_no_follow(path: &Path, limit: u64) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    read_no_follow_checked(path, limit, |_| Ok(()))
+}
+
+/// Like [`read_no_follow`], also calling `check` with the `fstat` of the opened file (a regular
+/// file) before reading it: a check of the file actually read, which a file swapped in after a
+/// check by path could not pass.
+pub(crate) fn read_no_follow_checked(
+    path: &Path,
+    limit: u64,
+    check: impl FnOnce(&fs::Metadata) -> Result<()>,
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let (file, meta) = open_no_follow(path)?;
     check(&meta)?;
     // Sized from fstat, so a key file is read in one or two system calls.
     let size = usize::try_from(meta.len().min(limit)).unwrap_or(0);

@@ -18,7 +18,7 @@ use crate::key::Algorithm;
 use crate::key::file::KeyFile;
 
 pub(crate) use fsutil::{
-    MAX_KEY_FILE, read_no_follow, read_no_follow_checked, sync_dir, write_atomic,
+    MAX_KEY_FILE, open_no_follow, read_no_follow, read_no_follow_checked, sync_dir, write_atomic,
 };
 
 /// Name of the private key directory.

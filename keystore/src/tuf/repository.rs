@@ -93,7 +93,7 @@ struct Walk<'a> {
     gun: &'a Gun,
     root: &'a Root,
     previous_root: Option<Root>,
-    cached: &'a dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    cached: &'a dyn Fn(&str) -> Result<Option<u64>>,
     served: &'a mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
     now: SystemTime,
     files: Vec<(&'static str, Vec<u8>)>,
@@ -242,24 +242,38 @@ impl Walk<'_> {
         {
             return Ok(None);
         }
-        /// Only the version of a cached file matters here.
-        #[derive(Deserialize)]
-        struct Versioned {
-            version: u64,
-        }
-        Ok((self.cached)(role)?
-            .and_then(|b| serde_json::from_str::<Versioned>(Envelope::parse(&b).ok()?.signed.get()).ok())
-            .map(|v| v.version))
+        (self.cached)(role)
     }
 }
 
+/// The `signed.version` of a metadata file read from `reader` as it streams: every other member
+/// is skipped without being held, so a cached targets.json of any size costs a buffer's worth of
+/// memory. `None` when the text is not a metadata envelope with a version: such a file is no
+/// evidence of one. Cached files verified when they were written; this reads, it does not verify.
+pub fn version_from_reader(reader: impl std::io::Read) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: u64,
+    }
+    #[derive(Deserialize)]
+    struct File {
+        signed: Versioned,
+        #[serde(rename = "signatures")]
+        _signatures: serde::de::IgnoredAny,
+    }
+    serde_json::from_reader::<_, File>(reader)
+        .ok()
+        .map(|f| f.signed.version)
+}
+
 /// Verifies `gun`'s metadata. `trusted_root` is the cached root (if any), `cached(role)` the
-/// cached file of another role (for rollback floors), `latest` the server's root.json and
+/// version of the cached file of another role (for rollback floors; [`version_from_reader`]
+/// reads it), `latest` the server's root.json and
 /// `served(file)` any other file of the server (`None`: it has none).
 pub fn verify(
     gun: &Gun,
     trusted_root: Option<&[u8]>,
-    cached: &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    cached: &dyn Fn(&str) -> Result<Option<u64>>,
     latest: Vec<u8>,
     served: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
     pinning: &TrustPinning,
@@ -274,7 +288,7 @@ pub fn verify(
 pub fn verify_summary(
     gun: &Gun,
     trusted_root: Option<&[u8]>,
-    cached: &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    cached: &dyn Fn(&str) -> Result<Option<u64>>,
     latest: Vec<u8>,
     served: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
     pinning: &TrustPinning,
@@ -290,7 +304,7 @@ pub fn verify_summary(
 pub fn verify_allowing_expired(
     gun: &Gun,
     trusted_root: Option<&[u8]>,
-    cached: &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    cached: &dyn Fn(&str) -> Result<Option<u64>>,
     latest: Vec<u8>,
     served: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
     pinning: &TrustPinning,
@@ -303,7 +317,7 @@ pub fn verify_allowing_expired(
 fn walk<T: TargetsRole>(
     gun: &Gun,
     trusted_root: Option<&[u8]>,
-    cached: &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    cached: &dyn Fn(&str) -> Result<Option<u64>>,
     latest: Vec<u8>,
     served: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>>,
     pinning: &TrustPinning,
@@ -353,4 +367,31 @@ fn walk<T: TargetsRole>(
         unverified,
         expired,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_from_reader;
+
+    #[test]
+    fn a_cached_version_is_read_from_the_envelope_alone() {
+        let big = format!(
+            r#"{{"signed":{{"_type":"Targets","targets":{{{}}},"version":7}},"signatures":[{{"keyid":"a"}}]}}"#,
+            (0..1000)
+                .map(|i| format!(r#""t{i}":{{"length":1}}"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert_eq!(version_from_reader(big.as_bytes()), Some(7));
+        // Not an envelope, no version, or a version that is not a count: no evidence.
+        for text in [
+            r#"{"signed":{"version":7}}"#,
+            r#"{"signed":{},"signatures":[]}"#,
+            r#"{"signed":{"version":-1},"signatures":[]}"#,
+            r#"{"signed":{"version":7},"signatures":[]} trailing"#,
+            "",
+        ] {
+            assert_eq!(version_from_reader(text.as_bytes()), None, "{text}");
+        }
+    }
 }

@@ -263,7 +263,7 @@ fn build(dir: &TrustDir, server: &NotaryClient, gun: &Gun) -> Result<(Vec<u8>, A
     let verified = repository::verify_allowing_expired(
         gun,
         trusted.as_deref(),
-        &|role| remote::cached(dir, gun, role),
+        &|role| remote::cached_version(dir, gun, role),
         latest,
         &mut |file| {
             let bytes = server.get(gun, file)?;
